@@ -1,0 +1,106 @@
+# chatgw - a chat gateway for online stores.
+#   make            build build/chatgwd
+#   make run        build, then run the gateway with embedded Redis and the demo store
+#   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd)
+#   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
+#   make bench      benchmarks (see bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install the Debian packages it needs (apt-get)
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+PYTHON     := /usr/bin/python3
+FUZZ_SECONDS ?= 60
+
+PKGS   := libuv libwebsockets hiredis libcrypto
+CC     ?= gcc
+CFLAGS ?= -O2 -g
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DCHATGW_VERSION=\"$(VERSION)\" \
+                -Idaemon -Iproto -Ibuild $(CPPFLAGS)
+SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# A fresh machine has none of the packages: fetch them before anything else.
+MISSING := $(shell scripts/deps.sh --missing 2>/dev/null)
+ifneq ($(strip $(MISSING)),)
+DEPS_FIRST := deps
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+DAEMON_SRC := $(wildcard daemon/*.c) proto/codec.c
+DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
+LUA        := $(wildcard daemon/lua/*.lua)
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps run check unit integration fuzz bench install clean
+all: $(DEPS_FIRST) build/chatgwd
+
+deps:
+	@scripts/deps.sh
+
+build/chatgwd: $(DAEMON_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
+
+build/lua_scripts.c: $(LUA) scripts/embed-lua.sh
+	@mkdir -p build
+	scripts/embed-lua.sh $@ $(LUA)
+
+build/lua_scripts.o: build/lua_scripts.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests: each tests/unit/test_X.c links the daemon's objects it needs,
+# built again with ASan+UBSan (everything but main.c).
+UNIT_SRC := $(filter-out daemon/main.c,$(DAEMON_SRC))
+build/tests/%: tests/unit/%.c $(UNIT_SRC) build/lua_scripts.c tests/unit/test.h | $(DEPS_FIRST)
+	@mkdir -p build/tests
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(UNIT_SRC) build/lua_scripts.c $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+integration: build/chatgwd
+	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
+
+check: $(DEPS_FIRST) all unit integration
+
+run: $(DEPS_FIRST) build/chatgwd
+	@mkdir -p var
+	build/chatgwd -c conf/demo.conf
+
+build/fuzz_codec: tests/fuzz/fuzz_codec.c proto/codec.c proto/codec.h
+	@mkdir -p build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -o $@ tests/fuzz/fuzz_codec.c proto/codec.c
+
+fuzz: build/fuzz_codec
+	@mkdir -p build/fuzz-corpus
+	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
+
+build/chatgw-load: $(wildcard tools/*.c tools/*.h) | $(DEPS_FIRST)
+	@mkdir -p build
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $(wildcard tools/*.c) $(shell pkg-config --cflags --libs libuv libcrypto) -lm
+
+bench: build/chatgwd build/chatgw-load
+	@if [ -x bench/run ]; then bench/run; else echo "bench: no scenarios yet (issue 5)"; fi
+
+install: build/chatgwd
+	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
+	install -D -m 0644 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
+	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/chatgwd.service > $(DESTDIR)$(UNITDIR)/chatgwd.service
+	install -D -m 0644 systemd/chatgw.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/chatgw.conf
+	install -D -m 0644 systemd/chatgw.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/chatgw.conf
+
+clean:
+	rm -rf build

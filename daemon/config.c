@@ -1,0 +1,837 @@
+/*
+ * config.c - chatgwd's configuration: defaults, parsing, validation and the
+ * commented sample file (format: see config.h).
+ *
+ * How: two tables, global_opts[] and store_opts[], list every option once
+ * (name, type, field offset, default as config text, limits, extra check,
+ * unit, help) and drive everything:
+ *   - config_defaults feeds each default text through set_opt(), the code
+ *     that handles a value read from a file;
+ *   - config_load splits each line into words (quotes, escapes, comments),
+ *     finds the first word in the table of the current scope (global, or
+ *     the store block opened by the last `store ID` line) and hands the
+ *     values to set_opt(); rules across options (default_group in groups,
+ *     hold_after < breach_after, ping_interval < idle_timeout, tls_cert with
+ *     tls_key) are checked when a store block or the file ends;
+ *   - config_free frees the string fields the tables name;
+ *   - config_write_defaults prints the tables as a commented config.
+ * The file fills a scratch config that replaces *c only when no problem was
+ * found; every problem is reported, not only the first. An empty string
+ * means "derived": redis "" = embedded, node_id "" = hostname:port,
+ * name "" = the store id, default_group "" = the first group.
+ *
+ * API: config_defaults, config_load, config_free, config_find_store,
+ *      config_store_has_group, config_write_defaults (see config.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "greet.h"
+
+#define MAX_WORDS 64              /* words on one line */
+#define TPL_MAX 2048              /* bytes in a greeting/hold_text template */
+#define ZONEINFO "/usr/share/zoneinfo/"
+
+enum type { T_SECTION, T_STR, T_BOOL, T_U32, T_DBL, T_DUR, T_SIZE, T_LEVEL, T_LISTEN, T_LIST };
+
+typedef int check_fn(const char *v, char *why, size_t cap);
+
+struct opt {
+    const char *name;             /* NULL: a section heading (help) */
+    enum type type;
+    size_t off;                   /* field in struct config / store_conf */
+    const char *def;              /* default, as written in a config file */
+    double min, max;              /* numbers: plain, bytes or ms; T_LIST: count */
+    check_fn *check;              /* extra check of a string value, or NULL */
+    const char *unit;
+    const char *help;
+    size_t count_off;             /* T_LIST: the int holding the count */
+};
+
+static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty;
+
+#define KIB 1024.0
+#define MIB (1024.0 * 1024)
+#define MS 1.0
+#define SEC 1000.0
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
+
+#define OFF(f) offsetof(OPT_STRUCT, f)
+#define SECTION(h)              { NULL, T_SECTION, 0, NULL, 0, 0, NULL, NULL, h, 0 }
+#define STR(n, d, chk, u, h)    { #n, T_STR, OFF(n), d, 0, 0, chk, u, h, 0 }
+#define BOOL(n, d, h)           { #n, T_BOOL, OFF(n), d, 0, 0, NULL, "yes|no", h, 0 }
+#define LEVEL(n, d, h)          { #n, T_LEVEL, OFF(n), d, 0, 0, NULL, "error|warn|info|debug", h, 0 }
+#define LISTEN(n, d, h)         { #n, T_LISTEN, OFF(n), d, 0, 0, NULL, "HOST:PORT", h, 0 }
+#define U32(n, d, lo, hi, u, h) { #n, T_U32, OFF(n), d, lo, hi, NULL, u, h, 0 }
+#define DBL(n, d, lo, hi, u, h) { #n, T_DBL, OFF(n), d, lo, hi, NULL, u, h, 0 }
+#define SIZE(n, d, lo, hi, h)   { #n, T_SIZE, OFF(n), d, lo, hi, NULL, "bytes", h, 0 }
+#define DUR(n, d, lo, hi, h)    { #n, T_DUR, OFF(n##_ms), d, lo, hi, NULL, "duration", h, 0 }
+#define LIST(n, cnt, d, lo, hi, chk, h) { #n, T_LIST, OFF(n), d, lo, hi, chk, "names", h, OFF(cnt) }
+
+#define OPT_STRUCT struct config
+static const struct opt global_opts[] = {
+    SECTION("Network"),
+    LISTEN(listen, "127.0.0.1:8080", "address and port to listen on; IPv6 as [::1]:8080"),
+    BOOL(reuseport, "no", "set SO_REUSEPORT, so that several chatgwd processes share the port"),
+    STR(tls_cert, "", NULL, "path", "PEM certificate; TLS is on when tls_cert and tls_key are both set"),
+    STR(tls_key, "", NULL, "path", "PEM private key of tls_cert"),
+    STR(web_root, "", NULL, "path", "directory of static pages served at /; empty = none"),
+    SECTION("Storage"),
+    STR(redis, "", check_redis, "URL", "Redis to use: redis://[:password@]host[:port][/db] or "
+        "unix:///path/to.sock[?db=N]; empty = start an embedded redis-server in state_dir"),
+    STR(redis_server, "redis-server", check_nonempty, "path", "redis-server binary run for the embedded Redis"),
+    STR(state_dir, "/var/lib/chatgw", check_nonempty, "path", "directory of the embedded Redis: socket, data, log"),
+    DUR(redis_connect_timeout, "2s", 100 * MS, 1 * MINUTE, "give up a Redis connection attempt after this long"),
+    DUR(redis_backoff_max, "5s", 100 * MS, 10 * MINUTE, "longest wait between Redis reconnection attempts"),
+    DUR(transcript_ttl, "90d", 1 * SEC, 3650 * DAY, "a chat is kept this long after its last activity"),
+    SECTION("Identity and logging"),
+    STR(node_id, "", NULL, "text", "name of this process in logs and Redis; empty = hostname:port"),
+    LEVEL(log_level, "info", "least important level logged"),
+    SECTION("Per-session limits"),
+    SIZE(max_frame_bytes, "8k", 256, 1 * MIB, "a larger frame closes the session with code 1009"),
+    U32(max_depth, "8", 1, 32, "levels", "deepest nesting of maps and arrays in a frame"),
+    U32(max_elems, "512", 16, 65536, "values", "most values in one frame"),
+    U32(max_sessions, "19000", 1, 1000000, "sessions", "most WebSocket sessions in this process"),
+    U32(max_sessions_per_ip, "200", 1, 1000000, "sessions", "more sessions from one IP are closed with code 1013"),
+    DBL(msg_rate, "10", 0.1, 10000, "messages per second", "buyer messages allowed per second, sustained; "
+        "more get rate_limited"),
+    U32(msg_burst, "20", 1, 100000, "messages", "burst allowed above msg_rate (token bucket depth)"),
+    U32(bad_frames_max, "3", 1, 1000, "frames", "this many bad frames within bad_frames_window close the session "
+        "with code 1008"),
+    DUR(bad_frames_window, "10s", 100 * MS, 1 * HOUR, "time window of bad_frames_max"),
+    SIZE(outbound_max_bytes, "256k", 4 * KIB, 64 * MIB, "a slow reader with more output queued is closed with code 1008"),
+    U32(inflight_max, "16", 1, 1024, "requests", "Redis requests in flight per session"),
+    DUR(hello_timeout, "10s", 100 * MS, 10 * MINUTE, "no hello within this long closes the session with code 1008"),
+    DUR(ping_interval, "30s", 100 * MS, 1 * HOUR, "a session silent this long is pinged"),
+    DUR(idle_timeout, "75s", 100 * MS, 1 * DAY, "a session silent this long is closed with code 1001; "
+        "must be longer than ping_interval"),
+    DUR(shutdown_timeout, "5s", 0, 10 * MINUTE, "on SIGTERM, wait at most this long for sessions to close"),
+};
+#undef OPT_STRUCT
+
+#define OPT_STRUCT struct store_conf
+static const struct opt store_opts[] = {
+    STR(name, "", NULL, "text", "display name: the sender name of automatic replies and {store} in "
+        "templates; empty = the store id"),
+    STR(greeting, "Hello, welcome to {store}! How can I help you?", check_tpl, "template",
+        "automatic reply to a chat's first message; placeholders {store} {buyer} {position} {agent}, "
+        "{{ and }} for literal braces"),
+    STR(hold_text, "Thanks for waiting, {buyer}! All our agents are busy right now; you are number "
+        "{position} in line and we will be with you shortly.", check_tpl, "template",
+        "automatic reply to a buyer message unanswered for hold_after; same placeholders"),
+    STR(timezone, "UTC", check_tz, "IANA zone", "the store's time zone, e.g. Asia/Shanghai"),
+    LIST(groups, ngroups, "pre-sales after-sales", 1, CONFIG_MAX_GROUPS, check_id,
+         "agent groups a buyer may ask for: 1 to 16 names of A-Z a-z 0-9 _ . -"),
+    STR(default_group, "", check_id_or_empty, "name", "group of a chat whose buyer named none; one of "
+        "groups; empty = the first group"),
+    U32(max_text_chars, "2000", 1, 65536, "characters", "longest buyer message; a longer one gets too_large"),
+    DUR(hold_after, "20s", 100 * MS, 1 * DAY, "a buyer message unanswered this long gets hold_text"),
+    DUR(breach_after, "60s", 100 * MS, 7 * DAY, "unanswered this long, a chat is flagged; must be longer "
+        "than hold_after"),
+};
+#undef OPT_STRUCT
+
+#define NGLOBAL (sizeof global_opts / sizeof global_opts[0])
+#define NSTORE (sizeof store_opts / sizeof store_opts[0])
+
+struct ctx {
+    const char *path;
+    FILE *errs;
+    struct config *c;             /* the scratch config being filled */
+    int nerr, line;
+    int gline[NGLOBAL];           /* line each option was set on; 0 = default */
+    int sline[NSTORE];            /* the same for the open store block */
+    int *store_lines;             /* line of each `store` line */
+    bool open;                    /* a store block is open */
+};
+
+/* ---- small helpers ---- */
+
+static int fail(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void report(struct ctx *x, int line, const char *opt, const char *fmt, ...)
+{
+    va_list ap;
+
+    x->nerr++;
+    if (!x->errs)
+        return;
+    fprintf(x->errs, "%s:%d: %s: ", x->path, line, opt);
+    va_start(ap, fmt);
+    vfprintf(x->errs, fmt, ap);
+    va_end(ap);
+    fputc('\n', x->errs);
+}
+
+static const struct opt *find(const struct opt *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].name && strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+/* Line the option `name` of table t was set on (lines[] parallel to t). */
+static int line_of(const struct opt *t, size_t n, const int *lines, const char *name)
+{
+    const struct opt *o = find(t, n, name);
+
+    return o ? lines[o - t] : 0;
+}
+
+/* "90d", "75s", "500ms": the largest unit that divides ms. */
+static const char *fmt_dur(uint64_t ms, char *buf, size_t cap)
+{
+    static const struct { const char *sfx; uint64_t ms; } u[] = {
+        { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+    };
+    size_t i = 0;
+
+    while (i < 4 && (ms == 0 ? u[i].ms != 1000 : ms % u[i].ms != 0))
+        i++;
+    snprintf(buf, cap, "%llu%s", (unsigned long long)(ms / u[i].ms), u[i].sfx);
+    return buf;
+}
+
+/* A limit of option o as text: durations with a unit, others plain. */
+static const char *fmt_limit(const struct opt *o, double v, char *buf, size_t cap)
+{
+    if (o->type == T_DUR)
+        return fmt_dur((uint64_t)v, buf, cap);
+    snprintf(buf, cap, o->type == T_DBL ? "%g" : "%.0f", v);
+    return buf;
+}
+
+static bool utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s++, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 :
+                               c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
+        if (n == 9 || (c == 0xE0 && *s < 0xA0) || (c == 0xED && *s >= 0xA0) ||
+            (c == 0xF0 && *s < 0x90) || (c == 0xF4 && *s >= 0x90))
+            return false;
+        for (; n > 0; n--, s++)
+            if ((*s & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+/*
+ * Digits with an optional suffix of type t (T_U32: none; T_SIZE: k m;
+ * T_DUR: ms s m h d, none = s). Saturates at UINT64_MAX, which no limit
+ * allows. Returns -1 when s is not of that form.
+ */
+static int parse_uint(enum type t, const char *s, uint64_t *out)
+{
+    static const struct { enum type t; const char *sfx; uint64_t mult; } sfx[] = {
+        { T_U32, "", 1 }, { T_SIZE, "", 1 }, { T_SIZE, "k", 1024 }, { T_SIZE, "m", 1048576 },
+        { T_DUR, "", 1000 }, { T_DUR, "ms", 1 }, { T_DUR, "s", 1000 }, { T_DUR, "m", 60000 },
+        { T_DUR, "h", 3600000 }, { T_DUR, "d", 86400000 },
+    };
+    uint64_t n = 0;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    for (; isdigit((unsigned char)*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+        n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
+    }
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        if (sfx[i].t == t && strcasecmp(s, sfx[i].sfx) == 0) {
+            *out = n > UINT64_MAX / sfx[i].mult ? UINT64_MAX : n * sfx[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Index of s in the NULL-terminated names, or -1. */
+static int pick(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcasecmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- checks of string values ---- */
+
+static int check_nonempty(const char *v, char *why, size_t cap)
+{
+    return *v ? 0 : fail(why, cap, "must not be empty");
+}
+
+static int check_id_or_empty(const char *v, char *why, size_t cap)
+{
+    return *v ? check_id(v, why, cap) : 0;
+}
+
+static int check_redis(const char *v, char *why, size_t cap)
+{
+    if (!*v || strncmp(v, "redis://", 8) == 0 || strncmp(v, "unix://", 7) == 0)
+        return 0;
+    return fail(why, cap, "expected redis://[:password@]host[:port][/db] or unix:///path/to.sock, got \"%s\"", v);
+}
+
+static int check_tpl(const char *v, char *why, size_t cap)
+{
+    char bad[CONFIG_ID_MAX + 1];
+
+    if (strlen(v) > TPL_MAX)
+        return fail(why, cap, "longer than %d bytes", TPL_MAX);
+    if (greet_check(v, bad, sizeof bad) == 0)
+        return 0;
+    if (strcmp(bad, "unclosed {") == 0)
+        return fail(why, cap, "unclosed { (write {{ for a literal brace)");
+    return fail(why, cap, "unknown placeholder {%s} (known: {store} {buyer} {position} {agent})", bad);
+}
+
+static int check_tz(const char *v, char *why, size_t cap)
+{
+    char path[256];
+    struct stat st;
+
+    if (strcmp(v, "UTC") == 0)
+        return 0;
+    if (!*v || *v == '/' || strstr(v, "..") || strlen(v) > 128 ||
+        v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/")])
+        return fail(why, cap, "invalid time zone \"%s\" (an IANA name like Asia/Shanghai)", v);
+    snprintf(path, sizeof path, ZONEINFO "%s", v);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return fail(why, cap, "unknown time zone \"%s\" (no file %s)", v, path);
+    return 0;
+}
+
+static int check_id(const char *v, char *why, size_t cap)
+{
+    size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+    if (n >= 1 && n <= CONFIG_ID_MAX && !v[n])
+        return 0;
+    return fail(why, cap, "invalid name \"%s\" (1 to %d of A-Z a-z 0-9 _ . -)", v, CONFIG_ID_MAX);
+}
+
+static int check_listen(const char *v, char *why, size_t cap)
+{
+    const char *colon = strrchr(v, ':');
+    char host[INET6_ADDRSTRLEN + 1];
+    unsigned char addr[16];
+    uint64_t port;
+    size_t n;
+
+    if (!colon || colon == v)
+        return fail(why, cap, "expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, got \"%s\"", v);
+    n = (size_t)(colon - v);
+    if (v[0] == '[') {
+        if (n < 3 || v[n - 1] != ']' || n - 2 >= sizeof host)
+            return fail(why, cap, "expected [IPV6]:PORT, got \"%s\"", v);
+        memcpy(host, v + 1, n - 2);
+        host[n - 2] = '\0';
+        if (inet_pton(AF_INET6, host, addr) != 1)
+            return fail(why, cap, "invalid IPv6 address \"%s\"", host);
+    } else if (memchr(v, ':', n)) {
+        return fail(why, cap, "an IPv6 address needs brackets, e.g. [::1]:8080");
+    } else if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") != n) {
+        return fail(why, cap, "invalid host \"%.*s\"", (int)n, v);
+    }
+    if (parse_uint(T_U32, colon + 1, &port) != 0 || port < 1 || port > 65535)
+        return fail(why, cap, "port must be between 1 and 65535");
+    return 0;
+}
+
+/* ---- setting one option ---- */
+
+static int set_str(char **field, const char *v, char *why, size_t cap)
+{
+    char *s = strdup(v);
+
+    if (!s)
+        return fail(why, cap, "out of memory");
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+static int set_list(const struct opt *o, void *base, char **v, int n, char *why, size_t cap)
+{
+    char **list = (char **)((char *)base + o->off), *copy[CONFIG_MAX_GROUPS];
+    int *count = (int *)((char *)base + o->count_off), i, j;
+
+    if (n < o->min || n > o->max)
+        return fail(why, cap, "expects %.0f to %.0f names, got %d", o->min, o->max, n);
+    for (i = 0; i < n; i++) {
+        if (o->check && o->check(v[i], why, cap) != 0)
+            return -1;
+        for (j = 0; j < i; j++)
+            if (strcmp(v[i], v[j]) == 0)
+                return fail(why, cap, "duplicate name \"%s\"", v[i]);
+    }
+    for (i = 0; i < n && (copy[i] = strdup(v[i])); i++)
+        ;
+    if (i < n) {
+        while (i-- > 0)
+            free(copy[i]);
+        return fail(why, cap, "out of memory");
+    }
+    for (j = 0; j < *count; j++)
+        free(list[j]);
+    memcpy(list, copy, (size_t)n * sizeof copy[0]);
+    *count = n;
+    return 0;
+}
+
+/* Parses the n values v of option o into its field of base. */
+static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, size_t cap)
+{
+    static const char *const bools[] = { "no", "yes", "false", "true", "off", "on", NULL };
+    static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
+    static const char *const what[][2] = { [T_U32] = { "number", "" },
+        [T_SIZE] = { "size", " (e.g. 512, 8k, 1m)" }, [T_DUR] = { "duration", " (e.g. 500ms, 10s, 5m, 2h, 90d)" } };
+    void *f = (char *)base + o->off;
+    char lo[32], hi[32], *end;
+    uint64_t u = 0;
+    double d = 0;
+    int i;
+
+    if (o->type == T_LIST)
+        return set_list(o, base, v, n, why, cap);
+    if (n != 1)
+        return fail(why, cap, n ? "expects one value (quote a value that contains spaces)" : "missing value");
+    switch (o->type) {
+    case T_STR:
+        if (!utf8_valid((const unsigned char *)v[0]))
+            return fail(why, cap, "not valid UTF-8");
+        if (o->check && o->check(v[0], why, cap) != 0)
+            return -1;
+        return set_str(f, v[0], why, cap);
+    case T_LISTEN:
+        return check_listen(v[0], why, cap) ? -1 : set_str(f, v[0], why, cap);
+    case T_BOOL:
+        if ((i = pick(bools, v[0])) < 0)
+            return fail(why, cap, "expected yes or no, got \"%s\"", v[0]);
+        *(bool *)f = i % 2;
+        return 0;
+    case T_LEVEL:
+        if ((i = pick(levels, v[0])) < 0)
+            return fail(why, cap, "expected error, warn, info or debug, got \"%s\"", v[0]);
+        *(int *)f = LOG_ERROR + i;
+        return 0;
+    case T_DBL:
+        errno = 0;
+        d = strtod(v[0], &end);
+        if (!(isdigit((unsigned char)*v[0]) || *v[0] == '.') || *end || errno || !isfinite(d))
+            return fail(why, cap, "invalid number \"%s\"", v[0]);
+        break;
+    default:
+        if (parse_uint(o->type, v[0], &u) != 0)
+            return fail(why, cap, "invalid %s \"%s\"%s", what[o->type][0], v[0], what[o->type][1]);
+        d = (double)u;
+        break;
+    }
+    if (d < o->min || d > o->max)
+        return fail(why, cap, "must be between %s and %s", fmt_limit(o, o->min, lo, sizeof lo),
+                    fmt_limit(o, o->max, hi, sizeof hi));
+    if (o->type == T_DBL)
+        *(double *)f = d;
+    else if (o->type == T_DUR)
+        *(uint64_t *)f = u;
+    else
+        *(uint32_t *)f = (uint32_t)u;
+    return 0;
+}
+
+/*
+ * Splits s in place into words: blanks separate them, `#` outside quotes
+ * starts a comment, "..." is one word with \" \\ \n escapes. Returns the
+ * number of words, or -1 with the problem in why.
+ */
+static int split(char *s, char **w, int maxw, char *why, size_t cap)
+{
+    char *r = s, *o;
+    int n = 0;
+
+    for (;;) {
+        r += strspn(r, " \t");
+        if (!*r || *r == '#')
+            return n;
+        if (n == maxw)
+            return fail(why, cap, "more than %d values", maxw - 1);
+        w[n++] = o = r;
+        if (*r != '"') {
+            r += strcspn(r, " \t#");
+            if (*r != ' ' && *r != '\t') {
+                *r = '\0';        /* end of line or a comment */
+                return n;
+            }
+            *r++ = '\0';
+            continue;
+        }
+        for (r++; *r != '"'; r++) {
+            if (!*r)
+                return fail(why, cap, "unterminated quote");
+            if (*r == '\\') {
+                r++;
+                if (*r == 'n')
+                    *o++ = '\n';
+                else if (*r == '"' || *r == '\\')
+                    *o++ = *r;
+                else if (!*r)
+                    return fail(why, cap, "unterminated quote");
+                else
+                    return fail(why, cap, "unknown escape \\%c (use \\\" \\\\ or \\n)", *r);
+            } else {
+                *o++ = *r;
+            }
+        }
+        r++;                      /* past the closing quote; o < r */
+        *o = '\0';
+        if (*r && *r != ' ' && *r != '\t' && *r != '#')
+            return fail(why, cap, "text right after a closing quote");
+    }
+}
+
+/* Sets every option of table t in base to its default. */
+static void apply_defaults(const struct opt *t, size_t n, void *base)
+{
+    char buf[256], why[256], *w[MAX_WORDS], *one[1];
+
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].name)
+            continue;
+        if (t[i].type == T_LIST) {
+            snprintf(buf, sizeof buf, "%s", t[i].def);
+            set_opt(&t[i], base, w, split(buf, w, MAX_WORDS, why, sizeof why), why, sizeof why);
+        } else {
+            one[0] = (char *)t[i].def;
+            set_opt(&t[i], base, one, 1, why, sizeof why);
+        }
+    }
+}
+
+static void free_fields(const struct opt *t, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        char **f = (char **)((char *)base + t[i].off);
+
+        if (t[i].type == T_STR || t[i].type == T_LISTEN) {
+            free(*f);
+            *f = NULL;
+        } else if (t[i].type == T_LIST) {
+            int *count = (int *)((char *)base + t[i].count_off);
+            for (int j = 0; j < *count; j++)
+                free(f[j]);
+            *count = 0;
+        }
+    }
+}
+
+/* ---- store blocks and rules across options ---- */
+
+/* The rule "lo < hi" between two duration options of table t. */
+static void check_order(struct ctx *x, const struct opt *t, size_t n, const int *lines, const void *base,
+                        const char *lo, const char *hi, int fallback_line)
+{
+    const struct opt *a = find(t, n, lo), *b = find(t, n, hi);
+    uint64_t va = *(const uint64_t *)((const char *)base + a->off);
+    uint64_t vb = *(const uint64_t *)((const char *)base + b->off);
+    char buf[32];
+
+    if (va >= vb && lines[a - t])
+        report(x, lines[a - t], lo, "must be less than %s (%s)", hi, fmt_dur(vb, buf, sizeof buf));
+    else if (va >= vb)
+        report(x, lines[b - t] ? lines[b - t] : fallback_line, hi, "must be greater than %s (%s)", lo,
+               fmt_dur(va, buf, sizeof buf));
+}
+
+static void finish_store(struct ctx *x)
+{
+    struct store_conf *s = x->open ? &x->c->stores[x->c->nstores - 1] : NULL;
+    int line = s ? x->store_lines[x->c->nstores - 1] : 0, gl;
+    char why[64];
+
+    if (!s)
+        return;
+    x->open = false;
+    if (!s->name[0] && s->id)
+        set_str(&s->name, s->id, why, sizeof why);
+    gl = line_of(store_opts, NSTORE, x->sline, "default_group");
+    if (!s->default_group[0] && s->ngroups > 0)
+        set_str(&s->default_group, s->groups[0], why, sizeof why);
+    else if (s->default_group[0] && !config_store_has_group(s, s->default_group))
+        report(x, gl ? gl : line, "default_group", "\"%s\" is not one of groups", s->default_group);
+    check_order(x, store_opts, NSTORE, x->sline, s, "hold_after", "breach_after", line);
+}
+
+static void finish_global(struct ctx *x)
+{
+    struct config *c = x->c;
+
+    check_order(x, global_opts, NGLOBAL, x->gline, c, "ping_interval", "idle_timeout", 0);
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        report(x, line_of(global_opts, NGLOBAL, x->gline, c->tls_cert[0] ? "tls_cert" : "tls_key"),
+               c->tls_cert[0] ? "tls_cert" : "tls_key", "tls_cert and tls_key must be set together");
+}
+
+static void open_store(struct ctx *x, char **v, int n)
+{
+    struct config *c = x->c;
+    struct store_conf *stores;
+    int *lines;
+    char why[256];
+
+    if (x->open)
+        finish_store(x);
+    if (n != 1)
+        report(x, x->line, "store", n ? "expects one store id" : "missing store id");
+    else if (check_id(v[0], why, sizeof why) != 0)
+        report(x, x->line, "store", "%s", why);
+    for (size_t i = 0; n == 1 && i < c->nstores; i++)
+        if (strcmp(c->stores[i].id, v[0]) == 0)
+            report(x, x->line, "store", "duplicate store id \"%s\" (first on line %d)", v[0],
+                   x->store_lines[i]);
+    if ((stores = realloc(c->stores, (c->nstores + 1) * sizeof *stores)))
+        c->stores = stores;
+    if ((lines = realloc(x->store_lines, (c->nstores + 1) * sizeof *lines)))
+        x->store_lines = lines;
+    if (!stores || !lines) {
+        report(x, x->line, "store", "out of memory");
+        return;
+    }
+    memset(&c->stores[c->nstores], 0, sizeof *stores);
+    x->store_lines[c->nstores] = x->line;
+    apply_defaults(store_opts, NSTORE, &c->stores[c->nstores]);
+    c->stores[c->nstores].id = strdup(n ? v[0] : "");
+    c->nstores++;
+    memset(x->sline, 0, sizeof x->sline);
+    x->open = true;
+}
+
+static void do_line(struct ctx *x, char *s)
+{
+    char *w[MAX_WORDS], why[320], name[48];
+    const struct opt *o;
+    int n, *lines;
+    void *base;
+
+    s += strspn(s, " \t");
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(s, " \t#\""), s);
+    if ((n = split(s, w, MAX_WORDS, why, sizeof why)) < 0) {
+        report(x, x->line, name[0] ? name : "?", "%s", why);
+        return;
+    }
+    if (n == 0)
+        return;
+    if (strcmp(w[0], "store") == 0) {
+        open_store(x, w + 1, n - 1);
+        return;
+    }
+    if (x->open && (o = find(store_opts, NSTORE, w[0]))) {
+        base = &x->c->stores[x->c->nstores - 1];
+        lines = &x->sline[o - store_opts];
+    } else if (!x->open && (o = find(global_opts, NGLOBAL, w[0]))) {
+        base = x->c;
+        lines = &x->gline[o - global_opts];
+    } else {
+        report(x, x->line, w[0], "%s", find(global_opts, NGLOBAL, w[0]) ?
+               "global option inside a store block (move it above the first `store` line)" :
+               find(store_opts, NSTORE, w[0]) ? "store option before any `store` line" :
+               "unknown option");
+        return;
+    }
+    if (*lines) {
+        report(x, x->line, w[0], "given twice (first on line %d)", *lines);
+        return;
+    }
+    *lines = x->line;
+    if (set_opt(o, base, w + 1, n - 1, why, sizeof why) != 0)
+        report(x, x->line, w[0], "%s", why);
+}
+
+/* ---- API ---- */
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    apply_defaults(global_opts, NGLOBAL, c);
+}
+
+int config_load(struct config *c, const char *path, FILE *errs)
+{
+    struct ctx x = { .path = path, .errs = errs };
+    struct config tmp;
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    config_defaults(&tmp);
+    x.c = &tmp;
+    if (!f) {
+        report(&x, 0, "config", "cannot open: %s", strerror(errno));
+    } else {
+        while ((len = getline(&line, &cap, f)) >= 0) {
+            x.line++;
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                line[--len] = '\0';
+            do_line(&x, line);
+        }
+        if (ferror(f))
+            report(&x, x.line, "config", "read error: %s", strerror(errno));
+        fclose(f);
+        finish_store(&x);
+        finish_global(&x);
+    }
+    free(line);
+    free(x.store_lines);
+    if (x.nerr == 0 && !(tmp.path = strdup(path)))
+        report(&x, 0, "config", "out of memory");
+    config_free(c);
+    if (x.nerr) {
+        config_free(&tmp);
+        config_defaults(c);
+        return -1;
+    }
+    *c = tmp;
+    return 0;
+}
+
+void config_free(struct config *c)
+{
+    for (size_t i = 0; i < c->nstores; i++) {
+        free(c->stores[i].id);
+        free_fields(store_opts, NSTORE, &c->stores[i]);
+    }
+    free(c->stores);
+    free(c->path);
+    free_fields(global_opts, NGLOBAL, c);
+    memset(c, 0, sizeof *c);
+}
+
+const struct store_conf *config_find_store(const struct config *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->nstores; i++)
+        if (strcmp(c->stores[i].id, id) == 0)
+            return &c->stores[i];
+    return NULL;
+}
+
+bool config_store_has_group(const struct store_conf *s, const char *group)
+{
+    for (int i = 0; group && i < s->ngroups; i++)
+        if (strcmp(s->groups[i], group) == 0)
+            return true;
+    return false;
+}
+
+/* ---- the commented config ---- */
+
+/* text as a value: quoted with escapes when needed. */
+static void put_value(FILE *out, const char *v)
+{
+    if (*v && !v[strcspn(v, " \t#\"\\\n")]) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++)
+        fputs(*v == '"' ? "\\\"" : *v == '\\' ? "\\\\" : *v == '\n' ? "\\n" : (char[2]){ *v, 0 }, out);
+    fputc('"', out);
+}
+
+/* A `# ` comment wrapped at 78 columns, each line starting with prefix. */
+static void put_comment(FILE *out, const char *prefix, const char *text)
+{
+    size_t width = 78 - strlen(prefix) - 2;
+
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > width) {
+            n = width;
+            while (n > 0 && text[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(text, " ");
+        }
+        fprintf(out, "%s# %.*s\n", prefix, (int)n, text);
+        text += n;
+        text += strspn(text, " ");
+    }
+}
+
+/* Comments start with prefix, option lines with lprefix. */
+static void write_table(FILE *out, const struct opt *t, size_t n, const char *prefix,
+                        const char *lprefix)
+{
+    char help[1024], lo[32], hi[32], range[80];
+    const struct opt *o;
+
+    for (o = t; o < t + n; o++) {
+        if (!o->name) {
+            fprintf(out, "\n%s# ---- %s ----\n", prefix, o->help);
+            continue;
+        }
+        range[0] = '\0';
+        if (o->min != o->max && o->type != T_LIST)
+            snprintf(range, sizeof range, " %s..%s", fmt_limit(o, o->min, lo, sizeof lo),
+                     fmt_limit(o, o->max, hi, sizeof hi));
+        if (strlen(o->def) > 30)          /* long defaults: see the line below */
+            snprintf(help, sizeof help, "%s (%s)", o->help, o->unit);
+        else if (o->type == T_STR && !o->def[0])
+            snprintf(help, sizeof help, "%s (%s, default \"\")", o->help, o->unit);
+        else
+            snprintf(help, sizeof help, "%s (%s%s, default %s)", o->help, o->unit, range, o->def);
+        fputc('\n', out);
+        put_comment(out, prefix, help);
+        fprintf(out, "%s%s ", lprefix, o->name);
+        if (o->type == T_LIST)
+            fputs(o->def, out);
+        else
+            put_value(out, o->def);
+        fputc('\n', out);
+    }
+}
+
+void config_write_defaults(FILE *out)
+{
+    fputs("# chatgw.conf - configuration of chatgwd, the chat gateway.\n"
+          "#\n"
+          "# One option per line: `name value`. `#` starts a comment (outside quotes).\n"
+          "# A value with blanks is double-quoted; inside quotes \\\" \\\\ and \\n are\n"
+          "# escapes. Durations: 500ms 10s 5m 2h 90d (a bare number is seconds).\n"
+          "# Sizes: 512 8k 1m (k = KiB, m = MiB; a bare number is bytes). yes|no\n"
+          "# options also take true|false and on|off.\n"
+          "#\n"
+          "# `store ID` starts a store block: the options after it, up to the next\n"
+          "# `store` line, belong to that store (ID: 1 to 64 of A-Z a-z 0-9 _ . -).\n"
+          "# Global options go above the first `store` line.\n"
+          "#\n"
+          "# Every option is shown commented out with its default, so this file\n"
+          "# configures nothing by itself. Check a config with\n"
+          "#     chatgwd --check-config -c FILE\n"
+          "# This file is the output of `chatgwd --print-config`.\n", out);
+    write_table(out, global_opts, NGLOBAL, "", "#");
+    fputs("\n# ---- Stores ----\n"
+          "# A sample store block; buyers name the store id in their hello.\n\n"
+          "#store example\n", out);
+    write_table(out, store_opts, NSTORE, "#    ", "#    ");
+}

@@ -1,0 +1,109 @@
+/*
+ * config.h - chatgwd's configuration: one table of options drives parsing,
+ * defaults, validation (--check-config) and the commented conf/chatgw.conf.
+ *
+ * File format (one option per line, '#' starts a comment, values may be
+ * double-quoted with \" \\ \n escapes; durations take ms|s|m|h|d suffixes,
+ * sizes take k|m suffixes (KiB, MiB)):
+ *
+ *     listen 127.0.0.1:8080
+ *     max_frame_bytes 8k
+ *     store demo                 # starts a store block; options below it
+ *       name "Demo Flagship Store"   # belong to that store until the next
+ *       greeting "Hello from {store}" # `store` line
+ *
+ * Errors are reported one per line as `FILE:LINE: OPTION: PROBLEM`.
+ *
+ * API: config_defaults, config_load, config_free, config_find_store,
+ *      config_store_has_group, config_write_defaults.
+ */
+#ifndef CHATGW_CONFIG_H
+#define CHATGW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_GROUPS 16
+#define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct store_conf {
+    char *id;
+    char *name;                   /* display name, {store} in templates */
+    char *greeting;               /* first-message auto reply; {store} {buyer} */
+    char *hold_text;              /* holding reply; {store} {buyer} {position} */
+    char *timezone;               /* IANA name, e.g. Asia/Shanghai */
+    char *groups[CONFIG_MAX_GROUPS];
+    int ngroups;                  /* default: pre-sales, after-sales */
+    char *default_group;          /* default: first group */
+    uint32_t max_text_chars;      /* default 2000 */
+    uint64_t hold_after_ms;       /* unanswered buyer msg -> holding reply; 20s */
+    uint64_t breach_after_ms;     /* unanswered this long -> flagged; 60s */
+};
+
+struct config {
+    char *path;                   /* file it was read from, or NULL */
+
+    /* network */
+    char *listen;                 /* "HOST:PORT", default 127.0.0.1:8080 */
+    bool reuseport;               /* SO_REUSEPORT on the listener; default no */
+    char *tls_cert, *tls_key;     /* PEM paths; TLS when both set */
+    char *web_root;               /* static pages served at /, optional */
+
+    /* storage */
+    char *redis;                  /* URL; empty/NULL = embedded redis-server */
+    char *redis_server;           /* binary for the embedded one: "redis-server" */
+    char *state_dir;              /* default /var/lib/chatgw */
+    uint64_t redis_connect_timeout_ms;  /* 2s */
+    uint64_t redis_backoff_max_ms;      /* 5s */
+    uint64_t transcript_ttl_ms;   /* kept after close (and after last activity): 90d */
+
+    /* identity and logging */
+    char *node_id;                /* default: hostname:port */
+    int log_level;                /* error|warn|info|debug, default info */
+
+    /* per-session limits */
+    uint32_t max_frame_bytes;     /* 8k; larger frame -> close 1009 */
+    uint32_t max_depth;           /* 8 */
+    uint32_t max_elems;           /* 512 values per frame */
+    uint32_t max_sessions;        /* per process, 19000 */
+    uint32_t max_sessions_per_ip; /* 200; over -> close 1013 */
+    double msg_rate;              /* buyer msgs per second sustained: 10 */
+    uint32_t msg_burst;           /* token bucket depth: 20 */
+    uint32_t bad_frames_max;      /* 3 bad frames ... */
+    uint64_t bad_frames_window_ms;/* ... within 10s -> close 1008 */
+    uint32_t outbound_max_bytes;  /* 256k queued to a slow reader -> close 1008 */
+    uint32_t inflight_max;        /* Redis requests in flight per session: 16 */
+    uint64_t hello_timeout_ms;    /* no hello within 10s -> close 1008 */
+    uint64_t ping_interval_ms;    /* idle this long -> ping: 30s */
+    uint64_t idle_timeout_ms;     /* nothing heard this long -> close 1001: 75s */
+    uint64_t shutdown_timeout_ms; /* SIGTERM drain: 5s */
+
+    struct store_conf *stores;
+    size_t nstores;
+};
+
+/* Fills every option with its default (no stores). */
+void config_defaults(struct config *c);
+
+/*
+ * Reads path on top of defaults. Every problem is written to `errs` (may be
+ * NULL) as "path:line: option: problem\n". Returns 0 when valid, -1 when not
+ * (then *c holds defaults only and needs config_free all the same).
+ * A config with no store is valid for --check-config but the daemon refuses
+ * to serve buyers for unknown stores.
+ */
+int config_load(struct config *c, const char *path, FILE *errs);
+
+void config_free(struct config *c);
+
+const struct store_conf *config_find_store(const struct config *c, const char *id);
+bool config_store_has_group(const struct store_conf *s, const char *group);
+
+/* Writes a commented config with every option and its default and unit. */
+void config_write_defaults(FILE *out);
+
+#endif

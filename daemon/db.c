@@ -1,0 +1,489 @@
+/*
+ * db.c - the asynchronous Redis link: connect, handshake, retry, scripts.
+ *
+ * States: DOWN -> (resolve) -> CONNECTING -> HANDSHAKE -> READY, and back
+ * to DOWN on any failure, with a retry timer whose delay doubles from
+ * 50 ms up to backoff_max and resets once the link is ready. A watchdog
+ * timer bounds CONNECTING+HANDSHAKE (hiredis 0.14 has no connect timeout
+ * and its libuv adapter ignores uv_poll_start errors).
+ *
+ * Every request carries a `struct db_req` that owns the formatted command,
+ * so a NOSCRIPT answer can be healed by sending SCRIPT LOAD and the very
+ * same bytes again, in order on the same connection.
+ *
+ * API: see db.h.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hiredis/async.h>
+#include <hiredis/adapters/libuv.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "db.h"
+#include "log.h"
+
+extern const char lua_append[], lua_close[], lua_resume[];
+
+static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_close, lua_resume };
+static const char *const script_name[DB_LUA__COUNT] = { "append", "close", "resume" };
+
+enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
+
+struct db_req {
+    db_reply_cb *cb;
+    void *ud;
+    char *cmd;            /* formatted RESP command, kept for a NOSCRIPT resend */
+    int len;
+    int8_t script;        /* enum db_script, or -1 */
+    uint8_t resent;
+};
+
+static struct {
+    uv_loop_t *loop;
+    const struct db_url *url;
+    uint64_t connect_timeout_ms, backoff_max_ms, backoff_ms;
+    db_state_cb *on_state;
+    redisAsyncContext *ac;
+    enum link_state state;
+    bool stopping;
+    int handshake_left;   /* replies still expected before READY */
+    uv_timer_t retry, watchdog;
+    uv_getaddrinfo_t gai;
+    char addr[INET6_ADDRSTRLEN];
+    char sha[DB_LUA__COUNT][41];
+} L;
+
+static void link_connect(void);
+
+/* ---- URL ---------------------------------------------------------------- */
+
+int db_url_parse(struct db_url *u, const char *url, char *err, size_t errlen)
+{
+    const char *p, *at, *slash, *colon;
+    char *end;
+    size_t n;
+
+    memset(u, 0, sizeof *u);
+    u->port = 6379;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *q;
+        u->is_unix = true;
+        p = url + 7;
+        q = strchr(p, '?');
+        n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 0 || n >= sizeof u->host || p[0] != '/') {
+            snprintf(err, errlen, "unix URL needs an absolute socket path");
+            return -1;
+        }
+        memcpy(u->host, p, n);
+        u->host[n] = '\0';
+        if (q) {
+            if (strncmp(q, "?db=", 4) != 0) {
+                snprintf(err, errlen, "only ?db=N is understood after the socket path");
+                return -1;
+            }
+            u->db = (int)strtol(q + 4, &end, 10);
+            if (*end || u->db < 0 || end == q + 4) {
+                snprintf(err, errlen, "db must be a number >= 0");
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, errlen, "URL must start with redis:// or unix://");
+        return -1;
+    }
+    p = url + 8;
+    at = strrchr(p, '@');
+    if (at) {
+        const char *pw = memchr(p, ':', (size_t)(at - p));
+        if (!pw) {
+            snprintf(err, errlen, "credentials must be :password@");
+            return -1;
+        }
+        pw++;
+        u->password = strndup(pw, (size_t)(at - pw));
+        if (!u->password) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        p = at + 1;
+    }
+    slash = strchr(p, '/');
+    n = slash ? (size_t)(slash - p) : strlen(p);
+    if (p[0] == '[') {                      /* [v6]:port */
+        const char *rb = memchr(p, ']', n);
+        if (!rb) goto bad_host;
+        if ((size_t)(rb - p - 1) >= sizeof u->host) goto bad_host;
+        memcpy(u->host, p + 1, (size_t)(rb - p - 1));
+        colon = rb + 1 < p + n && rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', n);
+        size_t hn = colon ? (size_t)(colon - p) : n;
+        if (hn == 0 || hn >= sizeof u->host) goto bad_host;
+        memcpy(u->host, p, hn);
+    }
+    if (colon) {
+        long port = strtol(colon + 1, &end, 10);
+        if (end != p + n || port < 1 || port > 65535) {
+            snprintf(err, errlen, "port must be 1..65535");
+            db_url_free(u);
+            return -1;
+        }
+        u->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        u->db = (int)strtol(slash + 1, &end, 10);
+        if (*end || u->db < 0) {
+            snprintf(err, errlen, "db must be a number >= 0");
+            db_url_free(u);
+            return -1;
+        }
+    }
+    return 0;
+bad_host:
+    snprintf(err, errlen, "bad host");
+    db_url_free(u);
+    return -1;
+}
+
+void db_url_free(struct db_url *u)
+{
+    if (u->password) {
+        OPENSSL_cleanse(u->password, strlen(u->password));
+        free(u->password);
+        u->password = NULL;
+    }
+}
+
+void db_redacted_url(const struct db_url *u, char *out, size_t cap)
+{
+    if (u->is_unix)
+        snprintf(out, cap, "unix://%s%s", u->host, u->db ? "?db=..." : "");
+    else
+        snprintf(out, cap, "redis://%s%s:%d/%d", u->password ? ":***@" : "",
+                 u->host, u->port, u->db);
+}
+
+/* ---- link state ---------------------------------------------------------- */
+
+static void set_state(enum link_state st)
+{
+    bool was = L.state == LINK_READY, is = st == LINK_READY;
+    L.state = st;
+    if (was != is && L.on_state)
+        L.on_state(is);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    (void)t;
+    link_connect();
+}
+
+static void schedule_retry(void)
+{
+    uv_timer_stop(&L.watchdog);
+    set_state(LINK_DOWN);
+    if (L.stopping)
+        return;
+    uv_timer_start(&L.retry, on_retry, L.backoff_ms, 0);
+    L.backoff_ms = L.backoff_ms * 2 > L.backoff_max_ms ? L.backoff_max_ms : L.backoff_ms * 2;
+}
+
+/* Drops the current context (if any) and schedules a retry. Callbacks of
+ * requests in flight run with NULL replies from inside redisAsyncFree. */
+static void link_drop(const char *why)
+{
+    redisAsyncContext *ac = L.ac;
+    char url[300];
+
+    db_redacted_url(L.url, url, sizeof url);
+    if (L.state != LINK_DOWN || ac)
+        log_warn("redis_down", "url=%s reason=%s retry_ms=%llu", url, why,
+                 (unsigned long long)L.backoff_ms);
+    L.ac = NULL;
+    schedule_retry();
+    if (ac)
+        redisAsyncFree(ac);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    if (L.state != LINK_READY)
+        link_drop("timeout");
+}
+
+static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    redisReply *r = reply;
+    intptr_t which = (intptr_t)priv;
+
+    if (ac != L.ac || L.state != LINK_HANDSHAKE)
+        return;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        /* never log the AUTH argument; the reply text is Redis's own */
+        log_error("redis_handshake_failed", "step=%ld error=%s", (long)which,
+                  r && r->str ? (strncasecmp(r->str, "WRONGPASS", 9) == 0 ? "wrong password" : r->str) : "no reply");
+        link_drop("handshake");
+        return;
+    }
+    if (which >= 0 && which < DB_LUA__COUNT && r->type == REDIS_REPLY_STRING &&
+        strcmp(r->str, L.sha[which]) != 0)
+        log_warn("redis_script_sha_mismatch", "script=%s", script_name[which]);
+    if (--L.handshake_left == 0) {
+        char url[300];
+        uv_timer_stop(&L.watchdog);
+        L.backoff_ms = 50;
+        db_redacted_url(L.url, url, sizeof url);
+        log_info("redis_ready", "url=%s", url);
+        set_state(LINK_READY);
+    }
+}
+
+static void handshake(void)
+{
+    int i;
+
+    L.handshake_left = 0;
+    set_state(LINK_HANDSHAKE);
+    if (L.url->password) {
+        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-2, "AUTH %s",
+                          L.url->password);
+        L.handshake_left++;
+    }
+    if (L.url->db) {
+        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-3, "SELECT %d",
+                          L.url->db);
+        L.handshake_left++;
+    }
+    for (i = 0; i < DB_LUA__COUNT; i++) {
+        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)i,
+                          "SCRIPT LOAD %s", script_src[i]);
+        L.handshake_left++;
+    }
+    redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-1, "PING");
+    L.handshake_left++;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    if (ac != L.ac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback returns */
+        L.ac = NULL;
+        log_debug("redis_connect_failed", "error=%s", ac->errstr);
+        schedule_retry();
+        return;
+    }
+    handshake();
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    if (ac != L.ac)
+        return;
+    L.ac = NULL;           /* hiredis frees it after this callback */
+    link_drop(ac->err ? ac->errstr : "closed");
+}
+
+static void connect_to(const char *host, int port)
+{
+    redisAsyncContext *ac = L.url->is_unix ? redisAsyncConnectUnix(L.url->host)
+                                           : redisAsyncConnect(host, port);
+    if (!ac || ac->err) {
+        log_debug("redis_connect_failed", "error=%s", ac ? ac->errstr : "oom");
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_retry();
+        return;
+    }
+    L.ac = ac;
+    set_state(LINK_CONNECTING);
+    redisLibuvAttach(ac, L.loop);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    (void)req;
+    if (L.stopping) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    if (status != 0 || !res) {
+        log_warn("redis_resolve_failed", "host=%s error=%s", L.url->host, uv_strerror(status));
+        uv_freeaddrinfo(res);
+        schedule_retry();
+        return;
+    }
+    if (res->ai_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, L.addr, sizeof L.addr);
+    else
+        uv_ip4_name((struct sockaddr_in *)res->ai_addr, L.addr, sizeof L.addr);
+    uv_freeaddrinfo(res);
+    connect_to(L.addr, L.url->port);
+}
+
+static void link_connect(void)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (L.stopping || L.ac)
+        return;
+    uv_timer_start(&L.watchdog, on_watchdog, L.connect_timeout_ms, 0);
+    if (L.url->is_unix || inet_pton(AF_INET, L.url->host, &a4) == 1 ||
+        inet_pton(AF_INET6, L.url->host, &a6) == 1) {
+        connect_to(L.url->host, L.url->port);
+        return;
+    }
+    /* a name: resolve off the loop thread (libuv's threadpool) */
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    set_state(LINK_RESOLVING);
+    if (uv_getaddrinfo(L.loop, &L.gai, on_resolved, L.url->host, NULL, &hints) != 0)
+        schedule_retry();
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct db_req *q = priv;
+    redisReply *r = reply;
+
+    if (r && r->type == REDIS_REPLY_ERROR && q->script >= 0 && !q->resent &&
+        strncmp(r->str, "NOSCRIPT", 8) == 0 && ac == L.ac && L.state == LINK_READY) {
+        log_warn("redis_noscript", "script=%s action=reload", script_name[q->script]);
+        q->resent = 1;
+        if (redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s", script_src[q->script]) == REDIS_OK &&
+            redisAsyncFormattedCommand(ac, on_reply, q, q->cmd, (size_t)q->len) == REDIS_OK)
+            return;
+        r = NULL;
+    }
+    if (q->cb)
+        q->cb(q->ud, r);
+    redisFreeCommand(q->cmd);
+    free(q);
+}
+
+static int send_req(int8_t script, db_reply_cb *cb, void *ud, int argc,
+                    const char **argv, const size_t *lens)
+{
+    struct db_req *q;
+
+    if (L.state != LINK_READY || !L.ac)
+        return -1;
+    q = malloc(sizeof *q);
+    if (!q)
+        return -1;
+    q->cb = cb;
+    q->ud = ud;
+    q->script = script;
+    q->resent = 0;
+    q->len = redisFormatCommandArgv(&q->cmd, argc, argv, lens);
+    if (q->len < 0) {
+        free(q);
+        return -1;
+    }
+    if (redisAsyncFormattedCommand(L.ac, on_reply, q, q->cmd, (size_t)q->len) != REDIS_OK) {
+        redisFreeCommand(q->cmd);
+        free(q);
+        return -1;
+    }
+    return 0;
+}
+
+int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const size_t *lens)
+{
+    return send_req(-1, cb, ud, argc, argv, lens);
+}
+
+int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
+            int argc, const char **argv, const size_t *lens)
+{
+    const char *av[16];
+    size_t lv[16];
+    char nk[12];
+    int i;
+
+    if (argc + 3 > 16)
+        return -1;
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    av[0] = "EVALSHA"; lv[0] = 7;
+    av[1] = L.sha[script]; lv[1] = 40;
+    av[2] = nk; lv[2] = strlen(nk);
+    for (i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        lv[i + 3] = lens ? lens[i] : strlen(argv[i]);
+    }
+    return send_req((int8_t)script, cb, ud, argc + 3, av, lv);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void script_sha(const char *src, char out[41])
+{
+    unsigned char d[SHA_DIGEST_LENGTH];
+    int i;
+
+    SHA1((const unsigned char *)src, strlen(src), d);
+    for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
+            uint64_t backoff_max_ms, db_state_cb *on_state)
+{
+    int i;
+
+    memset(&L, 0, sizeof L);
+    L.loop = loop;
+    L.url = url;
+    L.connect_timeout_ms = connect_timeout_ms;
+    L.backoff_max_ms = backoff_max_ms;
+    L.backoff_ms = 50;
+    L.on_state = on_state;
+    for (i = 0; i < DB_LUA__COUNT; i++)
+        script_sha(script_src[i], L.sha[i]);
+    uv_timer_init(loop, &L.retry);
+    uv_timer_init(loop, &L.watchdog);
+    return 0;
+}
+
+void db_start(void)
+{
+    link_connect();
+}
+
+bool db_ready(void)
+{
+    return L.state == LINK_READY;
+}
+
+void db_stop(void)
+{
+    redisAsyncContext *ac = L.ac;
+
+    if (!L.loop || L.stopping)
+        return;
+    L.stopping = true;
+    uv_timer_stop(&L.retry);
+    uv_timer_stop(&L.watchdog);
+    uv_close((uv_handle_t *)&L.retry, NULL);
+    uv_close((uv_handle_t *)&L.watchdog, NULL);
+    L.ac = NULL;
+    set_state(LINK_DOWN);
+    if (ac)
+        redisAsyncFree(ac);
+}

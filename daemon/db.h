@@ -1,0 +1,64 @@
+/*
+ * db.h - the process's one asynchronous link to Redis.
+ *
+ * Everything shared between nodes lives in Redis; this module keeps one
+ * hiredis async connection on the libuv loop, and keeps it alive: it
+ * resolves the host asynchronously (no getaddrinfo on the loop), connects,
+ * authenticates, selects the db, loads the Lua scripts, and only then calls
+ * itself ready. A lost or stuck connection (no answer within
+ * redis_connect_timeout) is dropped and retried with exponential backoff up
+ * to redis_backoff_max. While it is not ready every request fails at once
+ * with CG_E_UNAVAILABLE; requests in flight when the link drops get their
+ * callback with a NULL reply. Nothing waits, nothing blocks.
+ *
+ * Scripts (the files in daemon/lua/, embedded at build time) are called by SHA; a
+ * NOSCRIPT answer (Redis restarted behind a proxy, SCRIPT FLUSH) makes the
+ * link load the script again and resend the same command, transparently.
+ *
+ * API: db_url_parse, db_init, db_start, db_ready, db_command, db_eval,
+ *      db_stop, db_redacted_url.
+ */
+#ifndef CHATGW_DB_H
+#define CHATGW_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <hiredis/hiredis.h>
+
+struct db_url {
+    bool is_unix;
+    char host[256];       /* host name or address, or the socket path */
+    int port;
+    int db;
+    char *password;       /* heap, wiped on free; never logged */
+};
+
+/* Parses redis://[:password@]host[:port][/db] or unix:///path[?db=N].
+ * Returns 0, or -1 with a reason in err. */
+int db_url_parse(struct db_url *u, const char *url, char *err, size_t errlen);
+void db_url_free(struct db_url *u);
+/* The URL without its password, for logs. */
+void db_redacted_url(const struct db_url *u, char *out, size_t cap);
+
+enum db_script { DB_LUA_APPEND, DB_LUA_CLOSE, DB_LUA_RESUME, DB_LUA__COUNT };
+
+/* r is NULL when Redis could not answer (link down or dropped). */
+typedef void db_reply_cb(void *ud, redisReply *r);
+/* Called each time the link becomes ready or stops being ready. */
+typedef void db_state_cb(bool ready);
+
+int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
+            uint64_t backoff_max_ms, db_state_cb *on_state);
+void db_start(void);
+bool db_ready(void);
+/* Sends a command (cb may be NULL: fire and forget). Returns 0, or -1 when the link is not ready (cb not called). */
+int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const size_t *lens);
+/* EVALSHA script with nkeys of the argv being keys. Same contract. */
+int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
+            int argc, const char **argv, const size_t *lens);
+/* Closes the link; its handles are closed asynchronously (run the loop). */
+void db_stop(void);
+
+#endif

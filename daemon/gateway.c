@@ -1,0 +1,314 @@
+/*
+ * gateway.c - the daemon's lifecycle: start, reload, stop.
+ *
+ * Start: configuration (file, then command-line overrides), the embedded
+ * redis-server when no Redis URL is set, the Redis link, the listener, the
+ * signal handlers. The listener serves at once (greetings never wait on
+ * Redis); /healthz and systemd's READY=1 wait until Redis is ready too.
+ *
+ * Reload (SIGHUP): the file is read again into a new config; if it is bad
+ * the problems are logged and the old one stays. Options that only apply
+ * at start (listen, redis, state_dir, reuseport, tls) are reported when
+ * changed and take effect at the next restart.
+ *
+ * Stop (SIGTERM/SIGINT): every session is closed with 1001, and once they
+ * are gone (or shutdown_timeout passed) the listener, the Redis link and
+ * the embedded redis-server are closed and the loop runs until it drains.
+ *
+ * API: gw, gw_wall_ms, gateway_run.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "gateway.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_child.h"
+#include "server.h"
+#include "session.h"
+
+struct gw gw;
+
+static struct {
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t drain;
+    uint64_t drain_deadline;
+    struct db_url url;
+    bool notified_ready, embedded;
+} G;
+
+uint64_t gw_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* systemd's notify protocol: one datagram to $NOTIFY_SOCKET, if any. */
+static void sd_notify_msg(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t n;
+    int fd;
+
+    if (!path || (path[0] != '/' && path[0] != '@') || (n = strlen(path)) >= sizeof sa.sun_path)
+        return;
+    memcpy(sa.sun_path, path, n);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0';
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+    close(fd);
+}
+
+static void on_db_state(bool ready)
+{
+    metrics.redis_up = ready;
+    server_set_ready(ready);
+    if (ready) {
+        metrics.redis_reconnects++;
+        if (!G.notified_ready) {
+            G.notified_ready = true;
+            log_info("ready", "listen=%s node=%s", gw.cfg->listen, gw.node_id);
+            sd_notify_msg("READY=1\nSTATUS=serving");
+        } else {
+            sd_notify_msg("STATUS=serving");
+        }
+    } else {
+        sd_notify_msg("STATUS=redis unavailable; greeting only");
+    }
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static void override(char **field, const char *value)
+{
+    char *v;
+
+    if (!value || !(v = strdup(value)))
+        return;
+    free(*field);
+    *field = v;
+}
+
+static struct config *load_config(const struct cli_opts *cli, FILE *errs)
+{
+    struct config *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    config_defaults(c);
+    if (cli->config_path && config_load(c, cli->config_path, errs) != 0) {
+        config_free(c);
+        free(c);
+        return NULL;
+    }
+    override(&c->listen, cli->listen);
+    override(&c->redis, cli->redis);
+    override(&c->state_dir, cli->state_dir);
+    if (cli->reuseport)
+        c->reuseport = true;
+    if (cli->verbosity > 0)
+        c->log_level = LOG_DEBUG;
+    else if (cli->verbosity < 0)
+        c->log_level = LOG_WARN;
+    return c;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static void on_sighup(uv_signal_t *h, int sig)
+{
+    struct config *c, *old = gw.cfg;
+
+    (void)h; (void)sig;
+    if (!gw.cli->config_path) {
+        log_warn("reload_skipped", "reason=\"no config file\"");
+        return;
+    }
+    c = load_config(gw.cli, stderr);
+    if (!c) {
+        log_error("reload_failed", "file=%s action=\"kept the running config\"",
+                  gw.cli->config_path);
+        return;
+    }
+    if (!same(c->listen, old->listen) || !same(c->redis, old->redis) ||
+        !same(c->state_dir, old->state_dir) || c->reuseport != old->reuseport ||
+        !same(c->tls_cert, old->tls_cert) || !same(c->tls_key, old->tls_key))
+        log_warn("reload_partial", "reason=\"listen, redis, state_dir, reuseport and tls "
+                 "apply at the next restart\"");
+    gw.cfg = c;
+    if (sessions_reconfigure() != 0) {
+        gw.cfg = old;
+        config_free(c);
+        free(c);
+        log_error("reload_failed", "reason=\"out of memory\"");
+        return;
+    }
+    log_set_level(c->log_level);
+    config_free(old);
+    free(old);
+    log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);
+}
+
+/* ---- stopping ------------------------------------------------------------- */
+
+static void close_everything(void)
+{
+    uv_timer_stop(&G.drain);
+    uv_close((uv_handle_t *)&G.drain, NULL);
+    uv_close((uv_handle_t *)&G.sigterm, NULL);
+    uv_close((uv_handle_t *)&G.sigint, NULL);
+    uv_close((uv_handle_t *)&G.sighup, NULL);
+    sessions_shutdown();
+    server_stop();
+    db_stop();
+    redis_child_stop();
+}
+
+static void on_drain(uv_timer_t *t)
+{
+    unsigned left = sessions_count();
+
+    (void)t;
+    if (left > 0 && gw_now_ms() < G.drain_deadline)
+        return;
+    if (left)
+        log_warn("shutdown_forced", "sessions=%u", left);
+    close_everything();
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig)
+{
+    unsigned n;
+
+    (void)h;
+    if (gw.shutting_down)
+        return;
+    gw.shutting_down = true;
+    sd_notify_msg("STOPPING=1");
+    n = sessions_close_all();
+    log_info("shutdown", "signal=%d sessions=%u", sig, n);
+    G.drain_deadline = gw_now_ms() + gw.cfg->shutdown_timeout_ms;
+    uv_timer_start(&G.drain, on_drain, 0, 20);
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+static int make_dir(const char *path)
+{
+    char tmp[1024];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int start_redis_link(void)
+{
+    char err[128], sock[1100], url[1200], shown[1300];
+    const struct config *c = gw.cfg;
+
+    if (!c->redis || !c->redis[0]) {
+        if (make_dir(c->state_dir) != 0) {
+            log_error("state_dir_failed", "dir=%s error=%s", c->state_dir, strerror(errno));
+            return -1;
+        }
+        if (redis_child_start(c->redis_server, c->state_dir, c->redis_backoff_max_ms,
+                              sock, sizeof sock) != 0)
+            return -1;
+        G.embedded = true;
+        snprintf(url, sizeof url, "unix://%s", sock);
+    } else {
+        snprintf(url, sizeof url, "%s", c->redis);
+    }
+    if (db_url_parse(&G.url, url, err, sizeof err) != 0) {
+        log_error("bad_redis_url", "reason=\"%s\"", err);
+        return -1;
+    }
+    db_redacted_url(&G.url, shown, sizeof shown);
+    log_info("redis", "url=%s embedded=%s", shown, G.embedded ? "yes" : "no");
+    db_init(gw.loop, &G.url, c->redis_connect_timeout_ms, c->redis_backoff_max_ms, on_db_state);
+    db_start();
+    return 0;
+}
+
+int gateway_run(const struct cli_opts *cli)
+{
+    uv_loop_t loop;
+    int rc = 1;
+
+    memset(&gw, 0, sizeof gw);
+    memset(&G, 0, sizeof G);
+    gw.cli = cli;
+    gw.cfg = load_config(cli, stderr);
+    if (!gw.cfg)
+        return 1;
+    log_set_level(gw.cfg->log_level);
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&loop);
+    gw.loop = &loop;
+    if (gw.cfg->node_id && gw.cfg->node_id[0]) {
+        snprintf(gw.node_id, sizeof gw.node_id, "%s", gw.cfg->node_id);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(gw.node_id, sizeof gw.node_id, "%s:%s", host,
+                 strrchr(gw.cfg->listen, ':') ? strrchr(gw.cfg->listen, ':') + 1 : "0");
+    }
+    log_info("starting", "version=%s node=%s stores=%zu", CHATGW_VERSION, gw.node_id,
+             gw.cfg->nstores);
+
+    uv_signal_init(&loop, &G.sigterm);
+    uv_signal_init(&loop, &G.sigint);
+    uv_signal_init(&loop, &G.sighup);
+    uv_timer_init(&loop, &G.drain);
+    uv_signal_start(&G.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&G.sighup, on_sighup, SIGHUP);
+
+    if (buyer_init() != 0 || sessions_init() != 0 || start_redis_link() != 0 ||
+        server_start() != 0) {
+        close_everything();
+        uv_run(&loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    sessions_tick_start();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = 0;
+    log_info("stopped", "node=%s", gw.node_id);
+out:
+    buyer_shutdown();
+    if (uv_loop_close(&loop) == UV_EBUSY)
+        log_warn("loop_not_drained", "handles=still_open");
+    db_url_free(&G.url);
+    config_free(gw.cfg);
+    free(gw.cfg);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/*
+ * redis_child.c - start, watch, restart and stop the embedded redis-server.
+ *
+ * fork+exec rather than uv_spawn, because the child must set
+ * PR_SET_PDEATHSIG between the two (and check that its parent did not die
+ * in the meantime). SIGCHLD comes in through a uv_signal_t; an exit we did
+ * not ask for schedules a restart, 250 ms doubling up to backoff_max, the
+ * delay reset once the child has lived 30 s. Stopping is the one blocking
+ * step (bounded wait for the child to save its AOF and exit), and only
+ * happens at shutdown, after the sessions are closed.
+ *
+ * API: see redis_child.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "redis_child.h"
+
+static struct {
+    pid_t pid;
+    bool stopping, started;
+    uint64_t backoff_ms, backoff_max_ms, started_ms;
+    char binary[256], dir[1024], sock[1100], logfile[1100];
+    uv_signal_t sigchld;
+    uv_timer_t restart;
+} C;
+
+static int spawn(void)
+{
+    pid_t parent = getpid(), pid;
+    char *argv[] = {
+        C.binary, "--port", "0", "--unixsocket", C.sock, "--unixsocketperm", "700",
+        "--dir", C.dir, "--appendonly", "yes", "--appendfsync", "everysec",
+        "--save", "", "--daemonize", "no", "--logfile", C.logfile, NULL
+    };
+
+    unlink(C.sock);
+    pid = fork();
+    if (pid < 0) {
+        log_error("redis_spawn_failed", "error=%s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t all;
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        setpgid(0, 0);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        /* nothing of ours (listeners, Redis links) leaks into the child */
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        for (int fd = 3; fd < 65536; fd++)
+            if (fcntl(fd, F_GETFD) >= 0)
+                close(fd);
+        execvp(C.binary, argv);
+        fprintf(stderr, "level=error event=redis_exec_failed binary=%s error=%s\n",
+                C.binary, strerror(errno));
+        _exit(127);
+    }
+    C.pid = pid;
+    C.started_ms = gw_now_ms();
+    log_info("redis_started", "pid=%d socket=%s", (int)pid, C.sock);
+    return 0;
+}
+
+static void on_restart(uv_timer_t *t)
+{
+    (void)t;
+    if (!C.stopping && C.pid == 0)
+        spawn();
+}
+
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+    int status;
+    pid_t pid;
+
+    (void)h; (void)sig;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid != C.pid)
+            continue;
+        C.pid = 0;
+        if (C.stopping)
+            continue;
+        if (gw_now_ms() - C.started_ms > 30000)
+            C.backoff_ms = 250;
+        log_error("redis_exited", "status=%d signal=%d restart_ms=%llu",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                  (unsigned long long)C.backoff_ms);
+        uv_timer_start(&C.restart, on_restart, C.backoff_ms, 0);
+        C.backoff_ms = C.backoff_ms * 2 > C.backoff_max_ms ? C.backoff_max_ms : C.backoff_ms * 2;
+    }
+}
+
+int redis_child_start(const char *binary, const char *state_dir, uint64_t backoff_max_ms,
+                      char *sock, size_t cap)
+{
+    memset(&C, 0, sizeof C);
+    C.backoff_ms = 250;
+    C.backoff_max_ms = backoff_max_ms;
+    if (snprintf(C.binary, sizeof C.binary, "%s", binary) >= (int)sizeof C.binary ||
+        !realpath(state_dir, C.dir)) {
+        log_error("redis_spawn_failed", "state_dir=%s error=%s", state_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(C.sock, sizeof C.sock, "%s/redis.sock", C.dir);
+    snprintf(C.logfile, sizeof C.logfile, "%s/redis.log", C.dir);
+    if (strlen(C.sock) >= 100) {     /* sun_path is 108 bytes */
+        log_error("redis_spawn_failed", "reason=\"state_dir path too long for a unix socket\"");
+        return -1;
+    }
+    snprintf(sock, cap, "%s", C.sock);
+    uv_signal_init(gw.loop, &C.sigchld);
+    uv_signal_start(&C.sigchld, on_sigchld, SIGCHLD);
+    uv_timer_init(gw.loop, &C.restart);
+    C.started = true;
+    return spawn();
+}
+
+void redis_child_stop(void)
+{
+    int status, i;
+
+    if (!C.started)
+        return;
+    C.stopping = true;
+    uv_timer_stop(&C.restart);
+    if (C.pid > 0) {
+        kill(C.pid, SIGTERM);
+        for (i = 0; i < 500; i++) {       /* up to 5 s to write its AOF */
+            if (waitpid(C.pid, &status, WNOHANG) == C.pid)
+                break;
+            nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+        }
+        if (i == 500) {
+            kill(C.pid, SIGKILL);
+            waitpid(C.pid, &status, 0);
+        }
+        log_info("redis_stopped", "pid=%d", (int)C.pid);
+        C.pid = 0;
+    }
+    uv_signal_stop(&C.sigchld);
+    uv_close((uv_handle_t *)&C.sigchld, NULL);
+    uv_close((uv_handle_t *)&C.restart, NULL);
+    C.started = false;
+}

@@ -1,0 +1,219 @@
+/*
+ * server.c - the one listening address: libwebsockets on our libuv loop.
+ *
+ * One lws protocol serves everything on the port: WebSocket upgrades on a
+ * role's path (/v1/buyer, ...) become sessions (session.c); plain HTTP gets
+ * /healthz (200 when Redis is ready, else 503), /metrics (Prometheus text)
+ * and, when web_root is set, static files; anything else is 404. Upgrades
+ * on other paths are refused during the handshake.
+ *
+ * API: server_start, server_stop, server_set_ready.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#include <libwebsockets.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "session.h"
+
+/* lws's per-connection user data, HTTP and WebSocket alike */
+struct conn {
+    struct session *s;
+    const struct role *role;
+    unsigned char *body;           /* HTTP response body, LWS_PRE in front */
+    size_t body_len;
+};
+
+static struct lws_context *ctx;
+static bool ready;
+static struct lws_http_mount web_mount;
+
+void server_set_ready(bool r)
+{
+    ready = r;
+}
+
+static const struct role *role_of(struct lws *wsi)
+{
+    char uri[128];
+
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        return NULL;
+    return session_role_for_path(uri);
+}
+
+static int http_reply(struct lws *wsi, struct conn *c, unsigned status,
+                      const char *type, const char *body, size_t len)
+{
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+                  *end = hdr + sizeof hdr - 1;
+
+    c->body = malloc(LWS_PRE + len + 1);
+    if (!c->body)
+        return -1;
+    memcpy(c->body + LWS_PRE, body, len);
+    c->body_len = len;
+    if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_http(struct lws *wsi, struct conn *c, const char *path)
+{
+    if (strcmp(path, "/healthz") == 0) {
+        bool ok = ready && !gw.shutting_down;
+        return ok ? http_reply(wsi, c, HTTP_STATUS_OK, "text/plain", "ok\n", 3)
+                  : http_reply(wsi, c, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain",
+                               "unavailable\n", 12);
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        size_t len;
+        char *text = metrics_render(&len);
+        int rc;
+        if (!text)
+            return -1;
+        rc = http_reply(wsi, c, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
+        free(text);
+        return rc;
+    }
+    return http_reply(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
+}
+
+static int on_http_writeable(struct lws *wsi, struct conn *c)
+{
+    if (!c->body)
+        return 0;
+    if (lws_write(wsi, c->body + LWS_PRE, c->body_len, LWS_WRITE_HTTP_FINAL) < (int)c->body_len)
+        return -1;
+    free(c->body);
+    c->body = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                        void *in, size_t len)
+{
+    struct conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return role_of(wsi) ? 0 : 1;
+    case LWS_CALLBACK_ESTABLISHED:
+        c->role = role_of(wsi);
+        return c->role ? sessions_establish(wsi, &c->s, c->role) : -1;
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE_PONG:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return c ? sessions_ws_event(wsi, (int)reason, &c->s, in, len) : 0;
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, c, in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_http_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c) {
+            free(c->body);
+            c->body = NULL;
+        }
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    { "chatgw", on_lws_event, sizeof(struct conn), 1024, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Splits "host:port" / "[v6]:port" into iface and port. */
+static int split_listen(const char *listen, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t n;
+
+    if (!colon)
+        return -1;
+    n = (size_t)(colon - listen);
+    if (listen[0] == '[' && n >= 2 && listen[n - 1] == ']') {
+        listen++;
+        n -= 2;
+    }
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    *port = atoi(colon + 1);
+    return *port > 0 && *port < 65536 ? 0 : -1;
+}
+
+int server_start(void)
+{
+    static char host[256];
+    const struct config *cfg = gw.cfg;
+    struct lws_context_creation_info info;
+    void *loops[1] = { gw.loop };
+    int port;
+
+    if (split_listen(cfg->listen, host, sizeof host, &port) != 0) {
+        log_error("bad_listen", "listen=%s", cfg->listen);
+        return -1;
+    }
+    lws_set_log_level(log_enabled(LOG_DEBUG) ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
+                                             : (LLL_ERR | LLL_WARN), NULL);
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (cfg->reuseport)
+        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
+    if (!strchr(host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.port = port;
+    info.iface = host;
+    info.protocols = protocols;
+    info.vhost_name = "chatgw";
+    info.server_string = "chatgw";
+    info.timeout_secs = 10;                    /* handshakes and HTTP */
+    if (cfg->tls_cert && cfg->tls_key && cfg->tls_cert[0] && cfg->tls_key[0]) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
+    if (cfg->web_root && cfg->web_root[0]) {
+        memset(&web_mount, 0, sizeof web_mount);
+        web_mount.mountpoint = "/";
+        web_mount.mountpoint_len = 1;
+        web_mount.origin = cfg->web_root;
+        web_mount.def = "index.html";
+        web_mount.origin_protocol = LWSMPRO_FILE;
+        info.mounts = &web_mount;
+    }
+    ctx = lws_create_context(&info);
+    if (!ctx) {
+        log_error("listen_failed", "listen=%s hint=\"address in use, or the libwebsockets "
+                  "evlib_uv plugin is missing\"", cfg->listen);
+        return -1;
+    }
+    log_info("listening", "addr=%s tls=%s reuseport=%s", cfg->listen,
+             info.ssl_cert_filepath ? "yes" : "no", cfg->reuseport ? "yes" : "no");
+    return 0;
+}
+
+void server_stop(void)
+{
+    if (ctx) {
+        lws_context_destroy(ctx);
+        ctx = NULL;
+    }
+}

@@ -1,0 +1,17 @@
+/*
+ * server.h - the listening address (WebSocket roles, /healthz, /metrics).
+ * API: server_start, server_stop, server_set_ready.
+ */
+#ifndef CHATGW_SERVER_H
+#define CHATGW_SERVER_H
+
+#include <stdbool.h>
+
+/* Creates the lws context on gw.loop listening on gw.cfg->listen. */
+int server_start(void);
+/* Starts closing the context; run the loop until its handles are gone. */
+void server_stop(void);
+/* What /healthz answers: ready (200) or not (503). */
+void server_set_ready(bool ready);
+
+#endif

@@ -1,0 +1,571 @@
+/*
+ * session.c - WebSocket sessions: admission, inbound frames, outbound
+ * queue, limits, keepalive and closing, for every role.
+ *
+ * Inbound: lws hands a message in pieces (rx buffer, fragments). A message
+ * that arrives whole is decoded straight from lws's buffer; otherwise the
+ * pieces are gathered in s->rx, never past max_frame_bytes (over it: close
+ * 1009 at once, before buffering). Each message is decoded into one shared
+ * arena, validated against the role's frame table and dispatched.
+ *
+ * Outbound: frames are copied into a per-session FIFO with LWS_PRE headroom
+ * and written on WRITEABLE, several at a time while the socket takes them.
+ * A reader that lets more than outbound_max_bytes pile up is cut off
+ * (1008): memory per session stays bounded whatever the peer does.
+ *
+ * Limits: a token bucket for messages, a window counting bad frames, a
+ * bound on Redis requests in flight (reading pauses with rx flow control),
+ * the per-address session count. Timers: one 1 s sweep over all sessions
+ * sends pings, closes idle peers and sessions that never said hello, and
+ * gives each role its tick.
+ *
+ * API: see session.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#include <libwebsockets.h>
+
+#include "gateway.h"
+#include "iplimit.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+
+struct outframe {
+    struct outframe *next;
+    uint32_t len;
+    uint8_t binary;
+    unsigned char data[];          /* LWS_PRE headroom, then len bytes */
+};
+
+static const struct role *const roles[] = { &buyer_role };
+
+static struct {
+    struct session *head;
+    unsigned count;
+    struct proto_arena arena;
+    uint32_t arena_elems;
+    size_t arena_bytes;
+    struct proto_writer w;
+    uv_timer_t tick;
+    bool ticking;                  /* tick initialised, not yet closed */
+} S;
+
+/* ---- outbound ------------------------------------------------------------ */
+
+struct proto_writer *session_writer(struct session *s)
+{
+    proto_writer_reset(&S.w, (enum proto_enc)s->enc);
+    return &S.w;
+}
+
+static void free_outbound(struct session *s)
+{
+    while (s->out_head) {
+        struct outframe *f = s->out_head;
+        s->out_head = f->next;
+        free(f);
+    }
+    s->out_tail = NULL;
+    s->out_bytes = 0;
+}
+
+/* Starts closing: what is queued still goes out, then the close frame.
+ * lws kills the socket if that has not happened within `grace_s`. */
+static void begin_close(struct session *s, uint16_t code, enum close_reason why, int grace_s)
+{
+    if (!s->wsi || s->closing)
+        return;
+    s->closing = 1;
+    s->close_code = code;
+    s->close_reason = (uint8_t)why;
+    if (why != CLOSE_NORMAL)
+        metrics.closes[why]++;
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, grace_s);
+    lws_callback_on_writable(s->wsi);
+}
+
+void session_close(struct session *s, uint16_t code, enum close_reason why)
+{
+    begin_close(s, code, why, 5);
+}
+
+void session_send(struct session *s, struct proto_writer *w)
+{
+    struct outframe *f;
+
+    if (!session_alive(s) || w->err)
+        return;
+    if (s->out_bytes + w->len > gw.cfg->outbound_max_bytes) {
+        log_warn("slow_reader", "role=%s queued=%u", s->role->name, s->out_bytes);
+        free_outbound(s);
+        begin_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_SLOW_READER, 2);
+        return;
+    }
+    f = malloc(sizeof *f + LWS_PRE + w->len);
+    if (!f)
+        return;
+    f->next = NULL;
+    f->len = (uint32_t)w->len;
+    f->binary = s->enc == PROTO_MSGPACK;
+    memcpy(f->data + LWS_PRE, proto_writer_data(w), w->len);
+    if (s->out_tail)
+        s->out_tail->next = f;
+    else
+        s->out_head = f;
+    s->out_tail = f;
+    s->out_bytes += f->len;
+    lws_callback_on_writable(s->wsi);
+}
+
+void session_error(struct session *s, enum cg_err err, const char *ref)
+{
+    struct proto_writer *w = session_writer(s);
+
+    metrics.errors[err]++;
+    proto_w_map(w, ref ? 4 : 3);
+    proto_w_key(w, "t");
+    proto_w_cstr(w, "error");
+    proto_w_key(w, "code");
+    proto_w_cstr(w, cg_err_code(err));
+    proto_w_key(w, "text");
+    proto_w_cstr(w, cg_err_text(err));
+    if (ref) {
+        proto_w_key(w, "ref");
+        proto_w_cstr(w, ref);
+    }
+    session_send(s, w);
+}
+
+static int on_writeable(struct session *s)
+{
+    static unsigned char ping[LWS_PRE + 1];
+    struct lws *wsi = s->wsi;
+
+    while (s->out_head && !lws_send_pipe_choked(wsi)) {
+        struct outframe *f = s->out_head;
+        int n = lws_write(wsi, f->data + LWS_PRE, f->len,
+                          f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        if (n < (int)f->len)
+            return -1;
+        s->out_head = f->next;
+        if (!s->out_head)
+            s->out_tail = NULL;
+        s->out_bytes -= f->len;
+        metrics.frames_out++;
+        metrics.bytes_out += f->len;
+        free(f);
+    }
+    if (s->out_head) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!s->closing && s->role->on_drain)
+        s->role->on_drain(s);
+    if (s->closing) {
+        static const char *const why[] = {
+#define CR_STR(name, str) str,
+            CLOSE_REASON_MAP(CR_STR)
+#undef CR_STR
+        };
+        const char *r = why[s->close_reason];
+        lws_close_reason(wsi, (enum lws_close_status)s->close_code,
+                         (unsigned char *)(uintptr_t)r, strlen(r));
+        return -1;
+    }
+    if (s->ping_due) {
+        s->ping_due = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- limits -------------------------------------------------------------- */
+
+bool session_take_token(struct session *s)
+{
+    uint64_t now = gw_now_ms();
+    double burst = gw.cfg->msg_burst;
+
+    s->tokens += (double)(now - s->tokens_ms) * gw.cfg->msg_rate / 1000.0;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->tokens_ms = now;
+    if (s->tokens < 1.0)
+        return false;
+    s->tokens -= 1.0;
+    return true;
+}
+
+void session_ref(struct session *s)
+{
+    s->refs++;
+}
+
+void session_unref(struct session *s)
+{
+    if (--s->refs > 0)
+        return;
+    if (s->role->on_free)
+        s->role->on_free(s);
+    free(s);
+}
+
+void session_req_begin(struct session *s)
+{
+    session_ref(s);
+    if (++s->inflight >= gw.cfg->inflight_max && s->wsi && !s->rx_paused) {
+        s->rx_paused = 1;
+        lws_rx_flow_control(s->wsi, 0);
+    }
+}
+
+void session_req_end(struct session *s)
+{
+    s->inflight--;
+    if (s->rx_paused && s->inflight < gw.cfg->inflight_max && s->wsi) {
+        s->rx_paused = 0;
+        lws_rx_flow_control(s->wsi, 1);
+    }
+    session_unref(s);
+}
+
+/* Counts a bad frame; true when the session has had too many and closes. */
+static bool note_bad_frame(struct session *s)
+{
+    uint64_t now = gw_now_ms();
+
+    if (s->bad_count == 0 || now - s->bad_since_ms > gw.cfg->bad_frames_window_ms) {
+        s->bad_since_ms = now;
+        s->bad_count = 0;
+    }
+    if (++s->bad_count < gw.cfg->bad_frames_max)
+        return false;
+    log_info("session_closed", "role=%s reason=bad_frames", s->role->name);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_BAD_FRAMES);
+    return true;
+}
+
+/* ---- inbound ------------------------------------------------------------- */
+
+static const char *frame_ref(const struct proto_value *frame)
+{
+    const struct proto_value *id = proto_map_get(frame, "id");
+    return id && id->type == PROTO_STR && id->len > 0 && id->len <= 64 ? id->u.s : NULL;
+}
+
+static const struct frame_handler *find_handler(const struct role *r, const char *t)
+{
+    const struct frame_handler *h;
+
+    for (h = r->frames; h->type; h++)
+        if (strcmp(h->type, t) == 0)
+            return h;
+    return NULL;
+}
+
+static void dispatch(struct session *s, const struct proto_value *frame)
+{
+    const struct proto_value *t = proto_map_get(frame, "t");
+    const struct frame_handler *h;
+    const char *ref = frame_ref(frame);
+    const struct field_spec *f;
+
+    if (!t || t->type != PROTO_STR) {
+        session_error(s, CG_E_BAD_FRAME, ref);
+        note_bad_frame(s);
+        return;
+    }
+    h = find_handler(s->role, t->u.s);
+    if (!h) {
+        session_error(s, CG_E_BAD_TYPE, ref);
+        note_bad_frame(s);
+        return;
+    }
+    if (h->needs_hello && !s->hello_done) {
+        session_error(s, CG_E_NO_SESSION, ref);
+        return;
+    }
+    for (f = h->required; f < h->required + 4 && f->name; f++) {
+        const struct proto_value *v = proto_map_get(frame, f->name);
+        if (!v) {
+            session_error(s, CG_E_MISSING_FIELD, ref);
+            return;
+        }
+        if (v->type != f->type) {
+            session_error(s, CG_E_BAD_VALUE, ref);
+            return;
+        }
+    }
+    h->fn(s, frame);
+}
+
+static void on_message(struct session *s, const void *buf, size_t len, bool binary)
+{
+    enum proto_enc enc = binary ? PROTO_MSGPACK : PROTO_JSON;
+    struct proto_limits lim = { gw.cfg->max_depth, gw.cfg->max_elems };
+    const struct proto_value *frame;
+    enum proto_status st;
+
+    metrics.frames_in++;
+    metrics.bytes_in += len;
+    if (!s->enc_known) {
+        s->enc = (uint8_t)enc;
+        s->enc_known = 1;
+    }
+    st = proto_decode(buf, len, enc, &lim, &S.arena, &frame);
+    if (st != PROTO_OK) {
+        log_debug("bad_frame", "role=%s why=%s", s->role->name, proto_status_str(st));
+        session_error(s, CG_E_BAD_FRAME, NULL);
+        note_bad_frame(s);
+        return;
+    }
+    dispatch(s, frame);
+}
+
+static int on_receive(struct session *s, struct lws *wsi, const void *in, size_t len)
+{
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    bool final = lws_is_final_fragment(wsi) && remaining == 0;
+    bool binary = lws_frame_is_binary(wsi);
+    uint32_t max = gw.cfg->max_frame_bytes;
+
+    s->last_rx_ms = gw_now_ms();
+    if (s->closing)
+        return 0;
+    if ((uint64_t)s->rx_len + len + remaining > max) {
+        static const char why[] = "too_large";
+        metrics.closes[CLOSE_TOO_LARGE]++;
+        log_info("session_closed", "role=%s reason=too_large", s->role->name);
+        free(s->rx);
+        s->rx = NULL;
+        s->rx_len = 0;
+        s->closing = 1;
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)(uintptr_t)why, sizeof why - 1);
+        return -1;
+    }
+    if (final && s->rx_len == 0) {
+        on_message(s, in, len, binary);
+        return 0;
+    }
+    if (!s->rx) {
+        s->rx = malloc(max);
+        if (!s->rx)
+            return -1;
+    }
+    memcpy(s->rx + s->rx_len, in, len);
+    s->rx_len += (uint32_t)len;
+    if (final) {
+        char *rx = s->rx;
+        uint32_t n = s->rx_len;
+        s->rx = NULL;
+        s->rx_len = 0;
+        on_message(s, rx, n, binary);
+        free(rx);
+    }
+    return 0;
+}
+
+/* ---- admission and teardown ---------------------------------------------- */
+
+const struct role *session_role_for_path(const char *path)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(roles[i]->path, path) == 0)
+            return roles[i];
+    return NULL;
+}
+
+static int on_established(struct lws *wsi, struct session **slot, const struct role *role)
+{
+    char ip[64] = "";
+    struct session *s = calloc(1, sizeof *s);
+    uint64_t now = gw_now_ms();
+
+    if (!s)
+        return -1;
+    *slot = s;
+    s->wsi = wsi;
+    s->role = role;
+    s->refs = 1;
+    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = now;
+    s->tokens = gw.cfg->msg_burst;
+    s->next = S.head;
+    if (S.head)
+        S.head->prev = s;
+    S.head = s;
+    S.count++;
+    metrics.sessions[role->kind]++;
+    metrics.sessions_opened[role->kind]++;
+
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    if (gw.shutting_down) {
+        session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_SHUTDOWN);
+        return 0;
+    }
+    if (S.count > gw.cfg->max_sessions) {
+        log_warn("session_refused", "reason=full ip=%s", ip);
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_FULL);
+        return 0;
+    }
+    s->ip = iplimit_acquire(ip, gw.cfg->max_sessions_per_ip);
+    if (!s->ip) {
+        log_warn("session_refused", "reason=per_ip ip=%s", ip);
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_PER_IP);
+        return 0;
+    }
+    if (role->on_open)
+        role->on_open(s);
+    return 0;
+}
+
+static void on_closed(struct session *s)
+{
+    if (s->role->on_close)
+        s->role->on_close(s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        S.head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    S.count--;
+    metrics.sessions[s->role->kind]--;
+    iplimit_release(s->ip);
+    s->ip = NULL;
+    free_outbound(s);
+    free(s->rx);
+    s->rx = NULL;
+    s->wsi = NULL;
+    session_unref(s);
+}
+
+int sessions_ws_event(struct lws *wsi, int reason, struct session **slot, void *in, size_t len)
+{
+    struct session *s = *slot;
+
+    switch (reason) {
+    case LWS_CALLBACK_RECEIVE:
+        return s ? on_receive(s, wsi, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (s)
+            s->last_rx_ms = gw_now_ms();
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return s && s->wsi ? on_writeable(s) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (s) {
+            *slot = NULL;
+            on_closed(s);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int sessions_establish(struct lws *wsi, struct session **slot, const struct role *role)
+{
+    return on_established(wsi, slot, role);
+}
+
+/* ---- the sweep ------------------------------------------------------------ */
+
+static void on_tick(uv_timer_t *t)
+{
+    const struct config *c = gw.cfg;
+    uint64_t now = gw_now_ms();
+    struct session *s, *next;
+
+    (void)t;
+    for (s = S.head; s; s = next) {
+        next = s->next;
+        if (s->closing)
+            continue;
+        if (now - s->last_rx_ms >= c->idle_timeout_ms) {
+            log_info("session_closed", "role=%s reason=idle", s->role->name);
+            begin_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_IDLE, 2);
+            continue;
+        }
+        if (!s->hello_done && now - s->created_ms >= c->hello_timeout_ms) {
+            log_info("session_closed", "role=%s reason=hello_timeout", s->role->name);
+            session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_HELLO_TIMEOUT);
+            continue;
+        }
+        if (now - s->last_rx_ms >= c->ping_interval_ms &&
+            now - s->last_ping_ms >= c->ping_interval_ms) {
+            s->last_ping_ms = now;
+            s->ping_due = 1;
+            lws_callback_on_writable(s->wsi);
+        }
+        if (s->role->on_tick)
+            s->role->on_tick(s, now);
+    }
+}
+
+int sessions_init(void)
+{
+    const struct config *c = gw.cfg;
+
+    memset(&S, 0, sizeof S);
+    S.arena_elems = c->max_elems;
+    S.arena_bytes = c->max_frame_bytes;
+    if (proto_arena_init(&S.arena, c->max_elems, c->max_frame_bytes + c->max_elems) != 0)
+        return -1;
+    proto_writer_init(&S.w, PROTO_JSON, LWS_PRE);
+    uv_timer_init(gw.loop, &S.tick);
+    S.ticking = true;
+    return 0;
+}
+
+/* Re-sizes the decode arena after a reload changed the frame limits. */
+int sessions_reconfigure(void)
+{
+    const struct config *c = gw.cfg;
+    struct proto_arena a;
+
+    if (c->max_elems == S.arena_elems && c->max_frame_bytes == S.arena_bytes)
+        return 0;
+    if (proto_arena_init(&a, c->max_elems, c->max_frame_bytes + c->max_elems) != 0)
+        return -1;
+    proto_arena_free(&S.arena);
+    S.arena = a;
+    S.arena_elems = c->max_elems;
+    S.arena_bytes = c->max_frame_bytes;
+    return 0;
+}
+
+void sessions_tick_start(void)
+{
+    uv_timer_start(&S.tick, on_tick, 1000, 1000);
+}
+
+unsigned sessions_close_all(void)
+{
+    struct session *s;
+
+    for (s = S.head; s; s = s->next)
+        session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_SHUTDOWN);
+    return S.count;
+}
+
+unsigned sessions_count(void)
+{
+    return S.count;
+}
+
+void sessions_shutdown(void)
+{
+    if (!S.ticking)
+        return;
+    S.ticking = false;
+    uv_timer_stop(&S.tick);
+    uv_close((uv_handle_t *)&S.tick, NULL);
+    proto_arena_free(&S.arena);
+    proto_writer_free(&S.w);
+    iplimit_free_all();
+}

@@ -1,0 +1,929 @@
+/*
+ * session_buyer.c - the buyer's side of a chat (/v1/buyer).
+ *
+ * hello opens a new chat (welcome comes from memory: ids are made here and
+ * the chat's record is written to Redis behind it) or resumes one by its
+ * token (checked in constant time against the stored hash) and replays the
+ * transcript after `since`, a page at a time as the socket drains.
+ *
+ * The golden window: the first message of a chat is answered with the
+ * store's greeting at once, from the config in memory, before Redis is
+ * asked anything. Its seq is known in advance: the buyer's first message
+ * is seq 1 and the greeting seq 2, and the append script stores both in
+ * that order in one step (or, if the log is no longer empty, neither
+ * prediction is reused). Every message is acked only once Redis has it;
+ * a repeated client id gets the same seq back and is stored once.
+ *
+ * While nobody has answered, a buyer message left unanswered for the
+ * store's hold_after gets a holding reply with the queue position.
+ *
+ * API: buyer_role (the role table row for session.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#include <libwebsockets.h>
+
+#include "db.h"
+#include "gateway.h"
+#include "greet.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+#include "token.h"
+
+#define REPLAY_PAGE 100
+#define ID_MAX_BYTES 64
+#define NAME_MAX_CHARS 64
+
+struct buyer {
+    char chat[TOKEN_HEX_ID + 1];
+    char store[CONFIG_ID_MAX + 1];
+    char group[CONFIG_ID_MAX + 1];
+    char id[ID_MAX_BYTES + 1];           /* the buyer's id */
+    char *name;                          /* display name, may be "" */
+    char *meta;                          /* meta record until Redis has it */
+    size_t meta_len;
+    int64_t seq;                         /* last seq this session knows */
+    int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
+    uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
+    uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
+    char closed_reason[32];
+};
+
+/* A request to Redis on behalf of a session, with what the answer needs. */
+struct buyer_req {
+    struct session *s;
+    uint64_t t0_us;
+    char id[ID_MAX_BYTES + 1];
+};
+
+static struct proto_writer rec_w;        /* msgpack records for Redis */
+static struct proto_arena rec_arena;     /* decoding stored records */
+
+static uint64_t now_us(void) { return uv_hrtime() / 1000; }
+
+static struct buyer *B(struct session *s) { return s->data; }
+static void buyer_free(struct session *s);
+
+static void chat_key(char *out, size_t cap, const char *chat, const char *what)
+{
+    snprintf(out, cap, "cg:chat:{%s}:%s", chat, what);
+}
+
+static void queue_key(char *out, size_t cap, const struct buyer *b)
+{
+    snprintf(out, cap, "cg:q:%s:%s", b->store, b->group);
+}
+
+static const struct store_conf *buyer_store(const struct buyer *b)
+{
+    return config_find_store(gw.cfg, b->store);
+}
+
+static struct buyer_req *req_new(struct session *s, const char *id)
+{
+    struct buyer_req *q = calloc(1, sizeof *q);
+
+    if (!q)
+        return NULL;
+    q->s = s;
+    q->t0_us = now_us();
+    if (id)
+        snprintf(q->id, sizeof q->id, "%s", id);
+    session_req_begin(s);
+    return q;
+}
+
+/* Ends a request; true when its session can still be answered. */
+static bool req_end(struct buyer_req *q, struct session **sp)
+{
+    struct session *s = q->s;
+    bool alive = session_alive(s);
+
+    *sp = s;
+    free(q);
+    session_req_end(s);       /* when alive, the socket still holds a ref */
+    return alive;
+}
+
+/* ---- frames to the buyer -------------------------------------------------- */
+
+static void send_msg(struct session *s, int64_t seq, const char *from, const char *name,
+                     const char *text, uint64_t ts)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, name ? 6 : 5);
+    proto_w_key(w, "t");    proto_w_cstr(w, "msg");
+    proto_w_key(w, "seq");  proto_w_int(w, seq);
+    proto_w_key(w, "from"); proto_w_cstr(w, from);
+    if (name) {
+        proto_w_key(w, "name");
+        proto_w_cstr(w, name);
+    }
+    proto_w_key(w, "text"); proto_w_cstr(w, text);
+    proto_w_key(w, "ts");   proto_w_int(w, (int64_t)ts);
+    session_send(s, w);
+}
+
+static void send_ack(struct session *s, const char *id, int64_t seq)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 3);
+    proto_w_key(w, "t");   proto_w_cstr(w, "ack");
+    proto_w_key(w, "id");  proto_w_cstr(w, id);
+    proto_w_key(w, "seq"); proto_w_int(w, seq);
+    session_send(s, w);
+}
+
+static void send_queue(struct session *s, int64_t position)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");        proto_w_cstr(w, "queue");
+    proto_w_key(w, "position"); proto_w_int(w, position);
+    session_send(s, w);
+}
+
+static void send_closed(struct session *s, const char *reason)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");      proto_w_cstr(w, "closed");
+    proto_w_key(w, "reason"); proto_w_cstr(w, reason);
+    session_send(s, w);
+}
+
+/* A stored msgpack record becomes {t:"msg", seq, ...record fields}. */
+static bool send_record(struct session *s, int64_t seq, const char *rec, size_t len)
+{
+    static const struct proto_limits lim = { 2, 32 };
+    const struct proto_value *m;
+    struct proto_writer *w;
+    uint32_t i;
+
+    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK)
+        return false;
+    w = session_writer(s);
+    proto_w_map(w, m->len + 2);
+    proto_w_key(w, "t");   proto_w_cstr(w, "msg");
+    proto_w_key(w, "seq"); proto_w_int(w, seq);
+    for (i = 0; i < m->len; i++) {
+        proto_w_key(w, m->u.items[2 * i].u.s);
+        proto_w_value(w, &m->u.items[2 * i + 1]);
+    }
+    session_send(s, w);
+    return true;
+}
+
+/* ---- records for Redis ---------------------------------------------------- */
+
+static const char *msg_record(const char *from, const char *name, const char *text,
+                              uint64_t ts, const char *id, size_t *len)
+{
+    proto_writer_reset(&rec_w, PROTO_MSGPACK);
+    proto_w_map(&rec_w, 3 + (name != NULL) + (id != NULL));
+    proto_w_key(&rec_w, "from"); proto_w_cstr(&rec_w, from);
+    if (name) {
+        proto_w_key(&rec_w, "name");
+        proto_w_cstr(&rec_w, name);
+    }
+    proto_w_key(&rec_w, "text"); proto_w_cstr(&rec_w, text);
+    proto_w_key(&rec_w, "ts");   proto_w_int(&rec_w, (int64_t)ts);
+    if (id) {
+        proto_w_key(&rec_w, "id");
+        proto_w_cstr(&rec_w, id);
+    }
+    *len = rec_w.len;
+    return rec_w.err ? NULL : proto_writer_data(&rec_w);
+}
+
+static int make_meta(struct buyer *b, const char *tok_hash)
+{
+    proto_writer_reset(&rec_w, PROTO_MSGPACK);
+    proto_w_map(&rec_w, 7);
+    proto_w_key(&rec_w, "store");   proto_w_cstr(&rec_w, b->store);
+    proto_w_key(&rec_w, "buyer");   proto_w_cstr(&rec_w, b->id);
+    proto_w_key(&rec_w, "name");    proto_w_cstr(&rec_w, b->name);
+    proto_w_key(&rec_w, "group");   proto_w_cstr(&rec_w, b->group);
+    proto_w_key(&rec_w, "created"); proto_w_int(&rec_w, (int64_t)gw_wall_ms());
+    proto_w_key(&rec_w, "state");   proto_w_cstr(&rec_w, "open");
+    proto_w_key(&rec_w, "tok");     proto_w_cstr(&rec_w, tok_hash);
+    if (rec_w.err)
+        return -1;
+    b->meta = malloc(rec_w.len);
+    if (!b->meta)
+        return -1;
+    memcpy(b->meta, proto_writer_data(&rec_w), rec_w.len);
+    b->meta_len = rec_w.len;
+    return 0;
+}
+
+static void forget_meta(struct buyer *b)
+{
+    free(b->meta);
+    b->meta = NULL;
+    b->meta_len = 0;
+}
+
+/* ---- hello ---------------------------------------------------------------- */
+
+static const char *opt_str(const struct proto_value *frame, const char *key, bool *bad)
+{
+    const struct proto_value *v = proto_map_get(frame, key);
+
+    if (!v || v->type == PROTO_NIL)
+        return NULL;
+    if (v->type != PROTO_STR)
+        *bad = true;
+    return v->type == PROTO_STR ? v->u.s : NULL;
+}
+
+static void on_meta_stored(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+
+    (void)r;
+    if (!req_end(q, &s))
+        return;
+    /* OK or nil (NX: it exists already) both mean Redis has a meta record */
+    if (r && r->type != REDIS_REPLY_ERROR)
+        forget_meta(B(s));
+}
+
+static void send_welcome(struct session *s, const char *resume)
+{
+    struct buyer *b = B(s);
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 4);
+    proto_w_key(w, "t");      proto_w_cstr(w, "welcome");
+    proto_w_key(w, "chat");   proto_w_cstr(w, b->chat);
+    proto_w_key(w, "resume"); proto_w_cstr(w, resume);
+    proto_w_key(w, "seq");    proto_w_int(w, b->seq);
+    session_send(s, w);
+}
+
+static void new_chat(struct session *s)
+{
+    struct buyer *b = B(s);
+    unsigned char id[TOKEN_ID_BYTES], secret[TOKEN_ID_BYTES];
+    char resume[TOKEN_HEX_RESUME + 1], hash[TOKEN_HASH_HEX + 1], key[96], ttl[24];
+    struct buyer_req *q;
+
+    if (token_random(id, sizeof id) || token_random(secret, sizeof secret)) {
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    hex_encode(id, sizeof id, b->chat);
+    hex_encode(id, sizeof id, resume);
+    hex_encode(secret, sizeof secret, resume + TOKEN_HEX_ID);
+    token_hash_hex(secret, sizeof secret, hash);
+    if (make_meta(b, hash) != 0) {
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    s->hello_done = 1;
+    b->seq = 0;
+    metrics.chats_created++;
+    send_welcome(s, resume);
+    log_info("chat_created", "chat=%s store=%s group=%s", b->chat, b->store, b->group);
+
+    /* the record goes to Redis behind the welcome; the first append
+     * carries it again if this does not make it */
+    chat_key(key, sizeof key, b->chat, "meta");
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    q = req_new(s, NULL);
+    if (!q)
+        return;
+    const char *argv[] = { "SET", key, b->meta, "NX", "PX", ttl };
+    size_t lens[] = { 3, strlen(key), b->meta_len, 2, 2, strlen(ttl) };
+    if (db_command(on_meta_stored, q, 6, argv, lens) != 0) {
+        free(q);
+        session_req_end(s);
+    }
+}
+
+static void replay_more(struct session *s);
+
+static void on_replay_page(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+    struct buyer *b;
+    size_t i;
+
+    if (!req_end(q, &s))
+        return;
+    b = B(s);
+    b->replay_busy = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_POLICY);
+        return;
+    }
+    for (i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_STRING &&
+            !send_record(s, b->replay_next, e->str, e->len))
+            log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
+        b->replay_next++;
+    }
+    if (r->elements == 0)
+        b->replay_next = b->replay_end + 1;   /* log shorter than it said */
+    replay_more(s);
+}
+
+/* Sends the next page once the previous one has left the queue. */
+static void replay_more(struct session *s)
+{
+    struct buyer *b = B(s);
+    char key[96], from[24], to[24];
+    struct buyer_req *q;
+
+    if (!b->replaying || b->replay_busy || s->out_head)
+        return;
+    if (b->replay_next > b->replay_end) {
+        b->replaying = 0;
+        if (b->closed)
+            send_closed(s, b->closed_reason);
+        return;
+    }
+    chat_key(key, sizeof key, b->chat, "log");
+    snprintf(from, sizeof from, "%lld", (long long)(b->replay_next - 1));
+    int64_t last = b->replay_next - 1 + REPLAY_PAGE - 1;
+    if (last > b->replay_end - 1)
+        last = b->replay_end - 1;
+    snprintf(to, sizeof to, "%lld", (long long)last);
+    const char *argv[] = { "LRANGE", key, from, to };
+    q = req_new(s, NULL);
+    if (!q)
+        return;
+    if (db_command(on_replay_page, q, 4, argv, NULL) != 0) {
+        free(q);
+        session_req_end(s);
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_POLICY);
+        return;
+    }
+    b->replay_busy = 1;
+}
+
+struct resume_req {
+    struct buyer_req base;
+    char resume[TOKEN_HEX_RESUME + 1];
+    int64_t since;
+};
+
+static void refuse_resume(struct session *s)
+{
+    session_error(s, CG_E_UNAUTHORIZED, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+}
+
+static const char *meta_str(const struct proto_value *m, const char *k)
+{
+    const struct proto_value *v = proto_map_get(m, k);
+    return v && v->type == PROTO_STR ? v->u.s : "";
+}
+
+static void on_resume(void *ud, redisReply *r)
+{
+    struct resume_req *rq = ud;
+    static const struct proto_limits lim = { 2, 64 };
+    const struct proto_value *m;
+    unsigned char secret[TOKEN_ID_BYTES];
+    char hash[TOKEN_HASH_HEX + 1];
+    char resume[TOKEN_HEX_RESUME + 1];
+    int64_t since = rq->since;
+    struct session *s;
+    struct buyer *b;
+    const char *tok;
+
+    memcpy(resume, rq->resume, sizeof resume);
+    if (!req_end(&rq->base, &s))
+        return;
+    b = B(s);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        buyer_free(s);            /* the buyer may say hello again */
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    if (r->element[0]->type != REDIS_REPLY_STRING ||
+        proto_decode(r->element[0]->str, r->element[0]->len, PROTO_MSGPACK, &lim,
+                     &rec_arena, &m) != PROTO_OK) {
+        refuse_resume(s);
+        return;
+    }
+    hex_decode(resume + TOKEN_HEX_ID, TOKEN_ID_BYTES, secret);
+    token_hash_hex(secret, sizeof secret, hash);
+    tok = meta_str(m, "tok");
+    if (strlen(tok) != TOKEN_HASH_HEX || !token_equal(tok, hash, TOKEN_HASH_HEX) ||
+        strcmp(meta_str(m, "store"), b->store) != 0) {
+        log_info("resume_refused", "store=%s", b->store);
+        refuse_resume(s);
+        return;
+    }
+    memcpy(b->chat, resume, TOKEN_HEX_ID);
+    b->chat[TOKEN_HEX_ID] = '\0';
+    snprintf(b->group, sizeof b->group, "%s", meta_str(m, "group"));
+    snprintf(b->id, sizeof b->id, "%s", meta_str(m, "buyer"));
+    if (!b->name[0] && meta_str(m, "name")[0]) {
+        free(b->name);
+        b->name = strdup(meta_str(m, "name"));
+        if (!b->name)
+            b->name = strdup("");
+    }
+    if (strcmp(meta_str(m, "state"), "closed") == 0) {
+        b->closed = 1;
+        snprintf(b->closed_reason, sizeof b->closed_reason, "%s",
+                 meta_str(m, "reason")[0] ? meta_str(m, "reason") : "closed");
+    }
+    b->seq = r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer : 0;
+    b->greeted = b->seq > 0;
+    s->hello_done = 1;
+    metrics.chats_resumed++;
+    send_welcome(s, resume);
+    log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
+             (long long)since, (long long)b->seq);
+    b->replaying = 1;
+    b->replay_next = since + 1;
+    b->replay_end = b->seq;
+    replay_more(s);
+}
+
+static void resume_chat(struct session *s, const char *token, int64_t since)
+{
+    struct buyer *b = B(s);
+    unsigned char probe[TOKEN_ID_BYTES * 2];
+    char meta[96], log[96];
+    struct resume_req *rq;
+
+    if (strlen(token) != TOKEN_HEX_RESUME || hex_decode(token, sizeof probe, probe) != 0) {
+        refuse_resume(s);
+        return;
+    }
+    rq = calloc(1, sizeof *rq);
+    if (!rq) {
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    rq->base.s = s;
+    memcpy(rq->resume, token, TOKEN_HEX_RESUME + 1);
+    for (char *c = rq->resume; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    rq->since = since;
+    memcpy(b->chat, rq->resume, TOKEN_HEX_ID);   /* for the keys only */
+    b->chat[TOKEN_HEX_ID] = '\0';
+    chat_key(meta, sizeof meta, b->chat, "meta");
+    chat_key(log, sizeof log, b->chat, "log");
+    b->chat[0] = '\0';
+    const char *argv[] = { meta, log };
+    session_req_begin(s);
+    if (db_eval(DB_LUA_RESUME, on_resume, rq, 2, 2, argv, NULL) != 0) {
+        free(rq);
+        session_req_end(s);
+        buyer_free(s);
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+    }
+}
+
+static void on_hello(struct session *s, const struct proto_value *f)
+{
+    const struct store_conf *st;
+    const struct proto_value *since_v = proto_map_get(f, "since");
+    bool bad = false;
+    const char *store = proto_map_get(f, "store")->u.s;
+    const char *id = opt_str(f, "buyer", &bad);
+    const char *name = opt_str(f, "name", &bad);
+    const char *group = opt_str(f, "group", &bad);
+    const char *resume = opt_str(f, "resume", &bad);
+    int64_t since = 0;
+    struct buyer *b;
+
+    if (s->hello_done || s->data) {
+        session_error(s, CG_E_CONFLICT, NULL);
+        return;
+    }
+    if (since_v && since_v->type != PROTO_NIL) {
+        if (since_v->type != PROTO_INT || since_v->u.i < 0)
+            bad = true;
+        else
+            since = since_v->u.i;
+    }
+    if (bad || (id && (strlen(id) == 0 || strlen(id) > ID_MAX_BYTES)) ||
+        (name && proto_utf8_chars(name, strlen(name)) > NAME_MAX_CHARS)) {
+        session_error(s, CG_E_BAD_VALUE, NULL);
+        return;
+    }
+    st = config_find_store(gw.cfg, store);
+    if (!st) {
+        session_error(s, CG_E_NOT_FOUND, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    if (group && !config_store_has_group(st, group)) {
+        session_error(s, CG_E_BAD_VALUE, NULL);
+        return;
+    }
+    b = calloc(1, sizeof *b);
+    if (!b || !(b->name = strdup(name ? name : ""))) {
+        free(b);
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    s->data = b;
+    snprintf(b->store, sizeof b->store, "%s", st->id);
+    snprintf(b->group, sizeof b->group, "%s", group ? group : st->default_group);
+    if (id) {
+        snprintf(b->id, sizeof b->id, "%s", id);
+    } else {
+        unsigned char r[8];
+        token_random(r, sizeof r);
+        b->id[0] = 'b';
+        b->id[1] = '-';
+        hex_encode(r, sizeof r, b->id + 2);
+    }
+    if (resume)
+        resume_chat(s, resume, since);
+    else
+        new_chat(s);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static void enqueue_reply(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+
+    if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        send_queue(s, r->integer + 1);
+}
+
+/* Asks the queue position of the chat and sends `queue {position}`. */
+static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
+{
+    struct buyer *b = B(s);
+    char qk[160];
+    const char *argv[] = { "ZRANK", qk, b->chat };
+
+    queue_key(qk, sizeof qk, b);
+    if (db_command(cb, ud, 3, argv, NULL) != 0)
+        cb(ud, NULL);
+}
+
+static void enqueue(struct session *s)
+{
+    struct buyer *b = B(s);
+    char qk[160], score[24];
+    struct buyer_req *q;
+
+    queue_key(qk, sizeof qk, b);
+    snprintf(score, sizeof score, "%llu", (unsigned long long)gw_wall_ms());
+    const char *argv[] = { "ZADD", qk, "NX", score, b->chat };
+    if (db_command(NULL, NULL, 5, argv, NULL) != 0)
+        return;
+    q = req_new(s, NULL);
+    if (q)
+        ask_position(s, enqueue_reply, q);
+}
+
+static void on_appended(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    uint64_t t0 = q->t0_us;
+    char id[ID_MAX_BYTES + 1];
+    struct session *s;
+    struct buyer *b;
+
+    memcpy(id, q->id, sizeof id);
+    if (!req_end(q, &s))
+        return;
+    b = B(s);
+    if (!r) {
+        session_error(s, CG_E_UNAVAILABLE, id);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        bool closed = strncmp(r->str, "closed", 6) == 0;
+        if (!closed)
+            log_error("append_failed", "chat=%s error=%s", b->chat, r->str);
+        session_error(s, closed ? CG_E_CONFLICT : CG_E_UNAVAILABLE, id);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        session_error(s, CG_E_INTERNAL, id);
+        return;
+    }
+    int64_t seq = r->element[0]->integer, dup = r->element[1]->integer,
+            greet = r->element[2]->integer;
+    forget_meta(b);
+    b->greet_pending = 0;
+    if (!dup) {
+        metrics.msgs_stored++;
+        if (b->unanswered_ms == 0 && !greet)
+            b->unanswered_ms = gw_now_ms();
+    }
+    if ((greet ? greet : seq) > b->seq)
+        b->seq = greet ? greet : seq;
+    metrics_observe_ack(now_us() - t0);
+    send_ack(s, id, seq);
+    if (greet)
+        enqueue(s);
+}
+
+static void greet_now(struct session *s, const struct store_conf *st, char *text, size_t cap)
+{
+    struct buyer *b = B(s);
+    struct greet_vars v = { .store = st->name, .buyer = b->name };
+
+    greet_render(st->greeting, &v, text, cap);
+    b->greeted = 1;
+    b->greet_pending = 1;
+    metrics.greetings++;
+    send_msg(s, b->seq + 2, "auto", st->name, text, gw_wall_ms());
+}
+
+static void on_msg(struct session *s, const struct proto_value *f)
+{
+    struct buyer *b = B(s);
+    const struct store_conf *st = buyer_store(b);
+    const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
+    char keys[3][96], ttl[24], greeting[4096];
+    const char *rec, *id = idv->u.s;
+    size_t rec_len, greet_len = 0;
+    char *greet_rec = NULL;
+    uint64_t ts = gw_wall_ms();
+    struct buyer_req *q;
+
+    if (idv->len == 0 || idv->len > ID_MAX_BYTES || tv->len == 0) {
+        session_error(s, CG_E_BAD_VALUE, idv->len && idv->len <= ID_MAX_BYTES ? id : NULL);
+        return;
+    }
+    if (!st) {                         /* the store left the config on reload */
+        session_error(s, CG_E_NOT_FOUND, id);
+        return;
+    }
+    if (proto_utf8_chars(tv->u.s, tv->len) > st->max_text_chars) {
+        session_error(s, CG_E_TOO_LARGE, id);
+        return;
+    }
+    if (b->closed) {
+        session_error(s, CG_E_CONFLICT, id);
+        return;
+    }
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, id);
+        return;
+    }
+    bool first = !b->greeted;
+    if (first)
+        greet_now(s, st, greeting, sizeof greeting);
+    if (b->greet_pending) {
+        /* stored right after the first message; rendered again if the
+         * first attempt to store it failed */
+        if (!first)
+            greet_render(st->greeting, &(struct greet_vars){ .store = st->name, .buyer = b->name },
+                         greeting, sizeof greeting);
+        rec = msg_record("auto", st->name, greeting, ts, NULL, &greet_len);
+        greet_rec = rec ? malloc(greet_len) : NULL;
+        if (greet_rec)
+            memcpy(greet_rec, rec, greet_len);
+    }
+    rec = msg_record("buyer", b->name[0] ? b->name : NULL, tv->u.s, ts, id, &rec_len);
+    if (!rec) {
+        free(greet_rec);
+        session_error(s, CG_E_INTERNAL, id);
+        return;
+    }
+    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
+    chat_key(keys[1], sizeof keys[1], b->chat, "log");
+    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl,
+                           greet_rec ? greet_rec : "", b->meta ? b->meta : "" };
+    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
+                      strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0 };
+    q = req_new(s, id);
+    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 8, argv, lens) != 0) {
+        if (q) {
+            free(q);
+            session_req_end(s);
+        }
+        session_error(s, CG_E_UNAVAILABLE, id);
+    }
+    free(greet_rec);
+}
+
+/* ---- holding replies ------------------------------------------------------ */
+
+static void on_hold_stored(void *ud, redisReply *r);
+
+struct hold_req {
+    struct buyer_req base;
+    int64_t position;
+    char *text;
+};
+
+static void on_hold_position(void *ud, redisReply *r)
+{
+    struct hold_req *h = ud;
+    struct session *s = h->base.s;
+    struct buyer *b = B(s);
+    const struct store_conf *st = buyer_store(b);
+    char pos[24] = "", text[4096], keys[3][96], ttl[24];
+    const char *rec;
+    size_t len;
+
+    if (!session_alive(s) || !st) {
+        session_req_end(s);
+        free(h);
+        return;
+    }
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        h->position = r->integer + 1;
+        snprintf(pos, sizeof pos, "%lld", (long long)h->position);
+    }
+    greet_render(st->hold_text, &(struct greet_vars){ .store = st->name, .buyer = b->name, .position = pos },
+                 text, sizeof text);
+    h->text = strdup(text);
+    rec = msg_record("auto", st->name, text, gw_wall_ms(), NULL, &len);
+    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
+    chat_key(keys[1], sizeof keys[1], b->chat, "log");
+    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "" };
+    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), 0, len,
+                      strlen(ttl), 0, 0 };
+    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 8, argv, lens) != 0)
+        on_hold_stored(h, NULL);
+}
+
+static void on_hold_stored(void *ud, redisReply *r)
+{
+    struct hold_req *h = ud;
+    struct session *s = h->base.s;
+    struct buyer *b = B(s);
+
+    if (session_alive(s)) {
+        b->hold_busy = 0;
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+            int64_t seq = r->element[0]->integer;
+            const struct store_conf *st = buyer_store(b);
+            if (seq > b->seq)
+                b->seq = seq;
+            metrics.holds++;
+            send_msg(s, seq, "auto", st ? st->name : NULL, h->text, gw_wall_ms());
+            if (h->position > 0)
+                send_queue(s, h->position);
+            b->unanswered_ms = 0;
+        }
+    }
+    free(h->text);
+    free(h);
+    session_req_end(s);
+}
+
+static void buyer_tick(struct session *s, uint64_t now)
+{
+    struct buyer *b = B(s);
+    const struct store_conf *st;
+    struct hold_req *h;
+
+    if (!b || !b->unanswered_ms || b->hold_busy || b->closed || !db_ready())
+        return;
+    st = buyer_store(b);
+    if (!st || now - b->unanswered_ms < st->hold_after_ms)
+        return;
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return;
+    h->base.s = s;
+    b->hold_busy = 1;
+    session_req_begin(s);
+    ask_position(s, on_hold_position, h);
+}
+
+/* ---- the rest ------------------------------------------------------------- */
+
+static void on_typing(struct session *s, const struct proto_value *f)
+{
+    (void)s; (void)f;               /* relayed to the agent once agents exist */
+}
+
+static void on_read(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *seq = proto_map_get(f, "seq");
+
+    if (seq->u.i < 0)
+        session_error(s, CG_E_BAD_VALUE, NULL);
+}
+
+static void on_closed_stored(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_warn("close_failed", "error=%s", r->str);
+    if (!req_end(q, &s))
+        return;
+    send_closed(s, "buyer_left");
+    session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+}
+
+static void on_bye(struct session *s, const struct proto_value *f)
+{
+    struct buyer *b = B(s);
+    char keys[3][96], qk[160], now[24], ttl[24];
+    struct buyer_req *q;
+
+    (void)f;
+    if (b->closed) {
+        send_closed(s, b->closed_reason);
+        session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+        return;
+    }
+    b->closed = 1;
+    snprintf(b->closed_reason, sizeof b->closed_reason, "buyer_left");
+    log_info("chat_closed", "chat=%s reason=buyer_left", b->chat);
+    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
+    chat_key(keys[1], sizeof keys[1], b->chat, "log");
+    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
+    queue_key(qk, sizeof qk, b);
+    snprintf(now, sizeof now, "%llu", (unsigned long long)gw_wall_ms());
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    const char *zrem[] = { "ZREM", qk, b->chat };
+    db_command(NULL, NULL, 3, zrem, NULL);
+    const char *argv[] = { keys[0], keys[1], keys[2], "buyer_left", now, ttl };
+    q = req_new(s, NULL);
+    if (q && db_eval(DB_LUA_CLOSE, on_closed_stored, q, 3, 6, argv, NULL) == 0)
+        return;
+    if (q) {
+        free(q);
+        session_req_end(s);
+    }
+    log_warn("close_not_stored", "chat=%s reason=redis_unavailable", b->chat);
+    send_closed(s, "buyer_left");
+    session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+}
+
+static void buyer_drain(struct session *s)
+{
+    if (s->data)
+        replay_more(s);
+}
+
+static void buyer_free(struct session *s)
+{
+    struct buyer *b = B(s);
+
+    if (!b)
+        return;
+    free(b->name);
+    free(b->meta);
+    free(b);
+    s->data = NULL;
+}
+
+static const struct frame_handler buyer_frames[] = {
+    { "hello",  on_hello,  false, { { "store", PROTO_STR } } },
+    { "msg",    on_msg,    true,  { { "id", PROTO_STR }, { "text", PROTO_STR } } },
+    { "typing", on_typing, true,  { { NULL, 0 } } },
+    { "read",   on_read,   true,  { { "seq", PROTO_INT } } },
+    { "bye",    on_bye,    true,  { { NULL, 0 } } },
+    { NULL, NULL, false, { { NULL, 0 } } }
+};
+
+const struct role buyer_role = {
+    .kind = ROLE_BUYER,
+    .name = "buyer",
+    .path = "/v1/buyer",
+    .frames = buyer_frames,
+    .on_free = buyer_free,
+    .on_tick = buyer_tick,
+    .on_drain = buyer_drain,
+};
+
+int buyer_init(void)
+{
+    proto_writer_init(&rec_w, PROTO_MSGPACK, 0);
+    return proto_arena_init(&rec_arena, 64, 1 << 20);
+}
+
+void buyer_shutdown(void)
+{
+    proto_writer_free(&rec_w);
+    proto_arena_free(&rec_arena);
+}

@@ -1,0 +1,634 @@
+/* test_config.c - config file parsing, defaults, validation, errors. */
+#include <ctype.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "config.h"
+
+static char errbuf[4096];
+
+/*
+ * Writes text to a fresh /tmp file and loads it into *c (which gets
+ * defaults first). Error lines land in errbuf with the file's path
+ * replaced by "T", so "T:3: listen: ..." can be compared exactly.
+ */
+static int load_text(struct config *c, const char *text)
+{
+    char path[] = "/tmp/chatgw-test-XXXXXX", *out = NULL, *p;
+    size_t outlen = 0, plen = strlen(path);
+    FILE *errs = open_memstream(&out, &outlen);
+    int fd = mkstemp(path), rc;
+    size_t n = strlen(text), o = 0;
+
+    if (fd < 0 || !errs || write(fd, text, n) != (ssize_t)n) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    close(fd);
+    config_defaults(c);
+    rc = config_load(c, path, errs);
+    fclose(errs);
+    unlink(path);
+    for (p = out; *p && o + 1 < sizeof errbuf;) {
+        if (strncmp(p, path, plen) == 0) {
+            errbuf[o++] = 'T';
+            p += plen;
+        } else {
+            errbuf[o++] = *p++;
+        }
+    }
+    errbuf[o] = '\0';
+    free(out);
+    return rc;
+}
+
+/* Loads text that must fail with exactly the error lines want. */
+#define EXPECT_ERRORS(text, want)                                         \
+    do {                                                                  \
+        struct config c_;                                                 \
+        int rc_ = load_text(&c_, text);                                   \
+        ASSERT_EQ(c_.nstores, 0);                                         \
+        config_free(&c_);                                                 \
+        ASSERT_EQ(rc_, -1);                                               \
+        ASSERT_STREQ(errbuf, want);                                       \
+    } while (0)
+
+TEST(defaults)
+{
+    struct config c;
+
+    config_defaults(&c);
+    ASSERT(c.path == NULL);
+    ASSERT_STREQ(c.listen, "127.0.0.1:8080");
+    ASSERT(!c.reuseport);
+    ASSERT_STREQ(c.tls_cert, "");
+    ASSERT_STREQ(c.redis, "");
+    ASSERT_STREQ(c.redis_server, "redis-server");
+    ASSERT_STREQ(c.state_dir, "/var/lib/chatgw");
+    ASSERT_EQ(c.redis_connect_timeout_ms, 2000);
+    ASSERT_EQ(c.redis_backoff_max_ms, 5000);
+    ASSERT_EQ(c.transcript_ttl_ms, 90ULL * 86400 * 1000);
+    ASSERT_STREQ(c.node_id, "");
+    ASSERT_EQ(c.log_level, LOG_INFO);
+    ASSERT_EQ(c.max_frame_bytes, 8192);
+    ASSERT_EQ(c.max_depth, 8);
+    ASSERT_EQ(c.max_elems, 512);
+    ASSERT_EQ(c.max_sessions, 19000);
+    ASSERT_EQ(c.max_sessions_per_ip, 200);
+    ASSERT(c.msg_rate == 10.0);
+    ASSERT_EQ(c.msg_burst, 20);
+    ASSERT_EQ(c.bad_frames_max, 3);
+    ASSERT_EQ(c.bad_frames_window_ms, 10000);
+    ASSERT_EQ(c.outbound_max_bytes, 256 * 1024);
+    ASSERT_EQ(c.inflight_max, 16);
+    ASSERT_EQ(c.hello_timeout_ms, 10000);
+    ASSERT_EQ(c.ping_interval_ms, 30000);
+    ASSERT_EQ(c.idle_timeout_ms, 75000);
+    ASSERT_EQ(c.shutdown_timeout_ms, 5000);
+    ASSERT_EQ(c.nstores, 0);
+    config_free(&c);
+    config_free(&c);                    /* freeing twice is harmless */
+}
+
+TEST(store_defaults)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "store shop1\n"), 0);
+    ASSERT_EQ(c.nstores, 1);
+    const struct store_conf *s = config_find_store(&c, "shop1");
+    ASSERT(s != NULL);
+    ASSERT_STREQ(s->id, "shop1");
+    ASSERT_STREQ(s->name, "shop1");
+    ASSERT_STREQ(s->greeting, "Hello, welcome to {store}! How can I help you?");
+    ASSERT_STREQ(s->hold_text, "Thanks for waiting, {buyer}! All our agents are busy right now; you are "
+                 "number {position} in line and we will be with you shortly.");
+    ASSERT_STREQ(s->timezone, "UTC");
+    ASSERT_EQ(s->ngroups, 2);
+    ASSERT_STREQ(s->groups[0], "pre-sales");
+    ASSERT_STREQ(s->groups[1], "after-sales");
+    ASSERT_STREQ(s->default_group, "pre-sales");
+    ASSERT_EQ(s->max_text_chars, 2000);
+    ASSERT_EQ(s->hold_after_ms, 20000);
+    ASSERT_EQ(s->breach_after_ms, 60000);
+    config_free(&c);
+}
+
+TEST(empty_file_is_valid)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "# nothing\n\n   \n"), 0);
+    ASSERT_STREQ(errbuf, "");
+    ASSERT(c.path != NULL);
+    ASSERT_EQ(c.nstores, 0);
+    ASSERT_STREQ(c.listen, "127.0.0.1:8080");
+    config_free(&c);
+}
+
+TEST(quoting_escapes_comments)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c,
+        "   state_dir ./var#comment right after\n"
+        "\tnode_id \"a \\\"b\\\" \\\\ c\\nd # not a comment\"   # a comment\n"
+        "redis \"\"\n"
+        "log_level debug\r\n"
+        "store s\n"
+        "  name \"Demo Flagship Store\"\n"), 0);
+    ASSERT_STREQ(c.state_dir, "./var");
+    ASSERT_STREQ(c.node_id, "a \"b\" \\ c\nd # not a comment");
+    ASSERT_STREQ(c.redis, "");
+    ASSERT_EQ(c.log_level, LOG_DEBUG);
+    ASSERT_STREQ(c.stores[0].name, "Demo Flagship Store");
+    config_free(&c);
+}
+
+TEST(quoting_errors)
+{
+    EXPECT_ERRORS("node_id \"abc\n"
+                  "node_id \"a\\tb\"\n"
+                  "state_dir \"a\"b\n"
+                  "\"quoted\" name\n",
+                  "T:1: node_id: unterminated quote\n"
+                  "T:2: node_id: unknown escape \\t (use \\\" \\\\ or \\n)\n"
+                  "T:3: state_dir: text right after a closing quote\n"
+                  "T:4: quoted: unknown option\n");
+}
+
+TEST(value_count)
+{
+    EXPECT_ERRORS("listen\n"
+                  "state_dir /a /b\n"
+                  "store s\n"
+                  "name Demo Store\n"
+                  "groups\n",
+                  "T:1: listen: missing value\n"
+                  "T:2: state_dir: expects one value (quote a value that contains spaces)\n"
+                  "T:4: name: expects one value (quote a value that contains spaces)\n"
+                  "T:5: groups: expects 1 to 16 names, got 0\n");
+}
+
+TEST(strings)
+{
+    EXPECT_ERRORS("state_dir \"\"\n"
+                  "redis http://x\n"
+                  "node_id \"\xff\"\n",
+                  "T:1: state_dir: must not be empty\n"
+                  "T:2: redis: expected redis://[:password@]host[:port][/db] or unix:///path/to.sock, "
+                  "got \"http://x\"\n"
+                  "T:3: node_id: not valid UTF-8\n");
+    struct config c;
+    ASSERT_EQ(load_text(&c, "redis redis://:pw@10.0.0.1:6380/2\n"), 0);
+    ASSERT_STREQ(c.redis, "redis://:pw@10.0.0.1:6380/2");
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "redis unix:///tmp/x/redis.sock?db=3\n"), 0);
+    ASSERT_STREQ(c.redis, "unix:///tmp/x/redis.sock?db=3");
+    config_free(&c);
+}
+
+TEST(bools)
+{
+    static const char *yes[] = { "yes", "true", "on", "YES" }, *no[] = { "no", "false", "off" };
+    char text[64];
+    struct config c;
+
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        snprintf(text, sizeof text, "reuseport %s\n", yes[i]);
+        ASSERT_EQ(load_text(&c, text), 0);
+        ASSERT(c.reuseport);
+        config_free(&c);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        snprintf(text, sizeof text, "reuseport %s\n", no[i]);
+        ASSERT_EQ(load_text(&c, text), 0);
+        ASSERT(!c.reuseport);
+        config_free(&c);
+    }
+    EXPECT_ERRORS("reuseport maybe\n", "T:1: reuseport: expected yes or no, got \"maybe\"\n");
+}
+
+TEST(uint32s)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "max_depth 32\nmax_elems 16\nmax_sessions 1000000\nstore s\nmax_text_chars 1\n"), 0);
+    ASSERT_EQ(c.max_depth, 32);
+    ASSERT_EQ(c.max_elems, 16);
+    ASSERT_EQ(c.max_sessions, 1000000);
+    ASSERT_EQ(c.stores[0].max_text_chars, 1);
+    config_free(&c);
+    EXPECT_ERRORS("max_depth 0\n"
+                  "max_elems 65537\n"
+                  "inflight_max -1\n"
+                  "msg_burst 3x\n"
+                  "max_sessions 99999999999999999999999\n"
+                  "store s\n"
+                  "max_text_chars 65537\n",
+                  "T:1: max_depth: must be between 1 and 32\n"
+                  "T:2: max_elems: must be between 16 and 65536\n"
+                  "T:3: inflight_max: invalid number \"-1\"\n"
+                  "T:4: msg_burst: invalid number \"3x\"\n"
+                  "T:5: max_sessions: must be between 1 and 1000000\n"
+                  "T:7: max_text_chars: must be between 1 and 65536\n");
+}
+
+TEST(doubles)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "msg_rate 2.5\n"), 0);
+    ASSERT(c.msg_rate == 2.5);
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "msg_rate .1\n"), 0);
+    ASSERT(c.msg_rate == 0.1);
+    config_free(&c);
+    EXPECT_ERRORS("msg_rate 0.05\n", "T:1: msg_rate: must be between 0.1 and 10000\n");
+    EXPECT_ERRORS("msg_rate 10001\n", "T:1: msg_rate: must be between 0.1 and 10000\n");
+    EXPECT_ERRORS("msg_rate nan\n", "T:1: msg_rate: invalid number \"nan\"\n");
+    EXPECT_ERRORS("msg_rate 1e999\n", "T:1: msg_rate: invalid number \"1e999\"\n");
+    EXPECT_ERRORS("msg_rate 5/s\n", "T:1: msg_rate: invalid number \"5/s\"\n");
+}
+
+TEST(durations)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "hello_timeout 500ms\nping_interval 5m\nidle_timeout 2h\n"
+                            "transcript_ttl 90d\nbad_frames_window 7\nshutdown_timeout 0\n"
+                            "redis_connect_timeout 3S\n"), 0);
+    ASSERT_EQ(c.hello_timeout_ms, 500);
+    ASSERT_EQ(c.ping_interval_ms, 5 * 60000);
+    ASSERT_EQ(c.idle_timeout_ms, 2 * 3600000);
+    ASSERT_EQ(c.transcript_ttl_ms, 90ULL * 86400000);
+    ASSERT_EQ(c.bad_frames_window_ms, 7000);
+    ASSERT_EQ(c.shutdown_timeout_ms, 0);
+    ASSERT_EQ(c.redis_connect_timeout_ms, 3000);
+    config_free(&c);
+    EXPECT_ERRORS("hello_timeout 10x\n"
+                  "hello_timeout_ms 10\n"
+                  "shutdown_timeout 1.5s\n"
+                  "redis_connect_timeout 50ms\n"
+                  "transcript_ttl 3651d\n",
+                  "T:1: hello_timeout: invalid duration \"10x\" (e.g. 500ms, 10s, 5m, 2h, 90d)\n"
+                  "T:2: hello_timeout_ms: unknown option\n"
+                  "T:3: shutdown_timeout: invalid duration \"1.5s\" (e.g. 500ms, 10s, 5m, 2h, 90d)\n"
+                  "T:4: redis_connect_timeout: must be between 100ms and 1m\n"
+                  "T:5: transcript_ttl: must be between 1s and 3650d\n");
+}
+
+TEST(sizes)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "max_frame_bytes 1m\noutbound_max_bytes 4096\n"), 0);
+    ASSERT_EQ(c.max_frame_bytes, 1048576);
+    ASSERT_EQ(c.outbound_max_bytes, 4096);
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "max_frame_bytes 256\noutbound_max_bytes 64m\n"), 0);
+    ASSERT_EQ(c.max_frame_bytes, 256);
+    ASSERT_EQ(c.outbound_max_bytes, 64u << 20);
+    config_free(&c);
+    EXPECT_ERRORS("max_frame_bytes 2m\n"
+                  "outbound_max_bytes 8q\n"
+                  "max_frame_bytes 255\n",
+                  "T:1: max_frame_bytes: must be between 256 and 1048576\n"
+                  "T:2: outbound_max_bytes: invalid size \"8q\" (e.g. 512, 8k, 1m)\n"
+                  "T:3: max_frame_bytes: given twice (first on line 1)\n");
+}
+
+TEST(log_levels)
+{
+    static const char *names[] = { "error", "warn", "info", "debug" };
+    char text[64];
+    struct config c;
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof text, "log_level %s\n", names[i]);
+        ASSERT_EQ(load_text(&c, text), 0);
+        ASSERT_EQ(c.log_level, LOG_ERROR + i);
+        config_free(&c);
+    }
+    EXPECT_ERRORS("log_level verbose\n",
+                  "T:1: log_level: expected error, warn, info or debug, got \"verbose\"\n");
+}
+
+TEST(listen_addresses)
+{
+    static const char *ok[] = { "0.0.0.0:1", "[::1]:8080", "[::]:65535", "localhost:80" };
+    char text[64];
+    struct config c;
+
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        snprintf(text, sizeof text, "listen %s\n", ok[i]);
+        ASSERT_EQ(load_text(&c, text), 0);
+        ASSERT_STREQ(c.listen, ok[i]);
+        config_free(&c);
+    }
+    EXPECT_ERRORS("listen 8080\n", "T:1: listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, "
+                  "got \"8080\"\n");
+    EXPECT_ERRORS("listen :8080\n", "T:1: listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, "
+                  "got \":8080\"\n");
+    EXPECT_ERRORS("listen ::1:8080\n", "T:1: listen: an IPv6 address needs brackets, e.g. [::1]:8080\n");
+    EXPECT_ERRORS("listen 127.0.0.1:0\n", "T:1: listen: port must be between 1 and 65535\n");
+    EXPECT_ERRORS("listen 127.0.0.1:65536\n", "T:1: listen: port must be between 1 and 65535\n");
+    EXPECT_ERRORS("listen 127.0.0.1:http\n", "T:1: listen: port must be between 1 and 65535\n");
+    EXPECT_ERRORS("listen [zz]:80\n", "T:1: listen: invalid IPv6 address \"zz\"\n");
+    EXPECT_ERRORS("listen ho/st:80\n", "T:1: listen: invalid host \"ho/st\"\n");
+}
+
+TEST(groups_and_default_group)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "store s\n  default_group vip\n  groups sales vip A_b.c-9\n"), 0);
+    ASSERT_EQ(c.stores[0].ngroups, 3);
+    ASSERT_STREQ(c.stores[0].groups[2], "A_b.c-9");
+    ASSERT_STREQ(c.stores[0].default_group, "vip");
+    ASSERT(config_store_has_group(&c.stores[0], "sales"));
+    ASSERT(!config_store_has_group(&c.stores[0], "pre-sales"));
+    ASSERT(!config_store_has_group(&c.stores[0], NULL));
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "store s\n  groups vip sales\n"), 0);
+    ASSERT_STREQ(c.stores[0].default_group, "vip");
+    config_free(&c);
+    EXPECT_ERRORS("store s\n"
+                  "groups a b c d e f g h i j k l m n o p q\n"
+                  "store t\n"
+                  "groups a b a\n"
+                  "store u\n"
+                  "groups a b/c\n"
+                  "store v\n"
+                  "default_group after\n"
+                  "store w\n"
+                  "groups x y\n",
+                  "T:2: groups: expects 1 to 16 names, got 17\n"
+                  "T:4: groups: duplicate name \"a\"\n"
+                  "T:6: groups: invalid name \"b/c\" (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+                  "T:8: default_group: \"after\" is not one of groups\n");
+}
+
+TEST(store_blocks)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c,
+        "listen 127.0.0.1:9000\n"
+        "store demo\n"
+        "  name \"Demo Store\"\n"
+        "  max_text_chars 100\n"
+        "store other.shop_2\n"
+        "  hold_after 5s\n"), 0);
+    ASSERT_STREQ(c.listen, "127.0.0.1:9000");
+    ASSERT_EQ(c.nstores, 2);
+    const struct store_conf *d = config_find_store(&c, "demo"), *o = config_find_store(&c, "other.shop_2");
+    ASSERT(d && o);
+    ASSERT_STREQ(d->name, "Demo Store");
+    ASSERT_EQ(d->max_text_chars, 100);
+    ASSERT_EQ(d->hold_after_ms, 20000);
+    ASSERT_STREQ(o->name, "other.shop_2");
+    ASSERT_EQ(o->max_text_chars, 2000);
+    ASSERT_EQ(o->hold_after_ms, 5000);
+    ASSERT(config_find_store(&c, "nope") == NULL);
+    ASSERT(config_find_store(&c, NULL) == NULL);
+    config_free(&c);
+}
+
+TEST(store_block_errors)
+{
+    char id65[128], text[256], want[256];
+
+    memset(id65, 'a', 65);
+    id65[65] = '\0';
+    snprintf(text, sizeof text, "store %s\nstore\nstore a b\n", id65);
+    snprintf(want, sizeof want, "T:1: store: invalid name \"%s\" (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+             "T:2: store: missing store id\nT:3: store: expects one store id\n", id65);
+    EXPECT_ERRORS(text, want);
+    EXPECT_ERRORS("greeting hi\n"
+                  "store a\n"
+                  "  listen 127.0.0.1:1\n"
+                  "  frobnicate 1\n"
+                  "store a\n"
+                  "store x/y\n",
+                  "T:1: greeting: store option before any `store` line\n"
+                  "T:3: listen: global option inside a store block (move it above the first `store` line)\n"
+                  "T:4: frobnicate: unknown option\n"
+                  "T:5: store: duplicate store id \"a\" (first on line 2)\n"
+                  "T:6: store: invalid name \"x/y\" (1 to 64 of A-Z a-z 0-9 _ . -)\n");
+}
+
+TEST(templates)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "store s\n greeting \"Hi {buyer}, {{this}} is {store}\"\n"
+                            " hold_text \"#{position} {agent}\"\n"), 0);
+    ASSERT_STREQ(c.stores[0].greeting, "Hi {buyer}, {{this}} is {store}");
+    ASSERT_STREQ(c.stores[0].hold_text, "#{position} {agent}");
+    config_free(&c);
+    EXPECT_ERRORS("store s\n"
+                  "greeting \"Hello {shop}\"\n"
+                  "hold_text \"You are {position\"\n",
+                  "T:2: greeting: unknown placeholder {shop} (known: {store} {buyer} {position} {agent})\n"
+                  "T:3: hold_text: unclosed { (write {{ for a literal brace)\n");
+}
+
+TEST(timezones)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "store a\ntimezone Asia/Shanghai\nstore b\ntimezone UTC\n"), 0);
+    ASSERT_STREQ(c.stores[0].timezone, "Asia/Shanghai");
+    ASSERT_STREQ(c.stores[1].timezone, "UTC");
+    config_free(&c);
+    EXPECT_ERRORS("store s\n"
+                  "timezone Mars/Olympus\n"
+                  "store t\n"
+                  "timezone ../../etc/passwd\n"
+                  "store u\n"
+                  "timezone Asia\n",
+                  "T:2: timezone: unknown time zone \"Mars/Olympus\" (no file /usr/share/zoneinfo/Mars/Olympus)\n"
+                  "T:4: timezone: invalid time zone \"../../etc/passwd\" (an IANA name like Asia/Shanghai)\n"
+                  "T:6: timezone: unknown time zone \"Asia\" (no file /usr/share/zoneinfo/Asia)\n");
+}
+
+TEST(cross_option_rules)
+{
+    EXPECT_ERRORS("ping_interval 75s\n"
+                  "store a\n"
+                  "  hold_after 60s\n"
+                  "store b\n"
+                  "  breach_after 20s\n",
+                  "T:3: hold_after: must be less than breach_after (1m)\n"
+                  "T:5: breach_after: must be greater than hold_after (20s)\n"
+                  "T:1: ping_interval: must be less than idle_timeout (75s)\n");
+    EXPECT_ERRORS("idle_timeout 30s\n", "T:1: idle_timeout: must be greater than ping_interval (30s)\n");
+    EXPECT_ERRORS("tls_key k.pem\n", "T:1: tls_key: tls_cert and tls_key must be set together\n");
+    struct config c;
+    ASSERT_EQ(load_text(&c, "tls_cert c.pem\ntls_key k.pem\nping_interval 1s\nidle_timeout 2s\n"), 0);
+    ASSERT_STREQ(c.tls_cert, "c.pem");
+    config_free(&c);
+}
+
+TEST(all_errors_reported_and_defaults_kept)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c,
+        "listen nowhere\n"
+        "max_depth 99\n"
+        "state_dir /srv/x\n"
+        "store ok\n"
+        "bogus 1\n"
+        "max_text_chars 0\n"), -1);
+    ASSERT_STREQ(errbuf,
+        "T:1: listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, got \"nowhere\"\n"
+        "T:2: max_depth: must be between 1 and 32\n"
+        "T:5: bogus: unknown option\n"
+        "T:6: max_text_chars: must be between 1 and 65536\n");
+    ASSERT(c.path == NULL);
+    ASSERT_EQ(c.nstores, 0);
+    ASSERT_STREQ(c.listen, "127.0.0.1:8080");
+    ASSERT_STREQ(c.state_dir, "/var/lib/chatgw");
+    ASSERT_EQ(c.max_depth, 8);
+    config_free(&c);
+}
+
+TEST(missing_file)
+{
+    struct config c;
+
+    config_defaults(&c);
+    ASSERT_EQ(config_load(&c, "/nonexistent/chatgw.conf", NULL), -1);
+    ASSERT_STREQ(c.listen, "127.0.0.1:8080");
+    config_free(&c);
+}
+
+TEST(reload_replaces_previous)
+{
+    struct config c;
+    char path[] = "/tmp/chatgw-test-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "listen 127.0.0.1:9\nstore z\n";
+
+    ASSERT(fd >= 0);
+    ASSERT_EQ(write(fd, text, strlen(text)), (long long)strlen(text));
+    close(fd);
+    ASSERT_EQ(load_text(&c, "store a\nstore b\n"), 0);
+    ASSERT_EQ(config_load(&c, path, NULL), 0);   /* on top of a loaded config: no leak */
+    unlink(path);
+    ASSERT_EQ(c.nstores, 1);
+    ASSERT_STREQ(c.stores[0].id, "z");
+    ASSERT_STREQ(c.listen, "127.0.0.1:9");
+    ASSERT_STREQ(c.path, path);
+    config_free(&c);
+}
+
+TEST(shipped_configs_load)
+{
+    struct config c;
+
+    config_defaults(&c);
+    ASSERT_EQ(config_load(&c, "conf/chatgw.conf", stderr), 0);
+    ASSERT_EQ(c.nstores, 0);
+    ASSERT_STREQ(c.state_dir, "/var/lib/chatgw");
+    config_free(&c);
+
+    config_defaults(&c);
+    ASSERT_EQ(config_load(&c, "conf/demo.conf", stderr), 0);
+    ASSERT_STREQ(c.listen, "127.0.0.1:8080");
+    ASSERT_STREQ(c.redis, "");
+    ASSERT_STREQ(c.state_dir, "./var");
+    ASSERT_EQ(c.nstores, 1);
+    const struct store_conf *s = config_find_store(&c, "demo");
+    ASSERT(s != NULL);
+    ASSERT_STREQ(s->name, "Demo Flagship Store");
+    ASSERT(strstr(s->greeting, "{store}") && strstr(s->greeting, "{buyer}"));
+    ASSERT_STREQ(s->timezone, "Asia/Shanghai");
+    ASSERT_EQ(s->ngroups, 2);
+    ASSERT_STREQ(s->groups[0], "pre-sales");
+    ASSERT_STREQ(s->groups[1], "after-sales");
+    config_free(&c);
+}
+
+TEST(written_defaults_match_shipped_file)
+{
+    char *buf = NULL, file[16384];
+    size_t len = 0, n;
+    FILE *out = open_memstream(&buf, &len), *in = fopen("conf/chatgw.conf", "r");
+
+    ASSERT(out && in);
+    config_write_defaults(out);
+    fclose(out);
+    n = fread(file, 1, sizeof file, in);
+    fclose(in);
+    int same = n == len && memcmp(buf, file, n) == 0;
+    free(buf);
+    if (!same)
+        FAIL_("conf/chatgw.conf differs from config_write_defaults(); regenerate it with "
+              "build/chatgwd --print-config > conf/chatgw.conf");
+}
+
+TEST(written_sample_store_block_loads)
+{
+    char *buf = NULL, *p, *q;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct config c;
+
+    ASSERT(out);
+    config_write_defaults(out);
+    fclose(out);
+    /* uncomment every option line: "#name ..." and "#    name ..." */
+    for (p = q = buf; *p; ) {
+        if (p[0] == '#' && islower((unsigned char)p[1]))
+            p += 1;
+        else if (strncmp(p, "#    ", 5) == 0 && islower((unsigned char)p[5]))
+            p += 5;
+        while (*p && (*q++ = *p++) != '\n')
+            ;
+    }
+    *q = '\0';
+    int rc = load_text(&c, buf);
+    free(buf);
+    ASSERT_STREQ(errbuf, "");
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(c.nstores, 1);
+    ASSERT_STREQ(c.stores[0].id, "example");
+    ASSERT_STREQ(c.stores[0].name, "example");
+    ASSERT_EQ(c.max_frame_bytes, 8192);
+    config_free(&c);
+}
+
+int main(void)
+{
+    RUN(defaults);
+    RUN(store_defaults);
+    RUN(empty_file_is_valid);
+    RUN(quoting_escapes_comments);
+    RUN(quoting_errors);
+    RUN(value_count);
+    RUN(strings);
+    RUN(bools);
+    RUN(uint32s);
+    RUN(doubles);
+    RUN(durations);
+    RUN(sizes);
+    RUN(log_levels);
+    RUN(listen_addresses);
+    RUN(groups_and_default_group);
+    RUN(store_blocks);
+    RUN(store_block_errors);
+    RUN(templates);
+    RUN(timezones);
+    RUN(cross_option_rules);
+    RUN(all_errors_reported_and_defaults_kept);
+    RUN(missing_file);
+    RUN(reload_replaces_previous);
+    RUN(shipped_configs_load);
+    RUN(written_defaults_match_shipped_file);
+    RUN(written_sample_store_block_loads);
+    return TEST_SUMMARY();
+}
