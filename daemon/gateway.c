@@ -293,8 +293,8 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
-    if (buyer_init() != 0 || sessions_init() != 0 || start_redis_link() != 0 ||
-        server_start() != 0) {
+    if (buyer_init() != 0 || sessions_init() != 0 || server_start() != 0 ||
+        start_redis_link() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,9 +33,10 @@
 
 static struct {
     pid_t pid;
+    int lockfd;
     bool stopping, started;
     uint64_t backoff_ms, backoff_max_ms, started_ms;
-    char binary[256], dir[1024], sock[1100], logfile[1100];
+    char binary[256], dir[PATH_MAX], sock[PATH_MAX + 16], logfile[PATH_MAX + 16];
     uv_signal_t sigchld;
     uv_timer_t restart;
 } C;
@@ -112,6 +115,29 @@ static void on_sigchld(uv_signal_t *h, int sig)
     }
 }
 
+/*
+ * Two daemons on one state directory would fight over one socket and one
+ * AOF. An flock on a file in the directory says whose it is; the kernel
+ * drops it when we die, so a kill -9 never leaves it stale.
+ */
+static int lock_state_dir(void)
+{
+    char path[PATH_MAX + 16];
+
+    snprintf(path, sizeof path, "%s/chatgwd.lock", C.dir);
+    C.lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (C.lockfd < 0 || flock(C.lockfd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("state_dir_busy", "dir=%s reason=\"%s\"", C.dir,
+                  errno == EWOULDBLOCK ? "another chatgwd uses this state directory"
+                                       : strerror(errno));
+        if (C.lockfd >= 0)
+            close(C.lockfd);
+        C.lockfd = -1;
+        return -1;
+    }
+    return 0;
+}
+
 int redis_child_start(const char *binary, const char *state_dir, uint64_t backoff_max_ms,
                       char *sock, size_t cap)
 {
@@ -130,6 +156,8 @@ int redis_child_start(const char *binary, const char *state_dir, uint64_t backof
         return -1;
     }
     snprintf(sock, cap, "%s", C.sock);
+    if (lock_state_dir() != 0)
+        return -1;
     uv_signal_init(gw.loop, &C.sigchld);
     uv_signal_start(&C.sigchld, on_sigchld, SIGCHLD);
     uv_timer_init(gw.loop, &C.restart);
@@ -162,5 +190,8 @@ void redis_child_stop(void)
     uv_signal_stop(&C.sigchld);
     uv_close((uv_handle_t *)&C.sigchld, NULL);
     uv_close((uv_handle_t *)&C.restart, NULL);
+    unlink(C.sock);
+    close(C.lockfd);             /* the directory is free for the next daemon */
+    C.lockfd = -1;
     C.started = false;
 }

@@ -173,7 +173,9 @@ int server_start(void)
     lws_set_log_level(log_enabled(LOG_DEBUG) ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
                                              : (LLL_ERR | LLL_WARN), NULL);
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    /* explicit vhost: lws_create_vhost reports a failed bind, the implicit one doesn't */
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     if (cfg->reuseport)
         info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
     if (!strchr(host, ':'))
@@ -200,6 +202,10 @@ int server_start(void)
         info.mounts = &web_mount;
     }
     ctx = lws_create_context(&info);
+    if (ctx && !lws_create_vhost(ctx, &info)) {
+        lws_context_destroy(ctx);
+        ctx = NULL;
+    }
     if (!ctx) {
         log_error("listen_failed", "listen=%s hint=\"address in use, or the libwebsockets "
                   "evlib_uv plugin is missing\"", cfg->listen);

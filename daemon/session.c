@@ -122,10 +122,16 @@ void session_send(struct session *s, struct proto_writer *w)
 
 void session_error(struct session *s, enum cg_err err, const char *ref)
 {
+    session_error_field(s, err, ref, NULL);
+}
+
+void session_error_field(struct session *s, enum cg_err err, const char *ref,
+                         const char *field)
+{
     struct proto_writer *w = session_writer(s);
 
     metrics.errors[err]++;
-    proto_w_map(w, ref ? 4 : 3);
+    proto_w_map(w, 3 + (ref != NULL) + (field != NULL));
     proto_w_key(w, "t");
     proto_w_cstr(w, "error");
     proto_w_key(w, "code");
@@ -135,6 +141,10 @@ void session_error(struct session *s, enum cg_err err, const char *ref)
     if (ref) {
         proto_w_key(w, "ref");
         proto_w_cstr(w, ref);
+    }
+    if (field) {
+        proto_w_key(w, "field");
+        proto_w_cstr(w, field);
     }
     session_send(s, w);
 }
@@ -170,9 +180,20 @@ static int on_writeable(struct session *s)
             CLOSE_REASON_MAP(CR_STR)
 #undef CR_STR
         };
+        /*
+         * lws sends no close frame when WRITEABLE returns -1 (it takes that
+         * as a failed write, and so does a timeout), so write the frame
+         * ourselves: opcode 4 is lws's internal LWS_WRITE_CLOSE, the one
+         * lws_close_reason would use. Then drop the connection; the peer's
+         * answering close is not waited for.
+         */
+        unsigned char frame[LWS_PRE + 2 + 32];
         const char *r = why[s->close_reason];
-        lws_close_reason(wsi, (enum lws_close_status)s->close_code,
-                         (unsigned char *)(uintptr_t)r, strlen(r));
+        size_t n = strlen(r) < 32 ? strlen(r) : 32;
+        frame[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+        frame[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
+        memcpy(frame + LWS_PRE + 2, r, n);
+        lws_write(wsi, frame + LWS_PRE, 2 + n, (enum lws_write_protocol)4);
         return -1;
     }
     if (s->ping_due) {
@@ -292,11 +313,11 @@ static void dispatch(struct session *s, const struct proto_value *frame)
     for (f = h->required; f < h->required + 4 && f->name; f++) {
         const struct proto_value *v = proto_map_get(frame, f->name);
         if (!v) {
-            session_error(s, CG_E_MISSING_FIELD, ref);
+            session_error_field(s, CG_E_MISSING_FIELD, ref, f->name);
             return;
         }
         if (v->type != f->type) {
-            session_error(s, CG_E_BAD_VALUE, ref);
+            session_error_field(s, CG_E_BAD_VALUE, ref, f->name);
             return;
         }
     }
@@ -318,7 +339,7 @@ static void on_message(struct session *s, const void *buf, size_t len, bool bina
     }
     st = proto_decode(buf, len, enc, &lim, &S.arena, &frame);
     if (st != PROTO_OK) {
-        log_debug("bad_frame", "role=%s why=%s", s->role->name, proto_status_str(st));
+        log_debug("bad_frame", "role=%s why=\"%s\"", s->role->name, proto_status_str(st));
         session_error(s, CG_E_BAD_FRAME, NULL);
         note_bad_frame(s);
         return;

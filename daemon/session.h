@@ -95,6 +95,9 @@ struct proto_writer *session_writer(struct session *s);
 void session_send(struct session *s, struct proto_writer *w);
 /* Send {t:"error", code, text, ref?}. */
 void session_error(struct session *s, enum cg_err err, const char *ref);
+/* The same, naming the offending field ("field": name). */
+void session_error_field(struct session *s, enum cg_err err, const char *ref,
+                         const char *field);
 /* Close after what is queued has gone out (code 1000..4999). */
 void session_close(struct session *s, uint16_t code, enum close_reason why);
 

@@ -426,11 +426,18 @@ static void on_resume(void *ud, redisReply *r)
     token_hash_hex(secret, sizeof secret, hash);
     tok = meta_str(m, "tok");
     if (strlen(tok) != TOKEN_HASH_HEX || !token_equal(tok, hash, TOKEN_HASH_HEX) ||
-        strcmp(meta_str(m, "store"), b->store) != 0) {
-        log_info("resume_refused", "store=%s", b->store);
+        (b->store[0] && strcmp(meta_str(m, "store"), b->store) != 0)) {
+        log_info("resume_refused", "store=%s", b->store[0] ? b->store : "-");
         refuse_resume(s);
         return;
     }
+    if (!config_find_store(gw.cfg, meta_str(m, "store"))) {
+        /* the store was removed from the config since the chat began */
+        session_error(s, CG_E_NOT_FOUND, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    snprintf(b->store, sizeof b->store, "%s", meta_str(m, "store"));
     memcpy(b->chat, resume, TOKEN_HEX_ID);
     b->chat[TOKEN_HEX_ID] = '\0';
     snprintf(b->group, sizeof b->group, "%s", meta_str(m, "group"));
@@ -501,7 +508,7 @@ static void on_hello(struct session *s, const struct proto_value *f)
     const struct store_conf *st;
     const struct proto_value *since_v = proto_map_get(f, "since");
     bool bad = false;
-    const char *store = proto_map_get(f, "store")->u.s;
+    const char *store = opt_str(f, "store", &bad);
     const char *id = opt_str(f, "buyer", &bad);
     const char *name = opt_str(f, "name", &bad);
     const char *group = opt_str(f, "group", &bad);
@@ -524,13 +531,18 @@ static void on_hello(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_BAD_VALUE, NULL);
         return;
     }
-    st = config_find_store(gw.cfg, store);
-    if (!st) {
+    if (!store && !resume) {
+        session_error_field(s, CG_E_MISSING_FIELD, NULL, "store");
+        return;
+    }
+    /* A resume may name no store: the chat's record says which it is. */
+    st = store ? config_find_store(gw.cfg, store) : NULL;
+    if (store && !st) {
         session_error(s, CG_E_NOT_FOUND, NULL);
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
         return;
     }
-    if (group && !config_store_has_group(st, group)) {
+    if (group && st && !config_store_has_group(st, group)) {
         session_error(s, CG_E_BAD_VALUE, NULL);
         return;
     }
@@ -541,8 +553,10 @@ static void on_hello(struct session *s, const struct proto_value *f)
         return;
     }
     s->data = b;
-    snprintf(b->store, sizeof b->store, "%s", st->id);
-    snprintf(b->group, sizeof b->group, "%s", group ? group : st->default_group);
+    if (st) {
+        snprintf(b->store, sizeof b->store, "%s", st->id);
+        snprintf(b->group, sizeof b->group, "%s", group ? group : st->default_group);
+    }
     if (id) {
         snprintf(b->id, sizeof b->id, "%s", id);
     } else {
@@ -898,7 +912,7 @@ static void buyer_free(struct session *s)
 }
 
 static const struct frame_handler buyer_frames[] = {
-    { "hello",  on_hello,  false, { { "store", PROTO_STR } } },
+    { "hello",  on_hello,  false, { { NULL, 0 } } },
     { "msg",    on_msg,    true,  { { "id", PROTO_STR }, { "text", PROTO_STR } } },
     { "typing", on_typing, true,  { { NULL, 0 } } },
     { "read",   on_read,   true,  { { "seq", PROTO_INT } } },

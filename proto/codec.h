@@ -98,7 +98,7 @@ const char *proto_status_str(enum proto_status st);
  *   proto_writer_free(&w);
  *
  * JSON output escapes ", \ and control characters, writes non-ASCII UTF-8
- * as is, floats with %.17g, BIN as a base64 string.
+ * as is, floats with the shortest of %.15g/%.17g that reads back exactly, BIN as a base64 string.
  */
 #define PROTO_W_MAXDEPTH 16
 
@@ -109,7 +109,7 @@ struct proto_writer {
     int err;
     /* per open container: items left to write, is-map, key-expected */
     uint32_t depth;
-    struct { uint32_t left; uint8_t is_map, want_value, first; } st[PROTO_W_MAXDEPTH];
+    struct proto_wstate { uint32_t left; uint8_t is_map, want_value, first; } st[PROTO_W_MAXDEPTH];
 };
 
 void proto_writer_init(struct proto_writer *w, enum proto_enc enc, size_t headroom);
