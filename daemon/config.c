@@ -96,7 +96,7 @@ static const struct opt global_opts[] = {
     DUR(redis_backoff_max, "5s", 100 * MS, 10 * MINUTE, "longest wait between Redis reconnection attempts"),
     DUR(transcript_ttl, "90d", 1 * SEC, 3650 * DAY, "a chat is kept this long after its last activity"),
     SECTION("Identity and logging"),
-    STR(node_id, "", NULL, "text", "name of this process in logs and Redis; empty = hostname:port"),
+    STR(node_id, "", NULL, "text", "name of this process in logs and Redis; empty = hostname:port (and :pid with reuseport)"),
     LEVEL(log_level, "info", "least important level logged"),
     SECTION("Per-session limits"),
     SIZE(max_frame_bytes, "8k", 256, 1 * MIB, "a larger frame closes the session with code 1009"),

@@ -279,8 +279,13 @@ int gateway_run(const struct cli_opts *cli)
     } else {
         char host[64] = "localhost";
         gethostname(host, sizeof host - 1);
-        snprintf(gw.node_id, sizeof gw.node_id, "%s:%s", host,
-                 strrchr(gw.cfg->listen, ':') ? strrchr(gw.cfg->listen, ':') + 1 : "0");
+        const char *port = strrchr(gw.cfg->listen, ':');
+        /* processes sharing a port with SO_REUSEPORT need the pid to differ */
+        if (gw.cfg->reuseport)
+            snprintf(gw.node_id, sizeof gw.node_id, "%s:%s:%d", host, port ? port + 1 : "0",
+                     (int)getpid());
+        else
+            snprintf(gw.node_id, sizeof gw.node_id, "%s:%s", host, port ? port + 1 : "0");
     }
     log_info("starting", "version=%s node=%s stores=%zu", CHATGW_VERSION, gw.node_id,
              gw.cfg->nstores);

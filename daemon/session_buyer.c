@@ -234,14 +234,15 @@ static void forget_meta(struct buyer *b)
 
 /* ---- hello ---------------------------------------------------------------- */
 
-static const char *opt_str(const struct proto_value *frame, const char *key, bool *bad)
+/* An optional string field; a present non-string one names itself in *bad. */
+static const char *opt_str(const struct proto_value *frame, const char *key, const char **bad)
 {
     const struct proto_value *v = proto_map_get(frame, key);
 
     if (!v || v->type == PROTO_NIL)
         return NULL;
-    if (v->type != PROTO_STR)
-        *bad = true;
+    if (v->type != PROTO_STR && !*bad)
+        *bad = key;
     return v->type == PROTO_STR ? v->u.s : NULL;
 }
 
@@ -331,6 +332,13 @@ static void on_replay_page(void *ud, redisReply *r)
     }
     for (i = 0; i < r->elements; i++) {
         redisReply *e = r->element[i];
+        /*
+         * Replay is paced by the reader: stop at half the outbound limit
+         * and fetch the rest when the queue drains, so a long transcript
+         * never trips the slow-reader limit of a reader that keeps up.
+         */
+        if (s->out_bytes >= gw.cfg->outbound_max_bytes / 2)
+            break;
         if (e->type == REDIS_REPLY_STRING &&
             !send_record(s, b->replay_next, e->str, e->len))
             log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
@@ -507,7 +515,7 @@ static void on_hello(struct session *s, const struct proto_value *f)
 {
     const struct store_conf *st;
     const struct proto_value *since_v = proto_map_get(f, "since");
-    bool bad = false;
+    const char *bad = NULL;
     const char *store = opt_str(f, "store", &bad);
     const char *id = opt_str(f, "buyer", &bad);
     const char *name = opt_str(f, "name", &bad);
@@ -522,13 +530,16 @@ static void on_hello(struct session *s, const struct proto_value *f)
     }
     if (since_v && since_v->type != PROTO_NIL) {
         if (since_v->type != PROTO_INT || since_v->u.i < 0)
-            bad = true;
+            bad = bad ? bad : "since";
         else
             since = since_v->u.i;
     }
-    if (bad || (id && (strlen(id) == 0 || strlen(id) > ID_MAX_BYTES)) ||
-        (name && proto_utf8_chars(name, strlen(name)) > NAME_MAX_CHARS)) {
-        session_error(s, CG_E_BAD_VALUE, NULL);
+    if (!bad && id && (strlen(id) == 0 || strlen(id) > ID_MAX_BYTES))
+        bad = "buyer";
+    if (!bad && name && proto_utf8_chars(name, strlen(name)) > NAME_MAX_CHARS)
+        bad = "name";
+    if (bad) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, bad);
         return;
     }
     if (!store && !resume) {
@@ -543,7 +554,7 @@ static void on_hello(struct session *s, const struct proto_value *f)
         return;
     }
     if (group && st && !config_store_has_group(st, group)) {
-        session_error(s, CG_E_BAD_VALUE, NULL);
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "group");
         return;
     }
     b = calloc(1, sizeof *b);
@@ -682,7 +693,8 @@ static void on_msg(struct session *s, const struct proto_value *f)
     struct buyer_req *q;
 
     if (idv->len == 0 || idv->len > ID_MAX_BYTES || tv->len == 0) {
-        session_error(s, CG_E_BAD_VALUE, idv->len && idv->len <= ID_MAX_BYTES ? id : NULL);
+        session_error_field(s, CG_E_BAD_VALUE, idv->len && idv->len <= ID_MAX_BYTES ? id : NULL,
+                            idv->len == 0 || idv->len > ID_MAX_BYTES ? "id" : "text");
         return;
     }
     if (!st) {                         /* the store left the config on reload */
@@ -841,7 +853,7 @@ static void on_read(struct session *s, const struct proto_value *f)
     const struct proto_value *seq = proto_map_get(f, "seq");
 
     if (seq->u.i < 0)
-        session_error(s, CG_E_BAD_VALUE, NULL);
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "seq");
 }
 
 static void on_closed_stored(void *ud, redisReply *r)
