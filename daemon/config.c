@@ -110,7 +110,7 @@ static const struct opt global_opts[] = {
     U32(bad_frames_max, "3", 1, 1000, "frames", "this many bad frames within bad_frames_window close the session "
         "with code 1008"),
     DUR(bad_frames_window, "10s", 100 * MS, 1 * HOUR, "time window of bad_frames_max"),
-    SIZE(outbound_max_bytes, "256k", 4 * KIB, 64 * MIB, "a slow reader with more output queued is closed with code 1008"),
+    SIZE(outbound_max_bytes, "256k", 4 * KIB, 64 * MIB, "a slow reader with more output queued is closed with code 1008; also caps each session socket's kernel send buffer"),
     U32(inflight_max, "16", 1, 1024, "requests", "Redis requests in flight per session"),
     DUR(hello_timeout, "10s", 100 * MS, 10 * MINUTE, "no hello within this long closes the session with code 1008"),
     DUR(ping_interval, "30s", 100 * MS, 1 * HOUR, "a session silent this long is pinged"),

@@ -23,6 +23,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 #include <libwebsockets.h>
@@ -151,7 +152,8 @@ void session_error_field(struct session *s, enum cg_err err, const char *ref,
 
 static int on_writeable(struct session *s)
 {
-    static unsigned char ping[LWS_PRE + 1];
+    /* lws drops an empty pong before our callback sees it: ping with a payload */
+    static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'c', [LWS_PRE + 1] = 'g' };
     struct lws *wsi = s->wsi;
 
     while (s->out_head && !lws_send_pipe_choked(wsi)) {
@@ -198,7 +200,7 @@ static int on_writeable(struct session *s)
     }
     if (s->ping_due) {
         s->ping_due = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
     }
     return 0;
@@ -424,6 +426,12 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     metrics.sessions_opened[role->kind]++;
 
     lws_get_peer_simple(wsi, ip, sizeof ip);
+    /*
+     * Cap the kernel's send buffer too: otherwise autotuning lets a reader
+     * that never reads park megabytes in the kernel, out of our count.
+     */
+    int sndbuf = (int)gw.cfg->outbound_max_bytes;
+    setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     if (gw.shutting_down) {
         session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_SHUTDOWN);
         return 0;
@@ -543,12 +551,16 @@ int sessions_init(void)
     return 0;
 }
 
-/* Re-sizes the decode arena after a reload changed the frame limits. */
+static uint64_t sweep_interval_ms(void);
+
+/* Re-sizes the decode arena and re-times the sweep after a reload. */
 int sessions_reconfigure(void)
 {
     const struct config *c = gw.cfg;
     struct proto_arena a;
 
+    if (uv_is_active((uv_handle_t *)&S.tick))
+        sessions_tick_start();              /* timers may have changed */
     if (c->max_elems == S.arena_elems && c->max_frame_bytes == S.arena_bytes)
         return 0;
     if (proto_arena_init(&a, c->max_elems, c->max_frame_bytes + c->max_elems) != 0)
@@ -560,9 +572,31 @@ int sessions_reconfigure(void)
     return 0;
 }
 
+/*
+ * The sweep runs often enough to honour the shortest configured timer to
+ * within a quarter of it: once a second with the defaults, faster only
+ * when a config asks for sub-second pings, hello timeouts or holds.
+ */
+static uint64_t sweep_interval_ms(void)
+{
+    const struct config *c = gw.cfg;
+    uint64_t m = c->ping_interval_ms;
+
+    if (c->idle_timeout_ms - c->ping_interval_ms < m)
+        m = c->idle_timeout_ms - c->ping_interval_ms;
+    if (c->hello_timeout_ms < m)
+        m = c->hello_timeout_ms;
+    for (size_t i = 0; i < c->nstores; i++)
+        if (c->stores[i].hold_after_ms < m)
+            m = c->stores[i].hold_after_ms;
+    m /= 4;
+    return m < 50 ? 50 : m > 1000 ? 1000 : m;
+}
+
 void sessions_tick_start(void)
 {
-    uv_timer_start(&S.tick, on_tick, 1000, 1000);
+    uint64_t ms = sweep_interval_ms();
+    uv_timer_start(&S.tick, on_tick, ms, ms);
 }
 
 unsigned sessions_close_all(void)

@@ -106,10 +106,15 @@ async def buyer(gw, binary=False, store="demo", **hello):
     return c, w
 
 
-def raw_ws_handshake(port, path="/v1/buyer"):
+def raw_ws_handshake(port, path="/v1/buyer", rcvbuf=None):
     """A bare socket that completes the WebSocket handshake, then does
-    nothing at all: it never answers a ping (a silent peer)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    nothing at all: it never answers a ping (a silent peer). rcvbuf, set
+    before connecting, keeps the peer's TCP window small (a slow reader)."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
     s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -122,3 +127,18 @@ def raw_ws_handshake(port, path="/v1/buyer"):
         buf += chunk
     head, _, rest = buf.partition(b"\r\n\r\n")
     return s, head.decode(), rest
+
+
+def client_frame(payload, opcode=0x1):
+    """One masked client-to-server WebSocket frame (RFC 6455 5.2)."""
+    import os as _os
+    mask = _os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
