@@ -204,6 +204,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
         return;
     gw.shutting_down = true;
     sd_notify_msg("STOPPING=1");
+    server_stop_accepting();
     n = sessions_close_all();
     log_info("shutdown", "signal=%d sessions=%u", sig, n);
     G.drain_deadline = gw_now_ms() + gw.cfg->shutdown_timeout_ms;

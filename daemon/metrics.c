@@ -94,6 +94,7 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_greetings_total", "Auto-greetings sent.", metrics.greetings);
     counter(&b, "chatgw_holds_total", "Holding replies sent.", metrics.holds);
     counter(&b, "chatgw_msgs_stored_total", "Messages acknowledged as stored.", metrics.msgs_stored);
+    counter(&b, "chatgw_accept_errors_total", "Connections that could not be accepted (out of files, adopt failed).", metrics.accept_errors);
     counter(&b, "chatgw_redis_reconnects_total", "Times the Redis link became ready.",
             metrics.redis_reconnects);
     put(&b, "# HELP chatgw_errors_total Error frames sent, by code.\n"

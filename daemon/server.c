@@ -9,9 +9,13 @@
  *
  * API: server_start, server_stop, server_set_ready.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 #include <libwebsockets.h>
@@ -31,7 +35,20 @@ struct conn {
 };
 
 static struct lws_context *ctx;
+static struct lws_vhost *vhost;
 static bool ready;
+
+/*
+ * We own the listening socket and hand each accepted connection to lws:
+ * lws 4.1 does not set SO_REUSEPORT for us across processes, and owning
+ * it lets a stopping daemon close it first so the kernel sends new
+ * connections to the processes that stay.
+ */
+static struct {
+    int fd;
+    uv_poll_t poll;
+    bool polling;
+} L = { .fd = -1 };
 static struct lws_http_mount web_mount;
 
 void server_set_ready(bool r)
@@ -158,6 +175,78 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
     return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
+static void on_acceptable(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)events;
+    if (status < 0)
+        return;
+    /* a bounded batch per wakeup keeps one busy port from starving the loop */
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(L.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                metrics.accept_errors++;
+                log_warn("accept_failed", "error=\"%s\"", strerror(errno));
+            }
+            return;
+        }
+        if (!lws_adopt_socket_vhost(vhost, fd)) {
+            metrics.accept_errors++;
+            close(fd);
+        }
+    }
+}
+
+static int open_listener(const char *host, int port, bool reuseport)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char sport[8];
+    int one = 1, fd = -1, rc;
+
+    snprintf(sport, sizeof sport, "%d", port);
+    /* start-up only: a blocking name lookup here never delays a session */
+    rc = getaddrinfo(host, sport, &hints, &res);
+    if (rc != 0) {
+        log_error("listen_failed", "listen=%s:%d error=\"%s\"", host, port, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+        log_error("listen_failed", "listen=%s:%d error=\"%s\"%s", host, port, strerror(errno),
+                  errno == EADDRINUSE ? " hint=\"another process has the port; "
+                                        "set reuseport yes on all of them to share it\"" : "");
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    L.fd = fd;
+    uv_poll_init(gw.loop, &L.poll, fd);
+    uv_poll_start(&L.poll, UV_READABLE, on_acceptable);
+    L.polling = true;
+    return 0;
+}
+
+void server_stop_accepting(void)
+{
+    if (L.polling) {
+        uv_poll_stop(&L.poll);
+        uv_close((uv_handle_t *)&L.poll, NULL);
+        L.polling = false;
+    }
+    if (L.fd >= 0) {
+        close(L.fd);
+        L.fd = -1;
+    }
+}
+
 int server_start(void)
 {
     static char host[256];
@@ -173,16 +262,10 @@ int server_start(void)
     lws_set_log_level(log_enabled(LOG_DEBUG) ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
                                              : (LLL_ERR | LLL_WARN), NULL);
     memset(&info, 0, sizeof info);
-    /* explicit vhost: lws_create_vhost reports a failed bind, the implicit one doesn't */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    if (cfg->reuseport)
-        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
-    if (!strchr(host, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
-    info.port = port;
-    info.iface = host;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;  /* connections come from our listener */
     info.protocols = protocols;
     info.vhost_name = "chatgw";
     info.server_string = "chatgw";
@@ -202,13 +285,18 @@ int server_start(void)
         info.mounts = &web_mount;
     }
     ctx = lws_create_context(&info);
-    if (ctx && !lws_create_vhost(ctx, &info)) {
+    if (ctx && !(vhost = lws_create_vhost(ctx, &info))) {
         lws_context_destroy(ctx);
         ctx = NULL;
     }
     if (!ctx) {
-        log_error("listen_failed", "listen=%s hint=\"address in use, or the libwebsockets "
-                  "evlib_uv plugin is missing\"", cfg->listen);
+        log_error("lws_init_failed", "hint=\"is the libwebsockets evlib_uv plugin "
+                  "(libwebsockets-evlib-uv) installed?\"");
+        return -1;
+    }
+    if (open_listener(host, port, cfg->reuseport) != 0) {
+        lws_context_destroy(ctx);
+        ctx = NULL;
         return -1;
     }
     log_info("listening", "addr=%s tls=%s reuseport=%s", cfg->listen,
@@ -218,6 +306,7 @@ int server_start(void)
 
 void server_stop(void)
 {
+    server_stop_accepting();
     if (ctx) {
         lws_context_destroy(ctx);
         ctx = NULL;

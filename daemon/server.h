@@ -11,6 +11,8 @@
 int server_start(void);
 /* Starts closing the context; run the loop until its handles are gone. */
 void server_stop(void);
+/* Closes the listening socket: new connections go to other processes. */
+void server_stop_accepting(void);
 /* What /healthz answers: ready (200) or not (503). */
 void server_set_ready(bool ready);
 

@@ -134,19 +134,28 @@ static enum proto_status dec_push(struct dec *d, const struct proto_value *v)
 
 /*
  * Moves the top n pending values (pushed in order) to the packed region and
- * returns where they start. The packed region can't overlap the stack: the
- * values being moved are freed from the stack as they are placed.
+ * returns where they start. The two ranges overlap whenever the free gap
+ * between the regions is smaller than n (a big container, or a nearly full
+ * arena), so the children are first put in push order where they lie, then
+ * slid down with memmove.
  */
 static struct proto_value *dec_pack(struct dec *d, uint32_t n)
 {
     struct proto_arena *a = d->a;
     uint32_t base = a->nvals;
-    uint32_t first = d->sp + n - 1;       /* oldest pushed child */
-    for (uint32_t k = 0; k < n; k++)
-        a->vals[base + k] = a->vals[first - k];
+    struct proto_value *top = &a->vals[d->sp], tmp;
+
+    if (n == 0)
+        return NULL;
+    for (uint32_t i = 0, j = n - 1; i < j; i++, j--) {
+        tmp = top[i];
+        top[i] = top[j];
+        top[j] = tmp;
+    }
+    memmove(&a->vals[base], top, n * sizeof(*top));
     a->nvals += n;
     d->sp += n;
-    return n ? &a->vals[base] : NULL;
+    return &a->vals[base];
 }
 
 static char *dec_bytes(struct dec *d, size_t n)
