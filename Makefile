@@ -58,12 +58,22 @@ build/lua_scripts.c: $(LUA) scripts/embed-lua.sh
 build/lua_scripts.o: build/lua_scripts.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# Unit tests: each tests/unit/test_X.c links the daemon's objects it needs,
-# built again with ASan+UBSan (everything but main.c).
+# Unit tests: each tests/unit/test_X.c links the daemon's objects (all but
+# main.c), built once more with ASan+UBSan under build/asan/.
 UNIT_SRC := $(filter-out daemon/main.c,$(DAEMON_SRC))
-build/tests/%: tests/unit/%.c $(UNIT_SRC) build/lua_scripts.c tests/unit/test.h | $(DEPS_FIRST)
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(UNIT_SRC)) build/asan/lua_scripts.o
+
+build/asan/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
+
+build/asan/lua_scripts.o: build/lua_scripts.c
+	@mkdir -p build/asan
+	$(CC) -O1 -g $(SAN) -c -o $@ $<
+
+build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 	@mkdir -p build/tests
-	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(UNIT_SRC) build/lua_scripts.c $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done

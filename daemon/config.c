@@ -680,6 +680,7 @@ int config_load(struct config *c, const char *path, FILE *errs)
     struct ctx x = { .path = path, .errs = errs };
     struct config tmp;
     FILE *f = fopen(path, "r");
+    int open_errno = errno;         /* config_defaults may change errno */
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -687,7 +688,7 @@ int config_load(struct config *c, const char *path, FILE *errs)
     config_defaults(&tmp);
     x.c = &tmp;
     if (!f) {
-        report(&x, 0, "config", "cannot open: %s", strerror(errno));
+        report(&x, 0, "config", "cannot open: %s", strerror(open_errno));
     } else {
         while ((len = getline(&line, &cap, f)) >= 0) {
             x.line++;

@@ -47,6 +47,7 @@ static struct {
     uv_loop_t *loop;
     const struct db_url *url;
     uint64_t connect_timeout_ms, backoff_max_ms, backoff_ms;
+    bool failure_logged;             /* a handshake error was logged this outage */
     db_state_cb *on_state;
     redisAsyncContext *ac;
     enum link_state state;
@@ -205,7 +206,7 @@ static void link_drop(const char *why)
     char url[300];
 
     db_redacted_url(L.url, url, sizeof url);
-    if (L.state != LINK_DOWN || ac)
+    if (L.state != LINK_DOWN || (ac && !L.failure_logged))
         log_warn("redis_down", "url=%s reason=%s retry_ms=%llu", url, why,
                  (unsigned long long)L.backoff_ms);
     L.ac = NULL;
@@ -230,8 +231,17 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
         return;
     if (!r || r->type == REDIS_REPLY_ERROR) {
         /* never log the AUTH argument; the reply text is Redis's own */
-        log_error("redis_handshake_failed", "step=%ld error=%s", (long)which,
-                  r && r->str ? (strncasecmp(r->str, "WRONGPASS", 9) == 0 ? "wrong password" : r->str) : "no reply");
+        static const char *const steps[] = { "select", "auth", "ping" };
+        char q[160];
+        const char *err = !r || !r->str ? "no reply"
+                          : strncasecmp(r->str, "WRONGPASS", 9) == 0 ? "wrong password" : r->str;
+        /* said once per outage at error level; the retries only at debug */
+        if (!L.failure_logged)
+            log_error("redis_handshake_failed", "step=%s error=%s",
+                      which < 0 ? steps[which + 3] : "script_load", log_quote(q, sizeof q, err));
+        else
+            log_debug("redis_handshake_failed", "step=%ld", (long)which);
+        L.failure_logged = true;
         link_drop("handshake");
         return;
     }
@@ -242,6 +252,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
         char url[300];
         uv_timer_stop(&L.watchdog);
         L.backoff_ms = 50;
+        L.failure_logged = false;
         db_redacted_url(L.url, url, sizeof url);
         log_info("redis_ready", "url=%s", url);
         set_state(LINK_READY);

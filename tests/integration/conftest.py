@@ -7,6 +7,7 @@ Fixtures:
 Every process a test starts is stopped when the test ends, even on failure.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,10 +96,27 @@ class RedisServer:
         self.proc = None
 
 
+_short_dirs = []
+
+
+def short_tmpdir(prefix="cg"):
+    """A directory under /tmp, removed after the run: unix socket paths
+    must stay under 108 bytes, which pytest's tmp_path may not."""
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    _short_dirs.append(d)
+    return d
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_short_dirs():
+    yield
+    for d in _short_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
-def redis(tmp_path):
-    d = tempfile.mkdtemp(prefix="r", dir="/tmp")   # short path: unix socket limit
-    r = RedisServer(d).start()
+def redis():
+    r = RedisServer(short_tmpdir("r")).start()
     yield r
     r.stop()
 

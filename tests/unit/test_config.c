@@ -545,7 +545,7 @@ TEST(shipped_configs_load)
     const struct store_conf *s = config_find_store(&c, "demo");
     ASSERT(s != NULL);
     ASSERT_STREQ(s->name, "Demo Flagship Store");
-    ASSERT(strstr(s->greeting, "{store}") && strstr(s->greeting, "{buyer}"));
+    ASSERT(strstr(s->greeting, "{store}") != NULL);
     ASSERT_STREQ(s->timezone, "Asia/Shanghai");
     ASSERT_EQ(s->ngroups, 2);
     ASSERT_STREQ(s->groups[0], "pre-sales");

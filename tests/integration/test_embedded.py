@@ -1,0 +1,89 @@
+"""With no Redis configured chatgwd runs its own redis-server: started,
+restarted when it dies, stopped on exit, and never left behind."""
+import asyncio
+import os
+import signal
+import time
+
+from client import Client, buyer, run
+from conftest import alive, children_of, short_tmpdir, wait_for
+
+
+def redis_child(gw):
+    kids = [p for p in children_of(gw.proc.pid)
+            if "redis-server" in open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")]
+    return kids[0] if len(kids) == 1 else None
+
+
+def embedded(gateway, tmp_path):
+    state = short_tmpdir("cgs")
+    return gateway("", state_dir=state), state
+
+
+def test_embedded_redis_lifecycle_and_durability(gateway, tmp_path):
+    gw, state = embedded(gateway, tmp_path)
+    pid = redis_child(gw)
+    assert pid and alive(pid)
+    assert os.path.exists(os.path.join(state, "redis.sock"))
+
+    async def chat():
+        c, w = await buyer(gw)
+        await c.first_message("kept across restarts", "m1")
+        await c.close()
+        return w
+
+    w = run(chat())
+    time.sleep(1.2)     # appendfsync everysec: let the AOF reach the disk
+
+    # redis-server dies: chatgwd restarts it and carries on
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: gw.health() == 503 or (redis_child(gw) not in (None, pid)), 5,
+             what="the gateway to notice")
+    wait_for(lambda: redis_child(gw) not in (None, pid) and gw.health() == 200, 15,
+             what="a new redis-server and /healthz 200")
+    assert "redis_exited" in gw.logtext() or "redis_died" in gw.logtext()
+
+    async def resume(g):
+        c = await Client.connect(g.ws)
+        await c.send({"t": "hello", "resume": w["resume"], "since": 0})
+        await c.expect("welcome", seq=2)
+        m = await c.expect("msg", seq=1)
+        assert m["text"] == "kept across restarts"
+        await c.expect("msg", seq=2)
+
+    run(resume(gw))
+
+    # SIGTERM: exit 0 and the child is gone too
+    child = redis_child(gw)
+    assert gw.stop() == 0
+    assert not alive(child)
+    assert not os.path.exists(os.path.join(state, "redis.sock"))
+
+    # a new daemon on the same state directory finds the chat (AOF)
+    gw2 = gateway("", state_dir=state)
+    run(resume(gw2))
+
+
+def test_kill9_of_chatgwd_leaves_no_redis_behind(gateway, tmp_path):
+    gw, state = embedded(gateway, tmp_path)
+    child = redis_child(gw)
+    assert child and alive(child)
+    gw.kill9()
+    wait_for(lambda: not alive(child), 5, what="redis-server to exit after chatgwd died")
+    # the state directory is free again: a new daemon starts on it
+    gw2 = gateway("", state_dir=state)
+    assert redis_child(gw2)
+
+
+def test_two_daemons_cannot_share_a_state_directory(gateway, tmp_path):
+    gw, state = embedded(gateway, tmp_path)
+    other = gateway("", start=False, state_dir=state).start(wait_ready=False)
+    assert other.proc.wait(10) == 1
+    assert "state_dir_busy" in other.logtext()
+    assert gw.health() == 200 and redis_child(gw)
+
+
+def test_with_a_redis_url_nothing_is_started(redis, gateway):
+    gw = gateway(redis.url)
+    assert redis_child(gw) is None
+    assert "embedded=no" in gw.logtext()

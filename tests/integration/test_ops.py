@@ -1,0 +1,148 @@
+"""Operating the daemon: signals, config checks, health, metrics, logs."""
+import asyncio
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import websockets
+
+from client import Client, buyer, run
+from conftest import CHATGWD, RedisServer, free_port, http_get, short_tmpdir, wait_for
+
+
+def test_sigterm_closes_sessions_1001_and_exits_0(redis, gateway):
+    gw = gateway(redis.url)
+
+    async def body():
+        clients = [await buyer(gw) for _ in range(5)]
+        await clients[0][0].first_message()
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        for c, _ in clients:
+            assert await c.closed() == (1001, "shutdown")
+        return t0
+
+    t0 = run(body())
+    assert gw.proc.wait(5) == 0
+    assert time.monotonic() - t0 < 5
+    assert "event=stopped" in gw.logtext()
+
+
+def test_sighup_applies_a_new_greeting_and_keeps_the_old_config_on_error(redis, gateway):
+    gw = gateway(redis.url, stores={"demo": {"name": "Demo", "greeting": "Old greeting"}})
+
+    async def greeting():
+        c, _ = await buyer(gw)
+        g, _, _ = await c.first_message()
+        return g["text"]
+
+    assert run(greeting()) == "Old greeting"
+    gw.stores["demo"]["greeting"] = "New greeting from {store}"
+    gw.write_config()
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "event=reloaded" in gw.logtext(), 5, what="reload")
+    assert run(greeting()) == "New greeting from Demo"
+
+    # a broken file is reported and changes nothing
+    with open(gw.conf, "a") as f:
+        f.write("max_frame_bytes lots\n")
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "event=reload_failed" in gw.logtext(), 5, what="reload_failed")
+    assert "max_frame_bytes" in gw.logtext()
+    assert run(greeting()) == "New greeting from Demo"
+    assert gw.proc.poll() is None
+
+
+def test_check_config_reports_file_line_option_problem(tmp_path):
+    good = tmp_path / "good.conf"
+    good.write_text('listen 127.0.0.1:9\nstore s1\n    greeting "Hi {buyer}"\n')
+    r = subprocess.run([CHATGWD, "--check-config", "-c", str(good)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout + r.stderr
+
+    bad = tmp_path / "bad.conf"
+    bad.write_text("listen 127.0.0.1:9\nmax_frame_bytes 10\nnot_an_option 1\n"
+                   'store s1\n    greeting "Hi {nope}"\n')
+    r = subprocess.run([CHATGWD, "--check-config", "-c", str(bad)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{bad}:2: max_frame_bytes: ")
+    assert lines[1].startswith(f"{bad}:3: not_an_option: ")
+    assert lines[2].startswith(f"{bad}:5: greeting: ")
+    # the demo and the default config are valid as shipped
+    root = os.path.dirname(os.path.dirname(CHATGWD))
+    for f in ("conf/demo.conf", "conf/chatgw.conf"):
+        r = subprocess.run([CHATGWD, "--check-config", "-c", os.path.join(root, f)],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, (f, r.stderr)
+
+
+def test_version_and_usage():
+    r = subprocess.run([CHATGWD, "--version"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("chatgwd ")
+    r = subprocess.run([CHATGWD, "--no-such-flag"], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "usage" in (r.stdout + r.stderr).lower()
+
+
+def test_http_endpoints_and_unknown_paths(redis, gateway):
+    gw = gateway(redis.url)
+    assert http_get(gw.port, "/healthz") == (200, "ok\n")
+    assert http_get(gw.port, "/nope")[0] == 404
+
+    async def body():
+        c, _ = await buyer(gw)
+        await c.first_message()
+        try:
+            await websockets.connect(gw.ws + "/v1/nothing-here", close_timeout=1)
+            raise AssertionError("an upgrade on an unknown path must be refused")
+        except websockets.InvalidStatusCode as e:
+            assert e.status_code in (400, 403, 404)
+        except websockets.InvalidHandshake:
+            pass
+
+    run(body())
+    m = gw.metrics()
+    assert m["chatgw_redis_up"] == 1
+    assert m['chatgw_sessions{role="buyer"}'] == 0
+    assert m["chatgw_greetings_total"] == 1
+    assert m["chatgw_msgs_stored_total"] == 1
+
+
+def test_logs_carry_no_secrets_and_no_message_text(gateway):
+    pw = "s3cret-Redis-pw"
+    r = RedisServer(short_tmpdir("rp"), password=pw, port=free_port()).start()
+    try:
+        gw = gateway(r.url)
+
+        async def body():
+            c, w = await buyer(gw, name="Ann")
+            await c.first_message("my card number is 4111-TOPSECRET", "m1")
+            await c.send({"t": "hello", "resume": w["resume"]})  # conflict
+            await c.expect("error", code="conflict")
+            c2 = await Client.connect(gw.ws)
+            await c2.send({"t": "hello", "resume": w["resume"][:32] + "0" * 32})
+            await c2.expect("error", code="unauthorized")
+            return w
+
+        w = run(body())
+        assert gw.stop() == 0
+        log = gw.logtext()
+        assert "event=ready" in log and "127.0.0.1" in log
+        for secret in (pw, "TOPSECRET", w["resume"][32:], "0" * 32):
+            assert secret not in log, secret
+        # a wrong password is a clear error, not a crash, and not echoed
+        bad = gateway(r.url.replace(pw, "wrong-pw"), start=False).start(wait_ready=False)
+        wait_for(lambda: "redis_connect_failed" in bad.logtext() or
+                 "redis_handshake_failed" in bad.logtext(), 5,
+                 what="an auth error in the log")
+        assert 'error="wrong password"' in bad.logtext()
+        assert bad.proc.poll() is None and bad.health() == 503
+        assert "wrong-pw" not in bad.logtext()
+        time.sleep(1)     # retries go on, said once at error level
+        assert bad.logtext().count("level=error event=redis_handshake_failed") == 1
+    finally:
+        r.stop()
