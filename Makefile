@@ -85,7 +85,9 @@ check: $(DEPS_FIRST) all unit integration
 
 run: $(DEPS_FIRST) build/chatgwd
 	@mkdir -p var
-	build/chatgwd -c conf/demo.conf
+	@echo "chatgw: buyers connect to ws://127.0.0.1:8080/v1/buyer and say {\"t\":\"hello\",\"store\":\"demo\"};"
+	@echo "chatgw: health at http://127.0.0.1:8080/healthz, metrics at /metrics; Redis data in ./var; Ctrl-C stops."
+	@exec build/chatgwd -c conf/demo.conf
 
 build/fuzz_codec: tests/fuzz/fuzz_codec.c proto/codec.c proto/codec.h
 	@mkdir -p build

@@ -83,7 +83,9 @@ static void on_db_state(bool ready)
         metrics.redis_reconnects++;
         if (!G.notified_ready) {
             G.notified_ready = true;
-            log_info("ready", "listen=%s node=%s", gw.cfg->listen, gw.node_id);
+            log_info("ready", "listen=%s node=%s buyers=%s://%s/v1/buyer", gw.cfg->listen,
+                     gw.node_id, gw.cfg->tls_cert && gw.cfg->tls_cert[0] ? "wss" : "ws",
+                     gw.cfg->listen);
             sd_notify_msg("READY=1\nSTATUS=serving");
         } else {
             sd_notify_msg("STATUS=serving");

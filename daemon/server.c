@@ -175,6 +175,26 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
     return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
+/* libwebsockets' own messages, as our key=value lines */
+static void on_lws_log(int level, const char *line)
+{
+    char msg[256], q[300];
+    size_t n = strlen(line);
+
+    if (n >= sizeof msg)
+        n = sizeof msg - 1;
+    memcpy(msg, line, n);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    msg[n] = '\0';
+    if (level & LLL_ERR)
+        log_error("lws", "msg=%s", log_quote(q, sizeof q, msg));
+    else if (level & LLL_WARN)
+        log_warn("lws", "msg=%s", log_quote(q, sizeof q, msg));
+    else
+        log_debug("lws", "msg=%s", log_quote(q, sizeof q, msg));
+}
+
 static void on_acceptable(uv_poll_t *h, int status, int events)
 {
     (void)h;
@@ -260,7 +280,7 @@ int server_start(void)
         return -1;
     }
     lws_set_log_level(log_enabled(LOG_DEBUG) ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
-                                             : (LLL_ERR | LLL_WARN), NULL);
+                                             : (LLL_ERR | LLL_WARN), on_lws_log);
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
