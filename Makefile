@@ -39,6 +39,8 @@ LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps run check unit integration fuzz bench install clean
+# keep the ASan objects between runs (make would delete them as intermediates)
+.SECONDARY:
 all: $(DEPS_FIRST) build/chatgwd
 
 deps:
