@@ -18,6 +18,8 @@ PYTHON     := /usr/bin/python3
 FUZZ_SECONDS ?= 60
 
 PKGS   := libuv libwebsockets hiredis libcrypto
+# V=1 shows the full compiler lines
+Q      := $(if $(V),,@)
 CC     ?= gcc
 CFLAGS ?= -O2 -g
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
@@ -47,11 +49,13 @@ deps:
 	@scripts/deps.sh
 
 build/chatgwd: $(DAEMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
 
 build/lua_scripts.c: $(LUA) scripts/embed-lua.sh
 	@mkdir -p build
@@ -67,7 +71,8 @@ ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(UNIT_SRC)) build/asan/lua_scripts.o
 
 build/asan/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
+	@$(if $(Q),echo "  CC/SAN  $<")
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -c -o $@ $<
 
 build/asan/lua_scripts.o: build/lua_scripts.c
 	@mkdir -p build/asan
@@ -75,7 +80,8 @@ build/asan/lua_scripts.o: build/lua_scripts.c
 
 build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 	@mkdir -p build/tests
-	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
+	@$(if $(Q),echo "  LD/SAN  $@")
+	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done

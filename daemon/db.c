@@ -43,7 +43,13 @@ struct db_req {
     uint8_t resent;
 };
 
-static struct {
+/*
+ * One connection with its own state machine. The process has two: the
+ * command link (requests and scripts) and the subscriber link (a connection
+ * in SUBSCRIBE mode can send nothing else).
+ */
+struct link {
+    const char *name;                /* "redis" or "redis_sub", in log events */
     uv_loop_t *loop;
     const struct db_url *url;
     uint64_t connect_timeout_ms, backoff_max_ms, backoff_ms;
@@ -51,15 +57,24 @@ static struct {
     db_state_cb *on_state;
     redisAsyncContext *ac;
     enum link_state state;
-    bool stopping;
-    int handshake_left;   /* replies still expected before READY */
+    bool stopping, started, is_sub;
+    int handshake_left;              /* replies still expected before READY */
     uv_timer_t retry, watchdog;
     uv_getaddrinfo_t gai;
     char addr[INET6_ADDRSTRLEN];
-    char sha[DB_LUA__COUNT][41];
-} L;
+};
 
-static void link_connect(void);
+static struct link L = { .name = "redis" }, P = { .name = "redis_sub", .is_sub = true };
+static char sha[DB_LUA__COUNT][41];
+
+/* the subscriber link's channels and consumer */
+static struct {
+    char **channels;
+    size_t n;
+    db_message_cb *on_message;
+} sub;
+
+static void link_connect(struct link *l);
 
 /* ---- URL ---------------------------------------------------------------- */
 
@@ -174,60 +189,75 @@ void db_redacted_url(const struct db_url *u, char *out, size_t cap)
 
 /* ---- link state ---------------------------------------------------------- */
 
-static void set_state(enum link_state st)
+static void set_state(struct link *l, enum link_state st)
 {
-    bool was = L.state == LINK_READY, is = st == LINK_READY;
-    L.state = st;
-    if (was != is && L.on_state)
-        L.on_state(is);
+    bool was = l->state == LINK_READY, is = st == LINK_READY;
+    l->state = st;
+    if (was != is && l->on_state)
+        l->on_state(is);
 }
 
 static void on_retry(uv_timer_t *t)
 {
-    (void)t;
-    link_connect();
+    link_connect(t->data);
 }
 
-static void schedule_retry(void)
+static void schedule_retry(struct link *l)
 {
-    uv_timer_stop(&L.watchdog);
-    set_state(LINK_DOWN);
-    if (L.stopping)
+    uv_timer_stop(&l->watchdog);
+    set_state(l, LINK_DOWN);
+    if (l->stopping)
         return;
-    uv_timer_start(&L.retry, on_retry, L.backoff_ms, 0);
-    L.backoff_ms = L.backoff_ms * 2 > L.backoff_max_ms ? L.backoff_max_ms : L.backoff_ms * 2;
+    uv_timer_start(&l->retry, on_retry, l->backoff_ms, 0);
+    l->backoff_ms = l->backoff_ms * 2 > l->backoff_max_ms ? l->backoff_max_ms : l->backoff_ms * 2;
 }
 
 /* Drops the current context (if any) and schedules a retry. Callbacks of
  * requests in flight run with NULL replies from inside redisAsyncFree. */
-static void link_drop(const char *why)
+static void link_drop(struct link *l, const char *why)
 {
-    redisAsyncContext *ac = L.ac;
+    redisAsyncContext *ac = l->ac;
     char url[300];
 
-    db_redacted_url(L.url, url, sizeof url);
-    if (L.state != LINK_DOWN || (ac && !L.failure_logged))
-        log_warn("redis_down", "url=%s reason=%s retry_ms=%llu", url, why,
-                 (unsigned long long)L.backoff_ms);
-    L.ac = NULL;
-    schedule_retry();
+    db_redacted_url(l->url, url, sizeof url);
+    if (l->state != LINK_DOWN || (ac && !l->failure_logged))
+        log_warn("redis_down", "link=%s url=%s reason=%s retry_ms=%llu", l->name, url, why,
+                 (unsigned long long)l->backoff_ms);
+    l->ac = NULL;
+    schedule_retry(l);
     if (ac)
         redisAsyncFree(ac);
 }
 
 static void on_watchdog(uv_timer_t *t)
 {
-    (void)t;
-    if (L.state != LINK_READY)
-        link_drop("timeout");
+    struct link *l = t->data;
+    if (l->state != LINK_READY)
+        link_drop(l, "timeout");
 }
+
+static void link_up(struct link *l)
+{
+    char url[300];
+
+    uv_timer_stop(&l->watchdog);
+    l->backoff_ms = 50;
+    l->failure_logged = false;
+    db_redacted_url(l->url, url, sizeof url);
+    log_info("redis_ready", "link=%s url=%s", l->name, url);
+    set_state(l, LINK_READY);
+}
+
+/* handshake steps other than script loads (which use their index) */
+enum { STEP_SELECT = -3, STEP_AUTH = -2, STEP_PING = -1, STEP_SUBSCRIBE = 100 };
 
 static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
+    struct link *l = ac->data;
     redisReply *r = reply;
     intptr_t which = (intptr_t)priv;
 
-    if (ac != L.ac || L.state != LINK_HANDSHAKE)
+    if (!l || ac != l->ac || (l->state != LINK_HANDSHAKE && which != STEP_SUBSCRIBE))
         return;
     if (!r || r->type == REDIS_REPLY_ERROR) {
         /* never log the AUTH argument; the reply text is Redis's own */
@@ -236,134 +266,199 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
         const char *err = !r || !r->str ? "no reply"
                           : strncasecmp(r->str, "WRONGPASS", 9) == 0 ? "wrong password" : r->str;
         /* said once per outage at error level; the retries only at debug */
-        if (!L.failure_logged)
-            log_error("redis_handshake_failed", "step=%s error=%s",
-                      which < 0 ? steps[which + 3] : "script_load", log_quote(q, sizeof q, err));
+        if (!l->failure_logged)
+            log_error("redis_handshake_failed", "link=%s step=%s error=%s", l->name,
+                      which == STEP_SUBSCRIBE ? "subscribe"
+                      : which < 0 ? steps[which + 3] : "script_load",
+                      log_quote(q, sizeof q, err));
         else
-            log_debug("redis_handshake_failed", "step=%ld", (long)which);
-        L.failure_logged = true;
-        link_drop("handshake");
+            log_debug("redis_handshake_failed", "link=%s step=%ld", l->name, (long)which);
+        l->failure_logged = true;
+        link_drop(l, "handshake");
         return;
     }
-    if (which >= 0 && which < DB_LUA__COUNT && r->type == REDIS_REPLY_STRING &&
-        strcmp(r->str, L.sha[which]) != 0)
+    if (which == STEP_SUBSCRIBE) {
+        /* every pushed message arrives here: [message, channel, payload] */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[0]->type == REDIS_REPLY_STRING) {
+            if (strcmp(r->element[0]->str, "message") == 0) {
+                if (l->state == LINK_READY && sub.on_message)
+                    sub.on_message(r->element[1]->str, r->element[2]->str,
+                                   r->element[2]->len);
+                return;
+            }
+            if (strcmp(r->element[0]->str, "subscribe") != 0 || l->state != LINK_HANDSHAKE)
+                return;
+        } else {
+            return;
+        }
+    } else if (which >= 0 && which < DB_LUA__COUNT && r->type == REDIS_REPLY_STRING &&
+               strcmp(r->str, sha[which]) != 0) {
         log_warn("redis_script_sha_mismatch", "script=%s", script_name[which]);
-    if (--L.handshake_left == 0) {
-        char url[300];
-        uv_timer_stop(&L.watchdog);
-        L.backoff_ms = 50;
-        L.failure_logged = false;
-        db_redacted_url(L.url, url, sizeof url);
-        log_info("redis_ready", "url=%s", url);
-        set_state(LINK_READY);
     }
+    if (--l->handshake_left == 0)
+        link_up(l);
 }
 
-static void handshake(void)
+static void handshake(struct link *l)
 {
-    int i;
-
-    L.handshake_left = 0;
-    set_state(LINK_HANDSHAKE);
-    if (L.url->password) {
-        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-2, "AUTH %s",
-                          L.url->password);
-        L.handshake_left++;
+    l->handshake_left = 0;
+    set_state(l, LINK_HANDSHAKE);
+    if (l->url->password) {
+        redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_AUTH, "AUTH %s",
+                          l->url->password);
+        l->handshake_left++;
     }
-    if (L.url->db) {
-        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-3, "SELECT %d",
-                          L.url->db);
-        L.handshake_left++;
+    if (l->url->db) {
+        redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_SELECT,
+                          "SELECT %d", l->url->db);
+        l->handshake_left++;
     }
-    for (i = 0; i < DB_LUA__COUNT; i++) {
-        redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)i,
+    if (l->is_sub) {
+        /* one reply per channel; then the same callback gets every message */
+        for (size_t i = 0; i < sub.n; i++) {
+            redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_SUBSCRIBE,
+                              "SUBSCRIBE %s", sub.channels[i]);
+            l->handshake_left++;
+        }
+        return;
+    }
+    for (int i = 0; i < DB_LUA__COUNT; i++) {
+        redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)i,
                           "SCRIPT LOAD %s", script_src[i]);
-        L.handshake_left++;
+        l->handshake_left++;
     }
-    redisAsyncCommand(L.ac, on_handshake_reply, (void *)(intptr_t)-1, "PING");
-    L.handshake_left++;
+    redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_PING, "PING");
+    l->handshake_left++;
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-    if (ac != L.ac)
+    struct link *l = ac->data;
+
+    if (!l || ac != l->ac)
         return;
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback returns */
-        L.ac = NULL;
-        log_debug("redis_connect_failed", "error=%s", ac->errstr);
-        schedule_retry();
+        l->ac = NULL;
+        log_debug("redis_connect_failed", "link=%s error=%s", l->name, ac->errstr);
+        schedule_retry(l);
         return;
     }
-    handshake();
+    handshake(l);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
+    struct link *l = ac->data;
+
     (void)status;
-    if (ac != L.ac)
+    if (!l || ac != l->ac)
         return;
-    L.ac = NULL;           /* hiredis frees it after this callback */
-    link_drop(ac->err ? ac->errstr : "closed");
+    l->ac = NULL;           /* hiredis frees it after this callback */
+    link_drop(l, ac->err ? "lost" : "closed");
 }
 
-static void connect_to(const char *host, int port)
+static void connect_to(struct link *l, const char *host, int port)
 {
-    redisAsyncContext *ac = L.url->is_unix ? redisAsyncConnectUnix(L.url->host)
-                                           : redisAsyncConnect(host, port);
+    redisAsyncContext *ac = l->url->is_unix ? redisAsyncConnectUnix(l->url->host)
+                                            : redisAsyncConnect(host, port);
     if (!ac || ac->err) {
-        log_debug("redis_connect_failed", "error=%s", ac ? ac->errstr : "oom");
+        log_debug("redis_connect_failed", "link=%s error=%s", l->name, ac ? ac->errstr : "oom");
         if (ac)
             redisAsyncFree(ac);
-        schedule_retry();
+        schedule_retry(l);
         return;
     }
-    L.ac = ac;
-    set_state(LINK_CONNECTING);
-    redisLibuvAttach(ac, L.loop);
+    ac->data = l;
+    l->ac = ac;
+    set_state(l, LINK_CONNECTING);
+    redisLibuvAttach(ac, l->loop);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    (void)req;
-    if (L.stopping) {
+    struct link *l = req->data;
+
+    if (l->stopping) {
         uv_freeaddrinfo(res);
         return;
     }
     if (status != 0 || !res) {
-        log_warn("redis_resolve_failed", "host=%s error=%s", L.url->host, uv_strerror(status));
+        log_warn("redis_resolve_failed", "link=%s host=%s error=%s", l->name, l->url->host,
+                 uv_strerror(status));
         uv_freeaddrinfo(res);
-        schedule_retry();
+        schedule_retry(l);
         return;
     }
     if (res->ai_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, L.addr, sizeof L.addr);
+        uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, l->addr, sizeof l->addr);
     else
-        uv_ip4_name((struct sockaddr_in *)res->ai_addr, L.addr, sizeof L.addr);
+        uv_ip4_name((struct sockaddr_in *)res->ai_addr, l->addr, sizeof l->addr);
     uv_freeaddrinfo(res);
-    connect_to(L.addr, L.url->port);
+    connect_to(l, l->addr, l->url->port);
 }
 
-static void link_connect(void)
+static void link_connect(struct link *l)
 {
     struct in6_addr a6;
     struct in_addr a4;
 
-    if (L.stopping || L.ac)
+    if (l->stopping || l->ac)
         return;
-    uv_timer_start(&L.watchdog, on_watchdog, L.connect_timeout_ms, 0);
-    if (L.url->is_unix || inet_pton(AF_INET, L.url->host, &a4) == 1 ||
-        inet_pton(AF_INET6, L.url->host, &a6) == 1) {
-        connect_to(L.url->host, L.url->port);
+    uv_timer_start(&l->watchdog, on_watchdog, l->connect_timeout_ms, 0);
+    if (l->url->is_unix || inet_pton(AF_INET, l->url->host, &a4) == 1 ||
+        inet_pton(AF_INET6, l->url->host, &a6) == 1) {
+        connect_to(l, l->url->host, l->url->port);
         return;
     }
     /* a name: resolve off the loop thread (libuv's threadpool) */
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    set_state(LINK_RESOLVING);
-    if (uv_getaddrinfo(L.loop, &L.gai, on_resolved, L.url->host, NULL, &hints) != 0)
-        schedule_retry();
+    set_state(l, LINK_RESOLVING);
+    l->gai.data = l;
+    if (uv_getaddrinfo(l->loop, &l->gai, on_resolved, l->url->host, NULL, &hints) != 0)
+        schedule_retry(l);
+}
+
+static void link_init(struct link *l, uv_loop_t *loop, const struct db_url *url,
+                      uint64_t connect_timeout_ms, uint64_t backoff_max_ms,
+                      db_state_cb *on_state)
+{
+    const char *name = l->name;
+    bool is_sub = l->is_sub;
+
+    memset(l, 0, sizeof *l);
+    l->name = name;
+    l->is_sub = is_sub;
+    l->loop = loop;
+    l->url = url;
+    l->connect_timeout_ms = connect_timeout_ms;
+    l->backoff_max_ms = backoff_max_ms;
+    l->backoff_ms = 50;
+    l->on_state = on_state;
+    l->started = true;
+    uv_timer_init(loop, &l->retry);
+    uv_timer_init(loop, &l->watchdog);
+    l->retry.data = l->watchdog.data = l;
+}
+
+static void link_stop(struct link *l)
+{
+    redisAsyncContext *ac = l->ac;
+
+    if (!l->started || l->stopping)
+        return;
+    l->stopping = true;
+    uv_timer_stop(&l->retry);
+    uv_timer_stop(&l->watchdog);
+    uv_close((uv_handle_t *)&l->retry, NULL);
+    uv_close((uv_handle_t *)&l->watchdog, NULL);
+    l->ac = NULL;
+    set_state(l, LINK_DOWN);
+    if (ac)
+        redisAsyncFree(ac);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -423,16 +518,16 @@ int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const siz
 int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
             int argc, const char **argv, const size_t *lens)
 {
-    const char *av[16];
-    size_t lv[16];
+    const char *av[40];
+    size_t lv[40];
     char nk[12];
     int i;
 
-    if (argc + 3 > 16)
+    if (argc + 3 > 40)
         return -1;
     snprintf(nk, sizeof nk, "%d", nkeys);
     av[0] = "EVALSHA"; lv[0] = 7;
-    av[1] = L.sha[script]; lv[1] = 40;
+    av[1] = sha[script]; lv[1] = 40;
     av[2] = nk; lv[2] = strlen(nk);
     for (i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
@@ -456,25 +551,15 @@ static void script_sha(const char *src, char out[41])
 int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
             uint64_t backoff_max_ms, db_state_cb *on_state)
 {
-    int i;
-
-    memset(&L, 0, sizeof L);
-    L.loop = loop;
-    L.url = url;
-    L.connect_timeout_ms = connect_timeout_ms;
-    L.backoff_max_ms = backoff_max_ms;
-    L.backoff_ms = 50;
-    L.on_state = on_state;
-    for (i = 0; i < DB_LUA__COUNT; i++)
-        script_sha(script_src[i], L.sha[i]);
-    uv_timer_init(loop, &L.retry);
-    uv_timer_init(loop, &L.watchdog);
+    for (int i = 0; i < DB_LUA__COUNT; i++)
+        script_sha(script_src[i], sha[i]);
+    link_init(&L, loop, url, connect_timeout_ms, backoff_max_ms, on_state);
     return 0;
 }
 
 void db_start(void)
 {
-    link_connect();
+    link_connect(&L);
 }
 
 bool db_ready(void)
@@ -482,19 +567,33 @@ bool db_ready(void)
     return L.state == LINK_READY;
 }
 
+int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
+                 uint64_t backoff_max_ms, const char *const *channels, size_t n,
+                 db_message_cb *on_message, db_state_cb *on_state)
+{
+    sub.channels = calloc(n, sizeof *sub.channels);
+    if (!sub.channels)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(sub.channels[sub.n++] = strdup(channels[i])))
+            return -1;
+    sub.on_message = on_message;
+    link_init(&P, loop, url, connect_timeout_ms, backoff_max_ms, on_state);
+    link_connect(&P);
+    return 0;
+}
+
+bool db_sub_ready(void)
+{
+    return P.state == LINK_READY;
+}
+
 void db_stop(void)
 {
-    redisAsyncContext *ac = L.ac;
-
-    if (!L.loop || L.stopping)
-        return;
-    L.stopping = true;
-    uv_timer_stop(&L.retry);
-    uv_timer_stop(&L.watchdog);
-    uv_close((uv_handle_t *)&L.retry, NULL);
-    uv_close((uv_handle_t *)&L.watchdog, NULL);
-    L.ac = NULL;
-    set_state(LINK_DOWN);
-    if (ac)
-        redisAsyncFree(ac);
+    link_stop(&L);
+    link_stop(&P);
+    for (size_t i = 0; i < sub.n; i++)
+        free(sub.channels[i]);
+    free(sub.channels);
+    memset(&sub, 0, sizeof sub);
 }

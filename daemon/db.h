@@ -16,7 +16,7 @@
  * link load the script again and resend the same command, transparently.
  *
  * API: db_url_parse, db_init, db_start, db_ready, db_command, db_eval,
- *      db_stop, db_redacted_url.
+ *      db_subscribe, db_sub_ready, db_stop, db_redacted_url.
  */
 #ifndef CHATGW_DB_H
 #define CHATGW_DB_H
@@ -58,7 +58,18 @@ int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const siz
 /* EVALSHA script with nkeys of the argv being keys. Same contract. */
 int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
             int argc, const char **argv, const size_t *lens);
-/* Closes the link; its handles are closed asynchronously (run the loop). */
+/*
+ * The subscriber link: a second connection, kept alive the same way, that
+ * SUBSCRIBEs to the given channels on every (re)connect. on_message gets
+ * each published payload; on_state says when it is (not) ready, so the
+ * caller can catch up on what it may have missed meanwhile.
+ */
+typedef void db_message_cb(const char *channel, const char *payload, size_t len);
+int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
+                 uint64_t backoff_max_ms, const char *const *channels, size_t n,
+                 db_message_cb *on_message, db_state_cb *on_state);
+bool db_sub_ready(void);
+/* Closes both links; their handles are closed asynchronously (run the loop). */
 void db_stop(void);
 
 #endif
