@@ -399,8 +399,8 @@ static enum proto_status js_string(struct dec *d, struct proto_value *v)
     const unsigned char *start = d->p, *q = d->p;
     /* The decoded string is never longer than its source text. */
     while (q < d->end && *q != '"') {
-        if (*q == '\\')
-            q++;
+        if (*q == '\\' && q + 1 < d->end)
+            q++;                 /* an escaped character is never the end */
         q++;
     }
     if (q >= d->end)
