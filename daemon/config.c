@@ -117,6 +117,22 @@ static const struct opt global_opts[] = {
     DUR(idle_timeout, "75s", 100 * MS, 1 * DAY, "a session silent this long is closed with code 1001; "
         "must be longer than ping_interval"),
     DUR(shutdown_timeout, "5s", 0, 10 * MINUTE, "on SIGTERM, wait at most this long for sessions to close"),
+    SECTION("Agents and routing"),
+    DBL(agent_msg_rate, "50", 0.1, 10000, "messages per second", "agent messages allowed per second, "
+        "sustained; more get rate_limited"),
+    U32(agent_msg_burst, "100", 1, 100000, "messages", "burst allowed above agent_msg_rate"),
+    U32(login_fail_max, "5", 1, 10000, "logins", "this many failed logins from one IP within "
+        "login_fail_window make further attempts rate_limited"),
+    DUR(login_fail_window, "1m", 1 * SEC, 1 * DAY, "time window of login_fail_max"),
+    DUR(agent_grace, "30s", 0, 1 * DAY, "an agent whose sessions are all gone keeps its chats this long; "
+        "then they go back to the head of their queue"),
+    DUR(node_heartbeat, "2s", 100 * MS, 1 * MINUTE, "how often this node says it is alive in Redis "
+        "(and sweeps for dead nodes and expired grace)"),
+    DUR(node_timeout, "10s", 300 * MS, 10 * MINUTE, "a node silent this long is dead: its agents count as "
+        "disconnected; must be longer than node_heartbeat"),
+    U32(history_max, "50", 1, 10000, "messages", "most recent messages sent with assign and with an "
+        "agent's welcome, per chat"),
+    U32(assign_batch, "64", 1, 10000, "chats", "most chats one assignment step hands out"),
 };
 #undef OPT_STRUCT
 
@@ -587,6 +603,7 @@ static void finish_global(struct ctx *x)
     struct config *c = x->c;
 
     check_order(x, global_opts, NGLOBAL, x->gline, c, "ping_interval", "idle_timeout", 0);
+    check_order(x, global_opts, NGLOBAL, x->gline, c, "node_heartbeat", "node_timeout", 0);
     if (!c->tls_cert[0] != !c->tls_key[0])
         report(x, line_of(global_opts, NGLOBAL, x->gline, c->tls_cert[0] ? "tls_cert" : "tls_key"),
                c->tls_cert[0] ? "tls_cert" : "tls_key", "tls_cert and tls_key must be set together");

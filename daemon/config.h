@@ -81,6 +81,15 @@ struct config {
     uint64_t ping_interval_ms;    /* idle this long -> ping: 30s */
     uint64_t idle_timeout_ms;     /* nothing heard this long -> close 1001: 75s */
     uint64_t shutdown_timeout_ms; /* SIGTERM drain: 5s */
+    double agent_msg_rate;        /* agent messages per second: 50 */
+    uint32_t agent_msg_burst;     /* 100 */
+    uint32_t login_fail_max;      /* failed logins per IP per window: 5 */
+    uint64_t login_fail_window_ms;/* 1m */
+    uint64_t agent_grace_ms;      /* chats kept after an agent's last session: 30s */
+    uint64_t node_heartbeat_ms;   /* 2s */
+    uint64_t node_timeout_ms;     /* 10s */
+    uint32_t history_max;         /* messages with assign/welcome: 50 */
+    uint32_t assign_batch;        /* chats per assignment step: 64 */
 
     struct store_conf *stores;
     size_t nstores;

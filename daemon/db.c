@@ -27,10 +27,10 @@
 #include "db.h"
 #include "log.h"
 
-extern const char lua_append[], lua_close[], lua_resume[];
+extern const char lua_append[], lua_resume[], lua_router[];
 
-static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_close, lua_resume };
-static const char *const script_name[DB_LUA__COUNT] = { "append", "close", "resume" };
+static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router };
+static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router" };
 
 enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 
@@ -54,6 +54,7 @@ struct link {
     const struct db_url *url;
     uint64_t connect_timeout_ms, backoff_max_ms, backoff_ms;
     bool failure_logged;             /* a handshake error was logged this outage */
+    bool down_logged;                /* redis_down was logged this outage */
     db_state_cb *on_state;
     redisAsyncContext *ac;
     enum link_state state;
@@ -220,9 +221,10 @@ static void link_drop(struct link *l, const char *why)
     char url[300];
 
     db_redacted_url(l->url, url, sizeof url);
-    if (l->state != LINK_DOWN || (ac && !l->failure_logged))
+    if (!l->down_logged)            /* once per outage; retries are quiet */
         log_warn("redis_down", "link=%s url=%s reason=%s retry_ms=%llu", l->name, url, why,
                  (unsigned long long)l->backoff_ms);
+    l->down_logged = true;
     l->ac = NULL;
     schedule_retry(l);
     if (ac)
@@ -243,6 +245,7 @@ static void link_up(struct link *l)
     uv_timer_stop(&l->watchdog);
     l->backoff_ms = 50;
     l->failure_logged = false;
+    l->down_logged = false;
     db_redacted_url(l->url, url, sizeof url);
     log_info("redis_ready", "link=%s url=%s", l->name, url);
     set_state(l, LINK_READY);

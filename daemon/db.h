@@ -42,7 +42,7 @@ void db_url_free(struct db_url *u);
 /* The URL without its password, for logs. */
 void db_redacted_url(const struct db_url *u, char *out, size_t cap);
 
-enum db_script { DB_LUA_APPEND, DB_LUA_CLOSE, DB_LUA_RESUME, DB_LUA__COUNT };
+enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA__COUNT };
 
 /* r is NULL when Redis could not answer (link down or dropped). */
 typedef void db_reply_cb(void *ud, redisReply *r);

@@ -29,10 +29,12 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "chat.h"
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_child.h"
+#include "router.h"
 #include "server.h"
 #include "session.h"
 
@@ -79,6 +81,7 @@ static void on_db_state(bool ready)
 {
     metrics.redis_up = ready;
     server_set_ready(ready);
+    router_on_db_state(ready);
     if (ready) {
         metrics.redis_reconnects++;
         if (!G.notified_ready) {
@@ -181,6 +184,7 @@ static void close_everything(void)
     uv_close((uv_handle_t *)&G.sighup, NULL);
     sessions_shutdown();
     server_stop();
+    router_stop();
     db_stop();
     redis_child_stop();
 }
@@ -258,6 +262,8 @@ static int start_redis_link(void)
     db_redacted_url(&G.url, shown, sizeof shown);
     log_info("redis", "url=%s embedded=%s", shown, G.embedded ? "yes" : "no");
     db_init(gw.loop, &G.url, c->redis_connect_timeout_ms, c->redis_backoff_max_ms, on_db_state);
+    if (router_init(&G.url) != 0)
+        return -1;
     db_start();
     return 0;
 }
@@ -301,7 +307,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
-    if (buyer_init() != 0 || sessions_init() != 0 || server_start() != 0 ||
+    if (chat_init() != 0 || buyer_init() != 0 || sessions_init() != 0 || server_start() != 0 ||
         start_redis_link() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
@@ -313,6 +319,8 @@ int gateway_run(const struct cli_opts *cli)
     log_info("stopped", "node=%s", gw.node_id);
 out:
     buyer_shutdown();
+    agent_shutdown();
+    chat_shutdown();
     if (uv_loop_close(&loop) == UV_EBUSY)
         log_warn("loop_not_drained", "handles=still_open");
     db_url_free(&G.url);

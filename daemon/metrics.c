@@ -94,6 +94,11 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_greetings_total", "Auto-greetings sent.", metrics.greetings);
     counter(&b, "chatgw_holds_total", "Holding replies sent.", metrics.holds);
     counter(&b, "chatgw_msgs_stored_total", "Messages acknowledged as stored.", metrics.msgs_stored);
+    counter(&b, "chatgw_assignments_total", "Chats this node handed to agents.", metrics.assignments);
+    counter(&b, "chatgw_events_total", "Routing events received from Redis.", metrics.events_in);
+    counter(&b, "chatgw_logins_total", "Agent logins.", metrics.logins);
+    counter(&b, "chatgw_login_failures_total", "Refused agent logins.", metrics.login_failures);
+    counter(&b, "chatgw_relayed_total", "Messages relayed to the other side of a chat.", metrics.relayed);
     counter(&b, "chatgw_accept_errors_total", "Connections that could not be accepted (out of files, adopt failed).", metrics.accept_errors);
     counter(&b, "chatgw_redis_reconnects_total", "Times the Redis link became ready.",
             metrics.redis_reconnects);

@@ -41,7 +41,7 @@ struct outframe {
     unsigned char data[];          /* LWS_PRE headroom, then len bytes */
 };
 
-static const struct role *const roles[] = { &buyer_role };
+static const struct role *const roles[] = { &buyer_role, &agent_role };
 
 static struct {
     struct session *head;
@@ -211,9 +211,11 @@ static int on_writeable(struct session *s)
 bool session_take_token(struct session *s)
 {
     uint64_t now = gw_now_ms();
-    double burst = gw.cfg->msg_burst;
+    bool agent = s->role->kind == ROLE_AGENT;
+    double burst = agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
+    double rate = agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate;
 
-    s->tokens += (double)(now - s->tokens_ms) * gw.cfg->msg_rate / 1000.0;
+    s->tokens += (double)(now - s->tokens_ms) * rate / 1000.0;
     if (s->tokens > burst)
         s->tokens = burst;
     s->tokens_ms = now;
@@ -416,7 +418,7 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     s->role = role;
     s->refs = 1;
     s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = now;
-    s->tokens = gw.cfg->msg_burst;
+    s->tokens = role->kind == ROLE_AGENT ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
     s->next = S.head;
     if (S.head)
         S.head->prev = s;

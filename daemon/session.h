@@ -127,6 +127,8 @@ unsigned sessions_count(void);
 void sessions_shutdown(void);
 
 extern const struct role buyer_role;
+extern const struct role agent_role;
+void agent_shutdown(void);
 /* session_buyer.c's scratch buffers */
 int buyer_init(void);
 void buyer_shutdown(void);

@@ -26,11 +26,13 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
+#include "chat.h"
 #include "db.h"
 #include "gateway.h"
 #include "greet.h"
 #include "log.h"
 #include "metrics.h"
+#include "router.h"
 #include "session.h"
 #include "token.h"
 
@@ -67,11 +69,6 @@ static uint64_t now_us(void) { return uv_hrtime() / 1000; }
 
 static struct buyer *B(struct session *s) { return s->data; }
 static void buyer_free(struct session *s);
-
-static void chat_key(char *out, size_t cap, const char *chat, const char *what)
-{
-    snprintf(out, cap, "cg:chat:{%s}:%s", chat, what);
-}
 
 static void queue_key(char *out, size_t cap, const struct buyer *b)
 {
@@ -163,46 +160,15 @@ static void send_closed(struct session *s, const char *reason)
 /* A stored msgpack record becomes {t:"msg", seq, ...record fields}. */
 static bool send_record(struct session *s, int64_t seq, const char *rec, size_t len)
 {
-    static const struct proto_limits lim = { 2, 32 };
-    const struct proto_value *m;
-    struct proto_writer *w;
-    uint32_t i;
+    struct proto_writer *w = session_writer(s);
 
-    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK)
+    if (!chat_write_msg(w, NULL, seq, rec, len))
         return false;
-    w = session_writer(s);
-    proto_w_map(w, m->len + 2);
-    proto_w_key(w, "t");   proto_w_cstr(w, "msg");
-    proto_w_key(w, "seq"); proto_w_int(w, seq);
-    for (i = 0; i < m->len; i++) {
-        proto_w_key(w, m->u.items[2 * i].u.s);
-        proto_w_value(w, &m->u.items[2 * i + 1]);
-    }
     session_send(s, w);
     return true;
 }
 
 /* ---- records for Redis ---------------------------------------------------- */
-
-static const char *msg_record(const char *from, const char *name, const char *text,
-                              uint64_t ts, const char *id, size_t *len)
-{
-    proto_writer_reset(&rec_w, PROTO_MSGPACK);
-    proto_w_map(&rec_w, 3 + (name != NULL) + (id != NULL));
-    proto_w_key(&rec_w, "from"); proto_w_cstr(&rec_w, from);
-    if (name) {
-        proto_w_key(&rec_w, "name");
-        proto_w_cstr(&rec_w, name);
-    }
-    proto_w_key(&rec_w, "text"); proto_w_cstr(&rec_w, text);
-    proto_w_key(&rec_w, "ts");   proto_w_int(&rec_w, (int64_t)ts);
-    if (id) {
-        proto_w_key(&rec_w, "id");
-        proto_w_cstr(&rec_w, id);
-    }
-    *len = rec_w.len;
-    return rec_w.err ? NULL : proto_writer_data(&rec_w);
-}
 
 static int make_meta(struct buyer *b, const char *tok_hash)
 {
@@ -295,6 +261,7 @@ static void new_chat(struct session *s)
     b->seq = 0;
     metrics.chats_created++;
     send_welcome(s, resume);
+    router_buyer_attach(s, b->chat);
     log_info("chat_created", "chat=%s store=%s group=%s", b->chat, b->store, b->group);
 
     /* the record goes to Redis behind the welcome; the first append
@@ -466,6 +433,7 @@ static void on_resume(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.chats_resumed++;
     send_welcome(s, resume);
+    router_buyer_attach(s, b->chat);
     log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
              (long long)since, (long long)b->seq);
     b->replaying = 1;
@@ -594,6 +562,8 @@ static void enqueue_reply(void *ud, redisReply *r)
         return;
     if (r && r->type == REDIS_REPLY_INTEGER)
         send_queue(s, r->integer + 1);
+    /* the buyer knows where it stands; now look for an agent */
+    router_assign(B(s)->store, B(s)->group);
 }
 
 /* Asks the queue position of the chat and sends `queue {position}`. */
@@ -722,12 +692,12 @@ static void on_msg(struct session *s, const struct proto_value *f)
         if (!first)
             greet_render(st->greeting, &(struct greet_vars){ .store = st->name, .buyer = b->name },
                          greeting, sizeof greeting);
-        rec = msg_record("auto", st->name, greeting, ts, NULL, &greet_len);
+        rec = chat_record("auto", st->name, greeting, ts, NULL, &greet_len);
         greet_rec = rec ? malloc(greet_len) : NULL;
         if (greet_rec)
             memcpy(greet_rec, rec, greet_len);
     }
-    rec = msg_record("buyer", b->name[0] ? b->name : NULL, tv->u.s, ts, id, &rec_len);
+    rec = chat_record("buyer", b->name[0] ? b->name : NULL, tv->u.s, ts, id, &rec_len);
     if (!rec) {
         free(greet_rec);
         session_error(s, CG_E_INTERNAL, id);
@@ -738,11 +708,13 @@ static void on_msg(struct session *s, const struct proto_value *f)
     chat_key(keys[2], sizeof keys[2], b->chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl,
-                           greet_rec ? greet_rec : "", b->meta ? b->meta : "" };
+                           greet_rec ? greet_rec : "", b->meta ? b->meta : "",
+                           b->chat, "buyer", "" };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
-                      strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0 };
+                      strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0,
+                      strlen(b->chat), 5, 0 };
     q = req_new(s, id);
-    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 8, argv, lens) != 0) {
+    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 11, argv, lens) != 0) {
         if (q) {
             free(q);
             session_req_end(s);
@@ -784,15 +756,15 @@ static void on_hold_position(void *ud, redisReply *r)
     greet_render(st->hold_text, &(struct greet_vars){ .store = st->name, .buyer = b->name, .position = pos },
                  text, sizeof text);
     h->text = strdup(text);
-    rec = msg_record("auto", st->name, text, gw_wall_ms(), NULL, &len);
+    rec = chat_record("auto", st->name, text, gw_wall_ms(), NULL, &len);
     chat_key(keys[0], sizeof keys[0], b->chat, "meta");
     chat_key(keys[1], sizeof keys[1], b->chat, "log");
     chat_key(keys[2], sizeof keys[2], b->chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "" };
+    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "" };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), 0, len,
-                      strlen(ttl), 0, 0 };
-    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 8, argv, lens) != 0)
+                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0 };
+    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 11, argv, lens) != 0)
         on_hold_stored(h, NULL);
 }
 
@@ -861,8 +833,9 @@ static void on_closed_stored(void *ud, redisReply *r)
     struct buyer_req *q = ud;
     struct session *s;
 
-    if (r && r->type == REDIS_REPLY_ERROR)
+    if (r && r->type == REDIS_REPLY_ERROR && strcmp(r->str, "closed") != 0)
         log_warn("close_failed", "error=%s", r->str);
+    router_assign_groups(r);           /* its agent, if any, has room now */
     if (!req_end(q, &s))
         return;
     send_closed(s, "buyer_left");
@@ -872,7 +845,7 @@ static void on_closed_stored(void *ud, redisReply *r)
 static void on_bye(struct session *s, const struct proto_value *f)
 {
     struct buyer *b = B(s);
-    char keys[3][96], qk[160], now[24], ttl[24];
+    char ttl[24], hist[16];
     struct buyer_req *q;
 
     (void)f;
@@ -884,17 +857,12 @@ static void on_bye(struct session *s, const struct proto_value *f)
     b->closed = 1;
     snprintf(b->closed_reason, sizeof b->closed_reason, "buyer_left");
     log_info("chat_closed", "chat=%s reason=buyer_left", b->chat);
-    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
-    chat_key(keys[1], sizeof keys[1], b->chat, "log");
-    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
-    queue_key(qk, sizeof qk, b);
-    snprintf(now, sizeof now, "%llu", (unsigned long long)gw_wall_ms());
+    /* closes the chat, takes it out of its queue or from its agent */
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    const char *zrem[] = { "ZREM", qk, b->chat };
-    db_command(NULL, NULL, 3, zrem, NULL);
-    const char *argv[] = { keys[0], keys[1], keys[2], "buyer_left", now, ttl };
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { b->chat, "buyer_left", "", "", ttl, hist };
     q = req_new(s, NULL);
-    if (q && db_eval(DB_LUA_CLOSE, on_closed_stored, q, 3, 6, argv, NULL) == 0)
+    if (q && router_eval(on_closed_stored, q, "release", 6, args) == 0)
         return;
     if (q) {
         free(q);
@@ -923,6 +891,110 @@ static void buyer_free(struct session *s)
     s->data = NULL;
 }
 
+static void buyer_close(struct session *s)
+{
+    struct buyer *b = B(s);
+
+    if (b && b->chat[0])
+        router_buyer_detach(s, b->chat);
+}
+
+/* ---- events from the router ------------------------------------------------ */
+
+static int64_t ev_int(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = proto_map_get(ev, k);
+    return v && v->type == PROTO_INT ? v->u.i : -1;
+}
+
+static const char *ev_text(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = proto_map_get(ev, k);
+    return v && v->type == PROTO_STR ? v->u.s : "";
+}
+
+/* Fetches the transcript after the last seq this session has shown. */
+static void catch_up(struct session *s, int64_t upto)
+{
+    struct buyer *b = B(s);
+
+    if (upto <= b->seq)
+        return;
+    if (b->replaying) {
+        if (upto > b->replay_end)
+            b->replay_end = upto;
+        b->seq = upto;
+        return;
+    }
+    b->replaying = 1;
+    b->replay_next = b->seq + 1;
+    b->replay_end = upto;
+    b->seq = upto;
+    replay_more(s);
+}
+
+void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev)
+{
+    struct buyer *b = B(s);
+
+    if (!session_alive(s) || !b)
+        return;
+    if (strcmp(kind, "bmsg") == 0) {
+        int64_t seq = ev_int(ev, "seq");
+        const struct proto_value *rec = proto_map_get(ev, "rec");
+        if (seq <= b->seq || !rec || rec->type != PROTO_STR)
+            return;                         /* shown already */
+        if (seq > b->seq + 1 || b->replaying) {
+            catch_up(s, seq);               /* a gap: read it from the transcript */
+            return;
+        }
+        if (!send_record(s, seq, rec->u.s, rec->len))
+            return;
+        b->seq = seq;
+        b->unanswered_ms = 0;               /* a human (or the gateway) answered */
+        metrics.relayed++;
+    } else if (strcmp(kind, "agent") == 0) {
+        struct proto_writer *w = session_writer(s);
+        proto_w_map(w, 2);
+        proto_w_key(w, "t");    proto_w_cstr(w, "agent");
+        proto_w_key(w, "name"); proto_w_cstr(w, ev_text(ev, "name"));
+        session_send(s, w);
+    } else if (strcmp(kind, "closed") == 0) {
+        b->closed = 1;
+        snprintf(b->closed_reason, sizeof b->closed_reason, "%s", ev_text(ev, "reason"));
+        send_closed(s, b->closed_reason);
+        session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+    }
+}
+
+static void on_resync_len(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+
+    if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        catch_up(s, r->integer);
+}
+
+void buyer_resync(struct session *s)
+{
+    struct buyer *b = B(s);
+    char key[96];
+    struct buyer_req *q;
+
+    if (!session_alive(s) || !b || !s->hello_done)
+        return;
+    chat_key(key, sizeof key, b->chat, "log");
+    const char *argv[] = { "LLEN", key };
+    q = req_new(s, NULL);
+    if (q && db_command(on_resync_len, q, 2, argv, NULL) != 0) {
+        free(q);
+        session_req_end(s);
+    }
+}
+
 static const struct frame_handler buyer_frames[] = {
     { "hello",  on_hello,  false, { { NULL, 0 } } },
     { "msg",    on_msg,    true,  { { "id", PROTO_STR }, { "text", PROTO_STR } } },
@@ -937,6 +1009,7 @@ const struct role buyer_role = {
     .name = "buyer",
     .path = "/v1/buyer",
     .frames = buyer_frames,
+    .on_close = buyer_close,
     .on_free = buyer_free,
     .on_tick = buyer_tick,
     .on_drain = buyer_drain,

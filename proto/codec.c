@@ -112,6 +112,7 @@ struct dec {
     uint32_t sp;            /* stack top: vals[sp .. capvals) are pending children */
     uint32_t count;         /* values seen so far */
     uint32_t max_elems, max_depth;
+    bool raw_strings;
 };
 
 /* Counts one more value against the limits. */
@@ -220,7 +221,7 @@ static enum proto_status mp_raw(struct dec *d, uint64_t n, uint8_t type)
     if (!s)
         return PROTO_E_ELEMS;
     memcpy(s, d->p, (size_t)n);
-    if (type == PROTO_STR && !proto_utf8_valid(s, (size_t)n))
+    if (type == PROTO_STR && !d->raw_strings && !proto_utf8_valid(s, (size_t)n))
         return PROTO_E_UTF8;
     d->p += n;
     v.len = (uint32_t)n;
@@ -640,6 +641,7 @@ enum proto_status proto_decode(const void *buf, size_t len, enum proto_enc enc,
         .sp = a->capvals,
         .max_elems = lim->max_elems < a->capvals ? lim->max_elems : a->capvals,
         .max_depth = lim->max_depth,
+        .raw_strings = lim->raw_strings && enc == PROTO_MSGPACK,
     };
     enum proto_status st;
 

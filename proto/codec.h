@@ -57,6 +57,9 @@ struct proto_value {
 struct proto_limits {
     uint32_t max_depth;    /* top map is depth 1; default 8 */
     uint32_t max_elems;    /* total values incl. keys; default 512 */
+    bool raw_strings;      /* msgpack only: skip the UTF-8 check (trusted input
+                              such as events our own Lua scripts packed, whose
+                              str fields may hold binary records) */
 };
 
 /* Fixed scratch memory: max_elems values + max_bytes of string data. */

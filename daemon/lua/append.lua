@@ -5,8 +5,12 @@
 -- ARGV[4] greeting record to store right after it when the log is empty
 -- (the buyer's first message; '' = none), ARGV[5] meta record to create
 -- when the chat has none yet ('' = none).
+-- ARGV[6] chat id, ARGV[7] who wrote it: 'buyer', 'agent:<id>' (must be
+-- the chat's agent, else error "forbidden"), or '' (the gateway: holds),
+-- ARGV[8] the writing session's tag (its other windows get the copy, not it).
+-- The new record is published to the other side's node(s) (see router.lua).
 -- Returns {seq, duplicate 0|1, greeting seq or 0}, or an error
--- "closed" / "no_chat". seq is the record's 1-based index in the log.
+-- "closed" / "no_chat" / "forbidden". seq is the record's 1-based index.
 local id = ARGV[1]
 if id ~= '' then
   local s = redis.call('HGET', KEYS[3], id)
@@ -19,6 +23,9 @@ if not meta then
   meta = ARGV[5]
 end
 local m = cmsgpack.unpack(meta)
+local who = ARGV[7]
+local writer = string.match(who, '^agent:(.+)$')
+if writer and m['agent'] ~= writer then return redis.error_reply('forbidden') end
 if m['state'] == 'closed' then return redis.error_reply('closed') end
 local greet = 0
 local seq
@@ -29,6 +36,22 @@ else
   seq = redis.call('RPUSH', KEYS[2], ARGV[2])
 end
 if id ~= '' then redis.call('HSET', KEYS[3], id, seq) end
+-- tell the other side: the buyer's node, the agent's nodes
+local chat = ARGV[6]
+if writer then
+  local n = redis.call('GET', 'cg:chat:{' .. chat .. '}:loc')
+  if n then
+    redis.call('PUBLISH', 'cg:node:' .. n,
+      cmsgpack.pack({ k = 'bmsg', chat = chat, seq = seq, rec = ARGV[2] }))
+  end
+end
+if m['agent'] then
+  local ev = cmsgpack.pack({ k = 'amsg', agent = m['agent'], chat = chat, seq = seq,
+                             rec = ARGV[2], src = ARGV[8] })
+  for _, n in ipairs(redis.call('HKEYS', 'cg:an:' .. m['agent'])) do
+    redis.call('PUBLISH', 'cg:node:' .. n, ev)
+  end
+end
 local ttl = tonumber(ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)

@@ -142,7 +142,10 @@ def test_logs_carry_no_secrets_and_no_message_text(gateway):
         assert 'error="wrong password"' in bad.logtext()
         assert bad.proc.poll() is None and bad.health() == 503
         assert "wrong-pw" not in bad.logtext()
-        time.sleep(1)     # retries go on, said once at error level
-        assert bad.logtext().count("level=error event=redis_handshake_failed") == 1
+        time.sleep(1)     # retries go on, said once per link at error level
+        log = bad.logtext()
+        assert log.count("level=error event=redis_handshake_failed link=redis ") == 1
+        assert log.count("level=error event=redis_handshake_failed link=redis_sub ") == 1
+        assert log.count("event=redis_down link=redis ") == 1
     finally:
         r.stop()

@@ -1,0 +1,79 @@
+/*
+ * chat.c - chat keys and message records (see chat.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chat.h"
+
+static struct proto_writer rec_w;        /* msgpack records for Redis */
+static struct proto_arena rec_arena;     /* decoding stored records */
+
+void chat_key(char *out, size_t cap, const char *chat, const char *what)
+{
+    snprintf(out, cap, "cg:chat:{%s}:%s", chat, what);
+}
+
+bool chat_id_valid(const char *s, size_t len)
+{
+    if (len != CHAT_ID_HEX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+const char *chat_record(const char *from, const char *name, const char *text,
+                        uint64_t ts, const char *id, size_t *len)
+{
+    proto_writer_reset(&rec_w, PROTO_MSGPACK);
+    proto_w_map(&rec_w, 3 + (name != NULL) + (id != NULL));
+    proto_w_key(&rec_w, "from"); proto_w_cstr(&rec_w, from);
+    if (name) {
+        proto_w_key(&rec_w, "name");
+        proto_w_cstr(&rec_w, name);
+    }
+    proto_w_key(&rec_w, "text"); proto_w_cstr(&rec_w, text);
+    proto_w_key(&rec_w, "ts");   proto_w_int(&rec_w, (int64_t)ts);
+    if (id) {
+        proto_w_key(&rec_w, "id");
+        proto_w_cstr(&rec_w, id);
+    }
+    *len = rec_w.len;
+    return rec_w.err ? NULL : proto_writer_data(&rec_w);
+}
+
+bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,
+                    const char *rec, size_t len)
+{
+    static const struct proto_limits lim = { 2, 32, false };
+    const struct proto_value *m;
+
+    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK)
+        return false;
+    proto_w_map(w, m->len + 2 + (chat != NULL));
+    proto_w_key(w, "t");   proto_w_cstr(w, "msg");
+    if (chat) {
+        proto_w_key(w, "chat");
+        proto_w_cstr(w, chat);
+    }
+    proto_w_key(w, "seq"); proto_w_int(w, seq);
+    for (uint32_t i = 0; i < m->len; i++) {
+        proto_w_key(w, m->u.items[2 * i].u.s);
+        proto_w_value(w, &m->u.items[2 * i + 1]);
+    }
+    return true;
+}
+
+int chat_init(void)
+{
+    proto_writer_init(&rec_w, PROTO_MSGPACK, 0);
+    return proto_arena_init(&rec_arena, 64, 1 << 20);
+}
+
+void chat_shutdown(void)
+{
+    proto_writer_free(&rec_w);
+    proto_arena_free(&rec_arena);
+}

@@ -1,0 +1,40 @@
+/*
+ * chat.h - a chat's keys and stored records, shared by buyers and agents.
+ *
+ * A chat lives in Redis under cg:chat:{<id>}:* (the hash tag keeps one
+ * chat's keys on one Cluster slot): meta (a msgpack map), log (a list of
+ * msgpack message records; a record's seq is its 1-based index) and ids
+ * (client message id -> seq, for idempotent resends). A record is a map
+ * {from, name?, text, ts, id?}; on the wire it becomes {t:"msg", seq,
+ * chat? ...the record's fields}.
+ *
+ * API: chat_key, chat_id_valid, chat_record, chat_write_msg, chat_init,
+ *      chat_shutdown.
+ */
+#ifndef CHATGW_CHAT_H
+#define CHATGW_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+#define CHAT_ID_HEX 32            /* 128-bit chat ids as hex */
+#define CHAT_MSG_ID_MAX 64        /* client message ids, bytes */
+
+void chat_key(char *out, size_t cap, const char *chat, const char *what);
+/* 32 lowercase hex characters. */
+bool chat_id_valid(const char *s, size_t len);
+/* Encodes a record into a shared buffer, valid until the next call; NULL on error. */
+const char *chat_record(const char *from, const char *name, const char *text,
+                        uint64_t ts, const char *id, size_t *len);
+/* Writes {t:"msg", chat?, seq, ...record fields} as one frame into w.
+ * false when the record does not decode. */
+bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,
+                    const char *rec, size_t len);
+
+int chat_init(void);
+void chat_shutdown(void);
+
+#endif

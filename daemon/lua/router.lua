@@ -1,0 +1,319 @@
+-- router.lua: agents, queues and assignment, each step atomic.
+--
+-- EVALSHA sha 0 OP NOW NODE ARGS...: one script for the routing state
+-- machine so every step shares the same helpers (eligibility, ready sets,
+-- notifications). Keys are computed here from ids: routing spans agents and
+-- chats, so it needs one Redis primary (not Cluster) -- chat data keeps its
+-- {chat} hash tag for the day transcripts move elsewhere.
+--
+-- Events for sessions go out by PUBLISH on cg:node:<node> of the node that
+-- holds the session (agents: cg:an:<agent> lists their nodes; buyers:
+-- cg:chat:{c}:loc), as msgpack maps with k = assign|unassign|agent|amsg|
+-- bmsg|closed. Redis is the truth; events are how nodes hear of it.
+--
+-- Ops (ARGV[4...]):
+--   online  agent                 a session of the agent opened on NODE
+--   offline agent                 one closed
+--   state   agent state           ready | away
+--   assign  store group max hist  hand waiting chats to eligible agents
+--   release chat mode actor target ttl hist
+--           mode: agent_close | buyer_left | transfer
+--   chats   agent hist            the chats an agent holds, with history
+--   sweep   grace node_timeout    heartbeat, dead nodes, expired grace
+--   reset_node                    NODE starts: forget what its last run held
+local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local P = 'cg:'
+
+local function ckey(c, what) return P .. 'chat:{' .. c .. '}:' .. what end
+
+local function agent_info(a)
+  local v = redis.call('HMGET', P .. 'agent:' .. a, 'name', 'store', 'groups', 'capacity')
+  if not v[2] then return nil end
+  local groups = {}
+  for g in string.gmatch(v[3] or '', '%S+') do groups[#groups + 1] = g end
+  return { name = v[1] or a, store = v[2], groups = groups, cap = tonumber(v[4]) or 1 }
+end
+
+local function runtime(a)
+  local v = redis.call('HMGET', P .. 'ar:' .. a, 'state', 'load', 'idle', 'online')
+  return { state = v[1] or 'away', load = tonumber(v[2]) or 0, idle = tonumber(v[3]) or 0,
+           online = tonumber(v[4]) or 0 }
+end
+
+-- Puts the agent into the ready sets of its groups, or takes it out.
+local function refresh(a, info, rt)
+  info = info or agent_info(a)
+  rt = rt or runtime(a)
+  if not info then return end
+  local ok = rt.state == 'ready' and rt.online > 0 and rt.load < info.cap
+  local score = rt.load * 1e13 + rt.idle
+  for _, g in ipairs(info.groups) do
+    local k = P .. 'ready:' .. info.store .. ':' .. g
+    if ok then redis.call('ZADD', k, score, a) else redis.call('ZREM', k, a) end
+  end
+end
+
+local function to_agent(a, ev)
+  ev.agent = a
+  local payload = cmsgpack.pack(ev)
+  for _, n in ipairs(redis.call('HKEYS', P .. 'an:' .. a)) do
+    redis.call('PUBLISH', P .. 'node:' .. n, payload)
+  end
+end
+
+local function to_buyer(c, ev)
+  local n = redis.call('GET', ckey(c, 'loc'))
+  if n then
+    ev.chat = c
+    redis.call('PUBLISH', P .. 'node:' .. n, cmsgpack.pack(ev))
+  end
+end
+
+local function meta_get(c)
+  local raw = redis.call('GET', ckey(c, 'meta'))
+  if not raw then return nil end
+  return cmsgpack.unpack(raw)
+end
+
+local function meta_set(c, m)
+  redis.call('SET', ckey(c, 'meta'), cmsgpack.pack(m), 'KEEPTTL')
+end
+
+-- A message from the gateway itself, stored and sent to both sides.
+local function system_msg(c, text, agent)
+  local rec = cmsgpack.pack({ from = 'system', text = text, ts = now })
+  local seq = redis.call('RPUSH', ckey(c, 'log'), rec)
+  to_buyer(c, { k = 'bmsg', seq = seq, rec = rec })
+  if agent then to_agent(agent, { k = 'amsg', chat = c, seq = seq, rec = rec }) end
+  return seq
+end
+
+local function history(c, hist)
+  local len = redis.call('LLEN', ckey(c, 'log'))
+  local recs = redis.call('LRANGE', ckey(c, 'log'), -hist, -1)
+  return len - #recs + 1, recs
+end
+
+local function give(c, m, a, info, rt, waited_from, hist)
+  redis.call('SADD', P .. 'achats:' .. a, c)
+  rt.load = rt.load + 1
+  redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+  refresh(a, info, rt)
+  m.agent = a
+  m.agent_name = info.name
+  m.assigned = now
+  meta_set(c, m)
+  local first, recs = history(c, hist)
+  to_agent(a, { k = 'assign', chat = c, buyer = m.buyer or '', bname = m.name or '',
+                group = m.group or '', waited = now - waited_from, first = first, hist = recs })
+  to_buyer(c, { k = 'agent', name = info.name })
+end
+
+-- The agent lets go of a chat (its load drops, it becomes idle now).
+local function take_back(c, a, reason)
+  if redis.call('SREM', P .. 'achats:' .. a, c) == 1 then
+    local rt = runtime(a)
+    rt.load = math.max(rt.load - 1, 0)
+    rt.idle = now
+    redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load, 'idle', now)
+    refresh(a, nil, rt)
+  end
+  to_agent(a, { k = 'unassign', chat = c, reason = reason })
+end
+
+local function went_offline_if_gone(a)
+  local n = 0
+  for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
+  redis.call('HSET', P .. 'ar:' .. a, 'online', n)
+  if n <= 0 then redis.call('ZADD', P .. 'agents:offline', 'NX', now, a) end
+  refresh(a)
+end
+
+local function groups_of(a)
+  local info = agent_info(a)
+  if not info then return {} end
+  local out = {}
+  for _, g in ipairs(info.groups) do out[#out + 1] = info.store .. ' ' .. g end
+  return out
+end
+
+if op == 'online' then
+  local a = ARGV[4]
+  redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+  redis.call('SADD', P .. 'nodeagents:' .. node, a)
+  redis.call('ZREM', P .. 'agents:offline', a)
+  local n = 0
+  for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
+  redis.call('HSET', P .. 'ar:' .. a, 'online', n)
+  redis.call('HSETNX', P .. 'ar:' .. a, 'state', 'away')
+  redis.call('HSETNX', P .. 'ar:' .. a, 'idle', now)
+  refresh(a)
+  return { runtime(a).state, groups_of(a) }
+end
+
+if op == 'offline' then
+  local a = ARGV[4]
+  if redis.call('HINCRBY', P .. 'an:' .. a, node, -1) <= 0 then
+    redis.call('HDEL', P .. 'an:' .. a, node)
+    redis.call('SREM', P .. 'nodeagents:' .. node, a)
+  end
+  went_offline_if_gone(a)
+  return 1
+end
+
+if op == 'state' then
+  local a, st = ARGV[4], ARGV[5]
+  local rt = runtime(a)
+  if st == 'ready' and rt.state ~= 'ready' then
+    redis.call('HSET', P .. 'ar:' .. a, 'idle', now)
+  end
+  redis.call('HSET', P .. 'ar:' .. a, 'state', st)
+  refresh(a)
+  return groups_of(a)
+end
+
+if op == 'assign' then
+  local store, group, max, hist = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+  local qk, rk = P .. 'q:' .. store .. ':' .. group, P .. 'ready:' .. store .. ':' .. group
+  local out, tries = {}, 0
+  while #out < 2 * max and tries < 4 * max + 16 do
+    tries = tries + 1
+    local head = redis.call('ZRANGE', qk, 0, 0, 'WITHSCORES')
+    if #head == 0 then break end
+    local cand = redis.call('ZRANGE', rk, 0, 0)
+    if #cand == 0 then break end
+    local a = cand[1]
+    local info, rt = agent_info(a), runtime(a)
+    if not info or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
+      redis.call('ZREM', rk, a)                 -- a stale entry: drop it, look again
+    else
+      local c = head[1]
+      redis.call('ZREM', qk, c)
+      local m = meta_get(c)
+      if m and m.state ~= 'closed' and not m.agent then
+        local since = tonumber(head[2])
+        if since <= 0 then since = m.created or now end   -- sent to the head: score 0
+        give(c, m, a, info, rt, since, hist)
+        out[#out + 1] = c
+        out[#out + 1] = a
+      end
+    end
+  end
+  return out
+end
+
+if op == 'release' then
+  local c, mode, actor, target, ttl, hist =
+    ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+  local m = meta_get(c)
+  if not m then return redis.error_reply('not_found') end
+  if mode ~= 'buyer_left' and m.agent ~= actor then return redis.error_reply('forbidden') end
+  if m.state == 'closed' then return redis.error_reply('closed') end
+  local owner = m.agent
+  if mode == 'agent_close' or mode == 'buyer_left' then
+    m.state = 'closed'
+    m.reason = mode == 'agent_close' and 'agent_closed' or 'buyer_left'
+    m.closed = now
+    m.agent = nil
+    redis.call('SET', ckey(c, 'meta'), cmsgpack.pack(m), 'PX', ttl)
+    redis.call('PEXPIRE', ckey(c, 'log'), ttl)
+    redis.call('PEXPIRE', ckey(c, 'ids'), ttl)
+    redis.call('ZREM', P .. 'q:' .. m.store .. ':' .. m.group, c)
+    if owner then take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left') end
+    if mode == 'agent_close' then to_buyer(c, { k = 'closed', reason = 'agent_closed' }) end
+    return owner and groups_of(owner) or {}
+  end
+  -- transfer: to an agent id, or to the head of a group's queue
+  local g = string.match(target, '^group:(.+)$')
+  if g then
+    local known = redis.call('HGET', P .. 'store:' .. m.store, 'groups') or ''
+    if not string.find(' ' .. known .. ' ', ' ' .. g .. ' ', 1, true) then
+      return redis.error_reply('not_found')
+    end
+    take_back(c, owner, 'transferred')
+    m.agent, m.agent_name, m.group = nil, nil, g
+    meta_set(c, m)
+    system_msg(c, 'You are being transferred to another agent.', nil)
+    redis.call('ZADD', P .. 'q:' .. m.store .. ':' .. g, 0, c)
+    local out = groups_of(owner)
+    out[#out + 1] = m.store .. ' ' .. g
+    return out
+  end
+  local info, rt = agent_info(target), runtime(target)
+  if not info then return redis.error_reply('not_found') end
+  if target == owner or info.store ~= m.store or rt.state ~= 'ready' or rt.online <= 0
+     or rt.load >= info.cap then
+    return redis.error_reply('conflict')
+  end
+  take_back(c, owner, 'transferred')
+  system_msg(c, 'You are being transferred to another agent.', nil)
+  give(c, m, target, info, rt, now, hist)
+  return groups_of(owner)
+end
+
+if op == 'chats' then
+  local a, hist = ARGV[4], tonumber(ARGV[5])
+  local out = {}
+  for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+    local m = meta_get(c)
+    if m and m.agent == a then
+      local first, recs = history(c, hist)
+      out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
+                        now - (m.created or now), first, recs }
+    else
+      redis.call('SREM', P .. 'achats:' .. a, c)   -- closed or moved meanwhile
+    end
+  end
+  return out
+end
+
+if op == 'reset_node' then
+  -- this node (re)starts: sessions an earlier run of it had are gone
+  for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. node)) do
+    redis.call('HDEL', P .. 'an:' .. a, node)
+    went_offline_if_gone(a)
+  end
+  redis.call('DEL', P .. 'nodeagents:' .. node)
+  redis.call('ZADD', P .. 'nodes', now, node)
+  return 1
+end
+
+if op == 'sweep' then
+  local grace, node_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local touched, seen = {}, {}
+  local function touch(list)
+    for _, sg in ipairs(list) do
+      if not seen[sg] then seen[sg] = true; touched[#touched + 1] = sg end
+    end
+  end
+  redis.call('ZADD', P .. 'nodes', now, node)
+  -- nodes that stopped beating: their agents' sessions are gone
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - node_timeout)) do
+    for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. n)) do
+      redis.call('HDEL', P .. 'an:' .. a, n)
+      went_offline_if_gone(a)
+    end
+    redis.call('DEL', P .. 'nodeagents:' .. n)
+    redis.call('ZREM', P .. 'nodes', n)
+  end
+  -- agents away past their grace: their chats go back to the head of the queue
+  for _, a in ipairs(redis.call('ZRANGEBYSCORE', P .. 'agents:offline', '-inf', now - grace)) do
+    for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+      local m = meta_get(c)
+      if m and m.agent == a and m.state ~= 'closed' then
+        m.agent, m.agent_name = nil, nil
+        meta_set(c, m)
+        system_msg(c, 'Your agent was disconnected; we are finding you another one.', nil)
+        redis.call('ZADD', P .. 'q:' .. m.store .. ':' .. m.group, m.created or 0, c)
+        touch({ m.store .. ' ' .. m.group })
+      end
+    end
+    redis.call('DEL', P .. 'achats:' .. a)
+    redis.call('HSET', P .. 'ar:' .. a, 'load', 0)
+    redis.call('ZREM', P .. 'agents:offline', a)
+    refresh(a)
+  end
+  return touched
+end
+
+return redis.error_reply('unknown op ' .. tostring(op))

@@ -1,0 +1,393 @@
+/*
+ * router.c - this node's side of routing (see router.h).
+ *
+ * Two indexes find local sessions for events: chat id -> the buyer session
+ * showing that chat, agent id -> the agent's sessions here (one agent may
+ * have several desk windows). Events arrive on the subscriber link as
+ * msgpack maps packed by our Lua scripts: {k, chat?, agent?, ...}.
+ *
+ * A lost subscriber link may have dropped events; when it is back, every
+ * local buyer re-reads its transcript from the last seq it saw (the
+ * transcript is the truth, events are only the doorbell).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "codec.h"
+#include "config.h"
+#include "gateway.h"
+#include "index.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "session.h"
+
+struct agent_ref {                  /* the local sessions of one agent */
+    size_t n, cap;
+    struct session **v;
+};
+
+static struct {
+    struct index buyers, agents;
+    struct proto_arena arena;       /* for events; grows to the largest seen */
+    uint32_t arena_elems;
+    size_t arena_bytes;
+    uv_timer_t beat;
+    bool started, reset_done;
+    char chan_node[160];
+} R;
+
+const char *router_node(void)
+{
+    return gw.node_id;
+}
+
+int router_eval(db_reply_cb *cb, void *ud, const char *op, int nargs, const char **args)
+{
+    const char *argv[16];
+    char now[24];
+    int i;
+
+    if (nargs > 12)
+        return -1;
+    snprintf(now, sizeof now, "%llu", (unsigned long long)gw_wall_ms());
+    argv[0] = op;
+    argv[1] = now;
+    argv[2] = gw.node_id;
+    for (i = 0; i < nargs; i++)
+        argv[3 + i] = args[i];
+    return db_eval(DB_LUA_ROUTER, cb, ud, 0, 3 + nargs, argv, NULL);
+}
+
+/* ---- assignment ----------------------------------------------------------- */
+
+struct assign_req {
+    char store[CONFIG_ID_MAX + 1], group[CONFIG_ID_MAX + 1];
+};
+
+static void on_assigned(void *ud, redisReply *r)
+{
+    struct assign_req *q = ud;
+
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("assign_failed", "store=%s group=%s error=%s", q->store, q->group, r->str);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        metrics.assignments += r->elements / 2;
+        for (size_t i = 0; i + 1 < r->elements; i += 2)
+            log_info("chat_assigned", "chat=%s agent=%s", r->element[i]->str,
+                     r->element[i + 1]->str);
+        /* a full batch: more may be waiting */
+        if (r->elements / 2 >= gw.cfg->assign_batch)
+            router_assign(q->store, q->group);
+    }
+    free(q);
+}
+
+void router_assign(const char *store, const char *group)
+{
+    struct assign_req *q = calloc(1, sizeof *q);
+    char batch[16], hist[16];
+
+    if (!q)
+        return;
+    snprintf(q->store, sizeof q->store, "%s", store);
+    snprintf(q->group, sizeof q->group, "%s", group);
+    snprintf(batch, sizeof batch, "%u", gw.cfg->assign_batch);
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { store, group, batch, hist };
+    if (router_eval(on_assigned, q, "assign", 4, args) != 0)
+        free(q);
+}
+
+void router_assign_groups(const redisReply *r)
+{
+    char store[CONFIG_ID_MAX + 1];
+
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        const char *sp = e->type == REDIS_REPLY_STRING ? strchr(e->str, ' ') : NULL;
+        if (!sp || (size_t)(sp - e->str) > CONFIG_ID_MAX)
+            continue;
+        memcpy(store, e->str, (size_t)(sp - e->str));
+        store[sp - e->str] = '\0';
+        router_assign(store, sp + 1);
+    }
+}
+
+/* Every queue this node's config knows, as the safety net. */
+static void assign_all(void)
+{
+    const struct config *c = gw.cfg;
+
+    for (size_t i = 0; i < c->nstores; i++)
+        for (int g = 0; g < c->stores[i].ngroups; g++)
+            router_assign(c->stores[i].id, c->stores[i].groups[g]);
+}
+
+/* ---- heartbeat and sweep -------------------------------------------------- */
+
+static void on_swept(void *ud, redisReply *r)
+{
+    (void)ud;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("sweep_failed", "error=%s", r->str);
+    router_assign_groups(r);
+}
+
+static void sweep(void)
+{
+    char grace[24], timeout[24];
+
+    snprintf(grace, sizeof grace, "%llu", (unsigned long long)gw.cfg->agent_grace_ms);
+    snprintf(timeout, sizeof timeout, "%llu", (unsigned long long)gw.cfg->node_timeout_ms);
+    const char *args[] = { grace, timeout };
+    router_eval(on_swept, NULL, "sweep", 2, args);
+}
+
+static void on_beat(uv_timer_t *t)
+{
+    (void)t;
+    if (!db_ready())
+        return;
+    sweep();
+    assign_all();
+}
+
+/* Tells Redis which stores and groups this node serves (chatgwctl reads it). */
+static void publish_stores(void)
+{
+    const struct config *c = gw.cfg;
+
+    for (size_t i = 0; i < c->nstores; i++) {
+        const struct store_conf *st = &c->stores[i];
+        char key[96], groups[16 * (CONFIG_ID_MAX + 1)] = "";
+        size_t n = 0;
+        for (int g = 0; g < st->ngroups; g++)
+            n += (size_t)snprintf(groups + n, sizeof groups - n, "%s%s", g ? " " : "",
+                                  st->groups[g]);
+        snprintf(key, sizeof key, "cg:store:%s", st->id);
+        const char *hset[] = { "HSET", key, "name", st->name, "groups", groups };
+        const char *sadd[] = { "SADD", "cg:stores", st->id };
+        db_command(NULL, NULL, 6, hset, NULL);
+        db_command(NULL, NULL, 3, sadd, NULL);
+    }
+}
+
+static void on_online_again(void *ud, redisReply *r)
+{
+    (void)ud;
+    (void)r;
+}
+
+static void on_reset(void *ud, redisReply *r)
+{
+    (void)ud;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        return;
+    /* what this node holds now is online again (Redis may have restarted) */
+    for (size_t i = 0; i < R.agents.cap; i++) {
+        struct agent_ref *ref = R.agents.slots[i].val;
+        if (!ref)
+            continue;
+        for (size_t k = 0; k < ref->n; k++) {
+            const char *args[] = { R.agents.slots[i].key };
+            router_eval(on_online_again, NULL, "online", 1, args);
+        }
+    }
+    sweep();
+    assign_all();
+}
+
+void router_on_db_state(bool ready)
+{
+    if (!ready || !R.started)
+        return;
+    publish_stores();
+    router_eval(on_reset, NULL, "reset_node", 0, NULL);
+}
+
+/* ---- local sessions -------------------------------------------------------- */
+
+int router_buyer_attach(struct session *s, const char *chat)
+{
+    char key[96], ttl[24];
+
+    if (index_put(&R.buyers, chat, s) != 0)
+        return -1;
+    /* where events for this chat's buyer go */
+    snprintf(key, sizeof key, "cg:chat:{%s}:loc", chat);
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    const char *argv[] = { "SET", key, gw.node_id, "PX", ttl };
+    db_command(NULL, NULL, 5, argv, NULL);
+    return 0;
+}
+
+void router_buyer_detach(struct session *s, const char *chat)
+{
+    index_del(&R.buyers, chat, s);
+}
+
+int router_agent_attach(struct session *s, const char *agent)
+{
+    struct agent_ref *ref = index_get(&R.agents, agent);
+
+    if (!ref) {
+        ref = calloc(1, sizeof *ref);
+        if (!ref || index_put(&R.agents, agent, ref) != 0) {
+            free(ref);
+            return -1;
+        }
+    }
+    if (ref->n == ref->cap) {
+        size_t cap = ref->cap ? ref->cap * 2 : 2;
+        struct session **v = realloc(ref->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        ref->v = v;
+        ref->cap = cap;
+    }
+    ref->v[ref->n++] = s;
+    return 0;
+}
+
+void router_agent_detach(struct session *s, const char *agent)
+{
+    struct agent_ref *ref = index_get(&R.agents, agent);
+
+    if (!ref)
+        return;
+    for (size_t i = 0; i < ref->n; i++)
+        if (ref->v[i] == s) {
+            ref->v[i] = ref->v[--ref->n];
+            break;
+        }
+    if (ref->n == 0) {
+        index_del(&R.agents, agent, ref);
+        free(ref->v);
+        free(ref);
+    }
+}
+
+size_t router_agent_sessions(const char *agent)
+{
+    struct agent_ref *ref = index_get(&R.agents, agent);
+    return ref ? ref->n : 0;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static const char *ev_str(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = proto_map_get(ev, k);
+    return v && v->type == PROTO_STR && v->len <= INDEX_KEY_MAX ? v->u.s : NULL;
+}
+
+static int arena_fit(size_t len)
+{
+    uint32_t elems = 64 + 4 * gw.cfg->history_max;
+    size_t bytes = len + elems + 1;
+
+    if (elems <= R.arena_elems && bytes <= R.arena_bytes)
+        return 0;
+    if (bytes < R.arena_bytes)
+        bytes = R.arena_bytes;
+    proto_arena_free(&R.arena);
+    if (proto_arena_init(&R.arena, elems, bytes) != 0) {
+        R.arena_elems = 0;
+        R.arena_bytes = 0;
+        return -1;
+    }
+    R.arena_elems = elems;
+    R.arena_bytes = bytes;
+    return 0;
+}
+
+static void on_event(const char *channel, const char *payload, size_t len)
+{
+    struct proto_limits lim = { 4, 0, true };
+    const struct proto_value *ev;
+    const char *k, *chat, *agent;
+
+    if (arena_fit(len) != 0)
+        return;
+    lim.max_elems = R.arena_elems;
+    if (proto_decode(payload, len, PROTO_MSGPACK, &lim, &R.arena, &ev) != PROTO_OK ||
+        !(k = ev_str(ev, "k"))) {
+        log_warn("bad_event", "channel=%s bytes=%zu", channel, len);
+        return;
+    }
+    metrics.events_in++;
+    chat = ev_str(ev, "chat");
+    agent = ev_str(ev, "agent");
+    if (strcmp(channel, "cg:ctl") == 0 || strcmp(k, "assign") == 0 ||
+        strcmp(k, "unassign") == 0 || strcmp(k, "amsg") == 0 || strcmp(k, "kick") == 0) {
+        struct agent_ref *ref = agent ? index_get(&R.agents, agent) : NULL;
+        /* handlers may close sessions (and so detach them): walk a copy */
+        size_t n = ref ? ref->n : 0;
+        struct session *v[16];
+        if (n > 16)
+            n = 16;
+        for (size_t i = 0; i < n; i++)
+            v[i] = ref->v[i];
+        for (size_t i = 0; i < n; i++)
+            agent_on_event(v[i], k, ev);
+        return;
+    }
+    struct session *s = chat ? index_get(&R.buyers, chat) : NULL;
+    if (s)
+        buyer_on_event(s, k, ev);
+}
+
+static void on_sub_state(bool ready)
+{
+    if (!ready)
+        return;
+    /* events may have been lost while the link was down: catch up */
+    for (size_t i = 0; i < R.buyers.cap; i++)
+        if (R.buyers.slots[i].val)
+            buyer_resync(R.buyers.slots[i].val);
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+int router_init(const struct db_url *url)
+{
+    const char *channels[2];
+
+    index_init(&R.buyers);
+    index_init(&R.agents);
+    snprintf(R.chan_node, sizeof R.chan_node, "cg:node:%s", gw.node_id);
+    channels[0] = R.chan_node;
+    channels[1] = "cg:ctl";
+    if (db_subscribe(gw.loop, url, gw.cfg->redis_connect_timeout_ms, gw.cfg->redis_backoff_max_ms,
+                     channels, 2, on_event, on_sub_state) != 0)
+        return -1;
+    uv_timer_init(gw.loop, &R.beat);
+    uv_timer_start(&R.beat, on_beat, gw.cfg->node_heartbeat_ms, gw.cfg->node_heartbeat_ms);
+    R.started = true;
+    return 0;
+}
+
+void router_stop(void)
+{
+    if (!R.started)
+        return;
+    R.started = false;
+    uv_timer_stop(&R.beat);
+    uv_close((uv_handle_t *)&R.beat, NULL);
+    index_free(&R.buyers);
+    for (size_t i = 0; i < R.agents.cap; i++) {
+        struct agent_ref *ref = R.agents.slots[i].val;
+        if (ref) {
+            free(ref->v);
+            free(ref);
+        }
+    }
+    index_free(&R.agents);
+    proto_arena_free(&R.arena);
+}

@@ -1,0 +1,57 @@
+/*
+ * router.h - where chats meet agents, across every node on one Redis.
+ *
+ * Redis holds the queues, the agents' state and load and who holds which
+ * chat; daemon/lua/router.lua changes them, one atomic step at a time, and
+ * publishes an event on the node channel of each session concerned. This
+ * module is the node's side of that: it calls the script, listens on its
+ * node's channel (and on cg:ctl for admin commands), and hands each event
+ * to the local session it is for, found by chat id (buyers) or agent id.
+ *
+ * Assignment runs when something changes (a chat queued, an agent ready or
+ * freed) and, as a safety net, at each heartbeat. The heartbeat also finds
+ * dead nodes and agents whose grace ran out (router.lua "sweep").
+ *
+ * API: router_init, router_stop, router_on_db_state, router_assign,
+ *      router_assign_groups, router_eval, router_node,
+ *      router_buyer_attach/detach, router_agent_attach/detach,
+ *      router_agent_sessions.
+ */
+#ifndef CHATGW_ROUTER_H
+#define CHATGW_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+
+struct session;
+struct proto_value;
+
+int router_init(const struct db_url *url);
+void router_stop(void);
+/* The command link came up (or went down). */
+void router_on_db_state(bool ready);
+
+/* Hand waiting chats of one queue to eligible agents (events do the rest). */
+void router_assign(const char *store, const char *group);
+/* The same for each "store group" string of a script's array reply. */
+void router_assign_groups(const redisReply *r);
+/* EVALSHA router.lua OP now node args...; -1 when Redis is not ready. */
+int router_eval(db_reply_cb *cb, void *ud, const char *op, int nargs, const char **args);
+const char *router_node(void);
+
+/* Local sessions by id, for events. */
+int router_buyer_attach(struct session *s, const char *chat);
+void router_buyer_detach(struct session *s, const char *chat);
+int router_agent_attach(struct session *s, const char *agent);
+void router_agent_detach(struct session *s, const char *agent);
+/* How many sessions of this agent this node holds. */
+size_t router_agent_sessions(const char *agent);
+
+/* Implemented by the roles: an event for one of their sessions. */
+void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev);
+void buyer_resync(struct session *s);
+void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev);
+
+#endif

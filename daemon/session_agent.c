@@ -1,0 +1,758 @@
+/*
+ * session_agent.c - the agent's desk session at /v1/agent.
+ *
+ * login {token}: the token's SHA-256 finds the agent (cg:tok:<hash> ->
+ * agent:<id>, then cg:agent:<id>); the stored hash is compared again in
+ * constant time. The session then counts as the agent being online on
+ * this node (router.lua "online"), and the welcome lists the chats the
+ * agent already holds, with their recent history. Failed logins are
+ * counted per client address; past login_fail_max in login_fail_window the
+ * address gets rate_limited without a lookup.
+ *
+ * After login: state (ready|away), msg (stored by append.lua, which also
+ * checks, atomically, that the chat is this agent's), transfer and close
+ * (router.lua "release"). What happens to the agent's chats reaches every
+ * one of its sessions as router events: assign, unassign, msg.
+ *
+ * API: agent_role, agent_on_event (router.h), agent_init, agent_shutdown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#include <libwebsockets.h>
+
+#include "chat.h"
+#include "config.h"
+#include "db.h"
+#include "gateway.h"
+#include "index.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "session.h"
+#include "token.h"
+
+#define TOKEN_HEX 64                    /* 256-bit agent tokens */
+#define AGENT_NAME_MAX 256
+
+struct agent {
+    char id[INDEX_KEY_MAX + 1];
+    char name[AGENT_NAME_MAX];
+    char store[CONFIG_ID_MAX + 1];
+    char groups[16 * (CONFIG_ID_MAX + 1)];  /* space-separated */
+    char tag[32];                        /* this session, in events it caused */
+    char state[8];                       /* at login: ready | away */
+    uint32_t capacity;
+    uint8_t logging_in, logged_in;
+    char ip[64];
+};
+
+/* A request to Redis on behalf of an agent session. */
+struct agent_req {
+    struct session *s;
+    char id[CHAT_MSG_ID_MAX + 1];       /* the frame's message id, for errors */
+    char chat[CHAT_ID_HEX + 1];
+    char to[INDEX_KEY_MAX + 8];
+    char token_hash[TOKEN_HASH_HEX + 1];
+};
+
+struct login_fails {
+    uint32_t count;
+    uint64_t since_ms;
+};
+
+static struct index fails;               /* client address -> struct login_fails */
+static uint64_t next_tag;
+
+static struct agent *A(struct session *s) { return s->data; }
+
+static struct agent_req *req_new(struct session *s)
+{
+    struct agent_req *q = calloc(1, sizeof *q);
+
+    if (!q)
+        return NULL;
+    q->s = s;
+    session_req_begin(s);
+    return q;
+}
+
+static bool req_end(struct agent_req *q, struct session **sp)
+{
+    struct session *s = q->s;
+    bool alive = session_alive(s);
+
+    *sp = s;
+    free(q);
+    session_req_end(s);
+    return alive;
+}
+
+/* Frees a request that could not be sent; answers unavailable. */
+static void req_unsent(struct agent_req *q, const char *ref)
+{
+    struct session *s = q->s;
+
+    free(q);
+    session_req_end(s);
+    session_error(s, CG_E_UNAVAILABLE, ref);
+}
+
+/* ---- failed logins per address --------------------------------------------- */
+
+static bool login_blocked(const char *ip)
+{
+    struct login_fails *lf = index_get(&fails, ip);
+    uint64_t now = gw_now_ms();
+
+    if (!lf)
+        return false;
+    if (now - lf->since_ms >= gw.cfg->login_fail_window_ms) {
+        free(index_del(&fails, ip, lf));
+        return false;
+    }
+    return lf->count >= gw.cfg->login_fail_max;
+}
+
+static void login_failed(struct session *s, enum cg_err err, const char *why)
+{
+    struct agent *a = A(s);
+    struct login_fails *lf = index_get(&fails, a->ip);
+    uint64_t now = gw_now_ms();
+
+    metrics.login_failures++;
+    if (!lf) {
+        if (index_count(&fails) >= 100000) {    /* bounded: start over */
+            for (size_t i = 0; i < fails.cap; i++)
+                free(fails.slots[i].val);
+            index_free(&fails);
+        }
+        lf = calloc(1, sizeof *lf);
+        if (lf && index_put(&fails, a->ip, lf) != 0) {
+            free(lf);
+            lf = NULL;
+        }
+        if (lf)
+            lf->since_ms = now;
+    }
+    if (lf)
+        lf->count++;
+    log_info("login_refused", "ip=%s reason=%s", a->ip, why);
+    a->logging_in = 0;
+    session_error(s, err, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+}
+
+/* ---- frames to the agent ---------------------------------------------------- */
+
+static void write_history(struct proto_writer *w, const char *chat, int64_t first,
+                          const struct proto_value *hist)
+{
+    uint32_t n = hist && hist->type == PROTO_ARRAY ? hist->len : 0;
+
+    proto_w_array(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct proto_value *rec = &hist->u.items[i];
+        if (rec->type != PROTO_STR ||
+            !chat_write_msg(w, chat, first + (int64_t)i, rec->u.s, rec->len))
+            proto_w_nil(w);
+    }
+}
+
+static void send_assign_like(struct proto_writer *w, const char *chat, const char *buyer,
+                             const char *bname, const char *group, int64_t waited,
+                             int64_t first, const struct proto_value *hist)
+{
+    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
+    proto_w_key(w, "buyer");
+    proto_w_map(w, 2);
+    proto_w_key(w, "id");    proto_w_cstr(w, buyer);
+    proto_w_key(w, "name");  proto_w_cstr(w, bname);
+    proto_w_key(w, "group"); proto_w_cstr(w, group);
+    proto_w_key(w, "waited_ms"); proto_w_int(w, waited);
+    proto_w_key(w, "history");
+    write_history(w, chat, first, hist);
+}
+
+static const char *ev_s(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = proto_map_get(ev, k);
+    return v && v->type == PROTO_STR ? v->u.s : "";
+}
+
+static int64_t ev_i(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = proto_map_get(ev, k);
+    return v && v->type == PROTO_INT ? v->u.i : v && v->type == PROTO_FLOAT ? (int64_t)v->u.f : 0;
+}
+
+void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev)
+{
+    struct agent *a = A(s);
+    struct proto_writer *w;
+
+    if (!session_alive(s) || !a || !a->logged_in)
+        return;
+    if (strcmp(kind, "kick") == 0) {
+        log_info("agent_kicked", "agent=%s", a->id);
+        session_error(s, CG_E_UNAUTHORIZED, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    w = session_writer(s);
+    if (strcmp(kind, "assign") == 0) {
+        proto_w_map(w, 6);
+        proto_w_key(w, "t"); proto_w_cstr(w, "assign");
+        send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
+                         ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
+                         proto_map_get(ev, "hist"));
+    } else if (strcmp(kind, "unassign") == 0) {
+        proto_w_map(w, 3);
+        proto_w_key(w, "t");      proto_w_cstr(w, "unassign");
+        proto_w_key(w, "chat");   proto_w_cstr(w, ev_s(ev, "chat"));
+        proto_w_key(w, "reason"); proto_w_cstr(w, ev_s(ev, "reason"));
+    } else if (strcmp(kind, "amsg") == 0) {
+        const struct proto_value *rec = proto_map_get(ev, "rec");
+        if (strcmp(ev_s(ev, "src"), a->tag) == 0 || !rec || rec->type != PROTO_STR)
+            return;                     /* its own message: it has the ack */
+        if (!chat_write_msg(w, ev_s(ev, "chat"), ev_i(ev, "seq"), rec->u.s, rec->len))
+            return;
+        metrics.relayed++;
+    } else {
+        return;
+    }
+    session_send(s, w);
+}
+
+/* ---- login ------------------------------------------------------------------- */
+
+static void on_chats(void *ud, redisReply *r);
+
+static void on_online(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    struct session *s;
+    char hist[16];
+
+    if (!req_end(q, &s))
+        return;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        A(s)->logging_in = 0;
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    snprintf(A(s)->state, sizeof A(s)->state, "%s",
+             r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "away");
+    if (strcmp(A(s)->state, "ready") == 0)
+        router_assign_groups(r->element[1]);   /* a ready agent is back: chats? */
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { A(s)->id, hist };
+    q = req_new(s);
+    if (!q || router_eval(on_chats, q, "chats", 2, args) != 0) {
+        if (q)
+            req_unsent(q, NULL);
+    }
+}
+
+static int64_t reply_int(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_INTEGER ? e->integer
+         : e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
+}
+
+static const char *rstr(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_STRING ? e->str : "";
+}
+
+/* The welcome: who the agent is, its state, and the chats it holds. */
+static void on_chats(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    struct session *s;
+    struct agent *a;
+    struct proto_writer *w;
+
+    if (!req_end(q, &s))
+        return;
+    a = A(s);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        a->logging_in = 0;
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    a->logged_in = 1;
+    a->logging_in = 0;
+    s->hello_done = 1;
+    metrics.logins++;
+    if (router_agent_attach(s, a->id) != 0)
+        log_warn("agent_attach_failed", "agent=%s", a->id);
+    w = session_writer(s);
+    proto_w_map(w, 4);
+    proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
+    proto_w_key(w, "agent");
+    proto_w_map(w, 4);
+    proto_w_key(w, "id");   proto_w_cstr(w, a->id);
+    proto_w_key(w, "name"); proto_w_cstr(w, a->name);
+    proto_w_key(w, "groups");
+    {
+        uint32_t n = 0;
+        for (const char *p = a->groups; *p; ) {
+            while (*p == ' ') p++;
+            if (*p) n++;
+            while (*p && *p != ' ') p++;
+        }
+        proto_w_array(w, n);
+        for (const char *p = a->groups; *p; ) {
+            while (*p == ' ') p++;
+            const char *e = p;
+            while (*e && *e != ' ') e++;
+            if (e > p)
+                proto_w_str(w, p, (size_t)(e - p));
+            p = e;
+        }
+    }
+    proto_w_key(w, "capacity"); proto_w_int(w, a->capacity);
+    proto_w_key(w, "state"); proto_w_cstr(w, a->state);
+    proto_w_key(w, "chats");
+    proto_w_array(w, (uint32_t)r->elements);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *c = r->element[i];
+        if (c->type != REDIS_REPLY_ARRAY || c->elements != 7) {
+            proto_w_nil(w);
+            continue;
+        }
+        const redisReply *h = c->element[6];
+        int64_t first = reply_int(c->element[5]);
+        proto_w_map(w, 5);
+        proto_w_key(w, "chat");  proto_w_cstr(w, rstr(c->element[0]));
+        proto_w_key(w, "buyer");
+        proto_w_map(w, 2);
+        proto_w_key(w, "id");    proto_w_cstr(w, rstr(c->element[1]));
+        proto_w_key(w, "name");  proto_w_cstr(w, rstr(c->element[2]));
+        proto_w_key(w, "group"); proto_w_cstr(w, rstr(c->element[3]));
+        proto_w_key(w, "waited_ms"); proto_w_int(w, reply_int(c->element[4]));
+        proto_w_key(w, "history");
+        proto_w_array(w, h->type == REDIS_REPLY_ARRAY ? (uint32_t)h->elements : 0);
+        for (size_t k = 0; h->type == REDIS_REPLY_ARRAY && k < h->elements; k++)
+            if (h->element[k]->type != REDIS_REPLY_STRING ||
+                !chat_write_msg(w, rstr(c->element[0]), first + (int64_t)k,
+                                h->element[k]->str, h->element[k]->len))
+                proto_w_nil(w);
+    }
+    session_send(s, w);
+    log_info("agent_login", "agent=%s ip=%s chats=%zu", a->id, a->ip, r->elements);
+}
+
+static void on_identity(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char hash[TOKEN_HASH_HEX + 1];
+    struct session *s;
+    struct agent *a;
+
+    memcpy(hash, q->token_hash, sizeof hash);
+    if (!req_end(q, &s))
+        return;
+    a = A(s);
+    if (!r) {
+        a->logging_in = 0;
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+        r->element[4]->type != REDIS_REPLY_STRING || r->element[4]->len != TOKEN_HASH_HEX ||
+        !token_equal(r->element[4]->str, hash, TOKEN_HASH_HEX) ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        login_failed(s, CG_E_UNAUTHORIZED, "stale_token");
+        return;
+    }
+    snprintf(a->name, sizeof a->name, "%s", rstr(r->element[0])[0] ? rstr(r->element[0]) : a->id);
+    snprintf(a->store, sizeof a->store, "%s", rstr(r->element[1]));
+    snprintf(a->groups, sizeof a->groups, "%s", rstr(r->element[2]));
+    a->capacity = (uint32_t)reply_int(r->element[3]);
+    if (!config_find_store(gw.cfg, a->store)) {
+        login_failed(s, CG_E_NOT_FOUND, "store_not_served");
+        return;
+    }
+    const char *args[] = { a->id };
+    q = req_new(s);
+    if (!q || router_eval(on_online, q, "online", 1, args) != 0) {
+        a->logging_in = 0;
+        if (q)
+            req_unsent(q, NULL);
+        return;
+    }
+    /* from here on the session counts as the agent being online */
+    snprintf(a->tag, sizeof a->tag, "%llu", (unsigned long long)++next_tag);
+}
+
+static void on_token(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char hash[TOKEN_HASH_HEX + 1], key[INDEX_KEY_MAX + 16];
+    struct session *s;
+    struct agent *a;
+
+    memcpy(hash, q->token_hash, sizeof hash);
+    if (!req_end(q, &s))
+        return;
+    a = A(s);
+    if (!r) {
+        a->logging_in = 0;
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    if (r->type != REDIS_REPLY_STRING || strncmp(r->str, "agent:", 6) != 0 ||
+        r->len - 6 > INDEX_KEY_MAX || r->len == 6) {
+        login_failed(s, CG_E_UNAUTHORIZED, "unknown_token");
+        return;
+    }
+    snprintf(a->id, sizeof a->id, "%s", r->str + 6);
+    snprintf(key, sizeof key, "cg:agent:%s", a->id);
+    const char *argv[] = { "HMGET", key, "name", "store", "groups", "capacity", "tok" };
+    q = req_new(s);
+    if (!q)
+        return;
+    memcpy(q->token_hash, hash, sizeof hash);
+    if (db_command(on_identity, q, 7, argv, NULL) != 0) {
+        a->logging_in = 0;
+        req_unsent(q, NULL);
+    }
+}
+
+static void on_login(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *tv = proto_map_get(f, "token");
+    struct agent *a = A(s);
+    char key[TOKEN_HASH_HEX + 16];
+    struct agent_req *q;
+
+    if (a->logged_in || a->logging_in) {
+        session_error(s, CG_E_CONFLICT, NULL);
+        return;
+    }
+    if (login_blocked(a->ip)) {
+        metrics.login_failures++;
+        log_warn("login_rate_limited", "ip=%s", a->ip);
+        session_error(s, CG_E_RATE_LIMITED, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    a->logging_in = 1;
+    if (tv->len != TOKEN_HEX) {
+        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
+        return;
+    }
+    q = req_new(s);
+    if (!q)
+        return;
+    token_hash_hex((const unsigned char *)tv->u.s, tv->len, q->token_hash);
+    snprintf(key, sizeof key, "cg:tok:%s", q->token_hash);
+    const char *argv[] = { "GET", key };
+    if (db_command(on_token, q, 2, argv, NULL) != 0) {
+        a->logging_in = 0;
+        req_unsent(q, NULL);
+    }
+}
+
+/* ---- after login -------------------------------------------------------------- */
+
+static void on_state_set(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char state[sizeof q->to];
+    struct session *s;
+
+    memcpy(state, q->to, sizeof state);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        router_assign_groups(r);       /* ready: look for chats for it */
+    if (!req_end(q, &s))
+        return;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    struct proto_writer *w = session_writer(s);
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");     proto_w_cstr(w, "state");
+    proto_w_key(w, "state"); proto_w_cstr(w, state);
+    session_send(s, w);
+    log_info("agent_state", "agent=%s state=%s", A(s)->id, state);
+}
+
+static void on_state(struct session *s, const struct proto_value *f)
+{
+    const char *st = proto_map_get(f, "state")->u.s;
+    struct agent_req *q;
+
+    if (strcmp(st, "ready") != 0 && strcmp(st, "away") != 0) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "state");
+        return;
+    }
+    q = req_new(s);
+    if (!q)
+        return;
+    snprintf(q->to, sizeof q->to, "%s", st);
+    const char *args[] = { A(s)->id, st };
+    if (router_eval(on_state_set, q, "state", 2, args) != 0)
+        req_unsent(q, NULL);
+}
+
+/* Maps a script's error reply to our error codes. */
+static enum cg_err script_error(const char *e)
+{
+    if (strncmp(e, "forbidden", 9) == 0) return CG_E_FORBIDDEN;
+    if (strncmp(e, "closed", 6) == 0)    return CG_E_CONFLICT;
+    if (strncmp(e, "conflict", 8) == 0)  return CG_E_CONFLICT;
+    if (strncmp(e, "not_found", 9) == 0 || strncmp(e, "no_chat", 7) == 0)
+        return CG_E_NOT_FOUND;
+    return CG_E_INTERNAL;
+}
+
+static void refuse(struct session *s, const char *chat, enum cg_err err, const char *ref,
+                   const char *what)
+{
+    if (err == CG_E_FORBIDDEN)
+        log_warn("agent_forbidden", "agent=%s chat=%s action=%s", A(s)->id, chat, what);
+    else if (err == CG_E_INTERNAL)
+        log_error("agent_action_failed", "agent=%s chat=%s action=%s", A(s)->id, chat, what);
+    session_error(s, err, ref);
+}
+
+/* The chat field of a frame: a chat id, else bad_value. */
+static const char *chat_field(struct session *s, const struct proto_value *f, const char *ref)
+{
+    const struct proto_value *c = proto_map_get(f, "chat");
+
+    if (!chat_id_valid(c->u.s, c->len)) {
+        session_error_field(s, CG_E_BAD_VALUE, ref, "chat");
+        return NULL;
+    }
+    return c->u.s;
+}
+
+static void on_msg_stored(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char id[CHAT_MSG_ID_MAX + 1], chat[CHAT_ID_HEX + 1];
+    struct session *s;
+
+    memcpy(id, q->id, sizeof id);
+    memcpy(chat, q->chat, sizeof chat);
+    if (!req_end(q, &s))
+        return;
+    if (!r) {
+        session_error(s, CG_E_UNAVAILABLE, id);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        refuse(s, chat, script_error(r->str), id, "msg");
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        session_error(s, CG_E_INTERNAL, id);
+        return;
+    }
+    if (!r->element[1]->integer)
+        metrics.msgs_stored++;
+    struct proto_writer *w = session_writer(s);
+    proto_w_map(w, 4);
+    proto_w_key(w, "t");    proto_w_cstr(w, "ack");
+    proto_w_key(w, "chat"); proto_w_cstr(w, chat);
+    proto_w_key(w, "id");   proto_w_cstr(w, id);
+    proto_w_key(w, "seq");  proto_w_int(w, r->element[0]->integer);
+    session_send(s, w);
+}
+
+static void on_msg(struct session *s, const struct proto_value *f)
+{
+    struct agent *a = A(s);
+    const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
+    const struct store_conf *st = config_find_store(gw.cfg, a->store);
+    const char *id = idv->u.s, *chat, *rec;
+    char keys[3][96], ttl[24], who[INDEX_KEY_MAX + 8];
+    size_t rec_len;
+    struct agent_req *q;
+
+    if (idv->len == 0 || idv->len > CHAT_MSG_ID_MAX) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "id");
+        return;
+    }
+    if (!(chat = chat_field(s, f, id)))
+        return;
+    if (tv->len == 0) {
+        session_error_field(s, CG_E_BAD_VALUE, id, "text");
+        return;
+    }
+    if (!st || proto_utf8_chars(tv->u.s, tv->len) > st->max_text_chars) {
+        session_error(s, st ? CG_E_TOO_LARGE : CG_E_NOT_FOUND, id);
+        return;
+    }
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, id);
+        return;
+    }
+    rec = chat_record("agent", a->name, tv->u.s, gw_wall_ms(), id, &rec_len);
+    if (!rec) {
+        session_error(s, CG_E_INTERNAL, id);
+        return;
+    }
+    chat_key(keys[0], sizeof keys[0], chat, "meta");
+    chat_key(keys[1], sizeof keys[1], chat, "log");
+    chat_key(keys[2], sizeof keys[2], chat, "ids");
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    snprintf(who, sizeof who, "agent:%s", a->id);
+    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl, "", "", chat, who, a->tag };
+    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
+                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag) };
+    q = req_new(s);
+    if (!q)
+        return;
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 11, argv, lens) != 0)
+        req_unsent(q, id);
+}
+
+static void on_released(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char chat[CHAT_ID_HEX + 1], to[sizeof q->to];
+    struct session *s;
+
+    memcpy(chat, q->chat, sizeof chat);
+    memcpy(to, q->to, sizeof to);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        router_assign_groups(r);       /* loads dropped, queues grew */
+    if (!req_end(q, &s))
+        return;
+    if (!r) {
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        refuse(s, chat, script_error(r->str), NULL, to[0] ? "transfer" : "close");
+        return;
+    }
+    if (to[0]) {
+        struct proto_writer *w = session_writer(s);
+        proto_w_map(w, 3);
+        proto_w_key(w, "t");    proto_w_cstr(w, "transferred");
+        proto_w_key(w, "chat"); proto_w_cstr(w, chat);
+        proto_w_key(w, "to");   proto_w_cstr(w, to);
+        session_send(s, w);
+        log_info("chat_transferred", "chat=%s from=%s to=%s", chat, A(s)->id, to);
+    } else {
+        log_info("chat_closed", "chat=%s reason=agent_closed agent=%s", chat, A(s)->id);
+    }
+}
+
+static void release(struct session *s, const char *chat, const char *mode, const char *to)
+{
+    char ttl[24], hist[16];
+    struct agent_req *q = req_new(s);
+
+    if (!q)
+        return;
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    snprintf(q->to, sizeof q->to, "%s", to ? to : "");
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { chat, mode, A(s)->id, to ? to : "", ttl, hist };
+    if (router_eval(on_released, q, "release", 6, args) != 0)
+        req_unsent(q, NULL);
+}
+
+static void on_transfer(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *to = proto_map_get(f, "to");
+    const char *chat = chat_field(s, f, NULL);
+
+    if (!chat)
+        return;
+    if (to->len == 0 || to->len > INDEX_KEY_MAX + 6) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "to");
+        return;
+    }
+    release(s, chat, "transfer", to->u.s);
+}
+
+static void on_close_chat(struct session *s, const struct proto_value *f)
+{
+    const char *chat = chat_field(s, f, NULL);
+
+    if (chat)
+        release(s, chat, "agent_close", NULL);
+}
+
+static void on_typing(struct session *s, const struct proto_value *f)
+{
+    (void)s;
+    (void)f;                          /* accepted; relayed in a later version */
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static void on_offline(void *ud, redisReply *r)
+{
+    (void)ud;
+    (void)r;
+}
+
+static void agent_open(struct session *s)
+{
+    struct agent *a = calloc(1, sizeof *a);
+
+    s->data = a;
+    if (a && s->wsi)
+        lws_get_peer_simple(s->wsi, a->ip, sizeof a->ip);
+}
+
+static void agent_close(struct session *s)
+{
+    struct agent *a = A(s);
+
+    if (!a || !a->logged_in)
+        return;
+    router_agent_detach(s, a->id);
+    const char *args[] = { a->id };
+    router_eval(on_offline, NULL, "offline", 1, args);
+    log_info("agent_logout", "agent=%s", a->id);
+}
+
+static void agent_free(struct session *s)
+{
+    free(s->data);
+    s->data = NULL;
+}
+
+static const struct frame_handler agent_frames[] = {
+    { "login",    on_login,      false, { { "token", PROTO_STR } } },
+    { "state",    on_state,      true,  { { "state", PROTO_STR } } },
+    { "msg",      on_msg,        true,  { { "chat", PROTO_STR }, { "id", PROTO_STR },
+                                          { "text", PROTO_STR } } },
+    { "transfer", on_transfer,   true,  { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
+    { "close",    on_close_chat, true,  { { "chat", PROTO_STR } } },
+    { "typing",   on_typing,     true,  { { "chat", PROTO_STR } } },
+    { NULL, NULL, false, { { NULL, 0 } } }
+};
+
+const struct role agent_role = {
+    .kind = ROLE_AGENT,
+    .name = "agent",
+    .path = "/v1/agent",
+    .frames = agent_frames,
+    .on_open = agent_open,
+    .on_close = agent_close,
+    .on_free = agent_free,
+};
+
+void agent_shutdown(void)
+{
+    for (size_t i = 0; i < fails.cap; i++)
+        free(fails.slots[i].val);
+    index_free(&fails);
+}
