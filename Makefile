@@ -1,5 +1,5 @@
 # chatgw - a chat gateway for online stores.
-#   make            build build/chatgwd
+#   make            build build/chatgwd and build/chatgwctl
 #   make run        build, then run the gateway with embedded Redis and the demo store
 #   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd)
 #   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
@@ -43,7 +43,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 .PHONY: all deps run check unit integration fuzz bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
-all: $(DEPS_FIRST) build/chatgwd
+all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
 
 deps:
 	@scripts/deps.sh
@@ -56,6 +56,21 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
+
+# chatgwctl: its own files in tools/ (chatgwctl.c, ctl_*.c) and the daemon
+# objects it shares: config parser, Redis URL parser (db.o, which needs
+# libuv and the embedded scripts), token and hex helpers, the codec's writer.
+CTL_SRC  := tools/chatgwctl.c $(wildcard tools/ctl_*.c)
+CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
+            $(addprefix build/daemon/,config.o greet.o db.o log.o token.o) \
+            build/proto/codec.o build/lua_scripts.o
+CTL_LIBS  = $(shell pkg-config --libs libuv hiredis libcrypto 2>/dev/null)
+
+$(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl*.h)
+
+build/chatgwctl: $(CTL_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
 build/lua_scripts.c: $(LUA) scripts/embed-lua.sh
 	@mkdir -p build
@@ -86,7 +101,7 @@ build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done
 
-integration: build/chatgwd
+integration: build/chatgwd build/chatgwctl
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
 
 check: $(DEPS_FIRST) all unit integration
@@ -105,17 +120,24 @@ fuzz: build/fuzz_codec
 	@mkdir -p build/fuzz-corpus
 	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
 
-build/chatgw-load: $(wildcard tools/*.c tools/*.h) | $(DEPS_FIRST)
+# The load generator (bench/): its own files only, tools/ holds other programs too.
+LOAD_SRC := tools/chatgw-load.c tools/load_worker.c tools/load_report.c \
+            tools/ws_client.c tools/buyer_wire.c tools/hist.c
+LOAD_HDR := tools/load.h tools/ws_client.h tools/buyer_wire.h tools/hist.h
+
+build/chatgw-load: $(LOAD_SRC) $(LOAD_HDR) | $(DEPS_FIRST)
 	@mkdir -p build
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $(wildcard tools/*.c) $(shell pkg-config --cflags --libs libuv libcrypto) -lm
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $(LOAD_SRC) $(shell pkg-config --cflags --libs libuv libcrypto) -lm
 
 bench: build/chatgwd build/chatgw-load
 	@if [ -x bench/run ]; then bench/run; else echo "bench: no scenarios yet (issue 5)"; fi
 
-install: build/chatgwd
+install: build/chatgwd build/chatgwctl
 	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
+	install -D -m 0755 build/chatgwctl $(DESTDIR)$(BINDIR)/chatgwctl
 	install -D -m 0644 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
 	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
+	install -D -m 0644 man/chatgwctl.1 $(DESTDIR)$(MANDIR)/man1/chatgwctl.1
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/chatgwd.service > $(DESTDIR)$(UNITDIR)/chatgwd.service

@@ -69,6 +69,14 @@ int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_tim
                  uint64_t backoff_max_ms, const char *const *channels, size_t n,
                  db_message_cb *on_message, db_state_cb *on_state);
 bool db_sub_ready(void);
+/* The text of an error reply from one of our scripts, without the "ERR "
+ * Redis puts in front of redis.error_reply() strings ("forbidden", ...). */
+static inline const char *db_error_text(const redisReply *r)
+{
+    const char *e = r->str ? r->str : "";
+    return e[0] == 'E' && e[1] == 'R' && e[2] == 'R' && e[3] == ' ' ? e + 4 : e;
+}
+
 /* Closes both links; their handles are closed asynchronously (run the loop). */
 void db_stop(void);
 

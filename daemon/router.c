@@ -213,7 +213,20 @@ void router_on_db_state(bool ready)
 
 /* ---- local sessions -------------------------------------------------------- */
 
-int router_buyer_attach(struct session *s, const char *chat)
+/*
+ * Events for the chat come here from now on; what was published before the
+ * location was set went to the buyer's previous node, so read it now.
+ */
+static void on_located(void *ud, redisReply *r)
+{
+    struct session *s = ud;
+
+    if (r && r->type != REDIS_REPLY_ERROR && session_alive(s))
+        buyer_resync(s);
+    session_unref(s);
+}
+
+int router_buyer_attach(struct session *s, const char *chat, bool resumed)
 {
     char key[96], ttl[24];
 
@@ -223,7 +236,13 @@ int router_buyer_attach(struct session *s, const char *chat)
     snprintf(key, sizeof key, "cg:chat:{%s}:loc", chat);
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     const char *argv[] = { "SET", key, gw.node_id, "PX", ttl };
-    db_command(NULL, NULL, 5, argv, NULL);
+    if (!resumed) {                   /* a new chat: nothing was published yet */
+        db_command(NULL, NULL, 5, argv, NULL);
+        return 0;
+    }
+    session_ref(s);
+    if (db_command(on_located, s, 5, argv, NULL) != 0)
+        session_unref(s);
     return 0;
 }
 

@@ -42,7 +42,8 @@ int router_eval(db_reply_cb *cb, void *ud, const char *op, int nargs, const char
 const char *router_node(void);
 
 /* Local sessions by id, for events. */
-int router_buyer_attach(struct session *s, const char *chat);
+/* resumed: the chat existed, events may have gone to its previous node */
+int router_buyer_attach(struct session *s, const char *chat, bool resumed);
 void router_buyer_detach(struct session *s, const char *chat);
 int router_agent_attach(struct session *s, const char *agent);
 void router_agent_detach(struct session *s, const char *agent);

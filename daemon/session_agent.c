@@ -513,12 +513,15 @@ static enum cg_err script_error(const char *e)
 }
 
 static void refuse(struct session *s, const char *chat, enum cg_err err, const char *ref,
-                   const char *what)
+                   const char *what, const char *detail)
 {
+    char q[200];
+
     if (err == CG_E_FORBIDDEN)
         log_warn("agent_forbidden", "agent=%s chat=%s action=%s", A(s)->id, chat, what);
     else if (err == CG_E_INTERNAL)
-        log_error("agent_action_failed", "agent=%s chat=%s action=%s", A(s)->id, chat, what);
+        log_error("agent_action_failed", "agent=%s chat=%s action=%s error=%s", A(s)->id, chat,
+                  what, log_quote(q, sizeof q, detail ? detail : "-"));
     session_error(s, err, ref);
 }
 
@@ -549,7 +552,7 @@ static void on_msg_stored(void *ud, redisReply *r)
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        refuse(s, chat, script_error(r->str), id, "msg");
+        refuse(s, chat, script_error(db_error_text(r)), id, "msg", r->str);
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
@@ -634,7 +637,7 @@ static void on_released(void *ud, redisReply *r)
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        refuse(s, chat, script_error(r->str), NULL, to[0] ? "transfer" : "close");
+        refuse(s, chat, script_error(db_error_text(r)), NULL, to[0] ? "transfer" : "close", r->str);
         return;
     }
     if (to[0]) {

@@ -52,6 +52,7 @@ struct buyer {
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
     uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
     uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
+    int64_t shown;                       /* records up to here were sent (replay, events) */
     char closed_reason[32];
 };
 
@@ -261,7 +262,7 @@ static void new_chat(struct session *s)
     b->seq = 0;
     metrics.chats_created++;
     send_welcome(s, resume);
-    router_buyer_attach(s, b->chat);
+    router_buyer_attach(s, b->chat, false);
     log_info("chat_created", "chat=%s store=%s group=%s", b->chat, b->store, b->group);
 
     /* the record goes to Redis behind the welcome; the first append
@@ -433,12 +434,13 @@ static void on_resume(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.chats_resumed++;
     send_welcome(s, resume);
-    router_buyer_attach(s, b->chat);
+    router_buyer_attach(s, b->chat, true);
     log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
              (long long)since, (long long)b->seq);
     b->replaying = 1;
     b->replay_next = since + 1;
     b->replay_end = b->seq;
+    b->shown = b->seq;
     replay_more(s);
 }
 
@@ -611,7 +613,7 @@ static void on_appended(void *ud, redisReply *r)
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        bool closed = strncmp(r->str, "closed", 6) == 0;
+        bool closed = strncmp(db_error_text(r), "closed", 6) == 0;
         if (!closed)
             log_error("append_failed", "chat=%s error=%s", b->chat, r->str);
         session_error(s, closed ? CG_E_CONFLICT : CG_E_UNAVAILABLE, id);
@@ -833,7 +835,7 @@ static void on_closed_stored(void *ud, redisReply *r)
     struct buyer_req *q = ud;
     struct session *s;
 
-    if (r && r->type == REDIS_REPLY_ERROR && strcmp(r->str, "closed") != 0)
+    if (r && r->type == REDIS_REPLY_ERROR && strcmp(db_error_text(r), "closed") != 0)
         log_warn("close_failed", "error=%s", r->str);
     router_assign_groups(r);           /* its agent, if any, has room now */
     if (!req_end(q, &s))
@@ -913,23 +915,28 @@ static const char *ev_text(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_STR ? v->u.s : "";
 }
 
-/* Fetches the transcript after the last seq this session has shown. */
+/*
+ * Sends what the transcript holds after the last record this session showed,
+ * up to seq upto. Own messages in that range are shown too (as on resume).
+ */
 static void catch_up(struct session *s, int64_t upto)
 {
     struct buyer *b = B(s);
 
-    if (upto <= b->seq)
+    if (upto <= b->shown)
         return;
+    if (upto > b->seq)
+        b->seq = upto;
     if (b->replaying) {
         if (upto > b->replay_end)
             b->replay_end = upto;
-        b->seq = upto;
+        b->shown = upto;
         return;
     }
     b->replaying = 1;
-    b->replay_next = b->seq + 1;
+    b->replay_next = b->shown + 1;
     b->replay_end = upto;
-    b->seq = upto;
+    b->shown = upto;
     replay_more(s);
 }
 
@@ -942,15 +949,20 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
     if (strcmp(kind, "bmsg") == 0) {
         int64_t seq = ev_int(ev, "seq");
         const struct proto_value *rec = proto_map_get(ev, "rec");
-        if (seq <= b->seq || !rec || rec->type != PROTO_STR)
-            return;                         /* shown already */
-        if (seq > b->seq + 1 || b->replaying) {
-            catch_up(s, seq);               /* a gap: read it from the transcript */
+        /* events come in commit order on one channel: a lower seq was shown
+         * already (by a replay); seqs skipped are the buyer's own messages,
+         * or were lost with the subscriber link (buyer_resync catches up) */
+        if (seq <= b->shown || !rec || rec->type != PROTO_STR)
+            return;
+        if (b->replaying) {
+            catch_up(s, seq);               /* keep the order: after the replay */
             return;
         }
         if (!send_record(s, seq, rec->u.s, rec->len))
             return;
-        b->seq = seq;
+        b->shown = seq;
+        if (seq > b->seq)
+            b->seq = seq;
         b->unanswered_ms = 0;               /* a human (or the gateway) answered */
         metrics.relayed++;
     } else if (strcmp(kind, "agent") == 0) {

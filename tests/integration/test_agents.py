@@ -1,0 +1,352 @@
+"""Agents: login, assignment by capacity, both-way relay across nodes,
+transfer, close, grace on disconnect, node death, and no chat given twice."""
+import asyncio
+import hashlib
+import os
+import time
+
+import msgpack
+
+from client import Client, buyer, run
+from conftest import wait_for
+from test_buyer import transcript
+
+FAST = dict(node_heartbeat="200ms", node_timeout="1s", agent_grace="1s")
+
+
+def make_agent(r, aid, name=None, groups=("pre-sales",), capacity=5, store="demo"):
+    """An agent identity as chatgwctl writes it (see proto/PROTOCOL.md)."""
+    token = os.urandom(32).hex()
+    h = hashlib.sha256(token.encode()).hexdigest()
+    r.hset(f"cg:agent:{aid}", mapping={"name": name or aid.title(), "store": store,
+                                       "groups": " ".join(groups), "capacity": capacity,
+                                       "tok": h, "created": int(time.time() * 1000)})
+    r.sadd("cg:agents", aid)
+    r.set(f"cg:tok:{h}", f"agent:{aid}")
+    return token
+
+
+async def agent(gw, token, ready=True):
+    c = await Client.connect(gw.ws, path="/v1/agent")
+    await c.send({"t": "login", "token": token})
+    w = await c.expect("welcome")
+    if ready:
+        await c.send({"t": "state", "state": "ready"})
+        await c.expect("state", state="ready")
+    return c, w
+
+
+async def frames_until(c, pred, timeout=5):
+    """Reads frames until pred(frame) is true; returns (frame, others)."""
+    others = []
+    deadline = time.monotonic() + timeout
+    while True:
+        f = await c.recv(max(0.05, deadline - time.monotonic()))
+        if pred(f):
+            return f, others
+        others.append(f)
+
+
+def test_login_needs_a_valid_token_and_failures_are_limited(redis, gateway):
+    gw = gateway(redis.url, login_fail_max=3)
+    token = make_agent(redis.client(), "alice")
+
+    async def body():
+        for bad in ("0" * 64, "short", token[:-1] + ("0" if token[-1] != "0" else "1")):
+            c = await Client.connect(gw.ws, path="/v1/agent")
+            await c.send({"t": "login", "token": bad})
+            await c.expect("error", code="unauthorized")
+            assert await c.closed() == (1008, "policy")
+        # the address is now limited, even with the right token
+        c = await Client.connect(gw.ws, path="/v1/agent")
+        await c.send({"t": "login", "token": token})
+        await c.expect("error", code="rate_limited")
+        # frames before login
+        c = await Client.connect(gw.ws, path="/v1/agent")
+        await c.send({"t": "state", "state": "ready"})
+        await c.expect("error", code="no_session")
+
+    run(body())
+    assert "login_refused" in gw.logtext() and token not in gw.logtext()
+
+
+def test_assignment_and_relay_both_ways(redis, gateway):
+    gw = gateway(redis.url)
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, w = await agent(gw, token)
+        assert w["agent"] == {"id": "alice", "name": "Alice", "groups": ["pre-sales"],
+                              "capacity": 5}
+        assert w["chats"] == []
+        b, bw = await buyer(gw, name="Ann")
+        await b.first_message("Do you ship to Lyon?", "m1")
+        asg = await a.expect("assign")
+        assert asg["chat"] == bw["chat"] and asg["buyer"]["name"] == "Ann"
+        assert asg["group"] == "pre-sales" and asg["waited_ms"] >= 0
+        assert [m["text"] for m in asg["history"]][0] == "Do you ship to Lyon?"
+        assert [m["seq"] for m in asg["history"]] == [1, 2]
+        await b.expect("agent", name="Alice")
+        # agent -> buyer
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a1", "text": "Yes, 2 days."})
+        ack = await a.expect("ack", id="a1", chat=bw["chat"])
+        m = await b.expect("msg", **{"from": "agent"})
+        assert (m["seq"], m["text"], m["name"]) == (ack["seq"], "Yes, 2 days.", "Alice")
+        # buyer -> agent
+        await b.send({"t": "msg", "id": "m2", "text": "Great, thanks"})
+        await b.expect("ack", id="m2")
+        m = await a.expect("msg", chat=bw["chat"], **{"from": "buyer"})
+        assert m["text"] == "Great, thanks"
+        # an agent resend is stored once
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a1", "text": "Yes, 2 days."})
+        await a.expect("ack", id="a1", seq=ack["seq"])
+        return bw
+
+    bw = run(body())
+    texts = [m["text"] for m in transcript(redis.client(), bw["chat"])]
+    assert texts.count("Yes, 2 days.") == 1 and texts[-1] == "Great, thanks"
+
+
+def test_capacity_is_respected_and_a_freed_slot_is_filled_at_once(redis, gateway):
+    gw = gateway(redis.url)
+    r = redis.client()
+    tokens = [make_agent(r, aid, capacity=2) for aid in ("alice", "bob")]
+
+    async def body():
+        agents = [(await agent(gw, t))[0] for t in tokens]
+        buyers = []
+        for i in range(5):
+            b, w = await buyer(gw)
+            _, _, q = await b.first_message(f"question {i}", "m1")
+            buyers.append((b, w))
+            await asyncio.sleep(0.1)
+        got = {0: [], 1: []}
+        for k, a in enumerate(agents):
+            for _ in range(2):
+                got[k].append((await a.expect("assign"))["chat"])
+            await a.silent(0.5)                  # never a third
+        held = set(got[0]) | set(got[1])
+        waiting = [w["chat"] for b, w in buyers if w["chat"] not in held]
+        assert len(held) == 4 and len(waiting) == 1
+        assert r.zscore("cg:q:demo:pre-sales", waiting[0]) is not None
+        # alice closes one: the waiting chat goes to her at once
+        await agents[0].send({"t": "close", "chat": got[0][0]})
+        await agents[0].expect("unassign", chat=got[0][0], reason="closed")
+        asg = await agents[0].expect("assign")
+        assert asg["chat"] == waiting[0]
+        closed_buyer = next(b for b, w in buyers if w["chat"] == got[0][0])
+        f, _ = await frames_until(closed_buyer, lambda f: f["t"] == "closed")
+        assert f["reason"] == "agent_closed"
+        assert int(r.hget("cg:ar:alice", "load")) == 2
+        assert int(r.hget("cg:ar:bob", "load")) == 2
+
+    run(body())
+
+
+def test_an_agent_acts_only_on_its_own_chats(redis, gateway):
+    gw = gateway(redis.url)
+    r = redis.client()
+    ta, tb = make_agent(r, "alice"), make_agent(r, "bob", groups=("after-sales",))
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        bob, _ = await agent(gw, tb)
+        b, bw = await buyer(gw)
+        await b.first_message("secret order details", "m1")
+        await a.expect("assign")
+        chat = bw["chat"]
+        await bob.send({"t": "msg", "chat": chat, "id": "x1", "text": "hi"})
+        e = await bob.expect("error", code="forbidden", ref="x1")
+        assert "secret" not in str(e)
+        await bob.send({"t": "close", "chat": chat})
+        await bob.expect("error", code="forbidden")
+        await bob.send({"t": "transfer", "chat": chat, "to": "bob"})
+        await bob.expect("error", code="forbidden")
+        await bob.send({"t": "msg", "chat": "nonsense", "id": "x2", "text": "hi"})
+        await bob.expect("error", code="bad_value", field="chat")
+        await bob.silent(0.3)                    # nothing of that chat reached bob
+        return chat
+
+    chat = run(body())
+    assert "agent_forbidden" in gw.logtext()
+    assert all(m["text"] != "hi" for m in transcript(r, chat))
+
+
+def test_transfer_to_an_agent_and_to_a_group(redis, gateway):
+    gw = gateway(redis.url)
+    r = redis.client()
+    ta = make_agent(r, "alice")
+    tb = make_agent(r, "bob", "Bob")
+    tc = make_agent(r, "carol", "Carol", groups=("after-sales",))
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        b, bw = await buyer(gw)
+        await b.first_message("I want a refund", "m1")
+        await a.expect("assign")
+        bob, _ = await agent(gw, tb)
+        # to an agent: bob gets it with the history, alice lets go
+        await a.send({"t": "transfer", "chat": bw["chat"], "to": "bob", "reason": "refund"})
+        await a.expect("transferred", chat=bw["chat"], to="bob")
+        await a.expect("unassign", chat=bw["chat"], reason="transferred")
+        f, _ = await frames_until(bob, lambda f: f["t"] == "assign")
+        assert f["history"][0]["text"] == "I want a refund"
+        sysmsg, _ = await frames_until(b, lambda f: f["t"] == "msg" and f["from"] == "system")
+        await b.expect("agent", name="Bob")
+        # to a group: carol (after-sales) gets it
+        carol, _ = await agent(gw, tc, ready=False)
+        await bob.send({"t": "transfer", "chat": bw["chat"], "to": "group:after-sales"})
+        await bob.expect("transferred", to="group:after-sales")
+        await bob.expect("unassign", reason="transferred")
+        await carol.send({"t": "state", "state": "ready"})
+        await carol.expect("state")
+        f, _ = await frames_until(carol, lambda f: f["t"] == "assign")
+        assert f["chat"] == bw["chat"] and f["group"] == "after-sales"
+        # refused transfers change nothing
+        await carol.send({"t": "transfer", "chat": bw["chat"], "to": "group:no-such"})
+        await carol.expect("error", code="not_found")
+        # an agent who is away cannot be given the chat
+        await a.send({"t": "state", "state": "away"})
+        await a.expect("state", state="away")
+        await carol.send({"t": "transfer", "chat": bw["chat"], "to": "alice"})
+        await carol.expect("error", code="conflict")
+        await carol.send({"t": "transfer", "chat": bw["chat"], "to": "nobody"})
+        await carol.expect("error", code="not_found")
+        return bw
+
+    bw = run(body())
+    m = msgpack.unpackb(redis.client().get(f"cg:chat:{{{bw['chat']}}}:meta"), raw=False)
+    assert (m["agent"], m["group"]) == ("carol", "after-sales")
+
+
+def test_buyer_and_agent_on_different_nodes(redis, gateway):
+    na = gateway(redis.url, node_id="node-a", msg_burst=50)
+    nb = gateway(redis.url, node_id="node-b")
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, _ = await agent(nb, token)
+        b, bw = await buyer(na)
+        await b.first_message("hello from node A", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        await b.expect("agent", name="Alice")
+        for i in range(20):
+            await a.send({"t": "msg", "chat": bw["chat"], "id": f"a{i}", "text": f"agent {i}"})
+            await b.send({"t": "msg", "id": f"b{i}", "text": f"buyer {i}"})
+        # each side: its 20 acks, and the other side's 20 messages in order
+        got_b = [await b.recv() for _ in range(40)]
+        got_a = [await a.recv() for _ in range(40)]
+        assert [f["text"] for f in got_b if f["t"] == "msg"] == [f"agent {i}" for i in range(20)]
+        assert [f["id"] for f in got_b if f["t"] == "ack"] == [f"b{i}" for i in range(20)]
+        assert [f["text"] for f in got_a if f["t"] == "msg"] == [f"buyer {i}" for i in range(20)]
+        assert [f["id"] for f in got_a if f["t"] == "ack"] == [f"a{i}" for i in range(20)]
+        # seqs are one sequence without gaps across both sides
+        seqs = sorted([f["seq"] for f in got_b + got_a if f["t"] == "ack"])
+        assert seqs == list(range(3, 43))
+
+    run(body())
+
+
+def test_agent_returning_within_grace_keeps_chats_else_they_move(redis, gateway):
+    gw = gateway(redis.url, **FAST)
+    r = redis.client()
+    ta, tb = make_agent(r, "alice", "Alice"), make_agent(r, "bob", "Bob")
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        b, bw = await buyer(gw)
+        await b.first_message("help", "m1")
+        await a.expect("assign")
+        # a short drop: back within grace, the chat is still hers
+        await a.ws.close()
+        await asyncio.sleep(0.3)
+        a, w = await agent(gw, ta)
+        assert [c["chat"] for c in w["chats"]] == [bw["chat"]]
+        assert w["chats"][0]["history"][0]["text"] == "help"
+        # a long one: past grace the chat goes to bob, with its history
+        await a.ws.close()
+        bob, _ = await agent(gw, tb)
+        f, _ = await frames_until(bob, lambda f: f["t"] == "assign", timeout=10)
+        assert f["chat"] == bw["chat"] and f["history"][0]["text"] == "help"
+        moved, _ = await frames_until(b, lambda f: f["t"] == "msg" and f["from"] == "system")
+        assert "another" in moved["text"]
+        await b.expect("agent", name="Bob")
+        a, w = await agent(gw, ta)
+        assert w["chats"] == []
+
+    run(body(), timeout=60)
+
+
+def test_node_killed_its_agents_chats_move_and_its_buyers_resume(redis, gateway):
+    na = gateway(redis.url, node_id="node-a", **FAST)
+    nb = gateway(redis.url, node_id="node-b", **FAST)
+    r = redis.client()
+    ta, tb = make_agent(r, "alice", "Alice"), make_agent(r, "bob", "Bob")
+
+    async def body():
+        a, _ = await agent(nb, ta)
+        b, bw = await buyer(nb)
+        await b.first_message("on node B", "m1")
+        await a.expect("assign")
+        bob, _ = await agent(na, tb)
+        nb.kill9()
+        # heartbeat timeout + grace later, bob has the chat
+        f, _ = await frames_until(bob, lambda f: f["t"] == "assign", timeout=15)
+        assert f["chat"] == bw["chat"]
+        # the buyer resumes on node A with nothing lost
+        c = await Client.connect(na.ws)
+        await c.send({"t": "hello", "resume": bw["resume"], "since": 0})
+        w = await c.expect("welcome")
+        seqs = [(await c.expect("msg"))["seq"] for _ in range(w["seq"])]
+        assert seqs == list(range(1, w["seq"] + 1))
+        await bob.send({"t": "msg", "chat": bw["chat"], "id": "x", "text": "I'm Bob"})
+        await bob.expect("ack")
+        f, _ = await frames_until(c, lambda f: f["t"] == "msg" and f.get("from") == "agent")
+        assert f["text"] == "I'm Bob"
+
+    run(body(), timeout=60)
+
+
+def test_many_buyers_two_nodes_no_chat_twice_no_agent_over_capacity(redis, gateway):
+    na = gateway(redis.url, node_id="node-a", max_sessions_per_ip=1000)
+    nb = gateway(redis.url, node_id="node-b", max_sessions_per_ip=1000)
+    r = redis.client()
+    caps = {f"ag{i}": 10 for i in range(20)}
+    tokens = {aid: make_agent(r, aid, capacity=cap) for aid, cap in caps.items()}
+
+    async def body():
+        agents = {}
+        for i, (aid, tok) in enumerate(tokens.items()):
+            agents[aid] = (await agent(na if i % 2 else nb, tok))[0]
+
+        async def one(i):
+            b, w = await buyer(na if i % 2 else nb)
+            await b.send({"t": "msg", "id": "m1", "text": f"buyer {i}"})
+            f, _ = await frames_until(b, lambda f: f["t"] == "agent", timeout=20)
+            return w["chat"], f["name"]
+
+        results = await asyncio.gather(*(one(i) for i in range(200)))
+        assigned = {}
+        for aid, a in agents.items():
+            try:
+                while True:
+                    f = await a.recv(0.5)
+                    if f["t"] == "assign":
+                        assigned.setdefault(f["chat"], []).append(aid)
+            except asyncio.TimeoutError:
+                pass
+        return results, assigned
+
+    results, assigned = run(body(), timeout=120)
+    chats = [c for c, _ in results]
+    assert len(set(chats)) == 200
+    assert all(len(v) == 1 for v in assigned.values()), "a chat was assigned twice"
+    assert set(assigned) == set(chats)
+    load = {}
+    for c, (aid,) in assigned.items():
+        load[aid] = load.get(aid, 0) + 1
+    assert all(n <= caps[aid] for aid, n in load.items())
+    for aid in caps:
+        assert int(r.hget(f"cg:ar:{aid}", "load") or 0) == load.get(aid, 0)
+        assert r.scard(f"cg:achats:{aid}") == load.get(aid, 0)
+    assert r.zcard("cg:q:demo:pre-sales") == 0
