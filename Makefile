@@ -106,11 +106,8 @@ integration: build/chatgwd build/chatgwctl
 
 check: $(DEPS_FIRST) all unit integration
 
-run: $(DEPS_FIRST) build/chatgwd
-	@mkdir -p var
-	@echo "chatgw: buyers connect to ws://127.0.0.1:8080/v1/buyer and say {\"t\":\"hello\",\"store\":\"demo\"};"
-	@echo "chatgw: health at http://127.0.0.1:8080/healthz, metrics at /metrics; Redis data in ./var; Ctrl-C stops."
-	@exec build/chatgwd -c conf/demo.conf
+run: $(DEPS_FIRST) build/chatgwd build/chatgwctl
+	@exec scripts/run-demo.sh
 
 build/fuzz_codec: tests/fuzz/fuzz_codec.c proto/codec.c proto/codec.h
 	@mkdir -p build
@@ -135,12 +132,13 @@ bench: build/chatgwd build/chatgw-load
 install: build/chatgwd build/chatgwctl
 	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
 	install -D -m 0755 build/chatgwctl $(DESTDIR)$(BINDIR)/chatgwctl
-	install -D -m 0644 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
+	install -D -m 0640 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
 	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
 	install -D -m 0644 man/chatgwctl.1 $(DESTDIR)$(MANDIR)/man1/chatgwctl.1
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    systemd/chatgwd.service > $(DESTDIR)$(UNITDIR)/chatgwd.service
+	    systemd/chatgwd.service > build/chatgwd.service
+	install -m 0644 build/chatgwd.service $(DESTDIR)$(UNITDIR)/chatgwd.service
 	install -D -m 0644 systemd/chatgw.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/chatgw.conf
 	install -D -m 0644 systemd/chatgw.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/chatgw.conf
 

@@ -143,9 +143,9 @@ static const struct opt store_opts[] = {
     STR(greeting, "Hello, welcome to {store}! How can I help you?", check_tpl, "template",
         "automatic reply to a chat's first message; placeholders {store} {buyer} {position} {agent}, "
         "{{ and }} for literal braces"),
-    STR(hold_text, "Thanks for waiting, {buyer}! All our agents are busy right now; you are number "
-        "{position} in line and we will be with you shortly.", check_tpl, "template",
-        "automatic reply to a buyer message unanswered for hold_after; same placeholders"),
+    STR(hold_text, "Thanks for waiting! All our agents are busy right now; we will be with you "
+        "shortly.", check_tpl, "template",
+        "automatic reply to a buyer message unanswered for hold_after (the queue position follows as a queue frame); same placeholders"),
     STR(timezone, "UTC", check_tz, "IANA zone", "the store's time zone, e.g. Asia/Shanghai"),
     LIST(groups, ngroups, "pre-sales after-sales", 1, CONFIG_MAX_GROUPS, check_id,
          "agent groups a buyer may ask for: 1 to 16 names of A-Z a-z 0-9 _ . -"),

@@ -179,14 +179,15 @@ static void close_everything(void)
 {
     uv_timer_stop(&G.drain);
     uv_close((uv_handle_t *)&G.drain, NULL);
-    uv_close((uv_handle_t *)&G.sigterm, NULL);
-    uv_close((uv_handle_t *)&G.sigint, NULL);
-    uv_close((uv_handle_t *)&G.sighup, NULL);
     sessions_shutdown();
     server_stop();
     router_stop();
     db_stop();
     redis_child_stop();
+    /* last: until Redis has stopped, a second Ctrl-C must not kill us */
+    uv_close((uv_handle_t *)&G.sigterm, NULL);
+    uv_close((uv_handle_t *)&G.sigint, NULL);
+    uv_close((uv_handle_t *)&G.sighup, NULL);
 }
 
 static void on_drain(uv_timer_t *t)

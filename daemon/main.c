@@ -19,7 +19,7 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: chatgwd [-c FILE] [--listen HOST:PORT] [--redis URL] [--state-dir DIR]\n"
         "               [--reuseport] [--check-config] [--print-config] [--version] [-v|-q]\n"
-        "  -c, --config FILE   configuration file (see chatgw.conf(5) / conf/chatgw.conf)\n"
+        "  -c, --config FILE   configuration file (every option: conf/chatgw.conf)\n"
         "      --listen H:P    listen address, overrides `listen`\n"
         "      --redis URL     redis://[:password@]host[:port][/db] or unix:///path[?db=N];\n"
         "                      none: run an embedded redis-server in the state directory\n"

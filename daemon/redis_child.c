@@ -74,6 +74,7 @@ static int spawn(void)
         for (int fd = 3; fd < 65536; fd++)
             if (fcntl(fd, F_GETFD) >= 0)
                 close(fd);
+        unsetenv("NOTIFY_SOCKET");  /* systemd's readiness is ours to report */
         execvp(C.binary, argv);
         fprintf(stderr, "level=error event=redis_exec_failed binary=%s error=%s\n",
                 C.binary, strerror(errno));

@@ -580,18 +580,11 @@ static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
         cb(ud, NULL);
 }
 
-static void enqueue(struct session *s)
+/* The chat has joined its queue (append.lua did it with the greeting). */
+static void enqueued(struct session *s)
 {
-    struct buyer *b = B(s);
-    char qk[160], score[24];
-    struct buyer_req *q;
+    struct buyer_req *q = req_new(s, NULL);
 
-    queue_key(qk, sizeof qk, b);
-    snprintf(score, sizeof score, "%llu", (unsigned long long)gw_wall_ms());
-    const char *argv[] = { "ZADD", qk, "NX", score, b->chat };
-    if (db_command(NULL, NULL, 5, argv, NULL) != 0)
-        return;
-    q = req_new(s, NULL);
     if (q)
         ask_position(s, enqueue_reply, q);
 }
@@ -636,8 +629,9 @@ static void on_appended(void *ud, redisReply *r)
         b->seq = greet ? greet : seq;
     metrics_observe_ack(now_us() - t0);
     send_ack(s, id, seq);
-    if (greet)
-        enqueue(s);
+    /* also when the first message's ack was lost and this is its resend */
+    if (greet || (dup && seq == 1))
+        enqueued(s);
 }
 
 static void greet_now(struct session *s, const struct store_conf *st, char *text, size_t cap)
@@ -657,7 +651,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
     struct buyer *b = B(s);
     const struct store_conf *st = buyer_store(b);
     const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
-    char keys[3][96], ttl[24], greeting[4096];
+    char keys[3][96], ttl[24], now[24], greeting[4096];
     const char *rec, *id = idv->u.s;
     size_t rec_len, greet_len = 0;
     char *greet_rec = NULL;
@@ -709,14 +703,15 @@ static void on_msg(struct session *s, const struct proto_value *f)
     chat_key(keys[1], sizeof keys[1], b->chat, "log");
     chat_key(keys[2], sizeof keys[2], b->chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
+    snprintf(now, sizeof now, "%llu", (unsigned long long)ts);
     const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl,
                            greet_rec ? greet_rec : "", b->meta ? b->meta : "",
-                           b->chat, "buyer", "" };
+                           b->chat, "buyer", "", now };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
                       strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0,
-                      strlen(b->chat), 5, 0 };
+                      strlen(b->chat), 5, 0, strlen(now) };
     q = req_new(s, id);
-    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 11, argv, lens) != 0) {
+    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 12, argv, lens) != 0) {
         if (q) {
             free(q);
             session_req_end(s);
@@ -747,6 +742,8 @@ static void on_hold_position(void *ud, redisReply *r)
     size_t len;
 
     if (!session_alive(s) || !st) {
+        if (b)
+            b->hold_busy = 0;        /* the store may come back on a reload */
         session_req_end(s);
         free(h);
         return;

@@ -221,7 +221,10 @@ static enum proto_status mp_raw(struct dec *d, uint64_t n, uint8_t type)
     if (!s)
         return PROTO_E_ELEMS;
     memcpy(s, d->p, (size_t)n);
-    if (type == PROTO_STR && !d->raw_strings && !proto_utf8_valid(s, (size_t)n))
+    /* NUL is valid UTF-8 but no field of ours may hold it: every consumer
+     * is C, and a cut string must never differ from the checked one */
+    if (type == PROTO_STR && !d->raw_strings &&
+        (!proto_utf8_valid(s, (size_t)n) || memchr(s, 0, (size_t)n)))
         return PROTO_E_UTF8;
     d->p += n;
     v.len = (uint32_t)n;
@@ -453,8 +456,8 @@ static enum proto_status js_string(struct dec *d, struct proto_value *v)
     out[n] = '\0';
     /* give back what unescaping saved */
     d->a->nbytes -= (size_t)(q - start) - n;
-    if (!proto_utf8_valid(out, n))
-        return PROTO_E_UTF8;
+    if (!proto_utf8_valid(out, n) || memchr(out, 0, n))
+        return PROTO_E_UTF8;             /* see mp_raw on NUL */
     v->type = PROTO_STR;
     v->len = (uint32_t)n;
     v->u.s = out;

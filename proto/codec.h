@@ -5,7 +5,8 @@
  * Decoding never trusts the input: every declared length (msgpack str/bin/
  * array/map headers) is checked against the bytes that remain before
  * anything is reserved, nesting depth and total element count are bounded,
- * strings must be strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF),
+ * strings must be strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF)
+ * and hold no NUL (U+0000),
  * and the whole tree lives in a caller-provided arena of fixed size, so a
  * decode allocates nothing. Trailing bytes after the top value are an error.
  *

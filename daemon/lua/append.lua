@@ -7,7 +7,9 @@
 -- when the chat has none yet ('' = none).
 -- ARGV[6] chat id, ARGV[7] who wrote it: 'buyer', 'agent:<id>' (must be
 -- the chat's agent, else error "forbidden"), or '' (the gateway: holds),
--- ARGV[8] the writing session's tag (its other windows get the copy, not it).
+-- ARGV[8] the writing session's tag (its other windows get the copy, not it),
+-- ARGV[9] now (ms): with the greeting, the chat joins its group's queue in
+-- the same step, so a lost reply can never leave a chat out of the queue.
 -- The new record is published to the other side's node(s) (see router.lua).
 -- Returns {seq, duplicate 0|1, greeting seq or 0}, or an error
 -- "closed" / "no_chat" / "forbidden". seq is the record's 1-based index.
@@ -32,6 +34,7 @@ local seq
 if ARGV[4] ~= '' and redis.call('LLEN', KEYS[2]) == 0 then
   seq = redis.call('RPUSH', KEYS[2], ARGV[2], ARGV[4]) - 1
   greet = seq + 1
+  redis.call('ZADD', 'cg:q:' .. m['store'] .. ':' .. m['group'], 'NX', tonumber(ARGV[9]), ARGV[6])
 else
   seq = redis.call('RPUSH', KEYS[2], ARGV[2])
 end

@@ -102,8 +102,8 @@ TEST(store_defaults)
     ASSERT_STREQ(s->id, "shop1");
     ASSERT_STREQ(s->name, "shop1");
     ASSERT_STREQ(s->greeting, "Hello, welcome to {store}! How can I help you?");
-    ASSERT_STREQ(s->hold_text, "Thanks for waiting, {buyer}! All our agents are busy right now; you are "
-                 "number {position} in line and we will be with you shortly.");
+    ASSERT_STREQ(s->hold_text, "Thanks for waiting! All our agents are busy right now; we will be "
+                               "with you shortly.");
     ASSERT_STREQ(s->timezone, "UTC");
     ASSERT_EQ(s->ngroups, 2);
     ASSERT_STREQ(s->groups[0], "pre-sales");
