@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,10 @@ static void on_acceptable(uv_poll_t *h, int status, int events)
             }
             return;
         }
+        /* replies often go out back to back (greeting, ack, queue):
+         * without this the second waits for the client's delayed ACK */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (!lws_adopt_socket_vhost(vhost, fd)) {
             metrics.accept_errors++;
             close(fd);
@@ -286,6 +292,14 @@ int server_start(void)
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;  /* connections come from our listener */
+    /*
+     * No lws validity timers: we ping and time out idle sessions in our own
+     * sweep. lws re-arms its per-connection timer on every frame by inserting
+     * into one sorted list, which costs O(sessions) per frame.
+     */
+    static const lws_retry_bo_t no_validity = { .secs_since_valid_ping = 0,
+                                                .secs_since_valid_hangup = 0 };
+    info.retry_and_idle_policy = &no_validity;
     info.protocols = protocols;
     info.vhost_name = "chatgw";
     info.server_string = "chatgw";

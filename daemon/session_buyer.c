@@ -52,7 +52,8 @@ struct buyer {
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
     uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
     uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
-    int64_t shown;                       /* records up to here were sent (replay, events) */
+    int64_t shown;                       /* every record up to here is shown or the buyer's own */
+    uint64_t done;                       /* bit i: record shown+1+i is, too (see mark_done) */
     char closed_reason[32];
 };
 
@@ -69,6 +70,35 @@ static struct proto_arena rec_arena;     /* decoding stored records */
 static uint64_t now_us(void) { return uv_hrtime() / 1000; }
 
 static struct buyer *B(struct session *s) { return s->data; }
+
+/*
+ * What the buyer has: records it was sent (replay, events, gateway replies)
+ * and its own acked messages. Events (subscriber link) and acks (command
+ * link) may arrive in either order, so a 64-record window above `shown`
+ * remembers the ones done out of order.
+ */
+static bool is_done(const struct buyer *b, int64_t seq)
+{
+    int64_t off = seq - b->shown - 1;
+    return off < 0 || (off < 64 && (b->done >> off) & 1);
+}
+
+static void mark_done(struct buyer *b, int64_t seq)
+{
+    int64_t off = seq - b->shown - 1;
+
+    if (off < 0)
+        return;
+    for (; off >= 64; off--) {           /* beyond the window: slide it */
+        b->shown++;
+        b->done >>= 1;
+    }
+    b->done |= (uint64_t)1 << off;
+    while (b->done & 1) {
+        b->done >>= 1;
+        b->shown++;
+    }
+}
 static void buyer_free(struct session *s);
 
 static void queue_key(char *out, size_t cap, const struct buyer *b)
@@ -307,9 +337,10 @@ static void on_replay_page(void *ud, redisReply *r)
          */
         if (s->out_bytes >= gw.cfg->outbound_max_bytes / 2)
             break;
-        if (e->type == REDIS_REPLY_STRING &&
+        if (e->type == REDIS_REPLY_STRING && !is_done(b, b->replay_next) &&
             !send_record(s, b->replay_next, e->str, e->len))
             log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
+        mark_done(b, b->replay_next);
         b->replay_next++;
     }
     if (r->elements == 0)
@@ -440,7 +471,8 @@ static void on_resume(void *ud, redisReply *r)
     b->replaying = 1;
     b->replay_next = since + 1;
     b->replay_end = b->seq;
-    b->shown = b->seq;
+    b->shown = since < b->seq ? since : b->seq;
+    b->done = 0;
     replay_more(s);
 }
 
@@ -627,6 +659,9 @@ static void on_appended(void *ud, redisReply *r)
     }
     if ((greet ? greet : seq) > b->seq)
         b->seq = greet ? greet : seq;
+    mark_done(b, seq);
+    if (greet)
+        mark_done(b, greet);               /* it went out before the ack */
     metrics_observe_ack(now_us() - t0);
     send_ack(s, id, seq);
     /* also when the first message's ack was lost and this is its resend */
@@ -780,6 +815,7 @@ static void on_hold_stored(void *ud, redisReply *r)
             const struct store_conf *st = buyer_store(b);
             if (seq > b->seq)
                 b->seq = seq;
+            mark_done(b, seq);
             metrics.holds++;
             send_msg(s, seq, "auto", st ? st->name : NULL, h->text, gw_wall_ms());
             if (h->position > 0)
@@ -912,28 +948,23 @@ static const char *ev_text(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_STR ? v->u.s : "";
 }
 
-/*
- * Sends what the transcript holds after the last record this session showed,
- * up to seq upto. Own messages in that range are shown too (as on resume).
- */
+/* Sends what the transcript holds up to seq upto that this session lacks. */
 static void catch_up(struct session *s, int64_t upto)
 {
     struct buyer *b = B(s);
 
-    if (upto <= b->shown)
-        return;
     if (upto > b->seq)
         b->seq = upto;
     if (b->replaying) {
         if (upto > b->replay_end)
             b->replay_end = upto;
-        b->shown = upto;
         return;
     }
+    if (upto <= b->shown)
+        return;
     b->replaying = 1;
     b->replay_next = b->shown + 1;
     b->replay_end = upto;
-    b->shown = upto;
     replay_more(s);
 }
 
@@ -946,10 +977,9 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
     if (strcmp(kind, "bmsg") == 0) {
         int64_t seq = ev_int(ev, "seq");
         const struct proto_value *rec = proto_map_get(ev, "rec");
-        /* events come in commit order on one channel: a lower seq was shown
-         * already (by a replay); seqs skipped are the buyer's own messages,
-         * or were lost with the subscriber link (buyer_resync catches up) */
-        if (seq <= b->shown || !rec || rec->type != PROTO_STR)
+        /* seqs an event skips are the buyer's own messages, or were lost
+         * with the subscriber link (buyer_resync catches up) */
+        if (seq <= 0 || is_done(b, seq) || !rec || rec->type != PROTO_STR)
             return;
         if (b->replaying) {
             catch_up(s, seq);               /* keep the order: after the replay */
@@ -957,7 +987,7 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
         }
         if (!send_record(s, seq, rec->u.s, rec->len))
             return;
-        b->shown = seq;
+        mark_done(b, seq);
         if (seq > b->seq)
             b->seq = seq;
         b->unanswered_ms = 0;               /* a human (or the gateway) answered */

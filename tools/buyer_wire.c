@@ -1,0 +1,537 @@
+/*
+ * buyer_wire.c - encode the buyer frames chatgw-load sends and pick the
+ * needed fields out of the gateway's answers (see buyer_wire.h).
+ *
+ * Writing: one small builder emits a flat map either as JSON or as
+ * msgpack, field by field, so each frame is written once for both.
+ * Reading: a bounded walk over one top-level map; values of keys we do
+ * not want are skipped (nested maps and arrays too, depth-limited), and
+ * any length that runs past the end makes the frame unreadable.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "buyer_wire.h"
+
+#define SKIP_DEPTH 16
+
+/* ---- writing --------------------------------------------------------------- */
+
+struct out {
+    uint8_t *p;
+    size_t len, cap;
+    enum wire_enc enc;
+    unsigned fields;
+    bool err;
+};
+
+static void put(struct out *o, const void *s, size_t n)
+{
+    if (o->err || o->len + n > o->cap) {
+        o->err = true;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void put_byte(struct out *o, uint8_t b)
+{
+    put(o, &b, 1);
+}
+
+static void put_be(struct out *o, uint8_t tag, uint64_t v, int bytes)
+{
+    put_byte(o, tag);
+    for (int i = bytes - 1; i >= 0; i--)
+        put_byte(o, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_str(struct out *o, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (o->enc == WIRE_MSGPACK) {
+        if (n < 32)
+            put_byte(o, (uint8_t)(0xa0 | n));
+        else if (n <= 0xff)
+            put_be(o, 0xd9, n, 1);
+        else if (n <= 0xffff)
+            put_be(o, 0xda, n, 2);
+        else
+            put_be(o, 0xdb, n, 4);
+        put(o, s, n);
+        return;
+    }
+    put_byte(o, '"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            put_byte(o, '\\');
+            put_byte(o, ch);
+        } else if (ch < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            put(o, esc, 6);
+        } else {
+            put_byte(o, ch);
+        }
+    }
+    put_byte(o, '"');
+}
+
+static void begin(struct out *o, uint8_t *p, size_t cap, enum wire_enc enc, unsigned nfields)
+{
+    *o = (struct out){ .p = p, .cap = cap, .enc = enc };
+    if (enc == WIRE_MSGPACK)
+        put_byte(o, (uint8_t)(0x80 | nfields));      /* fixmap: we send at most 3 */
+    else
+        put_byte(o, '{');
+}
+
+static void key(struct out *o, const char *k)
+{
+    if (o->enc == WIRE_JSON && o->fields)
+        put_byte(o, ',');
+    o->fields++;
+    put_str(o, k);
+    if (o->enc == WIRE_JSON)
+        put_byte(o, ':');
+}
+
+static void field_str(struct out *o, const char *k, const char *v)
+{
+    key(o, k);
+    put_str(o, v);
+}
+
+static void field_int(struct out *o, const char *k, int64_t v)
+{
+    key(o, k);
+    if (o->enc == WIRE_JSON) {
+        char b[24];
+        int n = snprintf(b, sizeof b, "%lld", (long long)v);
+        put(o, b, (size_t)n);
+    } else if (v >= 0 && v <= 0x7f) {
+        put_byte(o, (uint8_t)v);
+    } else if (v >= 0 && v <= 0xffffffff) {
+        put_be(o, 0xce, (uint64_t)v, 4);
+    } else {
+        put_be(o, 0xd3, (uint64_t)v, 8);
+    }
+}
+
+static size_t end(struct out *o)
+{
+    if (o->enc == WIRE_JSON)
+        put_byte(o, '}');
+    return o->err ? 0 : o->len;
+}
+
+size_t wire_hello(uint8_t *p, size_t cap, enum wire_enc enc, const char *store)
+{
+    struct out o;
+
+    begin(&o, p, cap, enc, 2);
+    field_str(&o, "t", "hello");
+    field_str(&o, "store", store);
+    return end(&o);
+}
+
+size_t wire_resume(uint8_t *p, size_t cap, enum wire_enc enc, const char *token, int64_t since)
+{
+    struct out o;
+
+    begin(&o, p, cap, enc, 3);
+    field_str(&o, "t", "hello");
+    field_str(&o, "resume", token);
+    field_int(&o, "since", since);
+    return end(&o);
+}
+
+size_t wire_msg(uint8_t *p, size_t cap, enum wire_enc enc, uint32_t k, const char *text)
+{
+    struct out o;
+    char id[16];
+
+    snprintf(id, sizeof id, "m%u", k);
+    begin(&o, p, cap, enc, 3);
+    field_str(&o, "t", "msg");
+    field_str(&o, "id", id);
+    field_str(&o, "text", text);
+    return end(&o);
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+bool wire_is(struct wire_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+uint32_t wire_msg_number(struct wire_str id)
+{
+    uint32_t k = 0;
+
+    if (id.n < 2 || id.n > 10 || id.p[0] != 'm')
+        return 0;
+    for (uint32_t i = 1; i < id.n; i++) {
+        if (id.p[i] < '0' || id.p[i] > '9')
+            return 0;
+        k = k * 10 + (uint32_t)(id.p[i] - '0');
+    }
+    return k;
+}
+
+/* Where a wanted string field goes, by key; NULL when not wanted. */
+static struct wire_str *str_slot(struct wire_reply *r, struct wire_str k)
+{
+    if (wire_is(k, "t"))      return &r->t;
+    if (wire_is(k, "id"))     return &r->id;
+    if (wire_is(k, "ref"))    return &r->ref;
+    if (wire_is(k, "code"))   return &r->code;
+    if (wire_is(k, "from"))   return &r->from;
+    if (wire_is(k, "resume")) return &r->resume;
+    return NULL;
+}
+
+static int64_t *int_slot(struct wire_reply *r, struct wire_str k)
+{
+    if (wire_is(k, "seq"))
+        return &r->seq;
+    if (wire_is(k, "position"))
+        return &r->position;
+    return NULL;
+}
+
+/* JSON */
+
+struct jin {
+    const char *p, *end;
+};
+
+static void j_ws(struct jin *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+static int j_string(struct jin *j, struct wire_str *s)
+{
+    const char *start;
+
+    if (j->p >= j->end || *j->p != '"')
+        return -1;
+    start = ++j->p;
+    while (j->p < j->end && *j->p != '"')
+        j->p += *j->p == '\\' ? 2 : 1;
+    if (j->p >= j->end)
+        return -1;
+    s->p = start;
+    s->n = (uint32_t)(j->p - start);
+    j->p++;
+    return 0;
+}
+
+static int j_skip(struct jin *j, int depth)
+{
+    struct wire_str s;
+
+    j_ws(j);
+    if (j->p >= j->end || depth > SKIP_DEPTH)
+        return -1;
+    if (*j->p == '"')
+        return j_string(j, &s);
+    if (*j->p == '{' || *j->p == '[') {
+        char close = *j->p == '{' ? '}' : ']';
+        j->p++;
+        j_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            if (close == '}') {
+                if (j_string(j, &s) != 0)
+                    return -1;
+                j_ws(j);
+                if (j->p >= j->end || *j->p++ != ':')
+                    return -1;
+            }
+            if (j_skip(j, depth + 1) != 0)
+                return -1;
+            j_ws(j);
+            if (j->p >= j->end)
+                return -1;
+            if (*j->p == close) {
+                j->p++;
+                return 0;
+            }
+            if (*j->p++ != ',')
+                return -1;
+            j_ws(j);
+        }
+    }
+    /* number, true, false, null */
+    while (j->p < j->end && *j->p != ',' && *j->p != '}' && *j->p != ']' &&
+           *j->p != ' ' && *j->p != '\n' && *j->p != '\r' && *j->p != '\t')
+        j->p++;
+    return 0;
+}
+
+static int j_int(struct jin *j, int64_t *v)
+{
+    bool neg = false;
+    int64_t x = 0;
+
+    if (j->p < j->end && *j->p == '-') {
+        neg = true;
+        j->p++;
+    }
+    if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+        return -1;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+        x = x * 10 + (*j->p++ - '0');
+    *v = neg ? -x : x;
+    return j_skip(j, 0);                    /* a fraction or exponent, if any */
+}
+
+static int parse_json(const char *p, size_t n, struct wire_reply *r)
+{
+    struct jin j = { p, p + n };
+    struct wire_str k;
+
+    j_ws(&j);
+    if (j.p >= j.end || *j.p++ != '{')
+        return -1;
+    j_ws(&j);
+    if (j.p < j.end && *j.p == '}')
+        return 0;
+    for (;;) {
+        struct wire_str *ss;
+        int64_t *is;
+
+        j_ws(&j);
+        if (j_string(&j, &k) != 0)
+            return -1;
+        j_ws(&j);
+        if (j.p >= j.end || *j.p++ != ':')
+            return -1;
+        j_ws(&j);
+        if (j.p >= j.end)
+            return -1;
+        if (*j.p == '"' && (ss = str_slot(r, k))) {
+            if (j_string(&j, ss) != 0)
+                return -1;
+        } else if ((*j.p == '-' || (*j.p >= '0' && *j.p <= '9')) && (is = int_slot(r, k))) {
+            if (j_int(&j, is) != 0)
+                return -1;
+            r->has_seq |= is == &r->seq;
+        } else if (j_skip(&j, 0) != 0) {
+            return -1;
+        }
+        j_ws(&j);
+        if (j.p >= j.end)
+            return -1;
+        if (*j.p == '}')
+            return 0;
+        if (*j.p++ != ',')
+            return -1;
+    }
+}
+
+/* msgpack */
+
+struct min {
+    const uint8_t *p, *end;
+};
+
+static bool m_need(struct min *m, uint64_t n)
+{
+    return (uint64_t)(m->end - m->p) >= n;
+}
+
+static uint64_t m_be(struct min *m, int bytes)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | *m->p++;
+    return v;
+}
+
+/* A str's length after its tag, or -1 when the next value is no str. */
+static int64_t m_str_len(struct min *m)
+{
+    uint8_t b;
+
+    if (!m_need(m, 1))
+        return -1;
+    b = *m->p;
+    if ((b & 0xe0) == 0xa0) {
+        m->p++;
+        return b & 0x1f;
+    }
+    int bytes = b == 0xd9 ? 1 : b == 0xda ? 2 : b == 0xdb ? 4 : 0;
+    if (!bytes || !m_need(m, 1 + (uint64_t)bytes))
+        return -1;
+    m->p++;
+    return (int64_t)m_be(m, bytes);
+}
+
+static int m_str(struct min *m, struct wire_str *s)
+{
+    int64_t n = m_str_len(m);
+
+    if (n < 0 || !m_need(m, (uint64_t)n))
+        return -1;
+    s->p = (const char *)m->p;
+    s->n = (uint32_t)n;
+    m->p += n;
+    return 0;
+}
+
+/* An integer value, or -1 when the next value is no integer. */
+static int m_int(struct min *m, int64_t *v)
+{
+    uint8_t b;
+    int bytes;
+
+    if (!m_need(m, 1))
+        return -1;
+    b = *m->p;
+    if (b <= 0x7f || b >= 0xe0) {                /* positive and negative fixint */
+        m->p++;
+        *v = (int8_t)b;
+        return 0;
+    }
+    if (b >= 0xcc && b <= 0xcf)
+        bytes = 1 << (b - 0xcc);
+    else if (b >= 0xd0 && b <= 0xd3)
+        bytes = 1 << (b - 0xd0);
+    else
+        return -1;
+    if (!m_need(m, 1 + (uint64_t)bytes))
+        return -1;
+    m->p++;
+    uint64_t u = m_be(m, bytes);
+    if (b >= 0xd0) {                             /* signed: extend from its width */
+        int shift = 64 - 8 * bytes;
+        *v = (int64_t)(u << shift) >> shift;
+    } else {
+        *v = (int64_t)u;
+    }
+    return 0;
+}
+
+static int m_skip(struct min *m, int depth)
+{
+    uint64_t n = 0, items = 0;
+    uint8_t b;
+
+    if (!m_need(m, 1) || depth > SKIP_DEPTH)
+        return -1;
+    b = *m->p++;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return 0;
+    if ((b & 0xe0) == 0xa0)
+        n = b & 0x1f;                                     /* fixstr */
+    else if ((b & 0xf0) == 0x80)
+        items = 2 * (uint64_t)(b & 0x0f);                 /* fixmap */
+    else if ((b & 0xf0) == 0x90)
+        items = b & 0x0f;                                 /* fixarray */
+    else {
+        switch (b) {
+        case 0xcc: case 0xd0: n = 1; break;
+        case 0xcd: case 0xd1: n = 2; break;
+        case 0xca: case 0xce: case 0xd2: n = 4; break;
+        case 0xcb: case 0xcf: case 0xd3: n = 8; break;
+        case 0xd4: n = 2; break;                          /* fixext: type + data */
+        case 0xd5: n = 3; break;
+        case 0xd6: n = 5; break;
+        case 0xd7: n = 9; break;
+        case 0xd8: n = 17; break;
+        case 0xc4: case 0xd9:
+            if (!m_need(m, 1)) return -1;
+            n = m_be(m, 1);
+            break;
+        case 0xc5: case 0xda:
+            if (!m_need(m, 2)) return -1;
+            n = m_be(m, 2);
+            break;
+        case 0xc6: case 0xdb:
+            if (!m_need(m, 4)) return -1;
+            n = m_be(m, 4);
+            break;
+        case 0xc7: case 0xc8: case 0xc9: {                /* ext: length, type, data */
+            int bytes = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+            if (!m_need(m, (uint64_t)bytes)) return -1;
+            n = m_be(m, bytes) + 1;
+            break;
+        }
+        case 0xdc: case 0xde:
+            if (!m_need(m, 2)) return -1;
+            items = m_be(m, 2) * (b == 0xde ? 2 : 1);
+            break;
+        case 0xdd: case 0xdf:
+            if (!m_need(m, 4)) return -1;
+            items = m_be(m, 4) * (b == 0xdf ? 2 : 1);
+            break;
+        default:
+            return -1;
+        }
+    }
+    if (!m_need(m, n) || items > (uint64_t)(m->end - m->p))  /* each item takes a byte */
+        return -1;
+    m->p += n;
+    for (uint64_t i = 0; i < items; i++)
+        if (m_skip(m, depth + 1) != 0)
+            return -1;
+    return 0;
+}
+
+static int parse_msgpack(const uint8_t *p, size_t n, struct wire_reply *r)
+{
+    struct min m = { p, p + n };
+    uint64_t pairs;
+    uint8_t b;
+
+    if (!m_need(&m, 1))
+        return -1;
+    b = *m.p++;
+    if ((b & 0xf0) == 0x80)
+        pairs = b & 0x0f;
+    else if (b == 0xde && m_need(&m, 2))
+        pairs = m_be(&m, 2);
+    else if (b == 0xdf && m_need(&m, 4))
+        pairs = m_be(&m, 4);
+    else
+        return -1;
+    for (uint64_t i = 0; i < pairs; i++) {
+        struct wire_str k, *ss;
+        int64_t *is;
+        const uint8_t *v;
+
+        if (m_str(&m, &k) != 0)
+            return -1;
+        v = m.p;
+        if ((ss = str_slot(r, k)) && m_str(&m, ss) == 0)
+            continue;
+        m.p = v;
+        if ((is = int_slot(r, k)) && m_int(&m, is) == 0) {
+            r->has_seq |= is == &r->seq;
+            continue;
+        }
+        m.p = v;
+        if (m_skip(&m, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int wire_parse(const uint8_t *p, size_t n, bool binary, struct wire_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    return binary ? parse_msgpack(p, n, r) : parse_json((const char *)p, n, r);
+}

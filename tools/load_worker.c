@@ -1,0 +1,817 @@
+/*
+ * load_worker.c - one chatgw-load process: its share of the buyer
+ * sessions, all on one libuv loop.
+ *
+ * Worker w of W takes sessions w, w+W, w+2W, ... of the run and starts
+ * session g at t0 + g/rate, so the workers together ramp evenly. Each
+ * session runs a script:
+ *
+ *   connect + upgrade -> hello -> welcome -> msg m1 -> greeting, ack m1
+ *   -> msgs m2..mM every 1/msg_rate -> their acks -> done, idle
+ *
+ * A pipelined session sends hello and m1 back to back without waiting for
+ * welcome. A resuming session drops its socket once half its messages are
+ * acked, reconnects (to the next --url) with {hello, resume, since} and
+ * checks the replay: seqs since+1 .. welcome.seq, each once and in order,
+ * and welcome.seq no less than the last seq it had seen; then it goes on.
+ *
+ * Timing: messages due later sit in a binary heap on their due time, under
+ * one uv timer; new sessions come from a 1 ms ramp timer; a 100 ms sweep
+ * applies --timeout to whatever a session waits for and watches the
+ * deadline. Per session: the struct below and no buffer while idle.
+ *
+ * When every session has finished (done or failed) the worker tells the
+ * parent ('L') and waits; 'X' from the parent, its EOF or the deadline
+ * closes every session (close 1000, then 2 s grace), and the results go
+ * down the pipe.
+ *
+ * API: worker_run.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <uv.h>
+
+#include "load.h"
+
+#define RING 16                     /* messages in flight per session */
+#define NO_HEAP UINT32_MAX
+#define MAX_CONNECTING 256          /* handshakes at once when --rate 0 */
+#define CLOSE_GRACE_NS 2000000000ull
+#define VERBOSE_MAX 20              /* failures reported with -v, per worker */
+
+enum state {
+    S_NEW,          /* not started */
+    S_CONNECTING,   /* TCP connect and upgrade */
+    S_WELCOME,      /* hello sent, waiting for welcome */
+    S_RUN,          /* sending messages, waiting for greeting and acks */
+    S_DROPPING,     /* socket dropped on purpose, reconnect when closed */
+    S_REPLAY,       /* resume hello sent: welcome and the replay */
+    S_DONE,         /* script finished; idle until the end */
+    S_FAILED,
+    S_CLOSED        /* done, then closed by us at the end */
+};
+
+struct sess {
+    struct ws_conn ws;              /* first: callbacks cast back */
+    uint32_t g;                     /* number in the whole run */
+    uint32_t heap_at;               /* index in the send heap or NO_HEAP */
+    uint32_t sent, acked, refused;  /* messages m1..m<sent> went out */
+    uint8_t state, pipelined, resumer, resuming, resumed;
+    uint8_t greeted, greet_failed, closed_by_us;
+    int64_t last_seq;               /* highest seq seen */
+    int64_t since, replay_next, replay_end;
+    uint64_t t_start, t_hello, t_msg1, t_wait, next_due;
+    uint64_t sent_at[RING];         /* send time of m<k> at [k % RING] */
+    char *token;                    /* resume token, resumers only */
+};
+
+static struct {
+    const struct load_opts *o;
+    unsigned index;
+    int ctl_fd, out_fd;
+    uv_loop_t loop;
+    uv_timer_t ramp, sends, sweep;
+    uv_poll_t ctl;
+    struct sess *s;
+    uint32_t n, next_start, connecting, open, finished, verbose_left;
+    struct sess **heap;
+    uint32_t heap_len;
+    uint64_t interval_ns, deadline, stop_at;
+    bool loaded_sent, stopping;
+    struct load_result res;
+} W;
+
+static void check_progress(struct sess *s);
+static void start_session(struct sess *s);
+static void stop_run(void);
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    return uv_hrtime();
+}
+
+static uint64_t us_since(uint64_t t)
+{
+    uint64_t now = now_ns();
+    return now > t ? (now - t) / 1000 : 0;
+}
+
+/* splitmix64: a fixed, well-spread number per session */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Every 1/frac-th session, spread evenly over the run. */
+static bool picked(uint32_t g, double frac)
+{
+    return (uint64_t)((g + 1) * frac) != (uint64_t)(g * frac);
+}
+
+static int64_t self_rss_kib(void)
+{
+    char line[256];
+    int64_t kib = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %" SCNd64, &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static void note(struct sess *s, const char *what, const char *detail)
+{
+    if (!W.o->verbose || W.verbose_left == 0)
+        return;
+    W.verbose_left--;
+    fprintf(stderr, "chatgw-load: worker %u session %u: %s%s%s\n", W.index, s->g, what,
+            detail ? ": " : "", detail ? detail : "");
+}
+
+/* ---- the send heap -------------------------------------------------------- */
+
+static void heap_swap(uint32_t a, uint32_t b)
+{
+    struct sess *t = W.heap[a];
+
+    W.heap[a] = W.heap[b];
+    W.heap[b] = t;
+    W.heap[a]->heap_at = a;
+    W.heap[b]->heap_at = b;
+}
+
+static void heap_up(uint32_t i)
+{
+    while (i > 0 && W.heap[i]->next_due < W.heap[(i - 1) / 2]->next_due) {
+        heap_swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < W.heap_len && W.heap[l]->next_due < W.heap[m]->next_due)
+            m = l;
+        if (r < W.heap_len && W.heap[r]->next_due < W.heap[m]->next_due)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(struct sess *s)
+{
+    uint32_t i = s->heap_at;
+
+    if (i == NO_HEAP)
+        return;
+    W.heap_len--;
+    if (i != W.heap_len) {
+        heap_swap(i, W.heap_len);
+        heap_up(i);
+        heap_down(i);
+    }
+    s->heap_at = NO_HEAP;
+}
+
+static void on_sends_due(uv_timer_t *t);
+
+/* Sets the send timer for the earliest due message. */
+static void heap_arm(void)
+{
+    uint64_t now = now_ns(), due;
+
+    if (W.heap_len == 0 || W.stopping) {
+        uv_timer_stop(&W.sends);
+        return;
+    }
+    due = W.heap[0]->next_due;
+    uv_timer_start(&W.sends, on_sends_due, due > now ? (due - now + 999999) / 1000000 : 0, 0);
+}
+
+static void heap_push(struct sess *s)
+{
+    s->heap_at = W.heap_len;
+    W.heap[W.heap_len++] = s;
+    heap_up(s->heap_at);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void send_buf(struct sess *s, const uint8_t *p, size_t n)
+{
+    if (n > 0)
+        ws_send(&s->ws, W.o->enc == WIRE_MSGPACK ? WS_OP_BINARY : WS_OP_TEXT, p, n);
+}
+
+static void send_hello(struct sess *s)
+{
+    uint8_t b[512];
+
+    s->t_hello = s->t_wait = now_ns();
+    if (s->resuming)
+        send_buf(s, b, wire_resume(b, sizeof b, W.o->enc, s->token, s->since));
+    else
+        send_buf(s, b, wire_hello(b, sizeof b, W.o->enc, W.o->store));
+}
+
+static void send_next_msg(struct sess *s)
+{
+    static uint8_t b[16384];
+    uint32_t k = ++s->sent;
+    uint64_t now = now_ns();
+
+    if (s->acked + s->refused + 1 == k)
+        s->t_wait = now;               /* nothing was outstanding: start waiting now */
+    s->sent_at[k % RING] = now;
+    if (k == 1) {
+        s->t_msg1 = now;
+        if (!W.res.t_first_msg || now < W.res.t_first_msg)
+            W.res.t_first_msg = now;
+    }
+    W.res.msgs_sent++;
+    send_buf(s, b, wire_msg(b, sizeof b, W.o->enc, k, W.o->text));
+}
+
+/* Queues the next message, if the script has one to send now. */
+static void schedule(struct sess *s)
+{
+    uint32_t half = (W.o->msgs + 1) / 2;
+    uint32_t outstanding = s->sent - s->acked - s->refused;
+
+    if (s->heap_at != NO_HEAP || s->state != S_RUN || s->sent >= W.o->msgs || s->sent == 0 ||
+        outstanding >= RING)
+        return;
+    if (s->resumer && !s->resumed && s->sent >= half)
+        return;                        /* the rest waits for the resume */
+    s->next_due = s->t_msg1 + (uint64_t)s->sent * W.interval_ns;
+    heap_push(s);
+    if (s->heap_at == 0)
+        heap_arm();
+}
+
+static void on_sends_due(uv_timer_t *t)
+{
+    uint64_t now = now_ns();
+
+    (void)t;
+    while (W.heap_len > 0 && W.heap[0]->next_due <= now + 500000) {
+        struct sess *s = W.heap[0];
+        heap_remove(s);
+        send_next_msg(s);
+        schedule(s);
+    }
+    heap_arm();
+}
+
+/* ---- endings -------------------------------------------------------------- */
+
+static void check_loaded(void)
+{
+    if (W.loaded_sent || W.finished < W.n)
+        return;
+    W.loaded_sent = true;
+    W.res.rss_loaded_kib = self_rss_kib();
+    if (write(W.out_fd, "L", 1) != 1)
+        stop_run();                    /* the parent is gone */
+}
+
+/* Marks s failed (the socket is the caller's business). */
+static void fail(struct sess *s, enum fail why, const char *detail)
+{
+    if (s->state == S_DONE || s->state == S_FAILED || s->state == S_CLOSED || s->state == S_NEW)
+        return;
+    if (s->state == S_CONNECTING)
+        W.connecting--;
+    heap_remove(s);
+    s->state = S_FAILED;
+    W.res.failed[why]++;
+    W.finished++;
+    note(s, "failed", detail);
+    check_loaded();
+}
+
+static void fail_and_close(struct sess *s, enum fail why, const char *detail)
+{
+    fail(s, why, detail);
+    s->closed_by_us = 1;
+    ws_close(&s->ws, 1000);
+}
+
+static void done(struct sess *s)
+{
+    s->state = S_DONE;
+    W.res.completed++;
+    W.finished++;
+    check_loaded();
+}
+
+/* Drops the socket without a word, to come back with the resume token. */
+static void drop(struct sess *s)
+{
+    heap_remove(s);
+    s->state = S_DROPPING;
+    s->resuming = 1;
+    s->since = (int64_t)(mix(s->g) % (uint64_t)(s->last_seq + 1));
+    W.res.dropped++;
+    s->closed_by_us = 1;
+    ws_abort(&s->ws);
+}
+
+static void check_progress(struct sess *s)
+{
+    uint32_t resolved = s->acked + s->refused, half = (W.o->msgs + 1) / 2;
+    bool greet_ok = s->greeted || s->greet_failed || W.o->msgs == 0;
+
+    if (s->state != S_RUN)
+        return;
+    if (s->resumer && !s->resumed && s->sent >= half && resolved == s->sent && greet_ok) {
+        if (s->token)
+            drop(s);
+        else
+            fail_and_close(s, FAIL_REFUSED, "welcome without a resume token");
+        return;
+    }
+    if (s->sent == W.o->msgs && resolved == s->sent && greet_ok &&
+        (!s->resumer || s->resumed)) {
+        done(s);
+        return;
+    }
+    schedule(s);
+}
+
+static void resume_complete(struct sess *s)
+{
+    s->resumed = 1;
+    s->state = S_RUN;
+    W.res.resumed++;
+    hist_add(&W.res.lat[LAT_RESUME], us_since(s->t_hello));
+    check_progress(s);
+}
+
+/* ---- frames from the gateway ---------------------------------------------- */
+
+static void on_welcome(struct sess *s, const struct wire_reply *r)
+{
+    if (s->state == S_WELCOME) {
+        hist_add(&W.res.lat[LAT_WELCOME], us_since(s->t_hello));
+        if (s->resumer && r->resume.n > 0 && !s->token) {
+            s->token = malloc(r->resume.n + 1);
+            if (s->token) {
+                memcpy(s->token, r->resume.p, r->resume.n);
+                s->token[r->resume.n] = '\0';
+            }
+        }
+        s->state = S_RUN;
+        s->t_wait = now_ns();
+        if (!s->pipelined && W.o->msgs > 0)
+            send_next_msg(s);
+        check_progress(s);
+    } else if (s->state == S_REPLAY && s->replay_end < 0) {
+        s->replay_end = r->seq;
+        if (r->seq < s->last_seq) {
+            W.res.resume_lost++;       /* the gateway knows less than we saw */
+            note(s, "resume lost messages", NULL);
+        }
+        s->replay_next = s->since + 1;
+        s->t_wait = now_ns();
+        if (s->replay_next > s->replay_end)
+            resume_complete(s);
+    } else {
+        W.res.other_frames++;
+    }
+}
+
+static void on_replayed(struct sess *s, const struct wire_reply *r)
+{
+    if (r->seq == s->replay_next) {
+        s->replay_next++;
+        W.res.replayed++;
+    } else if (r->seq < s->replay_next) {
+        W.res.resume_dups++;
+        note(s, "replay repeated a seq", NULL);
+    } else {
+        W.res.resume_gaps++;
+        note(s, "replay skipped a seq", NULL);
+        s->replay_next = r->seq + 1;
+    }
+    if (r->seq > s->last_seq)
+        s->last_seq = r->seq;
+    s->t_wait = now_ns();
+    if (s->replay_next > s->replay_end)
+        resume_complete(s);
+}
+
+static void on_msg(struct sess *s, const struct wire_reply *r)
+{
+    if (s->state == S_REPLAY && s->replay_end >= 0) {
+        on_replayed(s, r);
+        return;
+    }
+    if (r->seq > s->last_seq)
+        s->last_seq = r->seq;
+    if (!wire_is(r->from, "auto")) {
+        W.res.other_frames++;
+        return;
+    }
+    if (s->greeted) {
+        W.res.holds++;                 /* a holding reply: nobody answered yet */
+        return;
+    }
+    s->greeted = 1;
+    s->t_wait = now_ns();
+    W.res.greetings++;
+    /* one figure per kind of client: waited for welcome, or did not */
+    if (s->pipelined)
+        hist_add(&W.res.lat[LAT_HELLO_GREET], us_since(s->t_hello));
+    else if (s->sent > 0)
+        hist_add(&W.res.lat[LAT_GREET], us_since(s->t_msg1));
+    check_progress(s);
+}
+
+static void on_ack(struct sess *s, const struct wire_reply *r)
+{
+    uint32_t k = wire_msg_number(r->id);
+    uint64_t now = now_ns();
+
+    if (k == 0 || k > s->sent) {
+        W.res.other_frames++;
+        return;
+    }
+    if (s->sent - k < RING)
+        hist_add(&W.res.lat[LAT_ACK], (now - s->sent_at[k % RING]) / 1000);
+    if (r->seq > s->last_seq)
+        s->last_seq = r->seq;
+    s->acked++;
+    s->t_wait = now;
+    W.res.msgs_acked++;
+    if (now > W.res.t_last_ack)
+        W.res.t_last_ack = now;
+    check_progress(s);
+}
+
+static void on_error(struct sess *s, const struct wire_reply *r)
+{
+    uint32_t k = wire_msg_number(r->ref);
+    char code[40];
+
+    W.res.errors[result_error_index(r->code)]++;
+    snprintf(code, sizeof code, "%.*s", (int)(r->code.n < 32 ? r->code.n : 32), r->code.p);
+    if (k >= 1 && k <= s->sent) {
+        s->refused++;                  /* that message will not be acked */
+        W.res.msgs_refused++;
+        if (k == 1 && !s->greeted)
+            s->greet_failed = 1;
+        note(s, "message refused", code);
+        check_progress(s);
+    } else if (s->state == S_WELCOME || s->state == S_REPLAY) {
+        fail_and_close(s, FAIL_REFUSED, code);
+    } else {
+        note(s, "error", code);
+    }
+}
+
+static void on_message(struct ws_conn *c, const uint8_t *p, size_t n, bool binary)
+{
+    struct sess *s = (struct sess *)c;
+    struct wire_reply r;
+
+    if (wire_parse(p, n, binary, &r) != 0 || r.t.n == 0) {
+        W.res.bad_frames++;
+        return;
+    }
+    if (wire_is(r.t, "welcome"))
+        on_welcome(s, &r);
+    else if (wire_is(r.t, "msg") && r.has_seq)
+        on_msg(s, &r);
+    else if (wire_is(r.t, "ack"))
+        on_ack(s, &r);
+    else if (wire_is(r.t, "queue"))
+        W.res.queue++;
+    else if (wire_is(r.t, "error"))
+        on_error(s, &r);
+    else if (wire_is(r.t, "closed"))
+        W.res.closed_frames++;
+    else
+        W.res.other_frames++;
+}
+
+/* ---- the connection's life ------------------------------------------------ */
+
+static void on_open(struct ws_conn *c)
+{
+    struct sess *s = (struct sess *)c;
+    uint64_t now = now_ns();
+
+    W.connecting--;
+    if (s->resuming) {
+        s->state = S_REPLAY;
+        s->replay_end = -1;
+        send_hello(s);
+        return;
+    }
+    hist_add(&W.res.lat[LAT_CONNECT], (now - s->t_start) / 1000);
+    W.res.connected++;
+    if (now > W.res.t_last_connect)
+        W.res.t_last_connect = now;
+    s->state = S_WELCOME;
+    send_hello(s);
+    if (s->pipelined && W.o->msgs > 0)
+        send_next_msg(s);
+}
+
+static void on_closed(struct ws_conn *c, enum ws_why why, unsigned code, int err)
+{
+    static const enum fail fail_of[WS__COUNT] = {
+        [WS_OK] = FAIL_CLOSED, [WS_CONNECT] = FAIL_CONNECT, [WS_HANDSHAKE] = FAIL_HANDSHAKE,
+        [WS_ACCEPT] = FAIL_ACCEPT, [WS_PROTOCOL] = FAIL_PROTOCOL, [WS_EOF] = FAIL_EOF,
+        [WS_IO] = FAIL_IO, [WS_ABORT] = FAIL_UNFINISHED,
+    };
+    struct sess *s = (struct sess *)c;
+    char detail[96];
+
+    W.open--;
+    if (!s->closed_by_us) {
+        if (why == WS_OK)
+            result_count_close(&W.res, code, 1);
+        else if (why == WS_EOF)
+            result_count_close(&W.res, 1006, 1);
+    }
+    if (why == WS_OK)
+        snprintf(detail, sizeof detail, "close frame %u", code);
+    else if (why == WS_HANDSHAKE)
+        snprintf(detail, sizeof detail, "upgrade answered with HTTP %u", code);
+    else
+        snprintf(detail, sizeof detail, "%s%s%s", ws_why_name(why), err ? " " : "",
+                 err ? uv_err_name(err) : "");
+    if (s->state == S_DROPPING && !W.stopping) {
+        s->closed_by_us = 0;
+        start_session(s);              /* back, with the resume token */
+    } else if (s->state == S_DONE && !s->closed_by_us) {
+        W.res.lost_idle++;
+        note(s, "closed while idle", detail);
+    } else {
+        fail(s, fail_of[why], detail);
+    }
+    if (W.stopping && W.open == 0) {
+        uv_timer_stop(&W.ramp);
+        uv_timer_stop(&W.sends);
+        uv_timer_stop(&W.sweep);
+    }
+}
+
+static const struct ws_handler handler = { on_open, on_message, on_closed };
+
+static void start_session(struct sess *s)
+{
+    const struct load_opts *o = W.o;
+    struct sockaddr_in src;
+    uint64_t now = now_ns();
+    int r;
+
+    /* a resume goes to the next url: a buyer may come back on any node */
+    const struct ws_target *t = &o->targets[(s->g + s->resuming) % o->ntargets];
+
+    if (o->src_ips > 0) {
+        memset(&src, 0, sizeof src);
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7f000001u + s->g % o->src_ips);
+    }
+    if (!s->resuming) {
+        s->t_start = now;
+        W.res.started++;
+        if (!W.res.t_first_start || now < W.res.t_first_start)
+            W.res.t_first_start = now;
+    }
+    s->t_wait = now;
+    s->state = S_CONNECTING;
+    W.connecting++;
+    r = ws_connect(&s->ws, &W.loop, t, o->src_ips > 0 ? (struct sockaddr *)&src : NULL, &handler);
+    if (r != 0) {
+        fail(s, FAIL_LOCAL, uv_err_name(r));
+        return;
+    }
+    W.open++;
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void on_ramp(uv_timer_t *t)
+{
+    uint64_t now = now_ns();
+
+    while (W.next_start < W.n && !W.stopping) {
+        struct sess *s = &W.s[W.next_start];
+        if (W.o->rate > 0) {
+            uint64_t due = W.o->t0_ns + (uint64_t)((double)s->g * 1e9 / W.o->rate);
+            if (due > now)
+                break;
+        } else if (W.connecting >= MAX_CONNECTING) {
+            break;
+        }
+        W.next_start++;
+        start_session(s);
+    }
+    if (W.next_start >= W.n || W.stopping)
+        uv_timer_stop(t);
+}
+
+static void stop_run(void)
+{
+    if (W.stopping && W.stop_at)
+        return;
+    W.stopping = true;
+    W.stop_at = now_ns() + CLOSE_GRACE_NS;
+    uv_timer_stop(&W.ramp);
+    uv_timer_stop(&W.sends);
+    for (uint32_t i = 0; i < W.n; i++) {
+        struct sess *s = &W.s[i];
+        switch (s->state) {
+        case S_NEW:
+        case S_FAILED:
+        case S_CLOSED:
+            break;
+        case S_DONE:
+            s->state = S_CLOSED;
+            s->closed_by_us = 1;
+            ws_close(&s->ws, 1000);
+            break;
+        case S_DROPPING:               /* the close callback will not reconnect */
+            fail(s, FAIL_UNFINISHED, "still resuming at the end");
+            break;
+        default:
+            fail_and_close(s, FAIL_UNFINISHED, "still running at the end");
+            break;
+        }
+    }
+    if (W.open == 0) {
+        uv_timer_stop(&W.sweep);
+    }
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    uint64_t now = now_ns(), limit = (uint64_t)(W.o->timeout_s * 1e9);
+
+    (void)t;
+    if (W.stopping) {
+        if (now >= W.stop_at)          /* the grace is over: drop the rest */
+            for (uint32_t i = 0; i < W.n; i++)
+                ws_abort(&W.s[i].ws);  /* no-op on a closed one */
+        if (W.open == 0)
+            uv_timer_stop(&W.sweep);
+        return;
+    }
+    if (now >= W.deadline) {
+        stop_run();
+        return;
+    }
+    for (uint32_t i = 0; i < W.next_start; i++) {
+        struct sess *s = &W.s[i];
+        bool waiting;
+
+        switch (s->state) {
+        case S_CONNECTING:
+        case S_WELCOME:
+        case S_REPLAY:
+            waiting = true;
+            break;
+        case S_RUN:
+            waiting = s->sent > s->acked + s->refused ||
+                      (s->sent > 0 && !s->greeted && !s->greet_failed);
+            break;
+        default:
+            waiting = false;
+        }
+        if (waiting && now - s->t_wait > limit) {
+            static const char *const what[] = {
+                [S_CONNECTING] = "no upgrade", [S_WELCOME] = "no welcome",
+                [S_RUN] = "no greeting or ack", [S_REPLAY] = "no resume replay",
+            };
+            fail_and_close(s, FAIL_TIMEOUT, what[s->state]);
+        }
+    }
+}
+
+static void on_ctl(uv_poll_t *p, int status, int events)
+{
+    char c;
+    ssize_t n;
+
+    (void)events;
+    n = status < 0 ? 0 : read(W.ctl_fd, &c, 1);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    uv_poll_stop(p);                   /* 'X', or EOF: the parent is gone */
+    stop_run();
+}
+
+/* ---- the worker ----------------------------------------------------------- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd)
+{
+    uint32_t n = o->sessions / o->workers + (index < o->sessions % o->workers);
+    int rc = 0;
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);           /* the parent ends the run on ^C */
+    memset(&W, 0, sizeof W);
+    W.o = o;
+    W.index = index;
+    W.ctl_fd = ctl_fd;
+    W.out_fd = out_fd;
+    W.n = n;
+    W.verbose_left = VERBOSE_MAX;
+    W.interval_ns = o->msg_rate > 0 ? (uint64_t)(1e9 / o->msg_rate) : 0;
+    W.deadline = o->t0_ns + (uint64_t)(o->duration_s * 1e9);
+    result_init(&W.res);
+    W.res.rss_start_kib = self_rss_kib();
+    W.s = calloc(n ? n : 1, sizeof *W.s);
+    W.heap = calloc(n ? n : 1, sizeof *W.heap);
+    if (!W.s || !W.heap || uv_loop_init(&W.loop) != 0) {
+        fprintf(stderr, "chatgw-load: worker %u: out of memory\n", index);
+        return 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct sess *s = &W.s[i];
+        s->g = index + i * o->workers;
+        s->heap_at = NO_HEAP;
+        s->pipelined = picked(s->g, o->pipeline_frac);
+        s->resumer = picked(s->g, o->resume_frac);
+    }
+    uv_timer_init(&W.loop, &W.ramp);
+    uv_timer_init(&W.loop, &W.sends);
+    uv_timer_init(&W.loop, &W.sweep);
+    uv_poll_init(&W.loop, &W.ctl, ctl_fd);
+    uv_poll_start(&W.ctl, UV_READABLE, on_ctl);
+    uv_timer_start(&W.sweep, on_sweep, 100, 100);
+    {
+        uint64_t now = now_ns();
+        uint64_t wait_ms = o->t0_ns > now ? (o->t0_ns - now) / 1000000 : 0;
+        uv_timer_start(&W.ramp, on_ramp, wait_ms, 1);
+    }
+    check_loaded();                    /* a worker with no sessions is loaded at once */
+
+    /* runs until every session is closed after stop_run stopped the timers;
+     * the ctl poll stays active meanwhile, so it is stopped here */
+    while (uv_run(&W.loop, UV_RUN_ONCE)) {
+        if (W.stopping && W.open == 0 && !uv_is_active((uv_handle_t *)&W.sweep))
+            break;
+    }
+    uv_walk(&W.loop, close_walk, NULL);
+    uv_run(&W.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&W.loop) != 0)
+        rc = 1;
+    W.res.pings = ws_pings_answered();
+    if (write_all(out_fd, "R", 1) != 0 || write_all(out_fd, &W.res, sizeof W.res) != 0)
+        rc = 1;
+    for (uint32_t i = 0; i < n; i++)
+        free(W.s[i].token);
+    free(W.s);
+    free(W.heap);
+    return rc;
+}
