@@ -40,7 +40,7 @@ DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
 LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run check unit integration fuzz bench install clean
+.PHONY: all deps run check unit integration fuzz fuzz-deps bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
 all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
@@ -109,11 +109,14 @@ check: $(DEPS_FIRST) all unit integration
 run: $(DEPS_FIRST) build/chatgwd build/chatgwctl
 	@exec scripts/run-demo.sh
 
-build/fuzz_codec: tests/fuzz/fuzz_codec.c proto/codec.c proto/codec.h
+build/fuzz_codec: tests/fuzz/fuzz_codec.c proto/codec.c proto/codec.h | fuzz-deps
 	@mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -o $@ tests/fuzz/fuzz_codec.c proto/codec.c
 
-fuzz: build/fuzz_codec
+fuzz-deps:
+	@scripts/deps.sh --fuzz
+
+fuzz: fuzz-deps build/fuzz_codec
 	@mkdir -p build/fuzz-corpus
 	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
 

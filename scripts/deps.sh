@@ -5,10 +5,16 @@
 # Idempotent; needs root (or sudo) only when something is missing.
 set -eu
 
+PKGS_FUZZ="clang libclang-rt-14-dev"
 PKGS="gcc make pkg-config libc6-dev libuv1-dev libwebsockets-dev libwebsockets-evlib-uv \
 libhiredis-dev libmsgpack-dev libssl-dev redis-server \
 python3 python3-websockets python3-redis python3-msgpack python3-pytest"
 
+# --fuzz: the fuzzer's packages too (make fuzz)
+if [ "${1:-}" = "--fuzz" ]; then
+    PKGS="$PKGS $PKGS_FUZZ"
+    shift
+fi
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -184,7 +184,14 @@ if op == 'assign' then
     if #cand == 0 then break end
     local a = cand[1]
     local info, rt = agent_info(a), runtime(a)
-    if not info or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
+    local in_group = false
+    for _, g in ipairs(info and info.groups or {}) do
+      if g == group then in_group = true end
+    end
+    -- eligibility, checked again here: the ready set may be stale (an agent
+    -- edited by chatgwctl, a node gone). Shifts will add their check here.
+    if not info or not in_group or info.store ~= store or rt.state ~= 'ready'
+       or rt.online <= 0 or rt.load >= info.cap then
       redis.call('ZREM', rk, a)                 -- a stale entry: drop it, look again
     else
       local c = head[1]
