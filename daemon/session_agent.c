@@ -42,10 +42,11 @@ struct agent {
     char name[AGENT_NAME_MAX];
     char store[CONFIG_ID_MAX + 1];
     char groups[16 * (CONFIG_ID_MAX + 1)];  /* space-separated */
-    char tag[32];                        /* this session, in events it caused */
+    char tag[96];                        /* node#n: this session, in events it caused */
     char state[8];                       /* at login: ready | away */
     uint32_t capacity;
     uint8_t logging_in, logged_in;
+    uint8_t counted;                     /* Redis counts this session as online */
     char ip[64];
 };
 
@@ -228,6 +229,17 @@ void agent_on_event(struct session *s, const char *kind, const struct proto_valu
 
 /* ---- login ------------------------------------------------------------------- */
 
+/* A login step found Redis unavailable: the client may try again. */
+static void login_unavailable(struct session *s)
+{
+    A(s)->logging_in = 0;
+    session_error(s, CG_E_UNAVAILABLE, NULL);
+    /* counted online already: start over on a new session (agent_close
+     * takes the count back) rather than count this one twice */
+    if (A(s)->counted)
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_POLICY);
+}
+
 static void on_chats(void *ud, redisReply *r);
 
 static void on_online(void *ud, redisReply *r)
@@ -239,8 +251,7 @@ static void on_online(void *ud, redisReply *r)
     if (!req_end(q, &s))
         return;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        A(s)->logging_in = 0;
-        session_error(s, CG_E_UNAVAILABLE, NULL);
+        login_unavailable(s);
         return;
     }
     snprintf(A(s)->state, sizeof A(s)->state, "%s",
@@ -279,8 +290,7 @@ static void on_chats(void *ud, redisReply *r)
         return;
     a = A(s);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
-        a->logging_in = 0;
-        session_error(s, CG_E_UNAVAILABLE, NULL);
+        login_unavailable(s);
         return;
     }
     a->logged_in = 1;
@@ -358,8 +368,7 @@ static void on_identity(void *ud, redisReply *r)
         return;
     a = A(s);
     if (!r) {
-        a->logging_in = 0;
-        session_error(s, CG_E_UNAVAILABLE, NULL);
+        login_unavailable(s);
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
@@ -385,8 +394,10 @@ static void on_identity(void *ud, redisReply *r)
             req_unsent(q, NULL);
         return;
     }
-    /* from here on the session counts as the agent being online */
-    snprintf(a->tag, sizeof a->tag, "%llu", (unsigned long long)++next_tag);
+    /* from here on the session counts as the agent being online, even if
+     * it closes before the welcome: agent_close undoes it */
+    a->counted = 1;
+    snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
 }
 
 static void on_token(void *ud, redisReply *r)
@@ -401,8 +412,7 @@ static void on_token(void *ud, redisReply *r)
         return;
     a = A(s);
     if (!r) {
-        a->logging_in = 0;
-        session_error(s, CG_E_UNAVAILABLE, NULL);
+        login_unavailable(s);
         return;
     }
     if (r->type != REDIS_REPLY_STRING || strncmp(r->str, "agent:", 6) != 0 ||
@@ -718,9 +728,10 @@ static void agent_close(struct session *s)
 {
     struct agent *a = A(s);
 
-    if (!a || !a->logged_in)
+    if (!a || !a->counted)
         return;
-    router_agent_detach(s, a->id);
+    if (a->logged_in)
+        router_agent_detach(s, a->id);
     const char *args[] = { a->id };
     router_eval(on_offline, NULL, "offline", 1, args);
     log_info("agent_logout", "agent=%s", a->id);

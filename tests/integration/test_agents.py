@@ -350,3 +350,41 @@ def test_many_buyers_two_nodes_no_chat_twice_no_agent_over_capacity(redis, gatew
         assert int(r.hget(f"cg:ar:{aid}", "load") or 0) == load.get(aid, 0)
         assert r.scard(f"cg:achats:{aid}") == load.get(aid, 0)
     assert r.zcard("cg:q:demo:pre-sales") == 0
+
+
+def test_one_agent_in_two_windows_sees_the_same_chats(redis, gateway):
+    na = gateway(redis.url, node_id="node-a")
+    nb = gateway(redis.url, node_id="node-b")
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1)
+
+    async def body():
+        w1, _ = await agent(na, token)
+        w2, welcome = await agent(nb, token)        # a second desk window, another node
+        assert welcome["state"] == "ready"
+        assert int(r.hget("cg:ar:alice", "online")) == 2
+        b, bw = await buyer(na)
+        await b.first_message("hi", "m1")
+        a1 = await w1.expect("assign")
+        a2 = await w2.expect("assign")
+        assert a1["chat"] == a2["chat"] == bw["chat"]
+        # what one window sends, the other sees; the buyer gets it once
+        await w1.send({"t": "msg", "chat": bw["chat"], "id": "x1", "text": "from window 1"})
+        ack = await w1.expect("ack", id="x1")
+        m = await w2.expect("msg", chat=bw["chat"], **{"from": "agent"})
+        assert (m["seq"], m["text"]) == (ack["seq"], "from window 1")
+        await w1.silent(0.3)                          # no echo to the sender
+        await b.expect("agent", name="Alice")
+        f = await b.expect("msg", **{"from": "agent"})
+        assert f["text"] == "from window 1"
+        # load is per agent: capacity 1 is reached by one chat, whatever the windows
+        b2, bw2 = await buyer(nb)
+        await b2.first_message("me too", "m1")
+        await w1.silent(0.5)
+        assert r.zscore("cg:q:demo:pre-sales", bw2["chat"]) is not None
+        # one window closing leaves the agent online
+        await w2.ws.close()
+        await asyncio.sleep(0.3)
+        assert int(r.hget("cg:ar:alice", "online")) == 1
+
+    run(body())
