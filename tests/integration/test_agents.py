@@ -388,3 +388,27 @@ def test_one_agent_in_two_windows_sees_the_same_chats(redis, gateway):
         assert int(r.hget("cg:ar:alice", "online")) == 1
 
     run(body())
+
+
+def test_deleting_an_agent_closes_its_sessions_and_returns_its_chats(redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url, **FAST)
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice").stdout.strip()
+    bob_token = ok(redis.url, "agent", "add", "bob", "--name", "Bob").stdout.strip()
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b, bw = await buyer(gw)
+        await b.first_message("help please", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        ok(redis.url, "agent", "del", "alice")
+        await a.expect("error", code="unauthorized")
+        assert await a.closed() == (1008, "policy")
+        bob, _ = await agent(gw, bob_token)
+        f, _ = await frames_until(bob, lambda f: f["t"] == "assign", timeout=10)
+        assert f["chat"] == bw["chat"] and f["history"][0]["text"] == "help please"
+        c = await Client.connect(gw.ws, path="/v1/agent")
+        await c.send({"t": "login", "token": token})
+        await c.expect("error", code="unauthorized")
+
+    run(body(), timeout=60)
