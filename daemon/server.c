@@ -152,7 +152,10 @@ static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void 
 }
 
 static const struct lws_protocols protocols[] = {
-    { "chatgw", on_lws_event, sizeof(struct conn), 1024, 0, NULL, 0 },
+    /* rx buffer: 256 bytes per connection; larger frames arrive in pieces
+     * and are assembled by the session (1024 cost 0.75 KiB more per idle
+     * session, measured at 10,000 sessions) */
+    { "chatgw", on_lws_event, sizeof(struct conn), 256, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
