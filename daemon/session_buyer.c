@@ -465,6 +465,14 @@ static void on_resume(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.chats_resumed++;
     send_welcome(s, resume);
+    if (meta_str(m, "agent_name")[0] && !b->closed) {
+        /* the chat has an agent: say who, as when it was assigned */
+        struct proto_writer *w = session_writer(s);
+        proto_w_map(w, 2);
+        proto_w_key(w, "t");    proto_w_cstr(w, "agent");
+        proto_w_key(w, "name"); proto_w_cstr(w, meta_str(m, "agent_name"));
+        session_send(s, w);
+    }
     router_buyer_attach(s, b->chat, true);
     log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
              (long long)since, (long long)b->seq);

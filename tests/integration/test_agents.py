@@ -297,6 +297,7 @@ def test_node_killed_its_agents_chats_move_and_its_buyers_resume(redis, gateway)
         c = await Client.connect(na.ws)
         await c.send({"t": "hello", "resume": bw["resume"], "since": 0})
         w = await c.expect("welcome")
+        await c.expect("agent", name="Bob")         # who has the chat now
         seqs = [(await c.expect("msg"))["seq"] for _ in range(w["seq"])]
         assert seqs == list(range(1, w["seq"] + 1))
         await bob.send({"t": "msg", "chat": bw["chat"], "id": "x", "text": "I'm Bob"})
