@@ -413,3 +413,24 @@ def test_deleting_an_agent_closes_its_sessions_and_returns_its_chats(redis, gate
         await c.expect("error", code="unauthorized")
 
     run(body(), timeout=60)
+
+
+def test_buyer_leaving_frees_the_agent(redis, gateway):
+    gw = gateway(redis.url)
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1)
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b1, w1 = await buyer(gw)
+        await b1.first_message("first buyer", "m1")
+        await a.expect("assign", chat=w1["chat"])
+        b2, w2 = await buyer(gw)
+        await b2.first_message("second buyer", "m1")
+        await a.silent(0.3)                          # alice is full
+        await b1.send({"t": "bye"})
+        await a.expect("unassign", chat=w1["chat"], reason="buyer_left")
+        await a.expect("assign", chat=w2["chat"])    # the freed slot is used at once
+        assert int(r.hget("cg:ar:alice", "load")) == 1
+
+    run(body())
