@@ -226,7 +226,7 @@ def test_slow_reader_is_closed_and_memory_stays_bounded(redis, gateway):
                 sent += 1
         except OSError:
             pass                # the server stopped reading or closed: expected
-        data = b""
+        data, reset = b"", False
         s.settimeout(5)
         try:
             while True:
@@ -234,20 +234,25 @@ def test_slow_reader_is_closed_and_memory_stays_bounded(redis, gateway):
                 if not chunk:
                     break
                 data += chunk
+        except ConnectionResetError:
+            # the server closed with our unread frames in its buffer: TCP
+            # answers with a reset, which may drop the close frame in flight
+            reset = True
         except OSError:
             pass
-        return sent, data
+        return sent, data, reset
 
     async def body():
         other, _ = await bystander(gw)
-        sent, data = await asyncio.get_running_loop().run_in_executor(None, flood)
+        sent, data, reset = await asyncio.get_running_loop().run_in_executor(None, flood)
         # memory stayed bounded: the server gave up long before the end,
         # with far fewer acks out than messages in
         acks = data.count(b'"t":"ack"')
         assert acks < sent // 2, (acks, sent)
-        # the stream ends with a close frame: 1008 slow_reader
+        # the stream ends with a close frame, 1008 slow_reader (unless TCP's
+        # reset overtook it; the server's count below says why it closed)
         tail = data[-(2 + 2 + len("slow_reader")):]
-        assert tail == b"\x88\x0d\x03\xf0slow_reader", (sent, tail)
+        assert tail == b"\x88\x0d\x03\xf0slow_reader" or reset, (sent, tail)
         await bystander_unaffected(other, 3)
 
     run(body())
