@@ -2,8 +2,8 @@
  * index.c - string-keyed open-addressing hash table (see index.h).
  *
  * FNV-1a hashes; deletion shifts the following run back so lookups never
- * meet a tombstone. Sized for thousands of sessions, not millions: the slot
- * holds its key inline, which keeps lookups to one cache line or two.
+ * meet a tombstone. A slot is two pointers: at 10,000 buyers the table
+ * costs about 0.5 MiB, not the 1.3 MiB inline 65-byte keys took.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,10 +74,9 @@ int index_put(struct index *ix, const char *key, void *val)
     if ((ix->count + 1) * 2 > ix->cap && grow(ix) != 0)
         return -1;
     i = find(ix, key);
-    if (!ix->slots[i].val) {
-        memcpy(ix->slots[i].key, key, n + 1);
+    if (!ix->slots[i].val)
         ix->count++;
-    }
+    ix->slots[i].key = key;
     ix->slots[i].val = val;
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "session.h"
 
 struct agent_ref {                  /* the local sessions of one agent */
+    char id[INDEX_KEY_MAX + 1];     /* its key in R.agents */
     size_t n, cap;
     struct session **v;
 };
@@ -257,7 +258,9 @@ int router_agent_attach(struct session *s, const char *agent)
 
     if (!ref) {
         ref = calloc(1, sizeof *ref);
-        if (!ref || index_put(&R.agents, agent, ref) != 0) {
+        if (ref)
+            snprintf(ref->id, sizeof ref->id, "%s", agent);
+        if (!ref || index_put(&R.agents, ref->id, ref) != 0) {
             free(ref);
             return -1;
         }

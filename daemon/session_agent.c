@@ -60,6 +60,7 @@ struct agent_req {
 };
 
 struct login_fails {
+    char ip[64];                        /* its key in `fails` */
     uint32_t count;
     uint64_t since_ms;
 };
@@ -131,7 +132,9 @@ static void login_failed(struct session *s, enum cg_err err, const char *why)
             index_free(&fails);
         }
         lf = calloc(1, sizeof *lf);
-        if (lf && index_put(&fails, a->ip, lf) != 0) {
+        if (lf)
+            snprintf(lf->ip, sizeof lf->ip, "%s", a->ip);
+        if (lf && index_put(&fails, lf->ip, lf) != 0) {
             free(lf);
             lf = NULL;
         }

@@ -37,6 +37,7 @@ TEST(rejects_long_keys)
     ASSERT_EQ(index_put(&ix, key, &a), -1);
     key[INDEX_KEY_MAX] = '\0';
     ASSERT_EQ(index_put(&ix, key, &a), 0);
+    ASSERT(index_get(&ix, key) == &a);
     index_free(&ix);
 }
 
@@ -45,16 +46,19 @@ TEST(random_operations_match_a_model)
     enum { N = 500 };
     static int vals[N];
     static int present[N];
+    static char keys[N][32];            /* keys live as long as their entries */
     struct index ix;
     char key[32];
 
+    for (int i = 0; i < N; i++)
+        snprintf(keys[i], sizeof keys[i], "chat-%d", i);
     index_init(&ix);
     srand(7);
     for (int step = 0; step < 200000; step++) {
         int k = rand() % N;
-        snprintf(key, sizeof key, "chat-%d", k);
+        snprintf(key, sizeof key, "chat-%d", k);   /* lookups by an equal copy */
         if (rand() % 3) {
-            ASSERT_EQ(index_put(&ix, key, &vals[k]), 0);
+            ASSERT_EQ(index_put(&ix, keys[k], &vals[k]), 0);
             present[k] = 1;
         } else {
             ASSERT((index_del(&ix, key, NULL) != NULL) == present[k]);
