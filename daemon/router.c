@@ -329,6 +329,12 @@ static int arena_fit(size_t len)
     return 0;
 }
 
+static void on_refreshed(void *ud, redisReply *r)
+{
+    (void)ud;
+    router_assign_groups(r);           /* new groups or room: chats for it? */
+}
+
 static void on_event(const char *channel, const char *payload, size_t len)
 {
     struct proto_limits lim = { 4, 0, true };
@@ -346,6 +352,14 @@ static void on_event(const char *channel, const char *payload, size_t len)
     metrics.events_in++;
     chat = ev_str(ev, "chat");
     agent = ev_str(ev, "agent");
+    if (strcmp(k, "refresh") == 0) {
+        /* every node hears it; one re-check is enough, but all are harmless */
+        if (agent && index_get(&R.agents, agent)) {
+            const char *args[] = { agent };
+            router_eval(on_refreshed, NULL, "refresh", 1, args);
+        }
+        return;
+    }
     if (strcmp(channel, "cg:ctl") == 0 || strcmp(k, "assign") == 0 ||
         strcmp(k, "unassign") == 0 || strcmp(k, "amsg") == 0 || strcmp(k, "kick") == 0) {
         struct agent_ref *ref = agent ? index_get(&R.agents, agent) : NULL;

@@ -66,8 +66,8 @@ static int print_token(const struct kind *k, const char *id, char tok[CTL_TOKEN_
     return CTL_OK;
 }
 
-/* {k:"kick", <noun>:"<id>"} in msgpack, for cg:ctl. Caller frees. */
-static char *kick_payload(const struct kind *k, const char *id, size_t *len)
+/* {k:<what>, <noun>:"<id>"} in msgpack, for cg:ctl. Caller frees. */
+static char *ctl_payload(const char *what, const struct kind *k, const char *id, size_t *len)
 {
     struct proto_writer w;
     char *p;
@@ -75,7 +75,7 @@ static char *kick_payload(const struct kind *k, const char *id, size_t *len)
     proto_writer_init(&w, PROTO_MSGPACK, 0);
     proto_w_map(&w, 2);
     proto_w_key(&w, "k");
-    proto_w_cstr(&w, "kick");
+    proto_w_cstr(&w, what);
     proto_w_key(&w, k->noun);
     proto_w_cstr(&w, id);
     *len = w.len;
@@ -226,7 +226,7 @@ int ident_reissue(struct ctl *x, const struct kind *k, const char *id,
 
     if (rc)
         return rc;
-    if (!(kick = kick_payload(k, id, &kicklen)))
+    if (!(kick = ctl_payload("kick", k, id, &kicklen)))
         return ctl_fail(CTL_FAIL, "out of memory");
     ident_key(k, id, key, sizeof key);
     snprintf(tokkey, sizeof tokkey, "cg:tok:%s", hash);
@@ -417,6 +417,11 @@ int cmd_set(struct ctl *x, const struct kind *k, const char *id)
             unwatch(x);
             return rc;
         }
+        /* nodes put the agent back in the right ready sets (groups,
+         * capacity) at once; its open sessions keep the rest until they
+         * log in again */
+        size_t reflen = 0;
+        char *refresh = k->agent ? ctl_payload("refresh", k, id, &reflen) : NULL;
         txn_cmd(&t, "HSET", key, NULL);
         if (o->given & O_NAME) {
             txn_arg(&t, "name"); txn_arg(&t, o->name);
@@ -432,13 +437,19 @@ int cmd_set(struct ctl *x, const struct kind *k, const char *id)
             snprintf(cap, sizeof cap, "%d", o->capacity);
             txn_arg(&t, "capacity"); txn_arg(&t, cap);
         }
+        if (refresh) {
+            txn_cmd(&t, "PUBLISH", "cg:ctl", NULL);
+            txn_bin(&t, refresh, reflen);
+        }
         done = link_exec(&x->link, &t);
+        free(refresh);
         freeReplyObject(cur);
         if (done < 0)
             return CTL_REDIS;
         if (done == 1) {
-            fprintf(stderr, "chatgwctl: %s %s updated (sessions already open keep the old "
-                    "settings until they log in again)\n", k->noun, id);
+            fprintf(stderr, "chatgwctl: %s %s updated (routing uses the new groups and "
+                    "capacity now; open sessions show the rest after their next login)\n",
+                    k->noun, id);
             return CTL_OK;
         }
     }
@@ -449,7 +460,7 @@ int cmd_del(struct ctl *x, const struct kind *k, const char *id)
 {
     char key[64 + CTL_ID_MAX], oldkey[8 + TOKEN_HASH_HEX + 1];
     size_t kicklen;
-    char *kick = kick_payload(k, id, &kicklen);
+    char *kick = ctl_payload("kick", k, id, &kicklen);
     int rc = CTL_REDIS;
 
     if (!kick)

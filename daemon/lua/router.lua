@@ -15,6 +15,7 @@
 --   online  agent                 a session of the agent opened on NODE
 --   offline agent                 one closed
 --   state   agent state           ready | away
+--   refresh agent                 its groups or capacity changed
 --   assign  store group max hist  hand waiting chats to eligible agents
 --   release chat mode actor target ttl hist
 --           mode: agent_close | buyer_left | transfer
@@ -159,6 +160,21 @@ if op == 'offline' then
   end
   went_offline_if_gone(a)
   return 1
+end
+
+if op == 'refresh' then
+  -- the agent's identity changed (chatgwctl agent set): ready sets again,
+  -- out of every set of its store it is no longer in
+  local a = ARGV[4]
+  local info = agent_info(a)
+  if info then
+    local all = redis.call('HGET', P .. 'store:' .. info.store, 'groups') or ''
+    for g in string.gmatch(all, '%S+') do
+      redis.call('ZREM', P .. 'ready:' .. info.store .. ':' .. g, a)
+    end
+  end
+  refresh(a)
+  return groups_of(a)
 end
 
 if op == 'state' then

@@ -434,3 +434,29 @@ def test_buyer_leaving_frees_the_agent(redis, gateway):
         assert int(r.hget("cg:ar:alice", "load")) == 1
 
     run(body())
+
+
+def test_agent_set_applies_to_routing_at_once(redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url)
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice", "--group", "pre-sales",
+               "--capacity", "1").stdout.strip()
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b1, w1 = await buyer(gw)
+        await b1.first_message("one", "m1")
+        await a.expect("assign", chat=w1["chat"])
+        b2, w2 = await buyer(gw, group="after-sales")
+        await b2.first_message("two", "m1")
+        await a.silent(0.3)                    # full, and not in after-sales
+        ok(redis.url, "agent", "set", "alice", "--group", "pre-sales", "--group",
+           "after-sales", "--capacity", "2")
+        await a.expect("assign", chat=w2["chat"])
+        ok(redis.url, "agent", "set", "alice", "--group", "after-sales", "--capacity", "5")
+        b3, w3 = await buyer(gw)                # pre-sales: alice left that group
+        await b3.first_message("three", "m1")
+        await a.silent(0.5)
+        assert redis.client().zscore("cg:q:demo:pre-sales", w3["chat"]) is not None
+
+    run(body())

@@ -200,6 +200,8 @@ def test_set_changes_only_what_is_given_and_groups_replace_the_list(redis, store
     assert (h[b"name"], h[b"store"], h[b"groups"], h[b"capacity"]) == \
         (b"Amy", b"demo", b"after-sales", b"9")
     assert h[b"tok"] == sha(token).encode()      # same token, nobody kicked
+    # a refresh (not a kick) tells the nodes to re-route the agent now
+    assert kicks.next() == {"k": "refresh", "agent": "amy"}
     kicks.none()
     # another store: its groups must exist there, else nothing changes
     p = ctl(redis.url, "agent", "set", "amy", "--store", "shop2")
