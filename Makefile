@@ -121,9 +121,9 @@ fuzz: fuzz-deps build/fuzz_codec
 	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
 
 # The load generator (bench/): its own files only, tools/ holds other programs too.
-LOAD_SRC := tools/chatgw-load.c tools/load_worker.c tools/load_report.c \
-            tools/ws_client.c tools/buyer_wire.c tools/hist.c
-LOAD_HDR := tools/load.h tools/ws_client.h tools/buyer_wire.h tools/hist.h
+LOAD_SRC := tools/chatgw-load.c tools/load_worker.c tools/load_agent.c tools/load_report.c \
+            tools/ws_client.c tools/buyer_wire.c tools/agent_wire.c tools/hist.c
+LOAD_HDR := tools/load.h tools/ws_client.h tools/buyer_wire.h tools/agent_wire.h tools/hist.h
 
 build/chatgw-load: $(LOAD_SRC) $(LOAD_HDR) | $(DEPS_FIRST)
 	@mkdir -p build

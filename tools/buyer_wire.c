@@ -17,15 +17,7 @@
 
 /* ---- writing --------------------------------------------------------------- */
 
-struct out {
-    uint8_t *p;
-    size_t len, cap;
-    enum wire_enc enc;
-    unsigned fields;
-    bool err;
-};
-
-static void put(struct out *o, const void *s, size_t n)
+static void put(struct wire_out *o, const void *s, size_t n)
 {
     if (o->err || o->len + n > o->cap) {
         o->err = true;
@@ -35,19 +27,19 @@ static void put(struct out *o, const void *s, size_t n)
     o->len += n;
 }
 
-static void put_byte(struct out *o, uint8_t b)
+static void put_byte(struct wire_out *o, uint8_t b)
 {
     put(o, &b, 1);
 }
 
-static void put_be(struct out *o, uint8_t tag, uint64_t v, int bytes)
+static void put_be(struct wire_out *o, uint8_t tag, uint64_t v, int bytes)
 {
     put_byte(o, tag);
     for (int i = bytes - 1; i >= 0; i--)
         put_byte(o, (uint8_t)(v >> (8 * i)));
 }
 
-static void put_str(struct out *o, const char *s)
+static void put_str(struct wire_out *o, const char *s)
 {
     size_t n = strlen(s);
 
@@ -80,16 +72,16 @@ static void put_str(struct out *o, const char *s)
     put_byte(o, '"');
 }
 
-static void begin(struct out *o, uint8_t *p, size_t cap, enum wire_enc enc, unsigned nfields)
+void wire_begin(struct wire_out *o, uint8_t *p, size_t cap, enum wire_enc enc, unsigned nfields)
 {
-    *o = (struct out){ .p = p, .cap = cap, .enc = enc };
+    *o = (struct wire_out){ .p = p, .cap = cap, .enc = enc };
     if (enc == WIRE_MSGPACK)
-        put_byte(o, (uint8_t)(0x80 | nfields));      /* fixmap: we send at most 3 */
+        put_byte(o, (uint8_t)(0x80 | nfields));      /* fixmap: we send at most 4 */
     else
         put_byte(o, '{');
 }
 
-static void key(struct out *o, const char *k)
+static void key(struct wire_out *o, const char *k)
 {
     if (o->enc == WIRE_JSON && o->fields)
         put_byte(o, ',');
@@ -99,13 +91,13 @@ static void key(struct out *o, const char *k)
         put_byte(o, ':');
 }
 
-static void field_str(struct out *o, const char *k, const char *v)
+void wire_field_str(struct wire_out *o, const char *k, const char *v)
 {
     key(o, k);
     put_str(o, v);
 }
 
-static void field_int(struct out *o, const char *k, int64_t v)
+void wire_field_int(struct wire_out *o, const char *k, int64_t v)
 {
     key(o, k);
     if (o->enc == WIRE_JSON) {
@@ -121,7 +113,7 @@ static void field_int(struct out *o, const char *k, int64_t v)
     }
 }
 
-static size_t end(struct out *o)
+size_t wire_end(struct wire_out *o)
 {
     if (o->enc == WIRE_JSON)
         put_byte(o, '}');
@@ -130,36 +122,36 @@ static size_t end(struct out *o)
 
 size_t wire_hello(uint8_t *p, size_t cap, enum wire_enc enc, const char *store)
 {
-    struct out o;
+    struct wire_out o;
 
-    begin(&o, p, cap, enc, 2);
-    field_str(&o, "t", "hello");
-    field_str(&o, "store", store);
-    return end(&o);
+    wire_begin(&o, p, cap, enc, 2);
+    wire_field_str(&o, "t", "hello");
+    wire_field_str(&o, "store", store);
+    return wire_end(&o);
 }
 
 size_t wire_resume(uint8_t *p, size_t cap, enum wire_enc enc, const char *token, int64_t since)
 {
-    struct out o;
+    struct wire_out o;
 
-    begin(&o, p, cap, enc, 3);
-    field_str(&o, "t", "hello");
-    field_str(&o, "resume", token);
-    field_int(&o, "since", since);
-    return end(&o);
+    wire_begin(&o, p, cap, enc, 3);
+    wire_field_str(&o, "t", "hello");
+    wire_field_str(&o, "resume", token);
+    wire_field_int(&o, "since", since);
+    return wire_end(&o);
 }
 
 size_t wire_msg(uint8_t *p, size_t cap, enum wire_enc enc, uint32_t k, const char *text)
 {
-    struct out o;
+    struct wire_out o;
     char id[16];
 
     snprintf(id, sizeof id, "m%u", k);
-    begin(&o, p, cap, enc, 3);
-    field_str(&o, "t", "msg");
-    field_str(&o, "id", id);
-    field_str(&o, "text", text);
-    return end(&o);
+    wire_begin(&o, p, cap, enc, 3);
+    wire_field_str(&o, "t", "msg");
+    wire_field_str(&o, "id", id);
+    wire_field_str(&o, "text", text);
+    return wire_end(&o);
 }
 
 /* ---- reading --------------------------------------------------------------- */
@@ -193,6 +185,11 @@ static struct wire_str *str_slot(struct wire_reply *r, struct wire_str k)
     if (wire_is(k, "code"))   return &r->code;
     if (wire_is(k, "from"))   return &r->from;
     if (wire_is(k, "resume")) return &r->resume;
+    if (wire_is(k, "chat"))   return &r->chat;
+    if (wire_is(k, "text"))   return &r->text;
+    if (wire_is(k, "state"))  return &r->state;
+    if (wire_is(k, "reason")) return &r->reason;
+    if (wire_is(k, "name"))   return &r->name;
     return NULL;
 }
 
@@ -297,48 +294,73 @@ static int j_int(struct jin *j, int64_t *v)
     return j_skip(j, 0);                    /* a fraction or exponent, if any */
 }
 
-static int parse_json(const char *p, size_t n, struct wire_reply *r)
+/*
+ * One map. At the top every wanted field is picked; inside the agent's
+ * welcome `agent` map (nested) only its int `capacity`.
+ */
+static int j_map(struct jin *j, struct wire_reply *r, bool nested)
 {
-    struct jin j = { p, p + n };
     struct wire_str k;
 
-    j_ws(&j);
-    if (j.p >= j.end || *j.p++ != '{')
+    j_ws(j);
+    if (j->p >= j->end || *j->p++ != '{')
         return -1;
-    j_ws(&j);
-    if (j.p < j.end && *j.p == '}')
+    j_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
         return 0;
+    }
     for (;;) {
         struct wire_str *ss;
         int64_t *is;
 
-        j_ws(&j);
-        if (j_string(&j, &k) != 0)
+        j_ws(j);
+        if (j_string(j, &k) != 0)
             return -1;
-        j_ws(&j);
-        if (j.p >= j.end || *j.p++ != ':')
+        j_ws(j);
+        if (j->p >= j->end || *j->p++ != ':')
             return -1;
-        j_ws(&j);
-        if (j.p >= j.end)
+        j_ws(j);
+        if (j->p >= j->end)
             return -1;
-        if (*j.p == '"' && (ss = str_slot(r, k))) {
-            if (j_string(&j, ss) != 0)
+        if (nested) {
+            if (wire_is(k, "capacity") && (*j->p >= '0' && *j->p <= '9')) {
+                if (j_int(j, &r->capacity) != 0)
+                    return -1;
+                r->has_capacity = true;
+            } else if (j_skip(j, 1) != 0) {
                 return -1;
-        } else if ((*j.p == '-' || (*j.p >= '0' && *j.p <= '9')) && (is = int_slot(r, k))) {
-            if (j_int(&j, is) != 0)
+            }
+        } else if (*j->p == '{' && wire_is(k, "agent")) {
+            if (j_map(j, r, true) != 0)
+                return -1;
+        } else if (*j->p == '"' && (ss = str_slot(r, k))) {
+            if (j_string(j, ss) != 0)
+                return -1;
+        } else if ((*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) && (is = int_slot(r, k))) {
+            if (j_int(j, is) != 0)
                 return -1;
             r->has_seq |= is == &r->seq;
-        } else if (j_skip(&j, 0) != 0) {
+        } else if (j_skip(j, 0) != 0) {
             return -1;
         }
-        j_ws(&j);
-        if (j.p >= j.end)
+        j_ws(j);
+        if (j->p >= j->end)
             return -1;
-        if (*j.p == '}')
+        if (*j->p == '}') {
+            j->p++;
             return 0;
-        if (*j.p++ != ',')
+        }
+        if (*j->p++ != ',')
             return -1;
     }
+}
+
+static int parse_json(const char *p, size_t n, struct wire_reply *r)
+{
+    struct jin j = { p, p + n };
+
+    return j_map(&j, r, false);
 }
 
 /* msgpack */
@@ -491,21 +513,21 @@ static int m_skip(struct min *m, int depth)
     return 0;
 }
 
-static int parse_msgpack(const uint8_t *p, size_t n, struct wire_reply *r)
+/* One map; nested as for j_map. */
+static int m_map(struct min *m, struct wire_reply *r, bool nested)
 {
-    struct min m = { p, p + n };
     uint64_t pairs;
     uint8_t b;
 
-    if (!m_need(&m, 1))
+    if (!m_need(m, 1))
         return -1;
-    b = *m.p++;
+    b = *m->p++;
     if ((b & 0xf0) == 0x80)
         pairs = b & 0x0f;
-    else if (b == 0xde && m_need(&m, 2))
-        pairs = m_be(&m, 2);
-    else if (b == 0xdf && m_need(&m, 4))
-        pairs = m_be(&m, 4);
+    else if (b == 0xde && m_need(m, 2))
+        pairs = m_be(m, 2);
+    else if (b == 0xdf && m_need(m, 4))
+        pairs = m_be(m, 4);
     else
         return -1;
     for (uint64_t i = 0; i < pairs; i++) {
@@ -513,25 +535,64 @@ static int parse_msgpack(const uint8_t *p, size_t n, struct wire_reply *r)
         int64_t *is;
         const uint8_t *v;
 
-        if (m_str(&m, &k) != 0)
+        if (m_str(m, &k) != 0)
             return -1;
-        v = m.p;
-        if ((ss = str_slot(r, k)) && m_str(&m, ss) == 0)
+        v = m->p;
+        if (nested) {
+            if (wire_is(k, "capacity") && m_int(m, &r->capacity) == 0) {
+                r->has_capacity = true;
+                continue;
+            }
+        } else if (wire_is(k, "agent") && m_need(m, 1) && ((*m->p & 0xf0) == 0x80 ||
+                                                           *m->p == 0xde || *m->p == 0xdf)) {
+            if (m_map(m, r, true) != 0)
+                return -1;
             continue;
-        m.p = v;
-        if ((is = int_slot(r, k)) && m_int(&m, is) == 0) {
-            r->has_seq |= is == &r->seq;
+        } else if ((ss = str_slot(r, k)) && m_str(m, ss) == 0) {
             continue;
+        } else {
+            m->p = v;
+            if ((is = int_slot(r, k)) && m_int(m, is) == 0) {
+                r->has_seq |= is == &r->seq;
+                continue;
+            }
         }
-        m.p = v;
-        if (m_skip(&m, 0) != 0)
+        m->p = v;
+        if (m_skip(m, nested ? 1 : 0) != 0)
             return -1;
     }
     return 0;
+}
+
+static int parse_msgpack(const uint8_t *p, size_t n, struct wire_reply *r)
+{
+    struct min m = { p, p + n };
+
+    return m_map(&m, r, false);
 }
 
 int wire_parse(const uint8_t *p, size_t n, bool binary, struct wire_reply *r)
 {
     memset(r, 0, sizeof *r);
     return binary ? parse_msgpack(p, n, r) : parse_json((const char *)p, n, r);
+}
+
+uint64_t wire_stamp(struct wire_str text, char tag)
+{
+    uint64_t v = 0;
+    uint32_t i = 0;
+
+    for (;;) {
+        /* at the start of a word */
+        if (i + 1 < text.n && text.p[i] == tag && text.p[i + 1] >= '0' && text.p[i + 1] <= '9') {
+            for (i++; i < text.n && text.p[i] >= '0' && text.p[i] <= '9'; i++)
+                v = v * 10 + (uint64_t)(text.p[i] - '0');
+            return v;
+        }
+        while (i < text.n && text.p[i] != ' ')
+            i++;
+        if (i >= text.n)
+            return 0;
+        i++;
+    }
 }

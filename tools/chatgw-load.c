@@ -1,10 +1,12 @@
 /*
- * chatgw-load.c - a load generator for chatgwd's buyer endpoint.
+ * chatgw-load.c - a load generator for chatgwd's buyer and agent endpoints.
  *
  *   chatgw-load [--url ws://127.0.0.1:8080/v1/buyer]... [--sessions N]
  *               [--rate R] [--msgs M] [--msg-rate X] [--hold S] [--duration S]
  *               [--resume-frac F] [--pipeline F] [--workers W] [--src-ips N]
- *               [--msgpack] [--pid PID] [--json] ...      (see usage())
+ *               [--agents N --agent-tokens FILE [--agent-url URL]...
+ *                [--agent-start with|first|after] [--sync-assigned] ...]
+ *               [--hook CMD] [--msgpack] [--pid PID] [--json] ...   (see usage())
  *
  * One process holds tens of thousands of WebSocket clients on one libuv
  * loop (ws_client.c); --workers forks several such processes, each taking
@@ -16,12 +18,23 @@
  * With --pid it reads the gateway's VmRSS at the start, once loaded, at
  * the end of the hold and after the sessions closed.
  *
+ * With --agents, agents (load_agent.c) answer the buyers. The run may
+ * then pass barriers (load.h): the parent waits until every worker has
+ * reached one ('P'), runs --hook with the barrier's name, and lets them
+ * all go on ('G'). --hook also runs at "start", "loaded", "held" and
+ * "end", so that a script can take the gateway's CPU or Redis's counters
+ * at exactly those points. At the end the chat ids every worker's agents
+ * were assigned are checked together: a chat assigned twice is a double
+ * assignment, whichever workers saw it.
+ *
  * Always bounded: --duration (default 60 s) caps the run from the start
  * of the ramp; closing and collecting add at most a few seconds, after
  * which a worker that has not reported is killed.
  *
  * Exit: 0 when every session completed its script, 1 when some did not
- * (or a resume check failed), 2 on bad options or an unusable setup.
+ * (or a resume check failed, or an agent failed, a chat was assigned
+ * twice or an agent went over its capacity), 2 on bad options or an
+ * unusable setup.
  * SIGINT/SIGTERM end the run early: the workers close their sessions,
  * the report is printed, and then the signal is raised again.
  */
@@ -48,14 +61,17 @@
 #define FDS_SPARE 64                 /* descriptors a worker needs besides sessions */
 #define COLLECT_NS 15000000000ull    /* after 'X': closing and reporting */
 #define SETTLE_NS 1000000000ull      /* before the gateway's end RSS */
+#define HOOK_NS 20000000000ull       /* longest wait for --hook */
 
 struct worker {
     pid_t pid;
     int out, ctl;                    /* from the worker / to the worker */
     bool loaded, reported, dead;
-    char tag;                        /* 'R' while its result comes in */
+    char tag;                        /* 'R' while its result comes in, 'I' its chat ids */
+    unsigned barriers;               /* 'P' received */
     size_t got;
     struct load_result r;
+    uint8_t *ids;                    /* r.assigned_ids chat ids, 16 bytes each */
 };
 
 static struct worker workers[MAX_WORKERS];
@@ -92,7 +108,26 @@ static void usage(FILE *out)
         "  --pid PID          the gateway's pid: report its RSS growth per session (with\n"
         "                     several --url, taken to serve 1/K of the sessions)\n"
         "  --json             one JSON object instead of the table\n"
-        "  -v, --verbose      say why sessions failed (the first 20 per worker)\n");
+        "  -v, --verbose      say why sessions failed (the first 20 per worker)\n"
+        "agents (then buyers wait for their agent: m2..M go after `agent`, and each is\n"
+        "echoed back; texts carry the send time, for relay latencies):\n"
+        "  --agents N         agent sessions in all (default 0)\n"
+        "  --agent-tokens F   their tokens, one per line (chatgwctl agent add prints them)\n"
+        "  --agent-url URL    ws://.../v1/agent, loopback only; repeat to spread agents\n"
+        "                     round-robin (default: each --url with the path /v1/agent)\n"
+        "  --agent-rate R     agent logins per second; 0 = at once (default 0)\n"
+        "  --agent-start W    with: agents and buyers start together; first: agents log\n"
+        "                     in and go ready, then buyers come; after: buyers come and\n"
+        "                     queue, then agents log in (default with)\n"
+        "  --agent-greet      agents reply to each assign\n"
+        "  --agent-delay-ms D ... after D ms (implies --agent-greet; default 0)\n"
+        "  --agent-close-after K  agents close a chat after K buyer messages (default 0:\n"
+        "                     never)\n"
+        "  --await-agent      buyers wait for an agent even with no --agents here\n"
+        "  --sync-assigned    buyers send m2.. only once every buyer has its agent\n"
+        "  --hook CMD         run `sh -c CMD sh PHASE` at each phase: start, the barriers\n"
+        "                     (agents_ready, queued, assigned), loaded, held, end; the\n"
+        "                     run waits for it (at most 20 s)\n");
 }
 
 static uint64_t now_ns(void)
@@ -207,11 +242,48 @@ static int parse_url(const char *url, struct ws_target *t)
     return 0;
 }
 
+/* The agents' tokens: one per line (64 hex), blank lines and # comments
+ * skipped; at least o->agents of them. */
+static int read_tokens(const char *path, struct load_opts *o)
+{
+    char line[256];
+    uint32_t n = 0;
+    FILE *f = fopen(path, "r");
+
+    if (!f)
+        return bad("--agent-tokens %s: cannot open", path);
+    o->tokens = calloc(o->agents, sizeof *o->tokens);
+    if (!o->tokens) {
+        fclose(f);
+        return bad("%s", "out of memory");
+    }
+    while (n < o->agents && fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, "\r\n \t");
+        if (len == 0 || line[0] == '#')
+            continue;
+        if (len != AGENT_TOKEN_HEX || strspn(line, "0123456789abcdefABCDEF") < len) {
+            fclose(f);
+            return bad("--agent-tokens %s: a line is not a 64-hex token", path);
+        }
+        memcpy(o->tokens[n], line, len);
+        o->tokens[n++][len] = '\0';
+    }
+    fclose(f);
+    if (n < o->agents) {
+        fprintf(stderr, "chatgw-load: --agent-tokens %s: %" PRIu32 " tokens for %" PRIu32
+                " agents\n", path, n, o->agents);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct load_opts *o)
 {
     enum {
         O_URL = 256, O_SESSIONS, O_RATE, O_MSGS, O_MSG_RATE, O_HOLD, O_DURATION, O_TIMEOUT,
-        O_RESUME, O_PIPELINE, O_WORKERS, O_SRC_IPS, O_MSGPACK, O_STORE, O_TEXT, O_PID, O_JSON
+        O_RESUME, O_PIPELINE, O_WORKERS, O_SRC_IPS, O_MSGPACK, O_STORE, O_TEXT, O_PID, O_JSON,
+        O_AGENTS, O_AGENT_TOKENS, O_AGENT_URL, O_AGENT_RATE, O_AGENT_START, O_AGENT_GREET,
+        O_AGENT_DELAY, O_AGENT_CLOSE, O_AWAIT, O_SYNC_ASSIGNED, O_HOOK
     };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, O_URL },
@@ -231,11 +303,23 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         { "text", required_argument, NULL, O_TEXT },
         { "pid", required_argument, NULL, O_PID },
         { "json", no_argument, NULL, O_JSON },
+        { "agents", required_argument, NULL, O_AGENTS },
+        { "agent-tokens", required_argument, NULL, O_AGENT_TOKENS },
+        { "agent-url", required_argument, NULL, O_AGENT_URL },
+        { "agent-rate", required_argument, NULL, O_AGENT_RATE },
+        { "agent-start", required_argument, NULL, O_AGENT_START },
+        { "agent-greet", no_argument, NULL, O_AGENT_GREET },
+        { "agent-delay-ms", required_argument, NULL, O_AGENT_DELAY },
+        { "agent-close-after", required_argument, NULL, O_AGENT_CLOSE },
+        { "await-agent", no_argument, NULL, O_AWAIT },
+        { "sync-assigned", no_argument, NULL, O_SYNC_ASSIGNED },
+        { "hook", required_argument, NULL, O_HOOK },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     uint32_t pid;
+    const char *tokens_file = NULL;
     int ch;
 
     *o = (struct load_opts){
@@ -255,7 +339,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
             if (rc)
                 return rc;
             break;
-        case O_SESSIONS: rc = parse_u32(optarg, 1, 10000000, &o->sessions); break;
+        case O_SESSIONS: rc = parse_u32(optarg, 0, 10000000, &o->sessions); break;
         case O_RATE: rc = parse_double(optarg, 0, 1e7, &o->rate); break;
         case O_MSGS: rc = parse_u32(optarg, 0, 1000000, &o->msgs); break;
         case O_MSG_RATE: rc = parse_double(optarg, 0, 1e6, &o->msg_rate); break;
@@ -277,6 +361,38 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
             o->gw_pid = (int)pid;
             break;
         case O_JSON: o->json = true; break;
+        case O_AGENTS: rc = parse_u32(optarg, 0, 1000000, &o->agents); break;
+        case O_AGENT_TOKENS: tokens_file = optarg; break;
+        case O_AGENT_URL:
+            if (o->nagent_targets == LOAD_MAX_URLS)
+                return bad("at most %s URLs", "16 --agent-url");
+            if (strlen(optarg) >= sizeof o->agent_urls[0])
+                return bad("%s: URL too long", optarg);
+            snprintf(o->agent_urls[o->nagent_targets], sizeof o->agent_urls[0], "%s", optarg);
+            rc = parse_url(optarg, &o->agent_targets[o->nagent_targets++]);
+            if (rc)
+                return rc;
+            break;
+        case O_AGENT_RATE: rc = parse_double(optarg, 0, 1e7, &o->agent_rate); break;
+        case O_AGENT_START:
+            if (strcmp(optarg, "with") == 0)
+                o->agent_start = AGENTS_WITH;
+            else if (strcmp(optarg, "first") == 0)
+                o->agent_start = AGENTS_FIRST;
+            else if (strcmp(optarg, "after") == 0)
+                o->agent_start = AGENTS_AFTER;
+            else
+                rc = -1;
+            break;
+        case O_AGENT_GREET: o->agent_greet = true; break;
+        case O_AGENT_DELAY:
+            rc = parse_double(optarg, 0, 3600000, &o->agent_delay_ms);
+            o->agent_greet = true;
+            break;
+        case O_AGENT_CLOSE: rc = parse_u32(optarg, 0, 1000000, &o->agent_close_after); break;
+        case O_AWAIT: o->await_agent = true; break;
+        case O_SYNC_ASSIGNED: o->sync_assigned = true; break;
+        case O_HOOK: o->hook = optarg; break;
         case 'v': o->verbose = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -294,6 +410,42 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
     }
     if (strlen(o->store) > 64)
         return bad("--store %s: too long", o->store);
+    if (o->sessions == 0 && o->agents == 0)
+        return bad("%s", "nothing to run: --sessions 0 and no --agents");
+    if (o->agents > 0) {
+        if (!tokens_file)
+            return bad("%s", "--agents needs --agent-tokens FILE");
+        if (read_tokens(tokens_file, o) != 0)
+            return -1;
+        if (o->nagent_targets == 0) {
+            /* the buyer URLs, with the agent path */
+            for (unsigned i = 0; i < o->ntargets; i++) {
+                char host[sizeof o->targets[i].host];
+                memcpy(host, o->targets[i].host, sizeof host);
+                o->agent_targets[i] = o->targets[i];
+                snprintf(o->agent_targets[i].path, sizeof o->agent_targets[i].path,
+                         "/v1/agent");
+                snprintf(o->agent_urls[i], sizeof o->agent_urls[i], "ws://%s/v1/agent", host);
+            }
+            o->nagent_targets = o->ntargets;
+        }
+        if (o->sessions > 0)
+            o->await_agent = true;     /* they are here to answer the buyers */
+    } else if (o->agent_start != AGENTS_WITH || o->nagent_targets || o->agent_greet ||
+               o->agent_close_after) {
+        return bad("%s", "the --agent-* options need --agents N");
+    }
+    if (o->sync_assigned && !o->await_agent)
+        return bad("%s", "--sync-assigned needs agents (--agents or --await-agent)");
+    if (o->agent_start == AGENTS_FIRST)
+        o->barriers[o->nbarriers++] = BAR_AGENTS_READY;
+    if (o->agent_start == AGENTS_AFTER)
+        o->barriers[o->nbarriers++] = BAR_QUEUED;
+    if (o->sync_assigned)
+        o->barriers[o->nbarriers++] = BAR_ASSIGNED;
+    for (unsigned i = 0; i < o->nagent_targets && o->src_ips > 0; i++)
+        if (o->agent_targets[i].addr.ss_family != AF_INET)
+            return bad("--src-ips needs IPv4 targets (%s)", o->agent_urls[i]);
     for (unsigned i = 0; i < o->ntargets && o->src_ips > 0; i++)
         if (o->targets[i].addr.ss_family != AF_INET)
             return bad("--src-ips needs IPv4 targets (%s)", o->urls[i]);
@@ -343,7 +495,7 @@ static uint64_t gw_nofile(int pid)
 static int check_machine(const struct load_opts *o)
 {
     struct rlimit rl;
-    uint64_t per_worker = (o->sessions + o->workers - 1) / o->workers;
+    uint64_t per_worker = (o->sessions + o->agents + o->workers - 1) / o->workers;
     unsigned lo = 32768, hi = 60999;
     FILE *f;
 
@@ -417,11 +569,28 @@ static int spawn_workers(const struct load_opts *o)
     return 0;
 }
 
-/* Reads what worker w has sent: 'L', or 'R' and its result. */
+/* Reads what worker w has sent: 'P', 'L', or 'R', its result and its chat ids. */
 static void read_worker(struct worker *w)
 {
     ssize_t n;
 
+    if (w->tag == 'I') {
+        size_t want = (size_t)w->r.assigned_ids * 16;
+        n = read(w->out, w->ids + w->got, want - w->got);
+        if (n < 0 && errno == EINTR)
+            return;
+        if (n <= 0) {
+            w->dead = true;
+            w->loaded = w->reported = true;
+            return;
+        }
+        w->got += (size_t)n;
+        if (w->got == want) {
+            w->reported = w->loaded = true;
+            w->tag = 0;
+        }
+        return;
+    }
     if (w->tag != 'R') {
         char c;
         n = read(w->out, &c, 1);
@@ -434,6 +603,8 @@ static void read_worker(struct worker *w)
         }
         if (c == 'L')
             w->loaded = true;
+        else if (c == 'P')
+            w->barriers++;
         else if (c == 'R')
             w->tag = 'R';
         return;
@@ -448,8 +619,15 @@ static void read_worker(struct worker *w)
     }
     w->got += (size_t)n;
     if (w->got == sizeof w->r) {
-        w->reported = w->loaded = true;
+        w->got = 0;
         w->tag = 0;
+        if (w->r.assigned_ids > 0 && w->r.assigned_ids < (1ull << 28) &&
+            (w->ids = malloc((size_t)w->r.assigned_ids * 16))) {
+            w->tag = 'I';
+            return;
+        }
+        w->r.assigned_ids = 0;
+        w->reported = w->loaded = true;
     }
 }
 
@@ -457,6 +635,16 @@ static bool all_loaded(unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
         if (!workers[i].loaded)
+            return false;
+    return true;
+}
+
+static unsigned barrier_now;        /* the barrier all_at_barrier waits for */
+
+static bool all_at_barrier(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (workers[i].barriers <= barrier_now && !workers[i].reported)
             return false;
     return true;
 }
@@ -501,6 +689,14 @@ static bool wait_until(unsigned n, bool (*pred)(unsigned), uint64_t until, bool 
     }
 }
 
+static void go_workers(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (workers[i].ctl >= 0 && write(workers[i].ctl, "G", 1) < 0) {
+            /* gone already: its pipe says so */
+        }
+}
+
 static void stop_workers(unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -531,6 +727,77 @@ static void sleep_ns(uint64_t ns)
         ;
 }
 
+/* Runs --hook with the phase's name, and waits for it (bounded). */
+static void hook(const struct load_opts *o, const char *phase)
+{
+    uint64_t until = now_ns() + HOOK_NS;
+    pid_t pid;
+    int status;
+
+    if (!o->hook)
+        return;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        perror("chatgw-load: fork (hook)");
+        return;
+    }
+    if (pid == 0) {
+        for (unsigned i = 0; i < MAX_WORKERS; i++)
+            if (workers[i].pid) {
+                close(workers[i].out);
+                if (workers[i].ctl >= 0)
+                    close(workers[i].ctl);
+            }
+        execl("/bin/sh", "sh", "-c", o->hook, "sh", phase, (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (now_ns() >= until) {
+            fprintf(stderr, "chatgw-load: --hook %s: still running after 20 s, killed\n", phase);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return;
+        }
+        sleep_ns(1000000);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "chatgw-load: --hook %s: failed (status %d)\n", phase, status);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+/* Every worker's assigned chat ids together: distinct chats, and assigns
+ * of a chat that had been assigned already (in any worker). */
+static void check_assigned(unsigned n, struct load_run *rr)
+{
+    uint64_t total = 0, k = 0;
+    uint8_t *all;
+
+    for (unsigned i = 0; i < n; i++)
+        total += workers[i].ids && !workers[i].dead ? workers[i].r.assigned_ids : 0;
+    if (total == 0 || !(all = malloc((size_t)total * 16)))
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        if (!workers[i].ids || workers[i].dead)
+            continue;
+        memcpy(all + 16 * (size_t)k, workers[i].ids, (size_t)workers[i].r.assigned_ids * 16);
+        k += workers[i].r.assigned_ids;
+    }
+    qsort(all, (size_t)total, 16, cmp_id);
+    rr->chats_assigned = total ? 1 : 0;
+    for (uint64_t i = 1; i < total; i++) {
+        if (memcmp(all + 16 * (size_t)(i - 1), all + 16 * (size_t)i, 16) == 0)
+            rr->double_assignments++;
+        else
+            rr->chats_assigned++;
+    }
+    free(all);
+}
+
 /*
  * The run, seen from the parent: ramp and scripts (until every worker
  * says loaded, or the deadline), hold, close, collect, and the gateway's
@@ -547,6 +814,7 @@ static int run(struct load_opts *o, struct load_run *rr)
     result_init(&rr->r);
     if (o->gw_pid)
         rr->gw_rss_kib[RSS_START] = rss_kib(o->gw_pid);
+    hook(o, "start");
     o->t0_ns = now_ns() + 50000000ull;           /* let every worker be ready */
     deadline = o->t0_ns + (uint64_t)(o->duration_s * 1e9);
     if (spawn_workers(o) != 0) {
@@ -554,9 +822,20 @@ static int run(struct load_opts *o, struct load_run *rr)
         return -1;
     }
 
-    rr->loaded = wait_until(n, all_loaded, deadline, true);
+    for (barrier_now = 0; barrier_now < o->nbarriers; barrier_now++) {
+        if (!wait_until(n, all_at_barrier, deadline, true))
+            break;
+        rr->t_barrier[o->barriers[barrier_now]] = now_ns();
+        hook(o, barrier_name(o->barriers[barrier_now]));
+        go_workers(n);
+    }
+    rr->loaded = barrier_now == o->nbarriers && wait_until(n, all_loaded, deadline, true);
+    if (rr->loaded)
+        rr->t_loaded = now_ns();
     if (o->gw_pid)
         rr->gw_rss_kib[RSS_LOADED] = rss_kib(o->gw_pid);
+    if (rr->loaded)
+        hook(o, "loaded");
     if (rr->loaded && o->hold_s > 0) {
         hold_end = now_ns() + (uint64_t)(o->hold_s * 1e9);
         rr->held = hold_end <= deadline;
@@ -564,6 +843,8 @@ static int run(struct load_opts *o, struct load_run *rr)
         rr->held = rr->held && !interrupted;
         if (o->gw_pid)
             rr->gw_rss_kib[RSS_HELD] = rss_kib(o->gw_pid);
+        if (rr->held)
+            hook(o, "held");
     }
     stop_workers(n);
     wait_until(n, all_reported, now_ns() + COLLECT_NS, false);  /* ^C still gets a report */
@@ -579,6 +860,10 @@ static int run(struct load_opts *o, struct load_run *rr)
         else
             result_merge(&rr->r, &workers[i].r);
     }
+    check_assigned(n, rr);
+    for (unsigned i = 0; i < n; i++)
+        free(workers[i].ids);
+    hook(o, "end");
     rr->elapsed_s = (double)(now_ns() - start) / 1e9;
     rr->interrupted = interrupted;
     rr->cpu_s = cpu_children_s();
@@ -616,8 +901,11 @@ int main(int argc, char **argv)
         signal((int)interrupted, SIG_DFL);
         raise((int)interrupted);
     }
+    free(o.tokens);
     for (int i = 0; i < FAIL__COUNT; i++)
-        failed += rr.r.failed[i];
+        failed += rr.r.failed[i] + rr.r.agent_failed[i];
     return failed || rr.workers_lost || rr.r.completed < o.sessions || rr.r.resume_gaps ||
-                   rr.r.resume_dups || rr.r.resume_lost ? 1 : 0;
+                   rr.r.resume_dups || rr.r.resume_lost || rr.r.agents_ready < o.agents ||
+                   rr.r.agents_lost || rr.double_assignments || rr.r.agents_over_capacity ||
+                   rr.r.agent_frames_again ? 1 : 0;
 }

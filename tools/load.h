@@ -7,10 +7,18 @@
  * sessions on its own libuv loop and writes one struct load_result down
  * a pipe at the end; the parent adds them up and prints them
  * (load_report.c). A result is plain data so that it can cross the pipe
- * as is.
+ * as is (followed by the chat ids its agents were assigned, which the
+ * parent checks for double assignments across workers).
+ *
+ * Agents (--agents, load_agent.c) live in the same workers as buyers,
+ * agent a in worker a % W. A run may have barriers (enum barrier): each
+ * worker says 'P' when its sessions reached the next one, and the parent,
+ * once every worker has, runs --hook and answers 'G', which starts the
+ * next part of the run in every worker at once.
  *
  * API: struct load_opts, struct load_result, struct load_run,
- *      worker_run, result_init, result_merge, report_text, report_json.
+ *      worker_run, result_init, result_merge, report_text, report_json;
+ *      inside a worker: struct worker_env, worker_*, agents_*.
  */
 #ifndef CHATGW_LOAD_H
 #define CHATGW_LOAD_H
@@ -19,12 +27,38 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <uv.h>
+
 #include "buyer_wire.h"
 #include "hist.h"
 #include "ws_client.h"
 
 #define LOAD_MAX_URLS 16
 #define LOAD_CLOSE_SLOTS 32
+#define LOAD_TIMELINE 900           /* seconds of buyer->agent timeline */
+#define LOAD_SLOW_US 5000           /* "slow" in the timeline */
+
+/* When agents start, relative to buyers (--agent-start). */
+enum agent_start {
+    AGENTS_WITH,                   /* both at once */
+    AGENTS_FIRST,                  /* agents log in and go ready, then buyers come */
+    AGENTS_AFTER,                  /* buyers come and queue, then agents log in */
+};
+
+/* Points where every worker waits for the others (and --hook runs). */
+#define BARRIER_MAP(X)                                                         \
+    X(AGENTS_READY, "agents_ready")  /* every agent ready (or failed) */       \
+    X(QUEUED, "queued")              /* every buyer's first msg answered */    \
+    X(ASSIGNED, "assigned")          /* every buyer has its agent */
+
+enum barrier {
+#define BAR_ENUM(name, str) BAR_##name,
+    BARRIER_MAP(BAR_ENUM)
+#undef BAR_ENUM
+    BAR__COUNT
+};
+
+#define AGENT_TOKEN_HEX 64
 
 struct load_opts {
     struct ws_target targets[LOAD_MAX_URLS];
@@ -40,6 +74,21 @@ struct load_opts {
     bool json, verbose;
     int gw_pid;                    /* 0: none */
     uint64_t t0_ns;                /* when the ramp starts (uv_hrtime) */
+    /* agents */
+    struct ws_target agent_targets[LOAD_MAX_URLS];
+    char agent_urls[LOAD_MAX_URLS][192];
+    unsigned nagent_targets;
+    uint32_t agents, agent_close_after;
+    double agent_rate;             /* logins per second; 0 = at once */
+    double agent_delay_ms;         /* before the reply to an assign */
+    bool agent_greet;              /* reply to each assign */
+    bool await_agent;              /* buyers: messages 2..M wait for `agent` */
+    bool sync_assigned;            /* ... and for every buyer to have one */
+    enum agent_start agent_start;
+    char (*tokens)[AGENT_TOKEN_HEX + 1];   /* agent g logs in with tokens[g] */
+    const char *hook;              /* run by the parent at each phase */
+    enum barrier barriers[BAR__COUNT];
+    unsigned nbarriers;
 };
 
 /* Latencies measured, each into its own histogram. */
@@ -53,7 +102,15 @@ struct load_opts {
      * (--pipeline): hello sent -> greeting received */                      \
     X(HELLO_GREET, "hello_greeting", "hello->greeting")                        \
     X(ACK, "msg_ack", "msg->ack")                                              \
-    X(RESUME, "resume_replay", "resume->replayed")
+    X(RESUME, "resume_replay", "resume->replayed")                             \
+    /* with agents: a buyer's first msg sent -> `agent {name}` received */     \
+    X(ASSIGN, "msg1_agent", "msg1->agent")                                     \
+    /* relay, from the uv_hrtime stamp in the text (one clock for all        \
+     * processes): buyer msg sent -> its agent has it, and back */           \
+    X(B2A, "buyer_agent", "buyer->agent")                                      \
+    X(A2B, "agent_buyer", "agent->buyer")                                      \
+    X(ECHO, "echo_rtt", "msg->echo")       /* buyer msg -> the agent's echo */ \
+    X(LOGIN, "agent_login", "login->welcome")
 
 enum lat {
 #define LAT_ENUM(name, key, label) LAT_##name,
@@ -98,6 +155,12 @@ struct close_count {
     uint32_t n;
 };
 
+/* One second of buyer->agent relay, by the send stamp's second from t0. */
+struct tl_sec {
+    uint32_t n, slow;              /* messages, and those over LOAD_SLOW_US */
+    uint32_t max_us;
+};
+
 struct load_result {
     struct hist lat[LAT__COUNT];
     uint64_t started, connected, completed, lost_idle;
@@ -111,6 +174,24 @@ struct load_result {
     /* uv_hrtime stamps (one clock for all processes); 0 = never */
     uint64_t t_first_start, t_last_connect, t_first_msg, t_last_ack;
     int64_t rss_start_kib, rss_loaded_kib;  /* the worker's own */
+    /* buyers, when agents answer */
+    uint64_t agent_frames, agent_frames_again, agent_msgs_in, echoes, system_msgs;
+    uint64_t closed_by_agent;
+    uint64_t queue_after_agent;    /* `queue` once the buyer had its `agent` */
+    uint64_t agent_before_ack;     /* `agent` before the first msg's ack */
+    /* agents */
+    uint64_t agents_started, agents_connected, agents_ready, agents_lost;
+    uint64_t agents_over_capacity, over_capacity_events, max_load;
+    uint64_t agent_failed[FAIL__COUNT];
+    uint64_t agent_errors[ERR__COUNT];
+    struct close_count agent_closes[LOAD_CLOSE_SLOTS];
+    uint64_t agent_closes_other;
+    uint64_t assigns, unassigns, double_local, buyer_msgs_in, other_msgs_in, unknown_chat_msgs;
+    uint64_t agent_sent, agent_acked, agent_refused, replies, chat_closes;
+    uint64_t agent_other_frames, agent_bad_frames;
+    uint64_t t_first_ready, t_first_assign, t_last_assign;
+    uint64_t assigned_ids;         /* 16-byte chat ids after the result on the pipe */
+    struct tl_sec timeline[LOAD_TIMELINE];
 };
 
 /* One whole run as the parent saw it. */
@@ -122,6 +203,9 @@ struct load_run {
     bool loaded;                   /* every session finished before the deadline */
     bool held;                     /* and then stayed up for all of --hold */
     bool interrupted;              /* ended early by SIGINT/SIGTERM */
+    uint64_t double_assignments;   /* assigns of a chat already assigned, all workers */
+    uint64_t chats_assigned;       /* distinct chats */
+    uint64_t t_barrier[BAR__COUNT], t_loaded;   /* uv_hrtime; 0 = not reached */
 };
 
 enum { RSS_START, RSS_LOADED, RSS_HELD, RSS_END };
@@ -134,10 +218,39 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
 void result_init(struct load_result *r);
 void result_merge(struct load_result *into, const struct load_result *from);
 void result_count_close(struct load_result *r, uint32_t code, uint64_t n);
+void result_count_agent_close(struct load_result *r, uint32_t code, uint64_t n);
 /* The index of an error code in ERR_CODES. */
 unsigned result_error_index(struct wire_str code);
 
 void report_text(FILE *out, const struct load_opts *o, const struct load_run *run);
 void report_json(FILE *out, const struct load_opts *o, const struct load_run *run);
+const char *barrier_name(enum barrier b);
+
+/* ---- inside a worker: what load_worker.c and load_agent.c share ---------- */
+
+struct worker_env {
+    const struct load_opts *o;
+    unsigned index;
+    uv_loop_t *loop;
+    struct load_result *res;
+};
+
+/* load_worker.c, for the agents */
+void worker_note(const char *role, uint32_t g, const char *what, const char *detail);
+void worker_progress(void);        /* an agent got ready or failed: barriers, 'L' */
+void worker_conn_closed(void);     /* an agent's connection is gone */
+
+/* load_agent.c: this worker's n agents (numbers index, index+W, ...) */
+int agents_init(const struct worker_env *env, uint32_t n);
+void agents_start(uint64_t t0);    /* the login ramp, from t0 (uv_hrtime) */
+void agents_sweep(uint64_t now);   /* --timeout on logins */
+void agents_stop(void);            /* close every agent session */
+void agents_abort(void);           /* drop whatever is still open */
+uint32_t agents_open(void);        /* connections not yet closed */
+uint32_t agents_settled(void);     /* ready or failed */
+uint32_t agents_count(void);
+/* Every chat id assigned here, 16 bytes each, in order (repeats kept). */
+const uint8_t *agents_assigned(uint64_t *n);
+void agents_free(void);
 
 #endif

@@ -40,6 +40,12 @@ static const char *const err_name[] = {
 #undef ERR_STR
 };
 
+static const char *const barrier_names[] = {
+#define BAR_STR(name, str) str,
+    BARRIER_MAP(BAR_STR)
+#undef BAR_STR
+};
+
 static const struct { double q; const char *key; } quantiles[] = {
     { 0.50, "p50" }, { 0.90, "p90" }, { 0.99, "p99" }, { 0.999, "p999" },
 };
@@ -62,16 +68,31 @@ unsigned result_error_index(struct wire_str code)
     return ERR__COUNT - 1;              /* "other" */
 }
 
-void result_count_close(struct load_result *r, uint32_t code, uint64_t n)
+const char *barrier_name(enum barrier b)
+{
+    return b < BAR__COUNT ? barrier_names[b] : "?";
+}
+
+static void count_close(struct close_count *slots, uint64_t *other, uint32_t code, uint64_t n)
 {
     for (int i = 0; i < LOAD_CLOSE_SLOTS; i++) {
-        if (r->closes[i].code == code || r->closes[i].code == 0) {
-            r->closes[i].code = code;
-            r->closes[i].n += (uint32_t)n;
+        if (slots[i].code == code || slots[i].code == 0) {
+            slots[i].code = code;
+            slots[i].n += (uint32_t)n;
             return;
         }
     }
-    r->closes_other += n;
+    *other += n;
+}
+
+void result_count_close(struct load_result *r, uint32_t code, uint64_t n)
+{
+    count_close(r->closes, &r->closes_other, code, n);
+}
+
+void result_count_agent_close(struct load_result *r, uint32_t code, uint64_t n)
+{
+    count_close(r->agent_closes, &r->agent_closes_other, code, n);
 }
 
 static void min_stamp(uint64_t *into, uint64_t v)
@@ -102,7 +123,32 @@ void result_merge(struct load_result *into, const struct load_result *f)
     ADD(greetings); ADD(holds); ADD(queue); ADD(closed_frames); ADD(other_frames);
     ADD(bad_frames); ADD(pings); ADD(dropped); ADD(resumed); ADD(replayed); ADD(resume_gaps);
     ADD(resume_dups); ADD(resume_lost); ADD(closes_other);
+    ADD(agent_frames); ADD(agent_frames_again); ADD(agent_msgs_in); ADD(echoes);
+    ADD(system_msgs); ADD(closed_by_agent); ADD(queue_after_agent); ADD(agent_before_ack);
+    ADD(agents_started); ADD(agents_connected); ADD(agents_ready); ADD(agents_lost);
+    ADD(agents_over_capacity); ADD(over_capacity_events); ADD(agent_closes_other);
+    ADD(assigns); ADD(unassigns); ADD(double_local); ADD(buyer_msgs_in); ADD(other_msgs_in);
+    ADD(unknown_chat_msgs); ADD(agent_sent); ADD(agent_acked); ADD(agent_refused);
+    ADD(replies); ADD(chat_closes); ADD(agent_other_frames); ADD(agent_bad_frames);
+    ADD(assigned_ids);
 #undef ADD
+    if (f->max_load > into->max_load)
+        into->max_load = f->max_load;
+    for (int i = 0; i < FAIL__COUNT; i++)
+        into->agent_failed[i] += f->agent_failed[i];
+    for (int i = 0; i < ERR__COUNT; i++)
+        into->agent_errors[i] += f->agent_errors[i];
+    for (int i = 0; i < LOAD_CLOSE_SLOTS && f->agent_closes[i].code; i++)
+        result_count_agent_close(into, f->agent_closes[i].code, f->agent_closes[i].n);
+    for (int i = 0; i < LOAD_TIMELINE; i++) {
+        into->timeline[i].n += f->timeline[i].n;
+        into->timeline[i].slow += f->timeline[i].slow;
+        if (f->timeline[i].max_us > into->timeline[i].max_us)
+            into->timeline[i].max_us = f->timeline[i].max_us;
+    }
+    min_stamp(&into->t_first_ready, f->t_first_ready);
+    min_stamp(&into->t_first_assign, f->t_first_assign);
+    max_stamp(&into->t_last_assign, f->t_last_assign);
     for (int i = 0; i < FAIL__COUNT; i++)
         into->failed[i] += f->failed[i];
     for (int i = 0; i < ERR__COUNT; i++)
@@ -142,6 +188,36 @@ static double msgs_per_s(const struct load_result *r)
 {
     return per_s(r->msgs_acked, r->t_first_msg, r->t_last_ack);
 }
+
+/* Assignments per second, from the first agent ready to the last assign. */
+static double assigns_per_s(const struct load_result *r)
+{
+    uint64_t from = r->t_first_ready;
+
+    if (r->t_first_assign && (!from || r->t_first_assign < from))
+        from = r->t_first_assign;
+    return per_s(r->assigns, from, r->t_last_assign);
+}
+
+static double assign_span_s(const struct load_result *r)
+{
+    uint64_t from = r->t_first_ready;
+
+    if (r->t_first_assign && (!from || r->t_first_assign < from))
+        from = r->t_first_assign;
+    return r->t_last_assign > from && from ? (double)(r->t_last_assign - from) / 1e9 : 0.0;
+}
+
+static uint64_t agents_failed_total(const struct load_result *r)
+{
+    uint64_t n = 0;
+
+    for (int i = 0; i < FAIL__COUNT; i++)
+        n += r->agent_failed[i];
+    return n;
+}
+
+static const char *const agent_start_names[] = { "with", "first", "after" };
 
 /*
  * The gateway's RSS growth per session: from start to held (or loaded);
@@ -205,12 +281,23 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
     if (o->msgs > 1)
         fprintf(out, " at %g/s", o->msg_rate);
     fprintf(out, ", %" PRIu32 " worker%s\n", o->workers, o->workers == 1 ? "" : "s");
+    if (o->agents) {
+        fprintf(out, "             %" PRIu32 " agents on %u url%s, start %s", o->agents,
+                o->nagent_targets, o->nagent_targets == 1 ? "" : "s",
+                agent_start_names[o->agent_start]);
+        if (o->agent_greet)
+            fprintf(out, ", reply to assign after %g ms", o->agent_delay_ms);
+        if (o->agent_close_after)
+            fprintf(out, ", close after %" PRIu32 " msgs", o->agent_close_after);
+        fprintf(out, "%s\n", o->sync_assigned ? ", buyers in step" : "");
+    }
 
     fprintf(out, "%-20s %8s %9s %9s %9s %9s %9s\n", "latency (ms)", "count", "p50", "p90",
             "p99", "p99.9", "max");
     for (int i = 0; i < LAT__COUNT; i++) {
         const struct hist *h = &r->lat[i];
-        if (h->count == 0 && (i == LAT_HELLO_GREET || i == LAT_RESUME))
+        if (h->count == 0 && i != LAT_CONNECT && i != LAT_WELCOME && i != LAT_GREET &&
+            i != LAT_ACK)
             continue;                  /* only shown when that mode ran */
         fprintf(out, "  %-18s %8" PRIu64, lat_label[i], h->count);
         for (size_t q = 0; q < sizeof quantiles / sizeof quantiles[0]; q++)
@@ -242,6 +329,61 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
     if (r->bad_frames || r->other_frames || r->closed_frames)
         fprintf(out, "frames      unreadable %" PRIu64 "  unexpected %" PRIu64
                 "  closed %" PRIu64 "\n", r->bad_frames, r->other_frames, r->closed_frames);
+    if (o->agents || o->await_agent)
+        fprintf(out, "with agents agent frames %" PRIu64 " (again %" PRIu64 ", before the ack %"
+                PRIu64 ", then a queue %" PRIu64 ")  agent msgs %" PRIu64 "  echoes %" PRIu64
+                "  system %" PRIu64 "  closed by agent %" PRIu64 "\n",
+                r->agent_frames, r->agent_frames_again, r->agent_before_ack, r->queue_after_agent,
+                r->agent_msgs_in, r->echoes, r->system_msgs, r->closed_by_agent);
+    if (o->agents) {
+        uint64_t af = agents_failed_total(r);
+        fprintf(out, "agents      started %" PRIu64 "  connected %" PRIu64 "  ready %" PRIu64
+                "  failed %" PRIu64 "  lost %" PRIu64 "  not started %" PRIu64 "\n",
+                r->agents_started, r->agents_connected, r->agents_ready, af, r->agents_lost,
+                (uint64_t)o->agents - r->agents_started);
+        if (af)
+            text_counts(out, "  failures", fail_name, r->agent_failed, FAIL__COUNT);
+        fprintf(out, "assignment  assigns %" PRIu64 " (%" PRIu64 " chats)  %.1f/s over %.3f s"
+                "  DOUBLE %" PRIu64 "  OVER CAPACITY %" PRIu64 " agents (%" PRIu64
+                " times, max load %" PRIu64 ")  unassigns %" PRIu64 "\n",
+                r->assigns, run->chats_assigned, assigns_per_s(r), assign_span_s(r),
+                run->double_assignments, r->agents_over_capacity, r->over_capacity_events,
+                r->max_load, r->unassigns);
+        fprintf(out, "agent msgs  from buyers %" PRIu64 "  other %" PRIu64 "  unknown chat %"
+                PRIu64 "  sent %" PRIu64 "  acked %" PRIu64 "  refused %" PRIu64 "  replies %"
+                PRIu64 "  closes %" PRIu64 "\n",
+                r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
+                r->agent_acked, r->agent_refused, r->replies, r->chat_closes);
+        text_counts(out, "  errors", err_name, r->agent_errors, ERR__COUNT);
+        fprintf(out, "%-11s", "  closes");
+        for (int i = 0; i < LOAD_CLOSE_SLOTS && r->agent_closes[i].code; i++)
+            fprintf(out, " %" PRIu32 " x%" PRIu32, r->agent_closes[i].code, r->agent_closes[i].n);
+        if (r->agent_closes_other)
+            fprintf(out, " other x%" PRIu64, r->agent_closes_other);
+        fprintf(out, "%s\n", r->agent_closes[0].code || r->agent_closes_other ? ""
+                                                                              : " none (by the gateway)");
+        if (r->agent_bad_frames || r->agent_other_frames)
+            fprintf(out, "  frames    unreadable %" PRIu64 "  unexpected %" PRIu64 "\n",
+                    r->agent_bad_frames, r->agent_other_frames);
+    }
+    {
+        /* the relay second by second: how many seconds had slow messages */
+        uint32_t secs = 0, slow_secs = 0, worst = 0;
+        for (int i = 0; i < LOAD_TIMELINE; i++) {
+            if (!r->timeline[i].n)
+                continue;
+            secs++;
+            slow_secs += r->timeline[i].slow > 0;
+            if (r->timeline[i].max_us > r->timeline[worst].max_us)
+                worst = (uint32_t)i;
+        }
+        if (secs)
+            fprintf(out, "relay       %" PRIu32 " of %" PRIu32 " seconds had a buyer->agent over "
+                    "%d ms; worst at %" PRIu32 " s: max %.3f ms, %" PRIu32 " of %" PRIu32
+                    " slow\n", slow_secs, secs, LOAD_SLOW_US / 1000, worst,
+                    r->timeline[worst].max_us / 1000.0, r->timeline[worst].slow,
+                    r->timeline[worst].n);
+    }
     fprintf(out, "throughput  %.1f sessions/s connected, %.1f msgs/s acked\n",
             sessions_per_s(r), msgs_per_s(r));
     if (o->gw_pid) {
@@ -321,7 +463,18 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
         fprintf(out, "%s", i ? "," : "");
         json_str(out, o->urls[i]);
     }
-    fprintf(out, "],\"sessions\":%" PRIu32 ",\"rate\":%g,\"msgs\":%" PRIu32 ",\"msg_rate\":%g,"
+    fprintf(out, "],\"agent_urls\":[");
+    for (unsigned i = 0; i < o->nagent_targets && o->agents; i++) {
+        fprintf(out, "%s", i ? "," : "");
+        json_str(out, o->agent_urls[i]);
+    }
+    fprintf(out, "],\"agents\":%" PRIu32 ",\"agent_start\":\"%s\",\"agent_rate\":%g,"
+            "\"agent_delay_ms\":%g,\"agent_greet\":%s,\"agent_close_after\":%" PRIu32
+            ",\"await_agent\":%s,\"sync_assigned\":%s",
+            o->agents, agent_start_names[o->agent_start], o->agent_rate, o->agent_delay_ms,
+            o->agent_greet ? "true" : "false", o->agent_close_after,
+            o->await_agent ? "true" : "false", o->sync_assigned ? "true" : "false");
+    fprintf(out, ",\"sessions\":%" PRIu32 ",\"rate\":%g,\"msgs\":%" PRIu32 ",\"msg_rate\":%g,"
             "\"hold_s\":%g,\"duration_s\":%g,\"timeout_s\":%g,\"resume_frac\":%g,"
             "\"pipeline_frac\":%g,\"workers\":%" PRIu32 ",\"src_ips\":%" PRIu32
             ",\"encoding\":\"%s\"}",
@@ -366,8 +519,80 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
     if (r->closes_other)
         fprintf(out, "%s\"other\":%" PRIu64, r->closes[0].code ? "," : "", r->closes_other);
     fprintf(out, "}");
-    fprintf(out, ",\"throughput\":{\"sessions_per_s\":%.1f,\"msgs_per_s\":%.1f}",
-            sessions_per_s(r), msgs_per_s(r));
+    fprintf(out, ",\"throughput\":{\"sessions_per_s\":%.1f,\"msgs_per_s\":%.1f"
+            ",\"assigns_per_s\":%.1f}",
+            sessions_per_s(r), msgs_per_s(r), assigns_per_s(r));
+    fprintf(out, ",\"with_agents\":{\"agent_frames\":%" PRIu64 ",\"agent_frames_again\":%" PRIu64
+            ",\"agent_msgs\":%" PRIu64 ",\"echoes\":%" PRIu64 ",\"system_msgs\":%" PRIu64
+            ",\"closed_by_agent\":%" PRIu64 ",\"queue_after_agent\":%" PRIu64
+            ",\"agent_before_ack\":%" PRIu64 "}",
+            r->agent_frames, r->agent_frames_again, r->agent_msgs_in, r->echoes, r->system_msgs,
+            r->closed_by_agent, r->queue_after_agent, r->agent_before_ack);
+    fprintf(out, ",\"agents\":{\"started\":%" PRIu64 ",\"connected\":%" PRIu64
+            ",\"ready\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"lost\":%" PRIu64
+            ",\"not_started\":%" PRIu64 ",\"over_capacity\":%" PRIu64
+            ",\"over_capacity_events\":%" PRIu64 ",\"max_load\":%" PRIu64 "}",
+            r->agents_started, r->agents_connected, r->agents_ready, agents_failed_total(r),
+            r->agents_lost, (uint64_t)o->agents - r->agents_started, r->agents_over_capacity,
+            r->over_capacity_events, r->max_load);
+    json_counts(out, "agent_failures", fail_name, r->agent_failed, FAIL__COUNT, true);
+    fprintf(out, ",\"assignment\":{\"assigns\":%" PRIu64 ",\"chats\":%" PRIu64
+            ",\"double\":%" PRIu64 ",\"double_in_worker\":%" PRIu64 ",\"unassigns\":%" PRIu64
+            ",\"per_s\":%.1f,\"span_s\":%.3f}",
+            r->assigns, run->chats_assigned, run->double_assignments, r->double_local,
+            r->unassigns, assigns_per_s(r), assign_span_s(r));
+    fprintf(out, ",\"agent_msgs\":{\"from_buyers\":%" PRIu64 ",\"other\":%" PRIu64
+            ",\"unknown_chat\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
+            ",\"refused\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"closes\":%" PRIu64
+            ",\"unexpected_frames\":%" PRIu64 ",\"unreadable_frames\":%" PRIu64 "}",
+            r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
+            r->agent_acked, r->agent_refused, r->replies, r->chat_closes, r->agent_other_frames,
+            r->agent_bad_frames);
+    json_counts(out, "agent_errors", err_name, r->agent_errors, ERR__COUNT, false);
+    fprintf(out, ",\"agent_closes\":{");
+    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->agent_closes[i].code; i++)
+        fprintf(out, "%s\"%" PRIu32 "\":%" PRIu32, i ? "," : "", r->agent_closes[i].code,
+                r->agent_closes[i].n);
+    if (r->agent_closes_other)
+        fprintf(out, "%s\"other\":%" PRIu64, r->agent_closes[0].code ? "," : "",
+                r->agent_closes_other);
+    fprintf(out, "}");
+    /* buyer->agent second by second (of the send, from the start of the
+     * ramp): [second, messages, over LOAD_SLOW_US, max us] */
+    fprintf(out, ",\"timeline_buyer_agent\":{\"slow_us\":%d,\"s\":[", LOAD_SLOW_US);
+    {
+        bool first = true;
+        for (int i = 0; i < LOAD_TIMELINE; i++) {
+            const struct tl_sec *t = &r->timeline[i];
+            if (!t->n)
+                continue;
+            fprintf(out, "%s[%d,%" PRIu32 ",%" PRIu32 ",%" PRIu32 "]", first ? "" : ",", i, t->n,
+                    t->slow, t->max_us);
+            first = false;
+        }
+    }
+    fprintf(out, "]}");
+    /* when each barrier was passed and when every session finished, in
+     * seconds from the start of the ramp */
+    fprintf(out, ",\"phases_s\":{");
+    {
+        bool first = true;
+        for (unsigned i = 0; i < o->nbarriers; i++) {
+            uint64_t t = run->t_barrier[o->barriers[i]];
+            fprintf(out, "%s\"%s\":", first ? "" : ",", barrier_names[o->barriers[i]]);
+            if (t)
+                fprintf(out, "%.3f", (double)(t - o->t0_ns) / 1e9);
+            else
+                fprintf(out, "null");
+            first = false;
+        }
+        fprintf(out, "%s\"loaded\":", first ? "" : ",");
+        if (run->t_loaded)
+            fprintf(out, "%.3f", (double)(run->t_loaded - o->t0_ns) / 1e9);
+        else
+            fprintf(out, "null");
+    }
+    fprintf(out, "}");
 
     fprintf(out, ",\"gateway_rss_kib\":{");
     if (o->gw_pid) {

@@ -9,6 +9,12 @@
  *   connect + upgrade -> hello -> welcome -> msg m1 -> greeting, ack m1
  *   -> msgs m2..mM every 1/msg_rate -> their acks -> done, idle
  *
+ * With agents (--agents here, or --await-agent when they run elsewhere)
+ * m2..mM wait for the buyer's `agent {name}` (and, with --sync-assigned,
+ * for every buyer to have one), texts start with the uv_hrtime stamp
+ * "b<ns> ", and the script also waits for the agent's echo of each of
+ * m2..mM (load_agent.c); a chat the agent closes ends the script.
+ *
  * A pipelined session sends hello and m1 back to back without waiting for
  * welcome. A resuming session drops its socket once half its messages are
  * acked, reconnects (to the next --url) with {hello, resume, since} and
@@ -20,8 +26,11 @@
  * applies --timeout to whatever a session waits for and watches the
  * deadline. Per session: the struct below and no buffer while idle.
  *
- * When every session has finished (done or failed) the worker tells the
- * parent ('L') and waits; 'X' from the parent, its EOF or the deadline
+ * Barriers (load.h): when this worker's sessions reach the next one it
+ * says 'P'; the parent's 'G' starts what comes after it (buyers, agents,
+ * or the buyers' messages). When every session has finished (done or
+ * failed; an agent once it is ready) the worker tells the parent ('L')
+ * and waits; 'X' from the parent, its EOF or the deadline
  * closes every session (close 1000, then 2 s grace), and the results go
  * down the pipe.
  *
@@ -66,9 +75,12 @@ struct sess {
     uint32_t sent, acked, refused;  /* messages m1..m<sent> went out */
     uint8_t state, pipelined, resumer, resuming, resumed;
     uint8_t greeted, greet_failed, closed_by_us;
+    uint8_t got_agent, m1_acked, agent_closed, queued_mark, assigned_mark;
+    uint32_t echoes;                /* agent replies that echo one of ours */
     int64_t last_seq;               /* highest seq seen */
+    int64_t seq_at_drop;            /* last_seq when it dropped its socket */
     int64_t since, replay_next, replay_end;
-    uint64_t t_start, t_hello, t_msg1, t_wait, next_due;
+    uint64_t t_start, t_hello, t_msg1, t_wait, next_due, t_agent;
     uint64_t sent_at[RING];         /* send time of m<k> at [k % RING] */
     char *token;                    /* resume token, resumers only */
 };
@@ -87,11 +99,18 @@ static struct {
     uint64_t interval_ns, deadline, stop_at;
     bool loaded_sent, stopping;
     struct load_result res;
+    uint32_t na;                    /* agents of this worker (load_agent.c) */
+    uint32_t b_queued, b_assigned;  /* buyers past those points */
+    unsigned bar;                   /* next barrier in o->barriers */
+    bool bar_sent;                  /* 'P' sent for it */
+    bool buyers_started, released;
+    uint64_t buyers_t0, t_release;
 } W;
 
 static void check_progress(struct sess *s);
 static void start_session(struct sess *s);
 static void stop_run(void);
+static void check_barrier(void);
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -136,13 +155,18 @@ static int64_t self_rss_kib(void)
     return kib;
 }
 
-static void note(struct sess *s, const char *what, const char *detail)
+void worker_note(const char *role, uint32_t g, const char *what, const char *detail)
 {
     if (!W.o->verbose || W.verbose_left == 0)
         return;
     W.verbose_left--;
-    fprintf(stderr, "chatgw-load: worker %u session %u: %s%s%s\n", W.index, s->g, what,
+    fprintf(stderr, "chatgw-load: worker %u %s %u: %s%s%s\n", W.index, role, g, what,
             detail ? ": " : "", detail ? detail : "");
+}
+
+static void note(struct sess *s, const char *what, const char *detail)
+{
+    worker_note("session", s->g, what, detail);
 }
 
 /* ---- the send heap -------------------------------------------------------- */
@@ -251,6 +275,12 @@ static void send_next_msg(struct sess *s)
             W.res.t_first_msg = now;
     }
     W.res.msgs_sent++;
+    if (W.o->await_agent) {
+        static char text[8200];
+        snprintf(text, sizeof text, "b%" PRIu64 " %s", now_ns(), W.o->text);
+        send_buf(s, b, wire_msg(b, sizeof b, W.o->enc, k, text));
+        return;
+    }
     send_buf(s, b, wire_msg(b, sizeof b, W.o->enc, k, W.o->text));
 }
 
@@ -265,7 +295,19 @@ static void schedule(struct sess *s)
         return;
     if (s->resumer && !s->resumed && s->sent >= half)
         return;                        /* the rest waits for the resume */
-    s->next_due = s->t_msg1 + (uint64_t)s->sent * W.interval_ns;
+    if (W.o->await_agent) {
+        uint64_t base = s->t_agent, phase = 0;
+        if (!s->got_agent || (W.o->sync_assigned && !W.released))
+            return;                    /* m2.. go to the agent */
+        if (W.o->sync_assigned) {
+            /* all buyers start at once: spread them over one interval */
+            base = W.t_release > base ? W.t_release : base;
+            phase = W.interval_ns ? mix(s->g) % W.interval_ns : 0;
+        }
+        s->next_due = base + phase + (uint64_t)(s->sent - 1) * W.interval_ns;
+    } else {
+        s->next_due = s->t_msg1 + (uint64_t)s->sent * W.interval_ns;
+    }
     heap_push(s);
     if (s->heap_at == 0)
         heap_arm();
@@ -289,12 +331,31 @@ static void on_sends_due(uv_timer_t *t)
 
 static void check_loaded(void)
 {
-    if (W.loaded_sent || W.finished < W.n)
+    if (W.loaded_sent || W.finished < W.n || agents_settled() < W.na)
         return;
     W.loaded_sent = true;
     W.res.rss_loaded_kib = self_rss_kib();
     if (write(W.out_fd, "L", 1) != 1)
         stop_run();                    /* the parent is gone */
+}
+
+/* s is past the QUEUED or ASSIGNED barrier (done or failed count too). */
+static void mark_queued(struct sess *s)
+{
+    if (s->queued_mark)
+        return;
+    s->queued_mark = 1;
+    W.b_queued++;
+    check_barrier();
+}
+
+static void mark_assigned(struct sess *s)
+{
+    if (s->assigned_mark)
+        return;
+    s->assigned_mark = 1;
+    W.b_assigned++;
+    check_barrier();
 }
 
 /* Marks s failed (the socket is the caller's business). */
@@ -309,6 +370,8 @@ static void fail(struct sess *s, enum fail why, const char *detail)
     W.res.failed[why]++;
     W.finished++;
     note(s, "failed", detail);
+    mark_queued(s);
+    mark_assigned(s);
     check_loaded();
 }
 
@@ -321,9 +384,12 @@ static void fail_and_close(struct sess *s, enum fail why, const char *detail)
 
 static void done(struct sess *s)
 {
+    heap_remove(s);
     s->state = S_DONE;
     W.res.completed++;
     W.finished++;
+    mark_queued(s);
+    mark_assigned(s);
     check_loaded();
 }
 
@@ -334,6 +400,7 @@ static void drop(struct sess *s)
     s->state = S_DROPPING;
     s->resuming = 1;
     s->since = (int64_t)(mix(s->g) % (uint64_t)(s->last_seq + 1));
+    s->seq_at_drop = s->last_seq;
     W.res.dropped++;
     s->closed_by_us = 1;
     ws_abort(&s->ws);
@@ -353,7 +420,10 @@ static void check_progress(struct sess *s)
             fail_and_close(s, FAIL_REFUSED, "welcome without a resume token");
         return;
     }
-    if (s->sent == W.o->msgs && resolved == s->sent && greet_ok &&
+    /* with agents: the agent came, and echoed each of m2.. that was stored */
+    bool agent_ok = !W.o->await_agent ||
+                    (s->got_agent && s->echoes >= s->acked - s->m1_acked);
+    if (s->sent == W.o->msgs && resolved == s->sent && greet_ok && agent_ok &&
         (!s->resumer || s->resumed)) {
         done(s);
         return;
@@ -426,11 +496,34 @@ static void on_replayed(struct sess *s, const struct wire_reply *r)
 static void on_msg(struct sess *s, const struct wire_reply *r)
 {
     if (s->state == S_REPLAY && s->replay_end >= 0) {
+        /* an echo stored while the buyer was away comes back here */
+        if (r->seq > s->seq_at_drop && wire_is(r->from, "agent") && wire_stamp(r->text, 'b')) {
+            s->echoes++;
+            W.res.echoes++;
+        }
         on_replayed(s, r);
         return;
     }
     if (r->seq > s->last_seq)
         s->last_seq = r->seq;
+    if (wire_is(r->from, "agent")) {
+        uint64_t now = now_ns(), a = wire_stamp(r->text, 'a'), b = wire_stamp(r->text, 'b');
+        W.res.agent_msgs_in++;
+        if (a && a <= now)
+            hist_add(&W.res.lat[LAT_A2B], (now - a) / 1000);
+        if (b && b <= now) {           /* the echo of one of ours */
+            hist_add(&W.res.lat[LAT_ECHO], (now - b) / 1000);
+            s->echoes++;
+            W.res.echoes++;
+        }
+        s->t_wait = now;
+        check_progress(s);
+        return;
+    }
+    if (wire_is(r->from, "system")) {
+        W.res.system_msgs++;
+        return;
+    }
     if (!wire_is(r->from, "auto")) {
         W.res.other_frames++;
         return;
@@ -466,6 +559,10 @@ static void on_ack(struct sess *s, const struct wire_reply *r)
     s->acked++;
     s->t_wait = now;
     W.res.msgs_acked++;
+    if (k == 1) {
+        s->m1_acked = 1;
+        mark_queued(s);                /* append.lua queued the chat with it */
+    }
     if (now > W.res.t_last_ack)
         W.res.t_last_ack = now;
     check_progress(s);
@@ -484,12 +581,52 @@ static void on_error(struct sess *s, const struct wire_reply *r)
         if (k == 1 && !s->greeted)
             s->greet_failed = 1;
         note(s, "message refused", code);
+        if (k == 1 && W.o->await_agent && s->state == S_RUN && !s->m1_acked) {
+            fail_and_close(s, FAIL_REFUSED, "first message refused: no agent will come");
+            return;
+        }
+        if (k == 1)
+            mark_queued(s);
         check_progress(s);
     } else if (s->state == S_WELCOME || s->state == S_REPLAY) {
         fail_and_close(s, FAIL_REFUSED, code);
     } else {
         note(s, "error", code);
     }
+}
+
+/* `agent {name}`: an agent took the chat. */
+static void on_agent(struct sess *s)
+{
+    uint64_t now = now_ns();
+
+    W.res.agent_frames++;
+    if (s->got_agent && s->resuming)
+        return;                        /* a resumed chat is told its agent again */
+    if (s->got_agent) {
+        W.res.agent_frames_again++;    /* no transfers here: the chat went twice */
+        note(s, "a second agent frame", NULL);
+        return;
+    }
+    s->got_agent = 1;
+    s->t_agent = now;
+    if (!s->m1_acked)
+        W.res.agent_before_ack++;
+    if (s->t_msg1)
+        hist_add(&W.res.lat[LAT_ASSIGN], (now - s->t_msg1) / 1000);
+    mark_assigned(s);
+    check_progress(s);
+}
+
+static void on_closed_frame(struct sess *s, const struct wire_reply *r)
+{
+    W.res.closed_frames++;
+    if (!wire_is(r->reason, "agent_closed") || s->agent_closed)
+        return;
+    s->agent_closed = 1;               /* the close 1000 that follows is expected */
+    W.res.closed_by_agent++;
+    if (s->state == S_RUN)
+        done(s);
 }
 
 static void on_message(struct ws_conn *c, const uint8_t *p, size_t n, bool binary)
@@ -507,12 +644,17 @@ static void on_message(struct ws_conn *c, const uint8_t *p, size_t n, bool binar
         on_msg(s, &r);
     else if (wire_is(r.t, "ack"))
         on_ack(s, &r);
-    else if (wire_is(r.t, "queue"))
+    else if (wire_is(r.t, "queue")) {
         W.res.queue++;
+        if (s->got_agent)
+            W.res.queue_after_agent++;
+    }
     else if (wire_is(r.t, "error"))
         on_error(s, &r);
+    else if (wire_is(r.t, "agent"))
+        on_agent(s);
     else if (wire_is(r.t, "closed"))
-        W.res.closed_frames++;
+        on_closed_frame(s, &r);
     else
         W.res.other_frames++;
 }
@@ -569,12 +711,19 @@ static void on_closed(struct ws_conn *c, enum ws_why why, unsigned code, int err
         s->closed_by_us = 0;
         start_session(s);              /* back, with the resume token */
     } else if (s->state == S_DONE && !s->closed_by_us) {
-        W.res.lost_idle++;
-        note(s, "closed while idle", detail);
+        if (!s->agent_closed) {
+            W.res.lost_idle++;
+            note(s, "closed while idle", detail);
+        }
     } else {
         fail(s, fail_of[why], detail);
     }
-    if (W.stopping && W.open == 0) {
+    worker_conn_closed();
+}
+
+void worker_conn_closed(void)
+{
+    if (W.stopping && W.open == 0 && agents_open() == 0) {
         uv_timer_stop(&W.ramp);
         uv_timer_stop(&W.sends);
         uv_timer_stop(&W.sweep);
@@ -624,7 +773,7 @@ static void on_ramp(uv_timer_t *t)
     while (W.next_start < W.n && !W.stopping) {
         struct sess *s = &W.s[W.next_start];
         if (W.o->rate > 0) {
-            uint64_t due = W.o->t0_ns + (uint64_t)((double)s->g * 1e9 / W.o->rate);
+            uint64_t due = W.buyers_t0 + (uint64_t)((double)s->g * 1e9 / W.o->rate);
             if (due > now)
                 break;
         } else if (W.connecting >= MAX_CONNECTING) {
@@ -645,6 +794,7 @@ static void stop_run(void)
     W.stop_at = now_ns() + CLOSE_GRACE_NS;
     uv_timer_stop(&W.ramp);
     uv_timer_stop(&W.sends);
+    agents_stop();
     for (uint32_t i = 0; i < W.n; i++) {
         struct sess *s = &W.s[i];
         switch (s->state) {
@@ -665,7 +815,7 @@ static void stop_run(void)
             break;
         }
     }
-    if (W.open == 0) {
+    if (W.open == 0 && agents_open() == 0) {
         uv_timer_stop(&W.sweep);
     }
 }
@@ -676,10 +826,12 @@ static void on_sweep(uv_timer_t *t)
 
     (void)t;
     if (W.stopping) {
-        if (now >= W.stop_at)          /* the grace is over: drop the rest */
+        if (now >= W.stop_at) {        /* the grace is over: drop the rest */
             for (uint32_t i = 0; i < W.n; i++)
                 ws_abort(&W.s[i].ws);  /* no-op on a closed one */
-        if (W.open == 0)
+            agents_abort();
+        }
+        if (W.open == 0 && agents_open() == 0)
             uv_timer_stop(&W.sweep);
         return;
     }
@@ -687,6 +839,7 @@ static void on_sweep(uv_timer_t *t)
         stop_run();
         return;
     }
+    agents_sweep(now);
     for (uint32_t i = 0; i < W.next_start; i++) {
         struct sess *s = &W.s[i];
         bool waiting;
@@ -699,7 +852,10 @@ static void on_sweep(uv_timer_t *t)
             break;
         case S_RUN:
             waiting = s->sent > s->acked + s->refused ||
-                      (s->sent > 0 && !s->greeted && !s->greet_failed);
+                      (s->sent > 0 && !s->greeted && !s->greet_failed) ||
+                      /* all sent and stored: echoes are due */
+                      (W.o->await_agent && s->got_agent && s->sent == W.o->msgs &&
+                       s->echoes < s->acked - s->m1_acked);
             break;
         default:
             waiting = false;
@@ -707,11 +863,81 @@ static void on_sweep(uv_timer_t *t)
         if (waiting && now - s->t_wait > limit) {
             static const char *const what[] = {
                 [S_CONNECTING] = "no upgrade", [S_WELCOME] = "no welcome",
-                [S_RUN] = "no greeting or ack", [S_REPLAY] = "no resume replay",
+                [S_RUN] = "no greeting, ack or echo", [S_REPLAY] = "no resume replay",
             };
             fail_and_close(s, FAIL_TIMEOUT, what[s->state]);
         }
     }
+}
+
+/* ---- barriers ------------------------------------------------------------- */
+
+static void start_buyers(uint64_t t0)
+{
+    uint64_t now = now_ns();
+
+    if (W.buyers_started || W.stopping)
+        return;
+    W.buyers_started = true;
+    W.buyers_t0 = t0;
+    uv_timer_start(&W.ramp, on_ramp, t0 > now ? (t0 - now) / 1000000 : 0, 1);
+}
+
+static bool barrier_reached(enum barrier b)
+{
+    switch (b) {
+    case BAR_AGENTS_READY: return agents_settled() >= W.na;
+    case BAR_QUEUED: return W.b_queued >= W.n;
+    case BAR_ASSIGNED: return W.b_assigned >= W.n;
+    default: return true;
+    }
+}
+
+static void check_barrier(void)
+{
+    if (W.bar >= W.o->nbarriers || W.bar_sent || W.stopping)
+        return;
+    if (!barrier_reached(W.o->barriers[W.bar]))
+        return;
+    W.bar_sent = true;
+    if (write(W.out_fd, "P", 1) != 1)
+        stop_run();                    /* the parent is gone */
+}
+
+void worker_progress(void)
+{
+    check_barrier();
+    check_loaded();
+}
+
+/* 'G': every worker is past the barrier; start what comes after it. */
+static void pass_barrier(void)
+{
+    uint64_t now = now_ns();
+    enum barrier b;
+
+    if (W.bar >= W.o->nbarriers || !W.bar_sent)
+        return;
+    b = W.o->barriers[W.bar++];
+    W.bar_sent = false;
+    switch (b) {
+    case BAR_AGENTS_READY:
+        start_buyers(now);
+        break;
+    case BAR_QUEUED:
+        agents_start(now);
+        break;
+    case BAR_ASSIGNED:
+        W.released = true;
+        W.t_release = now;
+        for (uint32_t i = 0; i < W.next_start; i++)
+            schedule(&W.s[i]);
+        heap_arm();
+        break;
+    default:
+        break;
+    }
+    check_barrier();
 }
 
 static void on_ctl(uv_poll_t *p, int status, int events)
@@ -723,6 +949,10 @@ static void on_ctl(uv_poll_t *p, int status, int events)
     n = status < 0 ? 0 : read(W.ctl_fd, &c, 1);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
+    if (n == 1 && c == 'G') {
+        pass_barrier();
+        return;
+    }
     uv_poll_stop(p);                   /* 'X', or EOF: the parent is gone */
     stop_run();
 }
@@ -755,6 +985,8 @@ static int write_all(int fd, const void *p, size_t n)
 int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd)
 {
     uint32_t n = o->sessions / o->workers + (index < o->sessions % o->workers);
+    uint32_t na = o->agents / o->workers + (index < o->agents % o->workers);
+    const uint8_t *ids;
     int rc = 0;
 
     signal(SIGPIPE, SIG_IGN);
@@ -772,7 +1004,9 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     W.res.rss_start_kib = self_rss_kib();
     W.s = calloc(n ? n : 1, sizeof *W.s);
     W.heap = calloc(n ? n : 1, sizeof *W.heap);
-    if (!W.s || !W.heap || uv_loop_init(&W.loop) != 0) {
+    W.na = na;
+    if (!W.s || !W.heap || uv_loop_init(&W.loop) != 0 ||
+        agents_init(&(struct worker_env){ o, index, &W.loop, &W.res }, na) != 0) {
         fprintf(stderr, "chatgw-load: worker %u: out of memory\n", index);
         return 1;
     }
@@ -789,17 +1023,18 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     uv_poll_init(&W.loop, &W.ctl, ctl_fd);
     uv_poll_start(&W.ctl, UV_READABLE, on_ctl);
     uv_timer_start(&W.sweep, on_sweep, 100, 100);
-    {
-        uint64_t now = now_ns();
-        uint64_t wait_ms = o->t0_ns > now ? (o->t0_ns - now) / 1000000 : 0;
-        uv_timer_start(&W.ramp, on_ramp, wait_ms, 1);
-    }
-    check_loaded();                    /* a worker with no sessions is loaded at once */
+    if (o->agent_start != AGENTS_FIRST)
+        start_buyers(o->t0_ns);        /* else once every agent is ready */
+    if (o->agent_start != AGENTS_AFTER)
+        agents_start(o->t0_ns);        /* else once every buyer is queued */
+    check_barrier();                   /* a worker with no sessions is there at once */
+    check_loaded();
 
     /* runs until every session is closed after stop_run stopped the timers;
      * the ctl poll stays active meanwhile, so it is stopped here */
     while (uv_run(&W.loop, UV_RUN_ONCE)) {
-        if (W.stopping && W.open == 0 && !uv_is_active((uv_handle_t *)&W.sweep))
+        if (W.stopping && W.open == 0 && agents_open() == 0 &&
+            !uv_is_active((uv_handle_t *)&W.sweep))
             break;
     }
     uv_walk(&W.loop, close_walk, NULL);
@@ -807,8 +1042,11 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     if (uv_loop_close(&W.loop) != 0)
         rc = 1;
     W.res.pings = ws_pings_answered();
-    if (write_all(out_fd, "R", 1) != 0 || write_all(out_fd, &W.res, sizeof W.res) != 0)
+    ids = agents_assigned(&W.res.assigned_ids);
+    if (write_all(out_fd, "R", 1) != 0 || write_all(out_fd, &W.res, sizeof W.res) != 0 ||
+        (W.res.assigned_ids && write_all(out_fd, ids, (size_t)W.res.assigned_ids * 16) != 0))
         rc = 1;
+    agents_free();
     for (uint32_t i = 0; i < n; i++)
         free(W.s[i].token);
     free(W.s);
