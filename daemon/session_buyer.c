@@ -52,6 +52,8 @@ struct buyer {
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
     uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
     uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
+    uint8_t assigned;                    /* the buyer was told its agent */
+    char *agent_later;                   /* agent name held until the first ack */
     int64_t shown;                       /* every record up to here is shown or the buyer's own */
     uint64_t done;                       /* bit i: record shown+1+i is, too (see mark_done) */
     char closed_reason[32];
@@ -186,6 +188,17 @@ static void send_closed(struct session *s, const char *reason)
     proto_w_key(w, "t");      proto_w_cstr(w, "closed");
     proto_w_key(w, "reason"); proto_w_cstr(w, reason);
     session_send(s, w);
+}
+
+static void send_agent(struct session *s, const char *name)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");    proto_w_cstr(w, "agent");
+    proto_w_key(w, "name"); proto_w_cstr(w, name);
+    session_send(s, w);
+    B(s)->assigned = 1;
 }
 
 /* A stored msgpack record becomes {t:"msg", seq, ...record fields}. */
@@ -465,14 +478,8 @@ static void on_resume(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.chats_resumed++;
     send_welcome(s, resume);
-    if (meta_str(m, "agent_name")[0] && !b->closed) {
-        /* the chat has an agent: say who, as when it was assigned */
-        struct proto_writer *w = session_writer(s);
-        proto_w_map(w, 2);
-        proto_w_key(w, "t");    proto_w_cstr(w, "agent");
-        proto_w_key(w, "name"); proto_w_cstr(w, meta_str(m, "agent_name"));
-        session_send(s, w);
-    }
+    if (meta_str(m, "agent_name")[0] && !b->closed)
+        send_agent(s, meta_str(m, "agent_name"));   /* as when it was assigned */
     router_buyer_attach(s, b->chat, true);
     log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
              (long long)since, (long long)b->seq);
@@ -602,7 +609,8 @@ static void enqueue_reply(void *ud, redisReply *r)
 
     if (!req_end(q, &s))
         return;
-    if (r && r->type == REDIS_REPLY_INTEGER)
+    /* an agent may have taken the chat already: then no position */
+    if (r && r->type == REDIS_REPLY_INTEGER && !B(s)->assigned)
         send_queue(s, r->integer + 1);
     /* the buyer knows where it stands; now look for an agent */
     router_assign(B(s)->store, B(s)->group);
@@ -672,6 +680,11 @@ static void on_appended(void *ud, redisReply *r)
         mark_done(b, greet);               /* it went out before the ack */
     metrics_observe_ack(now_us() - t0);
     send_ack(s, id, seq);
+    if (b->agent_later) {
+        send_agent(s, b->agent_later);
+        free(b->agent_later);
+        b->agent_later = NULL;
+    }
     /* also when the first message's ack was lost and this is its resend */
     if (greet || (dup && seq == 1))
         enqueued(s);
@@ -930,6 +943,7 @@ static void buyer_free(struct session *s)
         return;
     free(b->name);
     free(b->meta);
+    free(b->agent_later);
     free(b);
     s->data = NULL;
 }
@@ -1001,11 +1015,15 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
         b->unanswered_ms = 0;               /* a human (or the gateway) answered */
         metrics.relayed++;
     } else if (strcmp(kind, "agent") == 0) {
-        struct proto_writer *w = session_writer(s);
-        proto_w_map(w, 2);
-        proto_w_key(w, "t");    proto_w_cstr(w, "agent");
-        proto_w_key(w, "name"); proto_w_cstr(w, ev_text(ev, "name"));
-        session_send(s, w);
+        /* the chat can be taken before the first message's ack is back:
+         * keep the promised order (greeting, ack, then agent) */
+        if (b->greet_pending) {
+            free(b->agent_later);
+            b->agent_later = strdup(ev_text(ev, "name"));
+            b->assigned = 1;
+        } else {
+            send_agent(s, ev_text(ev, "name"));
+        }
     } else if (strcmp(kind, "closed") == 0) {
         b->closed = 1;
         snprintf(b->closed_reason, sizeof b->closed_reason, "%s", ev_text(ev, "reason"));

@@ -28,6 +28,7 @@ class Client:
     def __init__(self, ws, binary):
         self.ws = ws
         self.binary = binary
+        self.pushed = []                  # frames put back for the next recv
 
     @classmethod
     async def connect(cls, base, path="/v1/buyer", binary=False, **kw):
@@ -50,6 +51,8 @@ class Client:
         await self.ws.write_frame(True, websockets.frames.Opcode.TEXT, data)
 
     async def recv(self, timeout=RECV_TIMEOUT):
+        if self.pushed:
+            return self.pushed.pop(0)
         try:
             data = await asyncio.wait_for(self.ws.recv(), timeout)
         except websockets.ConnectionClosed:
@@ -70,6 +73,7 @@ class Client:
 
     async def silent(self, seconds):
         """Asserts nothing arrives for that long."""
+        assert not self.pushed, f"unexpected frame {self.pushed[0]!r}"
         try:
             f = await asyncio.wait_for(self.ws.recv(), seconds)
         except asyncio.TimeoutError:
@@ -92,11 +96,18 @@ class Client:
         return await self.expect("welcome")
 
     async def first_message(self, text="Is this in stock?", mid="m1"):
-        """msg -> greeting, ack, queue (in that order); returns them."""
+        """msg -> greeting, ack, then queue (in that order); returns them.
+        When an agent took the chat before its position was asked, `agent`
+        comes instead of `queue`: it is put back for the caller, and queue
+        is None."""
         await self.send({"t": "msg", "id": mid, "text": text})
         greet = await self.expect("msg", **{"from": "auto"})
         ack = await self.expect("ack", id=mid)
-        queue = await self.expect("queue")
+        queue = await self.recv()
+        if queue["t"] == "agent":
+            self.pushed.append(queue)
+            return greet, ack, None
+        assert queue["t"] == "queue", f"expected queue, got {queue}"
         return greet, ack, queue
 
 
