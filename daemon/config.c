@@ -132,7 +132,8 @@ static const struct opt global_opts[] = {
         "disconnected; must be longer than node_heartbeat"),
     U32(history_max, "50", 1, 10000, "messages", "most recent messages sent with assign and with an "
         "agent's welcome, per chat"),
-    U32(assign_batch, "64", 1, 10000, "chats", "most chats one assignment step hands out"),
+    U32(assign_batch, "16", 1, 10000, "chats", "most chats one assignment step hands out (a step "
+        "holds Redis for about 0.1 ms per chat)"),
 };
 #undef OPT_STRUCT
 

@@ -89,7 +89,7 @@ struct config {
     uint64_t node_heartbeat_ms;   /* 2s */
     uint64_t node_timeout_ms;     /* 10s */
     uint32_t history_max;         /* messages with assign/welcome: 50 */
-    uint32_t assign_batch;        /* chats per assignment step: 64 */
+    uint32_t assign_batch;        /* chats per assignment step: 16 */
 
     struct store_conf *stores;
     size_t nstores;
