@@ -51,12 +51,22 @@ end
 if m['agent'] then
   local ev = cmsgpack.pack({ k = 'amsg', agent = m['agent'], chat = chat, seq = seq,
                              rec = ARGV[2], src = ARGV[8] })
-  for _, n in ipairs(redis.call('HKEYS', 'cg:an:' .. m['agent'])) do
-    redis.call('PUBLISH', 'cg:node:' .. n, ev)
+  -- the writing window's node needs it only for the agent's other windows there
+  local own = writer and string.match(ARGV[8], '^(.*)#') or nil
+  local an = redis.call('HGETALL', 'cg:an:' .. m['agent'])
+  for i = 1, #an, 2 do
+    if an[i] ~= own or tonumber(an[i + 1]) > 1 then
+      redis.call('PUBLISH', 'cg:node:' .. an[i], ev)
+    end
   end
 end
+-- the retention clock restarts with activity; renewing it when a tenth of
+-- it has passed is as good as on every append, and three commands cheaper
 local ttl = tonumber(ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
+local left = redis.call('PTTL', KEYS[2])
+if left < 0 or left < ttl - ttl / 10 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
 return {seq, 0, greet}
