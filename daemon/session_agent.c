@@ -47,6 +47,8 @@ struct agent {
     uint32_t capacity;
     uint8_t logging_in, logged_in;
     uint8_t counted;                     /* Redis counts this session as online */
+    uint8_t attached;                    /* in the router's index: gets events */
+    uint8_t missed;                      /* an event came before the welcome */
     char ip[64];
 };
 
@@ -197,12 +199,18 @@ void agent_on_event(struct session *s, const char *kind, const struct proto_valu
     struct agent *a = A(s);
     struct proto_writer *w;
 
-    if (!session_alive(s) || !a || !a->logged_in)
+    if (!session_alive(s) || !a || !a->attached)
         return;
     if (strcmp(kind, "kick") == 0) {
         log_info("agent_kicked", "agent=%s", a->id);
         session_error(s, CG_E_UNAUTHORIZED, NULL);
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    if (!a->logged_in) {
+        /* between "online" and the welcome: the welcome's list may not
+         * have it; the chats are sent again once the welcome is out */
+        a->missed = 1;
         return;
     }
     w = session_writer(s);
@@ -281,6 +289,54 @@ static const char *rstr(const redisReply *e)
     return e->type == REDIS_REPLY_STRING ? e->str : "";
 }
 
+/* One entry of router.lua "chats": {chat, buyer, bname, group, waited, first, history}. */
+static bool held_chat_ok(const redisReply *c)
+{
+    return c->type == REDIS_REPLY_ARRAY && c->elements == 7 &&
+           c->element[6]->type == REDIS_REPLY_ARRAY;
+}
+
+/* Its five fields: chat, buyer, group, waited_ms, history. */
+static void write_held_chat(struct proto_writer *w, const redisReply *c)
+{
+    const redisReply *h = c->element[6];
+    int64_t first = reply_int(c->element[5]);
+
+    proto_w_key(w, "chat");  proto_w_cstr(w, rstr(c->element[0]));
+    proto_w_key(w, "buyer");
+    proto_w_map(w, 2);
+    proto_w_key(w, "id");    proto_w_cstr(w, rstr(c->element[1]));
+    proto_w_key(w, "name");  proto_w_cstr(w, rstr(c->element[2]));
+    proto_w_key(w, "group"); proto_w_cstr(w, rstr(c->element[3]));
+    proto_w_key(w, "waited_ms"); proto_w_int(w, reply_int(c->element[4]));
+    proto_w_key(w, "history");
+    proto_w_array(w, (uint32_t)h->elements);
+    for (size_t k = 0; k < h->elements; k++)
+        if (h->element[k]->type != REDIS_REPLY_STRING ||
+            !chat_write_msg(w, rstr(c->element[0]), first + (int64_t)k,
+                            h->element[k]->str, h->element[k]->len))
+            proto_w_nil(w);
+}
+
+/* Chats that changed while the agent was logging in: each as an assign. */
+static void on_rechats(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    struct session *s;
+
+    if (!req_end(q, &s) || !r || r->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < r->elements; i++) {
+        if (!held_chat_ok(r->element[i]))
+            continue;
+        struct proto_writer *w = session_writer(s);
+        proto_w_map(w, 6);
+        proto_w_key(w, "t"); proto_w_cstr(w, "assign");
+        write_held_chat(w, r->element[i]);
+        session_send(s, w);
+    }
+}
+
 /* The welcome: who the agent is, its state, and the chats it holds. */
 static void on_chats(void *ud, redisReply *r)
 {
@@ -300,8 +356,6 @@ static void on_chats(void *ud, redisReply *r)
     a->logging_in = 0;
     s->hello_done = 1;
     metrics.logins++;
-    if (router_agent_attach(s, a->id) != 0)
-        log_warn("agent_attach_failed", "agent=%s", a->id);
     w = session_writer(s);
     proto_w_map(w, 4);
     proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
@@ -332,31 +386,24 @@ static void on_chats(void *ud, redisReply *r)
     proto_w_key(w, "chats");
     proto_w_array(w, (uint32_t)r->elements);
     for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *c = r->element[i];
-        if (c->type != REDIS_REPLY_ARRAY || c->elements != 7) {
+        if (!held_chat_ok(r->element[i])) {
             proto_w_nil(w);
             continue;
         }
-        const redisReply *h = c->element[6];
-        int64_t first = reply_int(c->element[5]);
         proto_w_map(w, 5);
-        proto_w_key(w, "chat");  proto_w_cstr(w, rstr(c->element[0]));
-        proto_w_key(w, "buyer");
-        proto_w_map(w, 2);
-        proto_w_key(w, "id");    proto_w_cstr(w, rstr(c->element[1]));
-        proto_w_key(w, "name");  proto_w_cstr(w, rstr(c->element[2]));
-        proto_w_key(w, "group"); proto_w_cstr(w, rstr(c->element[3]));
-        proto_w_key(w, "waited_ms"); proto_w_int(w, reply_int(c->element[4]));
-        proto_w_key(w, "history");
-        proto_w_array(w, h->type == REDIS_REPLY_ARRAY ? (uint32_t)h->elements : 0);
-        for (size_t k = 0; h->type == REDIS_REPLY_ARRAY && k < h->elements; k++)
-            if (h->element[k]->type != REDIS_REPLY_STRING ||
-                !chat_write_msg(w, rstr(c->element[0]), first + (int64_t)k,
-                                h->element[k]->str, h->element[k]->len))
-                proto_w_nil(w);
+        write_held_chat(w, r->element[i]);
     }
     session_send(s, w);
     log_info("agent_login", "agent=%s ip=%s chats=%zu", a->id, a->ip, r->elements);
+    if (a->missed) {
+        char hist[16];
+        a->missed = 0;
+        snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+        const char *args[] = { a->id, hist };
+        q = req_new(s);
+        if (q && router_eval(on_rechats, q, "chats", 2, args) != 0)
+            req_unsent(q, NULL);
+    }
 }
 
 static void on_identity(void *ud, redisReply *r)
@@ -389,6 +436,9 @@ static void on_identity(void *ud, redisReply *r)
         login_failed(s, CG_E_NOT_FOUND, "store_not_served");
         return;
     }
+    /* events for the agent reach this session from the "online" step on */
+    if (router_agent_attach(s, a->id) == 0)
+        a->attached = 1;
     const char *args[] = { a->id };
     q = req_new(s);
     if (!q || router_eval(on_online, q, "online", 1, args) != 0) {
@@ -731,10 +781,13 @@ static void agent_close(struct session *s)
 {
     struct agent *a = A(s);
 
-    if (!a || !a->counted)
+    if (!a)
         return;
-    if (a->logged_in)
+    if (a->attached)                    /* never leave a dangling entry */
         router_agent_detach(s, a->id);
+    a->attached = 0;
+    if (!a->counted)
+        return;
     const char *args[] = { a->id };
     router_eval(on_offline, NULL, "offline", 1, args);
     log_info("agent_logout", "agent=%s", a->id);
