@@ -406,21 +406,33 @@ static void on_chats(void *ud, redisReply *r)
     }
 }
 
+/*
+ * The common start of a login step's reply: ends the request, keeps the
+ * token hash it carried, and answers unavailable when Redis did not reply.
+ * Returns the agent, or NULL when there is nothing more to do.
+ */
+static struct agent *login_step(struct agent_req *q, redisReply *r,
+                                char hash[TOKEN_HASH_HEX + 1], struct session **sp)
+{
+    memcpy(hash, q->token_hash, TOKEN_HASH_HEX + 1);
+    if (!req_end(q, sp))
+        return NULL;
+    if (!r) {
+        login_unavailable(*sp);
+        return NULL;
+    }
+    return A(*sp);
+}
+
 static void on_identity(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
     char hash[TOKEN_HASH_HEX + 1];
     struct session *s;
-    struct agent *a;
+    struct agent *a = login_step(q, r, hash, &s);
 
-    memcpy(hash, q->token_hash, sizeof hash);
-    if (!req_end(q, &s))
+    if (!a)
         return;
-    a = A(s);
-    if (!r) {
-        login_unavailable(s);
-        return;
-    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
         r->element[4]->type != REDIS_REPLY_STRING || r->element[4]->len != TOKEN_HASH_HEX ||
         !token_equal(r->element[4]->str, hash, TOKEN_HASH_HEX) ||
@@ -458,16 +470,10 @@ static void on_token(void *ud, redisReply *r)
     struct agent_req *q = ud;
     char hash[TOKEN_HASH_HEX + 1], key[INDEX_KEY_MAX + 16];
     struct session *s;
-    struct agent *a;
+    struct agent *a = login_step(q, r, hash, &s);
 
-    memcpy(hash, q->token_hash, sizeof hash);
-    if (!req_end(q, &s))
+    if (!a)
         return;
-    a = A(s);
-    if (!r) {
-        login_unavailable(s);
-        return;
-    }
     if (r->type != REDIS_REPLY_STRING || strncmp(r->str, "agent:", 6) != 0 ||
         r->len - 6 > INDEX_KEY_MAX || r->len == 6) {
         login_failed(s, CG_E_UNAUTHORIZED, "unknown_token");
