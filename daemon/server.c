@@ -49,8 +49,11 @@ static bool ready;
 static struct {
     int fd;
     uv_poll_t poll;
+    uv_timer_t pause;               /* out of files: accept again later */
     bool polling;
 } L = { .fd = -1 };
+
+#define ACCEPT_PAUSE_MS 100
 static struct lws_http_mount web_mount;
 
 void server_set_ready(bool r)
@@ -200,6 +203,15 @@ static void on_lws_log(int level, const char *line)
         log_debug("lws", "msg=%s", log_quote(q, sizeof q, msg));
 }
 
+static void on_acceptable(uv_poll_t *h, int status, int events);
+
+static void on_accept_resume(uv_timer_t *t)
+{
+    (void)t;
+    if (L.polling)
+        uv_poll_start(&L.poll, UV_READABLE, on_acceptable);
+}
+
 static void on_acceptable(uv_poll_t *h, int status, int events)
 {
     (void)h;
@@ -210,9 +222,17 @@ static void on_acceptable(uv_poll_t *h, int status, int events)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(L.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /*
+                 * The connection stays in the backlog and the socket stays
+                 * readable: retrying at once would spin. Stop listening for
+                 * a moment (as nginx does) and say so once per pause.
+                 */
                 metrics.accept_errors++;
-                log_warn("accept_failed", "error=\"%s\"", strerror(errno));
+                log_warn("accept_paused", "error=\"%s\" pause_ms=%d sessions=%u", strerror(errno),
+                         ACCEPT_PAUSE_MS, sessions_count());
+                uv_poll_stop(&L.poll);
+                uv_timer_start(&L.pause, on_accept_resume, ACCEPT_PAUSE_MS, 0);
             }
             return;
         }
@@ -257,6 +277,7 @@ static int open_listener(const char *host, int port, bool reuseport)
     }
     freeaddrinfo(res);
     L.fd = fd;
+    uv_timer_init(gw.loop, &L.pause);
     uv_poll_init(gw.loop, &L.poll, fd);
     uv_poll_start(&L.poll, UV_READABLE, on_acceptable);
     L.polling = true;
@@ -268,6 +289,8 @@ void server_stop_accepting(void)
     if (L.polling) {
         uv_poll_stop(&L.poll);
         uv_close((uv_handle_t *)&L.poll, NULL);
+        uv_timer_stop(&L.pause);
+        uv_close((uv_handle_t *)&L.pause, NULL);
         L.polling = false;
     }
     if (L.fd >= 0) {

@@ -150,10 +150,17 @@ class Gateway:
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def start(self, wait_ready=True, extra_args=()):
+    def start(self, wait_ready=True, extra_args=(), nofile=None):
         self.log = open(self.logpath, "ab")
+
+        def limits():
+            if nofile:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen([CHATGWD, "-c", self.conf, *extra_args],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=limits)
         if wait_ready:
             self.wait_ready()
         return self

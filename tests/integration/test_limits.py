@@ -1,6 +1,7 @@
 """Every row of the limits table: bad input gets a clear answer, loses
 nothing, and no other session notices."""
 import asyncio
+import os
 import socket
 import time
 
@@ -292,5 +293,39 @@ def test_hello_timeout_closes_1008(redis, gateway):
     async def body():
         c = await Client.connect(gw.ws)
         assert await c.closed(timeout=4) == (1008, "hello_timeout")
+
+    run(body())
+
+
+def test_out_of_files_pauses_accepting_instead_of_spinning(redis, gateway):
+    gw = gateway(redis.url, start=False).start(nofile=48)
+
+    def cpu_seconds():
+        with open(f"/proc/{gw.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def body():
+        held, _ = await buyer(gw)
+        socks = []
+        for _ in range(80):              # more than the process may open
+            s = socket.socket()
+            s.settimeout(2)
+            s.connect(("127.0.0.1", gw.port))
+            socks.append(s)
+        cpu0 = cpu_seconds()
+        await asyncio.sleep(1.5)
+        # it waited instead of retrying the accept in a loop
+        assert cpu_seconds() - cpu0 < 0.5
+        assert 1 <= gw.logtext().count("event=accept_paused") <= 40
+        assert gw.proc.poll() is None
+        await held.first_message()       # the sessions it holds are served
+        for s in socks:
+            s.close()
+        # files free again: new buyers get in
+        async def hello_again():
+            c, _ = await buyer(gw)
+            await c.first_message()
+        await asyncio.wait_for(hello_again(), 10)
 
     run(body())
