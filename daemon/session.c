@@ -258,6 +258,36 @@ void session_req_end(struct session *s)
     session_unref(s);
 }
 
+void *session_req_new(struct session *s, size_t size)
+{
+    struct session **req = calloc(1, size);
+
+    if (!req)
+        return NULL;
+    *req = s;
+    session_req_begin(s);
+    return req;
+}
+
+bool session_req_done(void *req, struct session **sp)
+{
+    struct session *s = *(struct session **)req;
+    bool alive = session_alive(s);
+
+    *sp = s;
+    free(req);
+    session_req_end(s);       /* when alive, the socket still holds a ref */
+    return alive;
+}
+
+void session_req_drop(void *req)
+{
+    struct session *s = *(struct session **)req;
+
+    free(req);
+    session_req_end(s);
+}
+
 /* Counts a bad frame; true when the session has had too many and closes. */
 static bool note_bad_frame(struct session *s)
 {

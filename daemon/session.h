@@ -111,6 +111,16 @@ bool session_take_token(struct session *s);
 void session_req_begin(struct session *s);
 void session_req_end(struct session *s);
 
+/*
+ * A request to Redis on behalf of a session: any struct whose first member
+ * is `struct session *s`. _new allocates it zeroed and counts it in flight;
+ * _done frees it and says whether the session can still be answered (*sp
+ * is the session either way); _drop frees one that was never sent.
+ */
+void *session_req_new(struct session *s, size_t size);
+bool session_req_done(void *req, struct session **sp);
+void session_req_drop(void *req);
+
 /* The role serving a WebSocket path ("/v1/buyer"), or NULL. */
 const struct role *session_role_for_path(const char *path);
 /* The lws protocol callback hands WebSocket events here; *slot is the

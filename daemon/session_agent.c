@@ -74,24 +74,12 @@ static struct agent *A(struct session *s) { return s->data; }
 
 static struct agent_req *req_new(struct session *s)
 {
-    struct agent_req *q = calloc(1, sizeof *q);
-
-    if (!q)
-        return NULL;
-    q->s = s;
-    session_req_begin(s);
-    return q;
+    return session_req_new(s, sizeof(struct agent_req));
 }
 
 static bool req_end(struct agent_req *q, struct session **sp)
 {
-    struct session *s = q->s;
-    bool alive = session_alive(s);
-
-    *sp = s;
-    free(q);
-    session_req_end(s);
-    return alive;
+    return session_req_done(q, sp);
 }
 
 /* Frees a request that could not be sent; answers unavailable. */
@@ -99,8 +87,7 @@ static void req_unsent(struct agent_req *q, const char *ref)
 {
     struct session *s = q->s;
 
-    free(q);
-    session_req_end(s);
+    session_req_drop(q);
     session_error(s, CG_E_UNAVAILABLE, ref);
 }
 

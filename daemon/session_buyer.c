@@ -115,28 +115,20 @@ static const struct store_conf *buyer_store(const struct buyer *b)
 
 static struct buyer_req *req_new(struct session *s, const char *id)
 {
-    struct buyer_req *q = calloc(1, sizeof *q);
+    struct buyer_req *q = session_req_new(s, sizeof *q);
 
     if (!q)
         return NULL;
-    q->s = s;
     q->t0_us = now_us();
     if (id)
         snprintf(q->id, sizeof q->id, "%s", id);
-    session_req_begin(s);
     return q;
 }
 
 /* Ends a request; true when its session can still be answered. */
 static bool req_end(struct buyer_req *q, struct session **sp)
 {
-    struct session *s = q->s;
-    bool alive = session_alive(s);
-
-    *sp = s;
-    free(q);
-    session_req_end(s);       /* when alive, the socket still holds a ref */
-    return alive;
+    return session_req_done(q, sp);
 }
 
 /* ---- frames to the buyer -------------------------------------------------- */
@@ -318,8 +310,7 @@ static void new_chat(struct session *s)
     const char *argv[] = { "SET", key, b->meta, "NX", "PX", ttl };
     size_t lens[] = { 3, strlen(key), b->meta_len, 2, 2, strlen(ttl) };
     if (db_command(on_meta_stored, q, 6, argv, lens) != 0) {
-        free(q);
-        session_req_end(s);
+        session_req_drop(q);
     }
 }
 
@@ -387,8 +378,7 @@ static void replay_more(struct session *s)
     if (!q)
         return;
     if (db_command(on_replay_page, q, 4, argv, NULL) != 0) {
-        free(q);
-        session_req_end(s);
+        session_req_drop(q);
         session_error(s, CG_E_UNAVAILABLE, NULL);
         session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_POLICY);
         return;
@@ -502,12 +492,11 @@ static void resume_chat(struct session *s, const char *token, int64_t since)
         refuse_resume(s);
         return;
     }
-    rq = calloc(1, sizeof *rq);
+    rq = session_req_new(s, sizeof *rq);
     if (!rq) {
         session_error(s, CG_E_INTERNAL, NULL);
         return;
     }
-    rq->base.s = s;
     memcpy(rq->resume, token, TOKEN_HEX_RESUME + 1);
     for (char *c = rq->resume; *c; c++)
         if (*c >= 'A' && *c <= 'F')
@@ -519,10 +508,8 @@ static void resume_chat(struct session *s, const char *token, int64_t since)
     chat_key(log, sizeof log, b->chat, "log");
     b->chat[0] = '\0';
     const char *argv[] = { meta, log };
-    session_req_begin(s);
     if (db_eval(DB_LUA_RESUME, on_resume, rq, 2, 2, argv, NULL) != 0) {
-        free(rq);
-        session_req_end(s);
+        session_req_drop(rq);
         buyer_free(s);
         session_error(s, CG_E_UNAVAILABLE, NULL);
     }
@@ -769,8 +756,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
     q = req_new(s, id);
     if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 12, argv, lens) != 0) {
         if (q) {
-            free(q);
-            session_req_end(s);
+            session_req_drop(q);
         }
         session_error(s, CG_E_UNAVAILABLE, id);
     }
@@ -800,8 +786,7 @@ static void on_hold_position(void *ud, redisReply *r)
     if (!session_alive(s) || !st) {
         if (b)
             b->hold_busy = 0;        /* the store may come back on a reload */
-        session_req_end(s);
-        free(h);
+        session_req_drop(h);
         return;
     }
     if (r && r->type == REDIS_REPLY_INTEGER) {
@@ -845,8 +830,7 @@ static void on_hold_stored(void *ud, redisReply *r)
         }
     }
     free(h->text);
-    free(h);
-    session_req_end(s);
+    session_req_drop(h);
 }
 
 static void buyer_tick(struct session *s, uint64_t now)
@@ -860,12 +844,10 @@ static void buyer_tick(struct session *s, uint64_t now)
     st = buyer_store(b);
     if (!st || now - b->unanswered_ms < st->hold_after_ms)
         return;
-    h = calloc(1, sizeof *h);
+    h = session_req_new(s, sizeof *h);
     if (!h)
         return;
-    h->base.s = s;
     b->hold_busy = 1;
-    session_req_begin(s);
     ask_position(s, on_hold_position, h);
 }
 
@@ -921,8 +903,7 @@ static void on_bye(struct session *s, const struct proto_value *f)
     if (q && router_eval(on_closed_stored, q, "release", 6, args) == 0)
         return;
     if (q) {
-        free(q);
-        session_req_end(s);
+        session_req_drop(q);
     }
     log_warn("close_not_stored", "chat=%s reason=redis_unavailable", b->chat);
     send_closed(s, "buyer_left");
@@ -1055,8 +1036,7 @@ void buyer_resync(struct session *s)
     const char *argv[] = { "LLEN", key };
     q = req_new(s, NULL);
     if (q && db_command(on_resync_len, q, 2, argv, NULL) != 0) {
-        free(q);
-        session_req_end(s);
+        session_req_drop(q);
     }
 }
 
