@@ -242,6 +242,18 @@ static int parse_url(const char *url, struct ws_target *t)
     return 0;
 }
 
+/* Appends a --url / --agent-url target (at most LOAD_MAX_URLS of each). */
+static int add_url(const char *url, const char *what, struct ws_target *targets,
+                   char urls[][192], unsigned *n)
+{
+    if (*n == LOAD_MAX_URLS)
+        return bad("at most %s URLs", what);
+    if (strlen(url) >= 192)
+        return bad("%s: URL too long", url);
+    snprintf(urls[*n], 192, "%s", url);
+    return parse_url(url, &targets[(*n)++]);
+}
+
 /* The agents' tokens: one per line (64 hex), blank lines and # comments
  * skipped; at least o->agents of them. */
 static int read_tokens(const char *path, struct load_opts *o)
@@ -330,13 +342,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         int rc = 0;
         switch (ch) {
         case O_URL:
-            if (o->ntargets == LOAD_MAX_URLS)
-                return bad("at most %s URLs", "16 --url");
-            if (strlen(optarg) >= sizeof o->urls[0])
-                return bad("%s: URL too long", optarg);
-            snprintf(o->urls[o->ntargets], sizeof o->urls[0], "%s", optarg);
-            rc = parse_url(optarg, &o->targets[o->ntargets++]);
-            if (rc)
+            if ((rc = add_url(optarg, "16 --url", o->targets, o->urls, &o->ntargets)))
                 return rc;
             break;
         case O_SESSIONS: rc = parse_u32(optarg, 0, 10000000, &o->sessions); break;
@@ -364,13 +370,8 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         case O_AGENTS: rc = parse_u32(optarg, 0, 1000000, &o->agents); break;
         case O_AGENT_TOKENS: tokens_file = optarg; break;
         case O_AGENT_URL:
-            if (o->nagent_targets == LOAD_MAX_URLS)
-                return bad("at most %s URLs", "16 --agent-url");
-            if (strlen(optarg) >= sizeof o->agent_urls[0])
-                return bad("%s: URL too long", optarg);
-            snprintf(o->agent_urls[o->nagent_targets], sizeof o->agent_urls[0], "%s", optarg);
-            rc = parse_url(optarg, &o->agent_targets[o->nagent_targets++]);
-            if (rc)
+            if ((rc = add_url(optarg, "16 --agent-url", o->agent_targets, o->agent_urls,
+                              &o->nagent_targets)))
                 return rc;
             break;
         case O_AGENT_RATE: rc = parse_double(optarg, 0, 1e7, &o->agent_rate); break;
