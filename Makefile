@@ -62,7 +62,7 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 # libuv and the embedded scripts), token and hex helpers, the codec's writer.
 CTL_SRC  := tools/chatgwctl.c $(wildcard tools/ctl_*.c)
 CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
-            $(addprefix build/daemon/,config.o greet.o db.o log.o token.o) \
+            $(addprefix build/daemon/,config.o greet.o db.o redis_uv.o log.o token.o) \
             build/proto/codec.o build/lua_scripts.o
 CTL_LIBS  = $(shell pkg-config --libs libuv hiredis libcrypto 2>/dev/null)
 

@@ -5,7 +5,7 @@
  * to DOWN on any failure, with a retry timer whose delay doubles from
  * 50 ms up to backoff_max and resets once the link is ready. A watchdog
  * timer bounds CONNECTING+HANDSHAKE (hiredis 0.14 has no connect timeout
- * and its libuv adapter ignores uv_poll_start errors).
+ * and the loop's adapter, redis_uv.c, cannot tell a stuck connect).
  *
  * Every request carries a `struct db_req` that owns the formatted command,
  * so a NOSCRIPT answer can be healed by sending SCRIPT LOAD and the very
@@ -20,12 +20,12 @@
 #include <strings.h>
 
 #include <hiredis/async.h>
-#include <hiredis/adapters/libuv.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "db.h"
 #include "log.h"
+#include "redis_uv.h"
 
 extern const char lua_append[], lua_resume[], lua_router[];
 
@@ -376,7 +376,12 @@ static void connect_to(struct link *l, const char *host, int port)
     ac->data = l;
     l->ac = ac;
     set_state(l, LINK_CONNECTING);
-    redisLibuvAttach(ac, l->loop);
+    if (redis_uv_attach(ac, l->loop) != 0) {
+        l->ac = NULL;
+        redisAsyncFree(ac);
+        schedule_retry(l);
+        return;
+    }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "redis_child.h"
+#include "redis_uv.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -43,6 +44,7 @@ struct gw gw;
 static struct {
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain;
+    uv_prepare_t before_poll;      /* writes what this turn queued */
     uint64_t drain_deadline;
     struct db_url url;
     bool notified_ready, embedded;
@@ -173,6 +175,18 @@ static void on_sighup(uv_signal_t *h, int sig)
     log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);
 }
 
+/*
+ * Once per loop turn, just before the loop waits for events: write what
+ * the turn queued, Redis commands first (their replies take longest), then
+ * each session's frames, each connection with one write.
+ */
+static void on_before_poll(uv_prepare_t *h)
+{
+    (void)h;
+    redis_uv_flush();
+    sessions_flush();
+}
+
 /* ---- stopping ------------------------------------------------------------- */
 
 static void close_everything(void)
@@ -188,6 +202,7 @@ static void close_everything(void)
     uv_close((uv_handle_t *)&G.sigterm, NULL);
     uv_close((uv_handle_t *)&G.sigint, NULL);
     uv_close((uv_handle_t *)&G.sighup, NULL);
+    uv_close((uv_handle_t *)&G.before_poll, NULL);
 }
 
 static void on_drain(uv_timer_t *t)
@@ -304,6 +319,9 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_init(&loop, &G.sigint);
     uv_signal_init(&loop, &G.sighup);
     uv_timer_init(&loop, &G.drain);
+    uv_prepare_init(&loop, &G.before_poll);
+    uv_prepare_start(&G.before_poll, on_before_poll);
+    uv_unref((uv_handle_t *)&G.before_poll);     /* it alone keeps nothing running */
     uv_signal_start(&G.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);

@@ -8,8 +8,13 @@
  * 1009 at once, before buffering). Each message is decoded into one shared
  * arena, validated against the role's frame table and dispatched.
  *
- * Outbound: frames are copied into a per-session FIFO with LWS_PRE headroom
- * and written on WRITEABLE, several at a time while the socket takes them.
+ * Outbound: frames are copied into a per-session FIFO with LWS_PRE headroom.
+ * Sending one only puts the session on the flush list; sessions_flush(),
+ * run once per loop turn before the loop polls, writes each session's
+ * frames with one write (several gathered into one buffer). Only when the
+ * kernel takes less does lws wait for WRITEABLE. Asking lws for WRITEABLE
+ * per frame cost 4 epoll_ctl and a poll() per frame (libuv restarts a poll
+ * handle as DEL + ADD).
  * A reader that lets more than outbound_max_bytes pile up is cut off
  * (1008): memory per session stays bounded whatever the peer does.
  *
@@ -45,6 +50,7 @@ static const struct role *const roles[] = { &buyer_role, &agent_role };
 
 static struct {
     struct session *head;
+    struct session *flush;         /* sessions with output to write this turn */
     unsigned count;
     struct proto_arena arena;
     uint32_t arena_elems;
@@ -71,6 +77,17 @@ static void free_outbound(struct session *s)
     }
     s->out_tail = NULL;
     s->out_bytes = 0;
+}
+
+/* Marks s as having output for sessions_flush (the list holds a reference). */
+static void want_flush(struct session *s)
+{
+    if (s->on_flush)
+        return;
+    s->on_flush = 1;
+    session_ref(s);
+    s->flush_next = S.flush;
+    S.flush = s;
 }
 
 /* Starts closing: what is queued still goes out, then the close frame.
@@ -118,7 +135,7 @@ void session_send(struct session *s, struct proto_writer *w)
         s->out_head = f;
     s->out_tail = f;
     s->out_bytes += f->len;
-    lws_callback_on_writable(s->wsi);
+    want_flush(s);
 }
 
 void session_error(struct session *s, enum cg_err err, const char *ref)
@@ -150,60 +167,167 @@ void session_error_field(struct session *s, enum cg_err err, const char *ref,
     session_send(s, w);
 }
 
-static int on_writeable(struct session *s)
+/*
+ * The WebSocket header of an unmasked server frame (FIN set) carrying len
+ * bytes; returns its size, 2, 4 or 10.
+ */
+static size_t frame_header(unsigned char *h, uint8_t opcode, size_t len)
 {
-    /* lws drops an empty pong before our callback sees it: ping with a payload */
-    static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'c', [LWS_PRE + 1] = 'g' };
+    h[0] = (unsigned char)(0x80 | opcode);
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+static void frame_sent(struct session *s)
+{
+    struct outframe *f = s->out_head;
+
+    s->out_head = f->next;
+    if (!s->out_head)
+        s->out_tail = NULL;
+    s->out_bytes -= f->len;
+    metrics.frames_out++;
+    metrics.bytes_out += f->len;
+    free(f);
+}
+
+/*
+ * Writes what is queued (and a due ping) with one write: one frame goes
+ * out from its own buffer, several are framed here and gathered, up to
+ * GATHER_MAX bytes. What the kernel does not take lws keeps and sends
+ * first when the socket is writable again (lws_partial_buffered).
+ * Returns -1 when the connection failed.
+ */
+#define GATHER_MAX (64 * 1024)
+
+static int write_out(struct session *s)
+{
+    static unsigned char buf[LWS_PRE + GATHER_MAX];
+    unsigned char *p = buf + LWS_PRE;
+    struct lws *wsi = s->wsi;
+    size_t n = 0;
+
+    if (s->out_head && !s->out_head->next && !s->ping_due) {
+        struct outframe *f = s->out_head;
+        if (lws_write(wsi, f->data + LWS_PRE, f->len,
+                      f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)f->len)
+            return -1;
+        frame_sent(s);
+        return 0;
+    }
+    if (!s->out_head && s->ping_due) {
+        /* lws drops an empty pong before our callback sees it: ping with a payload */
+        static unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'c', [LWS_PRE + 1] = 'g' };
+        s->ping_due = 0;
+        return lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 2 ? -1 : 0;
+    }
+    while (s->out_head) {
+        struct outframe *f = s->out_head;
+        if (n + 10 + f->len > GATHER_MAX) {
+            if (n == 0) {           /* a frame larger than the buffer: alone */
+                if (lws_write(wsi, f->data + LWS_PRE, f->len,
+                              f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)f->len)
+                    return -1;
+                frame_sent(s);
+                return 0;
+            }
+            break;
+        }
+        n += frame_header(p + n, f->binary ? 2 : 1, f->len);
+        memcpy(p + n, f->data + LWS_PRE, f->len);
+        n += f->len;
+        frame_sent(s);
+    }
+    if (s->ping_due && n + 4 <= GATHER_MAX) {
+        s->ping_due = 0;
+        n += frame_header(p + n, 9, 2);
+        p[n++] = 'c';
+        p[n++] = 'g';
+    }
+    /* LWS_WRITE_RAW: the bytes are already WebSocket frames */
+    return n && lws_write(wsi, p, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+}
+
+/* Sends the close frame after what was queued; returns -1 to drop the socket. */
+static int write_close(struct session *s)
+{
+    static const char *const why[] = {
+#define CR_STR(name, str) str,
+        CLOSE_REASON_MAP(CR_STR)
+#undef CR_STR
+    };
+    /*
+     * lws sends no close frame when WRITEABLE returns -1 (it takes that
+     * as a failed write, and so does a timeout), so write the frame
+     * ourselves: opcode 4 is lws's internal LWS_WRITE_CLOSE, the one
+     * lws_close_reason would use. Then drop the connection; the peer's
+     * answering close is not waited for.
+     */
+    unsigned char frame[LWS_PRE + 2 + 32];
+    const char *r = why[s->close_reason];
+    size_t n = strlen(r) < 32 ? strlen(r) : 32;
+
+    frame[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+    frame[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
+    memcpy(frame + LWS_PRE + 2, r, n);
+    lws_write(s->wsi, frame + LWS_PRE, 2 + n, (enum lws_write_protocol)4);
+    return -1;
+}
+
+/*
+ * Writes what can go now, and says what comes next: lws's WRITEABLE once
+ * the kernel takes more (lws asks for it itself when it kept a part), the
+ * close frame once a closing session has drained, or the role's on_drain.
+ */
+static int send_pending(struct session *s)
+{
     struct lws *wsi = s->wsi;
 
-    while (s->out_head && !lws_send_pipe_choked(wsi)) {
-        struct outframe *f = s->out_head;
-        int n = lws_write(wsi, f->data + LWS_PRE, f->len,
-                          f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        if (n < (int)f->len)
-            return -1;
-        s->out_head = f->next;
-        if (!s->out_head)
-            s->out_tail = NULL;
-        s->out_bytes -= f->len;
-        metrics.frames_out++;
-        metrics.bytes_out += f->len;
-        free(f);
-    }
-    if (s->out_head) {
+    if (write_out(s) < 0)
+        return -1;
+    if (lws_partial_buffered(wsi))
+        return 0;
+    if (s->out_head || s->ping_due) {
         lws_callback_on_writable(wsi);
         return 0;
     }
-    if (!s->closing && s->role->on_drain)
+    if (s->closing)
+        return write_close(s);
+    if (s->role->on_drain)
         s->role->on_drain(s);
-    if (s->closing) {
-        static const char *const why[] = {
-#define CR_STR(name, str) str,
-            CLOSE_REASON_MAP(CR_STR)
-#undef CR_STR
-        };
-        /*
-         * lws sends no close frame when WRITEABLE returns -1 (it takes that
-         * as a failed write, and so does a timeout), so write the frame
-         * ourselves: opcode 4 is lws's internal LWS_WRITE_CLOSE, the one
-         * lws_close_reason would use. Then drop the connection; the peer's
-         * answering close is not waited for.
-         */
-        unsigned char frame[LWS_PRE + 2 + 32];
-        const char *r = why[s->close_reason];
-        size_t n = strlen(r) < 32 ? strlen(r) : 32;
-        frame[LWS_PRE] = (unsigned char)(s->close_code >> 8);
-        frame[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
-        memcpy(frame + LWS_PRE + 2, r, n);
-        lws_write(wsi, frame + LWS_PRE, 2 + n, (enum lws_write_protocol)4);
-        return -1;
-    }
-    if (s->ping_due) {
-        s->ping_due = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
-            return -1;
-    }
     return 0;
+}
+
+static int on_writeable(struct session *s)
+{
+    return send_pending(s);
+}
+
+void sessions_flush(void)
+{
+    while (S.flush) {
+        struct session *s = S.flush;
+
+        S.flush = s->flush_next;
+        s->flush_next = NULL;
+        s->on_flush = 0;
+        /* closing sessions finish on WRITEABLE; lws holding a part waits too */
+        if (s->wsi && !s->closing && !lws_partial_buffered(s->wsi) && send_pending(s) < 0)
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        session_unref(s);
+    }
 }
 
 /* ---- limits -------------------------------------------------------------- */
@@ -561,7 +685,7 @@ static void on_tick(uv_timer_t *t)
             now - s->last_ping_ms >= c->ping_interval_ms) {
             s->last_ping_ms = now;
             s->ping_due = 1;
-            lws_callback_on_writable(s->wsi);
+            want_flush(s);
         }
         if (s->role->on_tick)
             s->role->on_tick(s, now);

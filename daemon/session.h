@@ -79,6 +79,7 @@ struct session {
     struct lws *wsi;               /* NULL once the socket is closed */
     const struct role *role;
     struct session *prev, *next;   /* all live sessions */
+    struct session *flush_next;    /* on the flush list (on_flush) */
     struct outframe *out_head, *out_tail;
     char *rx;                      /* partial message, only while fragmented */
     struct ip_slot *ip;
@@ -87,7 +88,7 @@ struct session {
     double tokens;
     uint32_t refs, out_bytes, rx_len, inflight, bad_count;
     uint16_t close_code;
-    uint8_t enc, enc_known, hello_done, closing, ping_due, rx_paused, close_reason;
+    uint8_t enc, enc_known, hello_done, closing, ping_due, rx_paused, close_reason, on_flush;
 };
 
 /* Queue the frame held by w (built with session_writer) for sending. */
@@ -134,6 +135,8 @@ void sessions_tick_start(void);
 /* Close every session with 1001; returns the number still open. */
 unsigned sessions_close_all(void);
 unsigned sessions_count(void);
+/* Writes the output sessions queued this loop turn; run before polling. */
+void sessions_flush(void);
 void sessions_shutdown(void);
 
 extern const struct role buyer_role;
