@@ -611,7 +611,7 @@ static void on_msg_stored(void *ud, redisReply *r)
         refuse(s, chat, script_error(db_error_text(r)), id, "msg", r->str);
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
         session_error(s, CG_E_INTERNAL, id);
         return;
     }

@@ -589,21 +589,26 @@ static void on_hello(struct session *s, const struct proto_value *f)
 
 /* ---- messages ------------------------------------------------------------- */
 
-static void enqueue_reply(void *ud, redisReply *r)
+/* The chat is in its queue at `position` (0: unknown, or taken already). */
+static void enqueued(struct session *s, int64_t position)
 {
-    struct buyer_req *q = ud;
-    struct session *s;
-
-    if (!req_end(q, &s))
-        return;
     /* an agent may have taken the chat already: then no position */
-    if (r && r->type == REDIS_REPLY_INTEGER && !B(s)->assigned)
-        send_queue(s, r->integer + 1);
+    if (position > 0 && !B(s)->assigned)
+        send_queue(s, position);
     /* the buyer knows where it stands; now look for an agent */
     router_assign(B(s)->store, B(s)->group);
 }
 
-/* Asks the queue position of the chat and sends `queue {position}`. */
+static void on_position(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct session *s;
+
+    if (req_end(q, &s))
+        enqueued(s, r && r->type == REDIS_REPLY_INTEGER ? r->integer + 1 : 0);
+}
+
+/* Asks the queue position of the chat for cb (a ZRANK reply). */
 static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
 {
     struct buyer *b = B(s);
@@ -613,15 +618,6 @@ static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
     queue_key(qk, sizeof qk, b);
     if (db_command(cb, ud, 3, argv, NULL) != 0)
         cb(ud, NULL);
-}
-
-/* The chat has joined its queue (append.lua did it with the greeting). */
-static void enqueued(struct session *s)
-{
-    struct buyer_req *q = req_new(s, NULL);
-
-    if (q)
-        ask_position(s, enqueue_reply, q);
 }
 
 static void on_appended(void *ud, redisReply *r)
@@ -647,12 +643,12 @@ static void on_appended(void *ud, redisReply *r)
         session_error(s, closed ? CG_E_CONFLICT : CG_E_UNAVAILABLE, id);
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
     int64_t seq = r->element[0]->integer, dup = r->element[1]->integer,
-            greet = r->element[2]->integer;
+            greet = r->element[2]->integer, position = r->element[3]->integer;
     forget_meta(b);
     b->greet_pending = 0;
     if (!dup) {
@@ -672,9 +668,14 @@ static void on_appended(void *ud, redisReply *r)
         free(b->agent_later);
         b->agent_later = NULL;
     }
-    /* also when the first message's ack was lost and this is its resend */
-    if (greet || (dup && seq == 1))
-        enqueued(s);
+    if (greet) {
+        enqueued(s, position);
+    } else if (dup && seq == 1) {
+        /* the first message's ack was lost and this is its resend */
+        struct buyer_req *pq = req_new(s, NULL);
+        if (pq)
+            ask_position(s, on_position, pq);
+    }
 }
 
 static void greet_now(struct session *s, const struct store_conf *st, char *text, size_t cap)
@@ -816,7 +817,7 @@ static void on_hold_stored(void *ud, redisReply *r)
 
     if (session_alive(s)) {
         b->hold_busy = 0;
-        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
             int64_t seq = r->element[0]->integer;
             const struct store_conf *st = buyer_store(b);
             if (seq > b->seq)

@@ -11,12 +11,14 @@
 -- ARGV[9] now (ms): with the greeting, the chat joins its group's queue in
 -- the same step, so a lost reply can never leave a chat out of the queue.
 -- The new record is published to the other side's node(s) (see router.lua).
--- Returns {seq, duplicate 0|1, greeting seq or 0}, or an error
--- "closed" / "no_chat" / "forbidden". seq is the record's 1-based index.
+-- Returns {seq, duplicate 0|1, greeting seq or 0, queue position or 0}, or
+-- an error "closed" / "no_chat" / "forbidden". seq is the record's 1-based
+-- index; the position (1 = next) is given when this step queued the chat,
+-- so the buyer learns it with the ack and before any agent can take it.
 local id = ARGV[1]
 if id ~= '' then
   local s = redis.call('HGET', KEYS[3], id)
-  if s then return {tonumber(s), 1, 0} end
+  if s then return {tonumber(s), 1, 0, 0} end
 end
 local meta = redis.call('GET', KEYS[1])
 if not meta then
@@ -29,12 +31,14 @@ local who = ARGV[7]
 local writer = string.match(who, '^agent:(.+)$')
 if writer and m['agent'] ~= writer then return redis.error_reply('forbidden') end
 if m['state'] == 'closed' then return redis.error_reply('closed') end
-local greet = 0
+local greet, pos = 0, 0
 local seq
 if ARGV[4] ~= '' and redis.call('LLEN', KEYS[2]) == 0 then
   seq = redis.call('RPUSH', KEYS[2], ARGV[2], ARGV[4]) - 1
   greet = seq + 1
-  redis.call('ZADD', 'cg:q:' .. m['store'] .. ':' .. m['group'], 'NX', tonumber(ARGV[9]), ARGV[6])
+  local q = 'cg:q:' .. m['store'] .. ':' .. m['group']
+  redis.call('ZADD', q, 'NX', tonumber(ARGV[9]), ARGV[6])
+  pos = (redis.call('ZRANK', q, ARGV[6]) or -1) + 1
 else
   seq = redis.call('RPUSH', KEYS[2], ARGV[2])
 end
@@ -69,4 +73,4 @@ if left < 0 or left < ttl - ttl / 10 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
-return {seq, 0, greet}
+return {seq, 0, greet, pos}
