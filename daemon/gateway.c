@@ -178,13 +178,14 @@ static void on_sighup(uv_signal_t *h, int sig)
 /*
  * Once per loop turn, just before the loop waits for events: write what
  * the turn queued, Redis commands first (their replies take longest), then
- * each session's frames, each connection with one write.
+ * each session's frames, each connection with one write, then the log.
  */
 static void on_before_poll(uv_prepare_t *h)
 {
     (void)h;
     redis_uv_flush();
     sessions_flush();
+    log_flush();
 }
 
 /* ---- stopping ------------------------------------------------------------- */

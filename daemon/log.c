@@ -1,13 +1,22 @@
 /*
  * log.c - key=value event lines on stderr, filtered by level.
  *
- * One fprintf per line into a line-buffered stderr, so lines from several
- * processes sharing a terminal or journald never interleave mid-line.
+ * Lines gather in one buffer that goes out with a single write(2) per
+ * loop turn (the gateway calls log_flush before the loop polls), when it
+ * fills, at exit, and at once for warnings and errors, so the line that
+ * explains a failure is out before anything else happens. A write holds
+ * whole lines only: lines from several processes sharing a terminal or
+ * journald never interleave mid-line. One write per info line was a
+ * syscall per new chat.
+ *
  * API: see log.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -18,21 +27,60 @@ void log_set_level(int level) { log_level = level; }
 
 bool log_enabled(int level) { return level <= log_level; }
 
+#define LINE_MAX_BYTES 1024
+#define BUF_BYTES (32 * 1024)
+
+static struct {
+    char buf[BUF_BYTES];
+    size_t used;
+    bool at_exit;                  /* log_flush registered with atexit */
+} L;
+
+void log_flush(void)
+{
+    size_t off = 0;
+
+    while (off < L.used) {
+        ssize_t n = write(STDERR_FILENO, L.buf + off, L.used - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;                 /* nowhere to log to: drop the lines */
+        off += (size_t)n;
+    }
+    L.used = 0;
+}
+
 void log_event(int level, const char *event, const char *fmt, ...)
 {
-    char line[1024];
-    int n;
+    char *line;
+    size_t cap;
+    int n, m;
     va_list ap;
 
     if (!log_enabled(level))
         return;
-    n = snprintf(line, sizeof line, "level=%s event=%s ", level_names[level], event);
-    if (n < 0)
+    if (!L.at_exit) {
+        L.at_exit = true;
+        atexit(log_flush);
+    }
+    if (BUF_BYTES - L.used < LINE_MAX_BYTES + 1)
+        log_flush();
+    line = L.buf + L.used;
+    cap = LINE_MAX_BYTES;          /* a longer line is cut */
+    n = snprintf(line, cap, "level=%s event=%s ", level_names[level], event);
+    if (n < 0 || (size_t)n >= cap)
         return;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    m = vsnprintf(line + n, cap - (size_t)n, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s\n", line);
+    if (m < 0)
+        m = 0;
+    n = (size_t)(n + m) >= cap ? (int)cap - 1 : n + m;
+    line[n++] = '\n';
+    L.used += (size_t)n;
+    if (level <= LOG_WARN)
+        log_flush();
 }
 
 const char *log_quote(char *buf, size_t cap, const char *s)

@@ -7,7 +7,11 @@
  * Callers never pass secrets or message text at info level. Values that
  * may hold spaces are quoted by the caller with log_quote().
  *
- * API: log_set_level, log_enabled, log_error/warn/info/debug, log_quote.
+ * Info and debug lines are written once per loop turn (log_flush), warnings
+ * and errors at once.
+ *
+ * API: log_set_level, log_enabled, log_error/warn/info/debug, log_flush,
+ *      log_quote.
  */
 #ifndef CHATGW_LOG_H
 #define CHATGW_LOG_H
@@ -25,6 +29,9 @@ void log_event(int level, const char *event, const char *fmt, ...)
 #define log_warn(ev, ...)  log_event(LOG_WARN, ev, __VA_ARGS__)
 #define log_info(ev, ...)  log_event(LOG_INFO, ev, __VA_ARGS__)
 #define log_debug(ev, ...) do { if (log_enabled(LOG_DEBUG)) log_event(LOG_DEBUG, ev, __VA_ARGS__); } while (0)
+
+/* Writes out the lines gathered so far (whole lines, one write). */
+void log_flush(void);
 
 /* Writes s into buf as a logfmt value: bare if safe, else "quoted". */
 const char *log_quote(char *buf, size_t cap, const char *s);
