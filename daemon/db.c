@@ -14,6 +14,7 @@
  * API: see db.h.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "codec.h"
 #include "db.h"
 #include "log.h"
 #include "redis_uv.h"
@@ -487,8 +489,41 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (q->cb)
         q->cb(q->ud, r);
-    redisFreeCommand(q->cmd);
+    free(q->cmd);
     free(q);
+}
+
+/*
+ * The command in RESP, as hiredis's redisFormatCommandArgv would write it,
+ * without its snprintf per argument length (lens NULL: NUL-terminated
+ * arguments). Returns the length, or -1.
+ */
+static int format_command(char **out, int argc, const char **argv, const size_t *lens)
+{
+    size_t total = 1 + 20 + 2;
+    char *p;
+
+    for (int i = 0; i < argc; i++)
+        total += 1 + 20 + 2 + (lens ? lens[i] : strlen(argv[i])) + 2;
+    if (total > INT_MAX || !(p = malloc(total)))
+        return -1;
+    *out = p;
+    *p++ = '*';
+    p += proto_fmt_int(p, argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        *p++ = '$';
+        p += proto_fmt_int(p, (int64_t)len);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return (int)(p - *out);
 }
 
 static int send_req(int8_t script, db_reply_cb *cb, void *ud, int argc,
@@ -505,13 +540,13 @@ static int send_req(int8_t script, db_reply_cb *cb, void *ud, int argc,
     q->ud = ud;
     q->script = script;
     q->resent = 0;
-    q->len = redisFormatCommandArgv(&q->cmd, argc, argv, lens);
+    q->len = format_command(&q->cmd, argc, argv, lens);
     if (q->len < 0) {
         free(q);
         return -1;
     }
     if (redisAsyncFormattedCommand(L.ac, on_reply, q, q->cmd, (size_t)q->len) != REDIS_OK) {
-        redisFreeCommand(q->cmd);
+        free(q->cmd);
         free(q);
         return -1;
     }
@@ -533,10 +568,9 @@ int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
 
     if (argc + 3 > 40)
         return -1;
-    snprintf(nk, sizeof nk, "%d", nkeys);
     av[0] = "EVALSHA"; lv[0] = 7;
     av[1] = sha[script]; lv[1] = 40;
-    av[2] = nk; lv[2] = strlen(nk);
+    av[2] = nk; lv[2] = proto_fmt_int(nk, nkeys);
     for (i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         lv[i + 3] = lens ? lens[i] : strlen(argv[i]);

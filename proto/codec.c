@@ -953,14 +953,30 @@ void proto_w_bin(struct proto_writer *w, const void *p, size_t len)
     w_done(w);
 }
 
+size_t proto_fmt_int(char *out, int64_t v)
+{
+    char tmp[20];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, len = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    return len;
+}
+
 void proto_w_int(struct proto_writer *w, int64_t v)
 {
     if (!w_before(w, false))
         return;
     if (w->enc == PROTO_JSON) {
         char b[24];
-        int n = snprintf(b, sizeof(b), "%lld", (long long)v);
-        w_put(w, b, (size_t)n);
+        w_put(w, b, proto_fmt_int(b, v));
     } else if (v >= 0) {
         if (v <= 0x7f)
             w_byte(w, (unsigned char)v);

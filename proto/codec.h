@@ -130,6 +130,9 @@ void proto_w_str(struct proto_writer *w, const char *s, size_t len);
 void proto_w_cstr(struct proto_writer *w, const char *s);
 void proto_w_bin(struct proto_writer *w, const void *p, size_t len);
 void proto_w_int(struct proto_writer *w, int64_t v);
+/* Writes v in decimal at out (room for 20 bytes), no NUL; returns the length.
+ * snprintf's "%lld" cost more than the rest of a small frame. */
+size_t proto_fmt_int(char *out, int64_t v);
 void proto_w_float(struct proto_writer *w, double v);
 void proto_w_bool(struct proto_writer *w, bool v);
 void proto_w_nil(struct proto_writer *w);

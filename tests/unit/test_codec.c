@@ -2082,6 +2082,20 @@ TEST(diff_writer_bytes_match_msgpack_c)
 /* ------------------------------------------------------------------ */
 /* UTF-8 helpers                                                        */
 
+TEST(fmt_int_matches_printf)
+{
+    static const int64_t cases[] = { 0, 1, 9, 10, 99, 100, -1, -10, 86400000, 4294967296LL,
+                                     INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+    char got[24], want[24];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = proto_fmt_int(got, cases[i]);
+        got[n] = '\0';
+        snprintf(want, sizeof want, "%lld", (long long)cases[i]);
+        ASSERT_STREQ(got, want);
+    }
+}
+
 TEST(utf8_valid_and_chars)
 {
     static const struct { const char *s; size_t chars; } good[] = {
@@ -2192,6 +2206,7 @@ int main(void)
     RUN(diff_msgpack_c_fixed_widths);
     RUN(diff_msgpack_c_random);
     RUN(diff_writer_bytes_match_msgpack_c);
+    RUN(fmt_int_matches_printf);
     RUN(utf8_valid_and_chars);
     proto_arena_free(&A);
     proto_arena_free(&B);
