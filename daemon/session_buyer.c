@@ -277,18 +277,18 @@ static void send_welcome(struct session *s, const char *resume)
 static void new_chat(struct session *s)
 {
     struct buyer *b = B(s);
-    unsigned char id[TOKEN_ID_BYTES], secret[TOKEN_ID_BYTES];
+    unsigned char rnd[2 * TOKEN_ID_BYTES], *id = rnd, *secret = rnd + TOKEN_ID_BYTES;
     char resume[TOKEN_HEX_RESUME + 1], hash[TOKEN_HASH_HEX + 1], key[96], ttl[24];
     struct buyer_req *q;
 
-    if (token_random(id, sizeof id) || token_random(secret, sizeof secret)) {
+    if (token_random(rnd, sizeof rnd)) {            /* one getrandom for both */
         session_error(s, CG_E_INTERNAL, NULL);
         return;
     }
-    hex_encode(id, sizeof id, b->chat);
-    hex_encode(id, sizeof id, resume);
-    hex_encode(secret, sizeof secret, resume + TOKEN_HEX_ID);
-    token_hash_hex(secret, sizeof secret, hash);
+    hex_encode(id, TOKEN_ID_BYTES, b->chat);
+    hex_encode(id, TOKEN_ID_BYTES, resume);
+    hex_encode(secret, TOKEN_ID_BYTES, resume + TOKEN_HEX_ID);
+    token_hash_hex(secret, TOKEN_ID_BYTES, hash);
     if (make_meta(b, hash) != 0) {
         session_error(s, CG_E_INTERNAL, NULL);
         return;

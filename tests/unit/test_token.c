@@ -32,6 +32,11 @@ TEST(hash_is_sha256)
     char h[TOKEN_HASH_HEX + 1];
     token_hash_hex("abc", 3, h);
     ASSERT_STREQ(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* the digest context is reused: a second and third hash are right too */
+    token_hash_hex("", 0, h);
+    ASSERT_STREQ(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    token_hash_hex("abc", 3, h);
+    ASSERT_STREQ(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(equal_compares_all_bytes)
