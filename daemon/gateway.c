@@ -170,6 +170,7 @@ static void on_sighup(uv_signal_t *h, int sig)
         return;
     }
     log_set_level(c->log_level);
+    server_tune();
     config_free(old);
     free(old);
     log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);

@@ -7,7 +7,8 @@
  * and, when web_root is set, static files; anything else is 404. Upgrades
  * on other paths are refused during the handshake.
  *
- * API: server_start, server_stop, server_set_ready.
+ * API: server_start, server_stop, server_stop_accepting, server_tune,
+ *      server_set_ready.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -236,15 +237,31 @@ static void on_acceptable(uv_poll_t *h, int status, int events)
             }
             return;
         }
-        /* replies often go out back to back (greeting, ack, queue):
-         * without this the second waits for the client's delayed ACK */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* TCP_NODELAY and SO_SNDBUF come from the listener (server_tune) */
         if (!lws_adopt_socket_vhost(vhost, fd)) {
             metrics.accept_errors++;
             close(fd);
         }
     }
+}
+
+/*
+ * Options every accepted socket inherits from the listener on Linux, set
+ * once here instead of twice per connection:
+ * - TCP_NODELAY: replies often go out back to back (greeting, ack, queue);
+ *   without it the second waits for the client's delayed ACK;
+ * - SO_SNDBUF = outbound_max_bytes: otherwise autotuning lets a reader
+ *   that never reads park megabytes in the kernel, out of our count.
+ */
+void server_tune(void)
+{
+    int one = 1, sndbuf = (int)gw.cfg->outbound_max_bytes;
+
+    if (L.fd < 0)
+        return;
+    if (setsockopt(L.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        setsockopt(L.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+        log_warn("listen_tune_failed", "error=\"%s\"", strerror(errno));
 }
 
 static int open_listener(const char *host, int port, bool reuseport)
@@ -277,6 +294,7 @@ static int open_listener(const char *host, int port, bool reuseport)
     }
     freeaddrinfo(res);
     L.fd = fd;
+    server_tune();
     uv_timer_init(gw.loop, &L.pause);
     uv_poll_init(gw.loop, &L.poll, fd);
     uv_poll_start(&L.poll, UV_READABLE, on_acceptable);

@@ -28,7 +28,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <uv.h>
 #include <libwebsockets.h>
@@ -582,12 +581,7 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     metrics.sessions_opened[role->kind]++;
 
     lws_get_peer_simple(wsi, ip, sizeof ip);
-    /*
-     * Cap the kernel's send buffer too: otherwise autotuning lets a reader
-     * that never reads park megabytes in the kernel, out of our count.
-     */
-    int sndbuf = (int)gw.cfg->outbound_max_bytes;
-    setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    /* the kernel's send buffer is capped too: set on the listener (server.c) */
     if (gw.shutting_down) {
         session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_SHUTDOWN);
         return 0;
