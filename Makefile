@@ -129,8 +129,13 @@ build/chatgw-load: $(LOAD_SRC) $(LOAD_HDR) | $(DEPS_FIRST)
 	@mkdir -p build
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $(LOAD_SRC) $(shell pkg-config --cflags --libs libuv libcrypto) -lm
 
-bench: build/chatgwd build/chatgw-load
-	@if [ -x bench/run ]; then bench/run; else echo "bench: no scenarios yet (issue 5)"; fi
+# The kernel's floor per message on this machine (bench/floor.c)
+build/bench-floor: bench/floor.c | $(DEPS_FIRST)
+	@mkdir -p build
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $<
+
+bench: build/chatgwd build/chatgw-load build/bench-floor
+	bench/run
 
 install: build/chatgwd build/chatgwctl
 	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
