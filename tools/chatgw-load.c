@@ -3,7 +3,7 @@
  *
  *   chatgw-load [--url ws://127.0.0.1:8080/v1/buyer]... [--sessions N]
  *               [--rate R] [--msgs M] [--msg-rate X] [--hold S] [--duration S]
- *               [--resume-frac F] [--pipeline F] [--workers W] [--src-ips N]
+ *               [--resume-frac F] [--resumes K] [--pipeline F] [--workers W] [--src-ips N]
  *               [--agents N --agent-tokens FILE [--agent-url URL]...
  *                [--agent-start with|first|after] [--sync-assigned] ...]
  *               [--hook CMD] [--msgpack] [--pid PID] [--json] ...   (see usage())
@@ -95,6 +95,10 @@ static void usage(FILE *out)
         "                     others msg1->greeting (default 0)\n"
         "  --resume-frac F    fraction of sessions that drop their socket halfway and\n"
         "                     resume, checking the replay (default 0)\n"
+        "  --resumes K        each of them drops and resumes K times, at points spread\n"
+        "                     over its messages with a phase of its own, so the run's\n"
+        "                     resumes are spread evenly over time (default: once,\n"
+        "                     halfway)\n"
         "  --hold S           keep every session open S seconds once all finished\n"
         "                     their script (default 0)\n"
         "  --duration S       hard cap on the run from the start of the ramp (default 60)\n"
@@ -293,7 +297,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
 {
     enum {
         O_URL = 256, O_SESSIONS, O_RATE, O_MSGS, O_MSG_RATE, O_HOLD, O_DURATION, O_TIMEOUT,
-        O_RESUME, O_PIPELINE, O_WORKERS, O_SRC_IPS, O_MSGPACK, O_STORE, O_TEXT, O_PID, O_JSON,
+        O_RESUME, O_RESUMES, O_PIPELINE, O_WORKERS, O_SRC_IPS, O_MSGPACK, O_STORE, O_TEXT, O_PID, O_JSON,
         O_AGENTS, O_AGENT_TOKENS, O_AGENT_URL, O_AGENT_RATE, O_AGENT_START, O_AGENT_GREET,
         O_AGENT_DELAY, O_AGENT_CLOSE, O_AWAIT, O_SYNC_ASSIGNED, O_HOOK
     };
@@ -307,6 +311,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         { "duration", required_argument, NULL, O_DURATION },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "resume-frac", required_argument, NULL, O_RESUME },
+        { "resumes", required_argument, NULL, O_RESUMES },
         { "pipeline", required_argument, NULL, O_PIPELINE },
         { "workers", required_argument, NULL, O_WORKERS },
         { "src-ips", required_argument, NULL, O_SRC_IPS },
@@ -335,7 +340,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
     int ch;
 
     *o = (struct load_opts){
-        .sessions = 1000, .msgs = 1, .workers = 1, .msg_rate = 1, .duration_s = 60,
+        .sessions = 1000, .msgs = 1, .workers = 1, .resumes = 1, .msg_rate = 1, .duration_s = 60,
         .timeout_s = 10, .enc = WIRE_JSON, .store = "demo", .text = "Is this in stock?",
     };
     while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -353,6 +358,10 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         case O_DURATION: rc = parse_double(optarg, 0.1, 86400, &o->duration_s); break;
         case O_TIMEOUT: rc = parse_double(optarg, 0.01, 3600, &o->timeout_s); break;
         case O_RESUME: rc = parse_double(optarg, 0, 1, &o->resume_frac); break;
+        case O_RESUMES:
+            rc = parse_u32(optarg, 1, 100, &o->resumes);
+            o->resume_spread = true;
+            break;
         case O_PIPELINE: rc = parse_double(optarg, 0, 1, &o->pipeline_frac); break;
         case O_WORKERS: rc = parse_u32(optarg, 1, MAX_WORKERS, &o->workers); break;
         case O_SRC_IPS: rc = parse_u32(optarg, 0, 254, &o->src_ips); break;

@@ -69,6 +69,8 @@ struct load_opts {
     double msg_rate;               /* messages per second per session; 0 = at once */
     double hold_s, duration_s, timeout_s;
     double resume_frac, pipeline_frac;
+    uint32_t resumes;              /* drops and resumes per resuming session */
+    bool resume_spread;            /* --resumes given: drop points spread by session */
     enum wire_enc enc;
     const char *store, *text;
     bool json, verbose;

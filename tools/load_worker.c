@@ -17,9 +17,11 @@
  *
  * A pipelined session sends hello and m1 back to back without waiting for
  * welcome. A resuming session drops its socket once half its messages are
- * acked, reconnects (to the next --url) with {hello, resume, since} and
- * checks the replay: seqs since+1 .. welcome.seq, each once and in order,
- * and welcome.seq no less than the last seq it had seen; then it goes on.
+ * acked (with --resumes K: K times, at points spread over its messages by
+ * a phase of its own), reconnects (to the next --url) with {hello, resume,
+ * since} and checks the replay: seqs since+1 .. welcome.seq, each once and
+ * in order, and welcome.seq no less than the last seq it had seen; then it
+ * goes on.
  *
  * Timing: messages due later sit in a binary heap on their due time, under
  * one uv timer; new sessions come from a 1 ms ramp timer; a 100 ms sweep
@@ -38,6 +40,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +76,7 @@ struct sess {
     uint32_t g;                     /* number in the whole run */
     uint32_t heap_at;               /* index in the send heap or NO_HEAP */
     uint32_t sent, acked, refused;  /* messages m1..m<sent> went out */
-    uint8_t state, pipelined, resumer, resuming, resumed;
+    uint8_t state, pipelined, resumer, resuming, resumes_done;
     uint8_t greeted, greet_failed, closed_by_us;
     uint8_t got_agent, m1_acked, agent_closed, queued_mark, assigned_mark;
     uint32_t echoes;                /* agent replies that echo one of ours */
@@ -284,16 +287,34 @@ static void send_next_msg(struct sess *s)
     send_buf(s, b, wire_msg(b, sizeof b, W.o->enc, k, W.o->text));
 }
 
+/*
+ * The message after which the session drops its socket next, or 0 when it
+ * has no resume left. Resume j of K comes after ceil((j + phase) * M / K)
+ * messages: halfway for one resume, unless --resumes spread the phase.
+ */
+static uint32_t drop_point(const struct sess *s)
+{
+    uint32_t k = W.o->resumes, m = W.o->msgs;
+    double phase = 0.5;
+
+    if (!s->resumer || s->resumes_done >= k)
+        return 0;
+    if (W.o->resume_spread)
+        phase = ((double)(mix(s->g) % 1024) + 0.5) / 1024.0;
+    double p = ceil(((double)s->resumes_done + phase) * (double)m / (double)k);
+    return p < 1 ? 1 : p > m ? m : (uint32_t)p;
+}
+
 /* Queues the next message, if the script has one to send now. */
 static void schedule(struct sess *s)
 {
-    uint32_t half = (W.o->msgs + 1) / 2;
+    uint32_t drop_at = drop_point(s);
     uint32_t outstanding = s->sent - s->acked - s->refused;
 
     if (s->heap_at != NO_HEAP || s->state != S_RUN || s->sent >= W.o->msgs || s->sent == 0 ||
         outstanding >= RING)
         return;
-    if (s->resumer && !s->resumed && s->sent >= half)
+    if (drop_at && s->sent >= drop_at)
         return;                        /* the rest waits for the resume */
     if (W.o->await_agent) {
         uint64_t base = s->t_agent, phase = 0;
@@ -399,7 +420,7 @@ static void drop(struct sess *s)
     heap_remove(s);
     s->state = S_DROPPING;
     s->resuming = 1;
-    s->since = (int64_t)(mix(s->g) % (uint64_t)(s->last_seq + 1));
+    s->since = (int64_t)(mix(s->g + 7919u * s->resumes_done) % (uint64_t)(s->last_seq + 1));
     s->seq_at_drop = s->last_seq;
     W.res.dropped++;
     s->closed_by_us = 1;
@@ -408,12 +429,12 @@ static void drop(struct sess *s)
 
 static void check_progress(struct sess *s)
 {
-    uint32_t resolved = s->acked + s->refused, half = (W.o->msgs + 1) / 2;
+    uint32_t resolved = s->acked + s->refused, drop_at = drop_point(s);
     bool greet_ok = s->greeted || s->greet_failed || W.o->msgs == 0;
 
     if (s->state != S_RUN)
         return;
-    if (s->resumer && !s->resumed && s->sent >= half && resolved == s->sent && greet_ok) {
+    if (drop_at && s->sent >= drop_at && resolved == s->sent && greet_ok) {
         if (s->token)
             drop(s);
         else
@@ -424,7 +445,7 @@ static void check_progress(struct sess *s)
     bool agent_ok = !W.o->await_agent ||
                     (s->got_agent && s->echoes >= s->acked - s->m1_acked);
     if (s->sent == W.o->msgs && resolved == s->sent && greet_ok && agent_ok &&
-        (!s->resumer || s->resumed)) {
+        !drop_point(s)) {
         done(s);
         return;
     }
@@ -433,7 +454,7 @@ static void check_progress(struct sess *s)
 
 static void resume_complete(struct sess *s)
 {
-    s->resumed = 1;
+    s->resumes_done++;
     s->state = S_RUN;
     W.res.resumed++;
     hist_add(&W.res.lat[LAT_RESUME], us_since(s->t_hello));
@@ -740,7 +761,8 @@ static void start_session(struct sess *s)
     int r;
 
     /* a resume goes to the next url: a buyer may come back on any node */
-    const struct ws_target *t = &o->targets[(s->g + s->resuming) % o->ntargets];
+    const struct ws_target *t =
+        &o->targets[(s->g + s->resuming + s->resumes_done) % o->ntargets];
 
     if (o->src_ips > 0) {
         memset(&src, 0, sizeof src);
