@@ -664,15 +664,18 @@ static void on_msg(struct session *s, const struct proto_value *f)
     chat_key(keys[2], sizeof keys[2], chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(who, sizeof who, "agent:%s", a->id);
-    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl, "", "", chat, who, a->tag };
+    char now[24];
+    now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
+    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl, "", "", chat, who, a->tag,
+                           now };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
-                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag) };
+                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag), strlen(now) };
     q = req_new(s);
     if (!q)
         return;
     snprintf(q->id, sizeof q->id, "%s", id);
     snprintf(q->chat, sizeof q->chat, "%s", chat);
-    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 11, argv, lens) != 0)
+    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 12, argv, lens) != 0)
         req_unsent(q, id);
 }
 

@@ -802,10 +802,12 @@ static void on_hold_position(void *ud, redisReply *r)
     chat_key(keys[1], sizeof keys[1], b->chat, "log");
     chat_key(keys[2], sizeof keys[2], b->chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "" };
+    char now[24];
+    now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
+    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "", now };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), 0, len,
-                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0 };
-    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 11, argv, lens) != 0)
+                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0, strlen(now) };
+    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 12, argv, lens) != 0)
         on_hold_stored(h, NULL);
 }
 

@@ -9,17 +9,20 @@
 -- the chat's agent, else error "forbidden"), or '' (the gateway: holds),
 -- ARGV[8] the writing session's tag (its other windows get the copy, not it),
 -- ARGV[9] now (ms): with the greeting, the chat joins its group's queue in
--- the same step, so a lost reply can never leave a chat out of the queue.
+-- the same step, so a lost reply can never leave a chat out of the queue;
+-- it also times the retention renewal (below).
 -- The new record is published to the other side's node(s) (see router.lua).
 -- Returns {seq, duplicate 0|1, greeting seq or 0, queue position or 0}, or
 -- an error "closed" / "no_chat" / "forbidden". seq is the record's 1-based
 -- index; the position (1 = next) is given when this step queued the chat,
 -- so the buyer learns it with the ack and before any agent can take it.
 local id = ARGV[1]
-if id ~= '' then
-  local s = redis.call('HGET', KEYS[3], id)
-  if s then return {tonumber(s), 1, 0, 0} end
-end
+-- RENEWED: a field no client id can be (the gateway refuses NUL in
+-- strings) holding when the retention clock was last restarted; read with
+-- the id in one HMGET
+local RENEWED = '\0renewed'
+local got = redis.call('HMGET', KEYS[3], id ~= '' and id or RENEWED, RENEWED)
+if id ~= '' and got[1] then return {tonumber(got[1]), 1, 0, 0} end
 local meta = redis.call('GET', KEYS[1])
 if not meta then
   if ARGV[5] == '' then return redis.error_reply('no_chat') end
@@ -42,7 +45,18 @@ if ARGV[4] ~= '' and redis.call('LLEN', KEYS[2]) == 0 then
 else
   seq = redis.call('RPUSH', KEYS[2], ARGV[2])
 end
-if id ~= '' then redis.call('HSET', KEYS[3], id, seq) end
+-- the retention clock restarts with activity; restarting it when a tenth
+-- of it has passed is as good as on every append, and costs no command
+-- on the others (it used to be a PTTL per append)
+local ttl, now = tonumber(ARGV[3]), tonumber(ARGV[9])
+local renew = not got[2] or now - tonumber(got[2]) >= ttl / 10 or now < tonumber(got[2])
+if id ~= '' and renew then
+  redis.call('HSET', KEYS[3], id, seq, RENEWED, now)
+elseif id ~= '' then
+  redis.call('HSET', KEYS[3], id, seq)
+elseif renew then
+  redis.call('HSET', KEYS[3], RENEWED, now)
+end
 -- tell the other side: the buyer's node, the agent's nodes
 local chat = ARGV[6]
 if writer then
@@ -64,11 +78,7 @@ if m['agent'] then
     end
   end
 end
--- the retention clock restarts with activity; renewing it when a tenth of
--- it has passed is as good as on every append, and three commands cheaper
-local ttl = tonumber(ARGV[3])
-local left = redis.call('PTTL', KEYS[2])
-if left < 0 or left < ttl - ttl / 10 then
+if renew then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)

@@ -1,4 +1,5 @@
 """The buyer's path: hello, the instant greeting, durable messages, resume, bye."""
+import asyncio
 import re
 import time
 
@@ -190,6 +191,34 @@ def test_bye_closes_the_chat_and_starts_retention(redis, gateway):
         assert 0 < ttl <= 3600 * 1000, (k, ttl)
     assert r.zscore("cg:q:demo:pre-sales", w["chat"]) is None
     assert len(transcript(r, w["chat"])) == 2
+
+
+def test_activity_restarts_the_retention_clock(redis, gateway):
+    # transcript_ttl 4s: a chat with a message every 1.5 s outlives it, its
+    # three keys always about to expire 4 s after the latest renewal
+    gw = gateway(redis.url, transcript_ttl="4s")
+    r = redis.client()
+
+    async def body():
+        c, w = await buyer(gw)
+        await c.first_message()
+        keys = chat_keys(w["chat"])
+        for k in keys:
+            assert 0 < r.pttl(k) <= 4000, k
+        for i in range(4):                  # 6 s of activity, longer than the ttl
+            await asyncio.sleep(1.5)
+            await c.send({"t": "msg", "id": f"later{i}", "text": "still there?"})
+            while (f := await c.recv())["t"] != "ack":
+                assert f["t"] == "msg" and f["from"] == "auto", f   # holding replies
+            assert f["id"] == f"later{i}", f
+            for k in keys:
+                assert 3000 < r.pttl(k) <= 4000, (k, r.pttl(k))
+        return keys
+
+    keys = run(body())
+    assert all(r.exists(k) for k in keys)
+    time.sleep(4.5)                         # no activity: gone after the ttl
+    assert not any(r.exists(k) for k in keys)
 
 
 def test_typing_read_and_their_bad_values(redis, gateway):
