@@ -509,9 +509,12 @@ static void on_connect(uv_connect_t *req, int status)
     write_all(c, (const uint8_t *)head, (size_t)n);
 }
 
-/* A fresh key, and the accept value that proves the server read it. */
+/* A fresh key, and the accept value that proves the server read it.
+ * The digest is fetched once: EVP_sha1() makes OpenSSL 3 fetch it from its
+ * providers on every EVP_Digest, a cost per connection. */
 static void make_key(struct ws_handshake *hs)
 {
+    static EVP_MD *sha1;
     unsigned char raw[16], sha[EVP_MAX_MD_SIZE];
     char both[24 + sizeof WS_GUID];
     unsigned shalen = 0;
@@ -523,7 +526,9 @@ static void make_key(struct ws_handshake *hs)
     EVP_EncodeBlock((unsigned char *)hs->key, raw, 16);
     memcpy(both, hs->key, 24);
     memcpy(both + 24, WS_GUID, sizeof WS_GUID - 1);
-    EVP_Digest(both, 24 + sizeof WS_GUID - 1, sha, &shalen, EVP_sha1(), NULL);
+    if (!sha1)
+        sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    EVP_Digest(both, 24 + sizeof WS_GUID - 1, sha, &shalen, sha1 ? sha1 : EVP_sha1(), NULL);
     EVP_EncodeBlock((unsigned char *)hs->accept, sha, (int)shalen);
 }
 
