@@ -101,7 +101,7 @@ build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done
 
-integration: build/chatgwd build/chatgwctl
+integration: build/chatgwd build/chatgwctl build/chatgw-load
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
 
 check: $(DEPS_FIRST) all unit integration
