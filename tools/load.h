@@ -241,6 +241,15 @@ struct worker_env {
 void worker_note(const char *role, uint32_t g, const char *what, const char *detail);
 void worker_progress(void);        /* an agent got ready or failed: barriers, 'L' */
 void worker_conn_closed(void);     /* an agent's connection is gone */
+/* Whether client number g of a ramp that started at t0 (ns) is due at now:
+ * at `rate` per second, or with rate 0 as soon as fewer than
+ * WORKER_MAX_CONNECTING handshakes are under way. */
+#define WORKER_MAX_CONNECTING 256
+bool worker_ramp_due(uint32_t g, double rate, uint64_t t0, uint64_t now, unsigned connecting);
+/* The source address of client g with --src-ips (127.0.0.1 + g % N), in
+ * *buf, or NULL: no --src-ips, or a target that is not IPv4. */
+const struct sockaddr *worker_src_addr(uint32_t g, const struct ws_target *t,
+                                       struct sockaddr_in *buf);
 
 /* load_agent.c: this worker's n agents (numbers index, index+W, ...) */
 int agents_init(const struct worker_env *env, uint32_t n);

@@ -44,7 +44,6 @@
 #include "agent_wire.h"
 #include "load.h"
 
-#define MAX_CONNECTING 256          /* logins at once when --agent-rate 0 */
 #define CHAT_HEX 32
 
 enum astate {
@@ -555,18 +554,11 @@ static void start_agent(struct agent *a)
     struct sockaddr_in src;
     int r;
 
-    if (o->src_ips > 0 && t->addr.ss_family == AF_INET) {
-        memset(&src, 0, sizeof src);
-        src.sin_family = AF_INET;
-        src.sin_addr.s_addr = htonl(0x7f000001u + a->g % o->src_ips);
-    }
     a->t_start = a->t_wait = now_ns();
     a->state = A_CONNECTING;
     A.res->agents_started++;
     A.connecting++;
-    r = ws_connect(&a->ws, A.env.loop, t,
-                   o->src_ips > 0 && t->addr.ss_family == AF_INET ? (struct sockaddr *)&src : NULL,
-                   &handler);
+    r = ws_connect(&a->ws, A.env.loop, t, worker_src_addr(a->g, t, &src), &handler);
     if (r != 0) {
         fail(a, FAIL_LOCAL, uv_err_name(r));
         return;
@@ -580,13 +572,8 @@ static void on_ramp(uv_timer_t *t)
 
     while (A.next_start < A.n && !A.stopping) {
         struct agent *a = &A.a[A.next_start];
-        if (A.o->agent_rate > 0) {
-            uint64_t due = A.t0 + (uint64_t)((double)a->g * 1e9 / A.o->agent_rate);
-            if (due > now)
-                break;
-        } else if (A.connecting >= MAX_CONNECTING) {
+        if (!worker_ramp_due(a->g, A.o->agent_rate, A.t0, now, A.connecting))
             break;
-        }
         A.next_start++;
         start_agent(a);
     }

@@ -55,7 +55,6 @@
 
 #define RING 16                     /* messages in flight per session */
 #define NO_HEAP UINT32_MAX
-#define MAX_CONNECTING 256          /* handshakes at once when --rate 0 */
 #define CLOSE_GRACE_NS 2000000000ull
 #define VERBOSE_MAX 20              /* failures reported with -v, per worker */
 
@@ -753,6 +752,24 @@ void worker_conn_closed(void)
 
 static const struct ws_handler handler = { on_open, on_message, on_closed };
 
+bool worker_ramp_due(uint32_t g, double rate, uint64_t t0, uint64_t now, unsigned connecting)
+{
+    if (rate > 0)
+        return t0 + (uint64_t)((double)g * 1e9 / rate) <= now;
+    return connecting < WORKER_MAX_CONNECTING;
+}
+
+const struct sockaddr *worker_src_addr(uint32_t g, const struct ws_target *t,
+                                       struct sockaddr_in *buf)
+{
+    if (W.o->src_ips == 0 || t->addr.ss_family != AF_INET)
+        return NULL;
+    memset(buf, 0, sizeof *buf);
+    buf->sin_family = AF_INET;
+    buf->sin_addr.s_addr = htonl(0x7f000001u + g % W.o->src_ips);
+    return (const struct sockaddr *)buf;
+}
+
 static void start_session(struct sess *s)
 {
     const struct load_opts *o = W.o;
@@ -763,12 +780,6 @@ static void start_session(struct sess *s)
     /* a resume goes to the next url: a buyer may come back on any node */
     const struct ws_target *t =
         &o->targets[(s->g + s->resuming + s->resumes_done) % o->ntargets];
-
-    if (o->src_ips > 0) {
-        memset(&src, 0, sizeof src);
-        src.sin_family = AF_INET;
-        src.sin_addr.s_addr = htonl(0x7f000001u + s->g % o->src_ips);
-    }
     if (!s->resuming) {
         s->t_start = now;
         W.res.started++;
@@ -778,7 +789,7 @@ static void start_session(struct sess *s)
     s->t_wait = now;
     s->state = S_CONNECTING;
     W.connecting++;
-    r = ws_connect(&s->ws, &W.loop, t, o->src_ips > 0 ? (struct sockaddr *)&src : NULL, &handler);
+    r = ws_connect(&s->ws, &W.loop, t, worker_src_addr(s->g, t, &src), &handler);
     if (r != 0) {
         fail(s, FAIL_LOCAL, uv_err_name(r));
         return;
@@ -794,13 +805,8 @@ static void on_ramp(uv_timer_t *t)
 
     while (W.next_start < W.n && !W.stopping) {
         struct sess *s = &W.s[W.next_start];
-        if (W.o->rate > 0) {
-            uint64_t due = W.buyers_t0 + (uint64_t)((double)s->g * 1e9 / W.o->rate);
-            if (due > now)
-                break;
-        } else if (W.connecting >= MAX_CONNECTING) {
+        if (!worker_ramp_due(s->g, W.o->rate, W.buyers_t0, now, W.connecting))
             break;
-        }
         W.next_start++;
         start_session(s);
     }
