@@ -141,6 +141,59 @@ static int raced(const struct kind *k, const char *id)
                     "try again", k->noun, id, ATTEMPTS);
 }
 
+static int not_found(const struct kind *k, const char *id)
+{
+    return ctl_fail(CTL_NOT_FOUND, "no %s \"%s\" (chatgwctl %s list shows them)", k->noun, id,
+                    k->noun);
+}
+
+/*
+ * Adds to t the commands that change the identity read as cur (an HGETALL
+ * reply). Returns CTL_OK, or an error (reported) that abandons the change.
+ * What t points to must live in ud: it is sent after build returns.
+ */
+typedef int txn_build_fn(struct ctl *x, struct ctl_txn *t, const redisReply *cur, void *ud);
+
+/*
+ * Changes an existing identity with one WATCHed MULTI/EXEC: WATCH and read
+ * its hash, let build add the commands, EXEC; again while another client
+ * wins the race, up to ATTEMPTS times. Returns CTL_OK, CTL_NOT_FOUND
+ * (reported only with report_missing), build's error, or CTL_REDIS.
+ */
+static int update_identity(struct ctl *x, const struct kind *k, const char *id,
+                           bool report_missing, txn_build_fn *build, void *ud)
+{
+    char key[64 + CTL_ID_MAX];
+
+    ident_key(k, id, key, sizeof key);
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        struct ctl_txn t = { 0 };
+        redisReply *cur;
+        int rc, done;
+
+        if (watch_read(x, key, &cur) != CTL_OK)
+            return CTL_REDIS;
+        if (cur->elements == 0) {
+            freeReplyObject(cur);
+            unwatch(x);
+            return report_missing ? not_found(k, id) : CTL_NOT_FOUND;
+        }
+        rc = build(x, &t, cur, ud);
+        if (rc != CTL_OK) {
+            freeReplyObject(cur);
+            unwatch(x);
+            return rc;
+        }
+        done = link_exec(&x->link, &t);
+        freeReplyObject(cur);
+        if (done < 0)
+            return CTL_REDIS;
+        if (done == 1)
+            return CTL_OK;
+    }
+    return raced(k, id);
+}
+
 /* ---- creating, re-keying, deleting --------------------------------------- */
 
 /* HSET arguments (after the key) for an identity's settings. */
@@ -208,6 +261,36 @@ int ident_create(struct ctl *x, const struct kind *k, const struct ident_new *n,
     return raced(k, n->id);
 }
 
+/* ident_reissue's change, for update_identity */
+struct reissue {
+    const struct kind *k;
+    const struct ident_new *reset;
+    const char *key, *hash;
+    char tokkey[8 + TOKEN_HASH_HEX + 1], tokval[16 + CTL_ID_MAX], oldkey[8 + TOKEN_HASH_HEX + 1];
+    struct settings_text txt;
+    char *kick;
+    size_t kicklen;
+};
+
+static int build_reissue(struct ctl *x, struct ctl_txn *t, const redisReply *cur, void *ud)
+{
+    struct reissue *q = ud;
+    const char *old = reply_hash_get(cur, "tok");
+
+    (void)x;
+    if (old && *old) {
+        snprintf(q->oldkey, sizeof q->oldkey, "cg:tok:%s", old);
+        txn_cmd(t, "DEL", q->oldkey, NULL);
+    }
+    txn_cmd(t, "SET", q->tokkey, q->tokval, NULL);
+    txn_cmd(t, "HSET", q->key, "tok", q->hash, NULL);
+    if (q->reset)
+        txn_settings(t, q->k, q->reset, &q->txt);
+    txn_cmd(t, "PUBLISH", "cg:ctl", NULL);
+    txn_bin(t, q->kick, q->kicklen);
+    return CTL_OK;
+}
+
 /*
  * Gives an existing identity a new token (into tok): the old mapping goes,
  * the new one comes, and its sessions are kicked. With reset, the same
@@ -217,63 +300,20 @@ int ident_create(struct ctl *x, const struct kind *k, const struct ident_new *n,
 int ident_reissue(struct ctl *x, const struct kind *k, const char *id,
                   char tok[CTL_TOKEN_HEX + 1], const struct ident_new *reset)
 {
-    char key[64 + CTL_ID_MAX], tokkey[8 + TOKEN_HASH_HEX + 1], oldkey[8 + TOKEN_HASH_HEX + 1];
-    char hash[TOKEN_HASH_HEX + 1], tokval[16 + CTL_ID_MAX];
-    struct settings_text txt;
-    size_t kicklen;
-    char *kick;
+    char key[64 + CTL_ID_MAX], hash[TOKEN_HASH_HEX + 1];
+    struct reissue q = { .k = k, .reset = reset, .key = key, .hash = hash };
     int rc = token_new(tok, hash);
 
     if (rc)
         return rc;
-    if (!(kick = ctl_payload("kick", k, id, &kicklen)))
+    if (!(q.kick = ctl_payload("kick", k, id, &q.kicklen)))
         return ctl_fail(CTL_FAIL, "out of memory");
     ident_key(k, id, key, sizeof key);
-    snprintf(tokkey, sizeof tokkey, "cg:tok:%s", hash);
-    snprintf(tokval, sizeof tokval, "%s:%s", k->noun, id);
-    rc = CTL_REDIS;
-    for (int attempt = 0; attempt <= ATTEMPTS; attempt++) {
-        struct ctl_txn t = { 0 };
-        redisReply *cur;
-        const char *old;
-        if (attempt == ATTEMPTS) {
-            rc = raced(k, id);
-            break;
-        }
-        if (watch_read(x, key, &cur) != CTL_OK)
-            break;
-        if (cur->elements == 0) {
-            freeReplyObject(cur);
-            unwatch(x);
-            rc = CTL_NOT_FOUND;
-            break;
-        }
-        old = reply_hash_get(cur, "tok");
-        if (old && *old) {
-            snprintf(oldkey, sizeof oldkey, "cg:tok:%s", old);
-            txn_cmd(&t, "DEL", oldkey, NULL);
-        }
-        txn_cmd(&t, "SET", tokkey, tokval, NULL);
-        txn_cmd(&t, "HSET", key, "tok", hash, NULL);
-        if (reset)
-            txn_settings(&t, k, reset, &txt);
-        txn_cmd(&t, "PUBLISH", "cg:ctl", NULL);
-        txn_bin(&t, kick, kicklen);
-        int done = link_exec(&x->link, &t);
-        freeReplyObject(cur);
-        if (done == 1)
-            rc = CTL_OK;
-        if (done != 0)
-            break;
-    }
-    free(kick);
+    snprintf(q.tokkey, sizeof q.tokkey, "cg:tok:%s", hash);
+    snprintf(q.tokval, sizeof q.tokval, "%s:%s", k->noun, id);
+    rc = update_identity(x, k, id, false, build_reissue, &q);
+    free(q.kick);
     return rc;
-}
-
-static int not_found(const struct kind *k, const char *id)
-{
-    return ctl_fail(CTL_NOT_FOUND, "no %s \"%s\" (chatgwctl %s list shows them)", k->noun, id,
-                    k->noun);
 }
 
 /* The store a new identity goes to; NULL store_id: the only one. */
@@ -382,130 +422,118 @@ static int new_placement(struct ctl *x, const char *id, const redisReply *cur,
     return rc;
 }
 
+struct set_change {
+    const struct kind *k;
+    const char *id, *key;
+    bool placed, all_stores;
+    char groups[CTL_GROUPS_TEXT], cap[16], buf[CTL_GROUPS_TEXT], *gv[CONFIG_MAX_GROUPS];
+    char *refresh;
+    size_t reflen;
+};
+
+static int build_set(struct ctl *x, struct ctl_txn *t, const redisReply *cur, void *ud)
+{
+    struct set_change *q = ud;
+    const struct opts *o = &x->o;
+    const struct cstore *st;
+    int ng = 0, rc = CTL_OK;
+
+    if (q->k->agent && q->placed)
+        rc = new_placement(x, q->id, cur, q->buf, sizeof q->buf, q->gv, &ng);
+    else if (q->placed && !q->all_stores)
+        rc = stores_pick(&x->stores, o->store, &st);
+    if (rc != CTL_OK)
+        return rc;
+    txn_cmd(t, "HSET", q->key, NULL);
+    if (o->given & O_NAME) {
+        txn_arg(t, "name"); txn_arg(t, o->name);
+    }
+    if (o->given & O_STORE) {
+        txn_arg(t, "store"); txn_arg(t, o->store);
+    }
+    if (q->k->agent && q->placed) {
+        groups_join(q->gv, ng, ' ', q->groups, sizeof q->groups);
+        txn_arg(t, "groups"); txn_arg(t, q->groups);
+    }
+    if (o->given & O_CAPACITY) {
+        snprintf(q->cap, sizeof q->cap, "%d", o->capacity);
+        txn_arg(t, "capacity"); txn_arg(t, q->cap);
+    }
+    if (q->refresh) {
+        txn_cmd(t, "PUBLISH", "cg:ctl", NULL);
+        txn_bin(t, q->refresh, q->reflen);
+    }
+    return CTL_OK;
+}
+
 int cmd_set(struct ctl *x, const struct kind *k, const char *id)
 {
     const struct opts *o = &x->o;
-    bool placed = (o->given & (O_STORE | O_GROUP)) != 0;
-    bool all_stores = !k->agent && o->store && strcmp(o->store, "*") == 0;
-    char key[64 + CTL_ID_MAX], groups[CTL_GROUPS_TEXT], cap[16];
+    char key[64 + CTL_ID_MAX];
+    struct set_change q = { .k = k, .id = id, .key = key,
+                            .placed = (o->given & (O_STORE | O_GROUP)) != 0,
+                            .all_stores = !k->agent && o->store && strcmp(o->store, "*") == 0 };
     int rc;
 
     ident_key(k, id, key, sizeof key);
-    if (placed && !all_stores && (rc = ctl_need_stores(x)) != CTL_OK)
+    if (q.placed && !q.all_stores && (rc = ctl_need_stores(x)) != CTL_OK)
         return rc;
-    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-        struct ctl_txn t = { 0 };
-        const struct cstore *st;
-        redisReply *cur;
-        char buf[CTL_GROUPS_TEXT], *gv[CONFIG_MAX_GROUPS];
-        int ng = 0, done;
+    /* nodes put the agent back in the right ready sets (groups, capacity)
+     * at once; its open sessions keep the rest until they log in again */
+    if (k->agent)
+        q.refresh = ctl_payload("refresh", k, id, &q.reflen);
+    rc = update_identity(x, k, id, true, build_set, &q);
+    free(q.refresh);
+    if (rc == CTL_OK)
+        fprintf(stderr, "chatgwctl: %s %s updated (routing uses the new groups and "
+                "capacity now; open sessions show the rest after their next login)\n",
+                k->noun, id);
+    return rc;
+}
 
-        if (watch_read(x, key, &cur) != CTL_OK)
-            return CTL_REDIS;
-        if (cur->elements == 0) {
-            freeReplyObject(cur);
-            unwatch(x);
-            return not_found(k, id);
-        }
-        rc = CTL_OK;
-        if (k->agent && placed)
-            rc = new_placement(x, id, cur, buf, sizeof buf, gv, &ng);
-        else if (placed && !all_stores)
-            rc = stores_pick(&x->stores, o->store, &st);
-        if (rc != CTL_OK) {
-            freeReplyObject(cur);
-            unwatch(x);
-            return rc;
-        }
-        /* nodes put the agent back in the right ready sets (groups,
-         * capacity) at once; its open sessions keep the rest until they
-         * log in again */
-        size_t reflen = 0;
-        char *refresh = k->agent ? ctl_payload("refresh", k, id, &reflen) : NULL;
-        txn_cmd(&t, "HSET", key, NULL);
-        if (o->given & O_NAME) {
-            txn_arg(&t, "name"); txn_arg(&t, o->name);
-        }
-        if (o->given & O_STORE) {
-            txn_arg(&t, "store"); txn_arg(&t, o->store);
-        }
-        if (k->agent && placed) {
-            groups_join(gv, ng, ' ', groups, sizeof groups);
-            txn_arg(&t, "groups"); txn_arg(&t, groups);
-        }
-        if (o->given & O_CAPACITY) {
-            snprintf(cap, sizeof cap, "%d", o->capacity);
-            txn_arg(&t, "capacity"); txn_arg(&t, cap);
-        }
-        if (refresh) {
-            txn_cmd(&t, "PUBLISH", "cg:ctl", NULL);
-            txn_bin(&t, refresh, reflen);
-        }
-        done = link_exec(&x->link, &t);
-        free(refresh);
-        freeReplyObject(cur);
-        if (done < 0)
-            return CTL_REDIS;
-        if (done == 1) {
-            fprintf(stderr, "chatgwctl: %s %s updated (routing uses the new groups and "
-                    "capacity now; open sessions show the rest after their next login)\n",
-                    k->noun, id);
-            return CTL_OK;
-        }
+struct del_change {
+    const struct kind *k;
+    const char *id, *key;
+    char oldkey[8 + TOKEN_HASH_HEX + 1];
+    char *kick;
+    size_t kicklen;
+};
+
+static int build_del(struct ctl *x, struct ctl_txn *t, const redisReply *cur, void *ud)
+{
+    struct del_change *q = ud;
+    const char *old = reply_hash_get(cur, "tok");
+
+    (void)x;
+    if (old && *old) {
+        snprintf(q->oldkey, sizeof q->oldkey, "cg:tok:%s", old);
+        txn_cmd(t, "DEL", q->key, q->oldkey, NULL);
+    } else {
+        txn_cmd(t, "DEL", q->key, NULL);
     }
-    return raced(k, id);
+    txn_cmd(t, "SREM", q->k->set, q->id, NULL);
+    if (q->k->agent)              /* grace over at once: the nodes requeue its chats */
+        txn_cmd(t, "ZADD", "cg:agents:offline", "0", q->id, NULL);
+    txn_cmd(t, "PUBLISH", "cg:ctl", NULL);
+    txn_bin(t, q->kick, q->kicklen);
+    return CTL_OK;
 }
 
 int cmd_del(struct ctl *x, const struct kind *k, const char *id)
 {
-    char key[64 + CTL_ID_MAX], oldkey[8 + TOKEN_HASH_HEX + 1];
-    size_t kicklen;
-    char *kick = ctl_payload("kick", k, id, &kicklen);
-    int rc = CTL_REDIS;
+    char key[64 + CTL_ID_MAX];
+    struct del_change q = { .k = k, .id = id, .key = key };
+    int rc;
 
-    if (!kick)
+    if (!(q.kick = ctl_payload("kick", k, id, &q.kicklen)))
         return ctl_fail(CTL_FAIL, "out of memory");
     ident_key(k, id, key, sizeof key);
-    for (int attempt = 0; attempt <= ATTEMPTS; attempt++) {
-        struct ctl_txn t = { 0 };
-        redisReply *cur;
-        const char *old;
-        if (attempt == ATTEMPTS) {
-            rc = raced(k, id);
-            break;
-        }
-        if (watch_read(x, key, &cur) != CTL_OK)
-            break;
-        if (cur->elements == 0) {
-            freeReplyObject(cur);
-            unwatch(x);
-            rc = not_found(k, id);
-            break;
-        }
-        old = reply_hash_get(cur, "tok");
-        if (old && *old) {
-            snprintf(oldkey, sizeof oldkey, "cg:tok:%s", old);
-            txn_cmd(&t, "DEL", key, oldkey, NULL);
-        } else {
-            txn_cmd(&t, "DEL", key, NULL);
-        }
-        txn_cmd(&t, "SREM", k->set, id, NULL);
-        if (k->agent)             /* grace over at once: the nodes requeue its chats */
-            txn_cmd(&t, "ZADD", "cg:agents:offline", "0", id, NULL);
-        txn_cmd(&t, "PUBLISH", "cg:ctl", NULL);
-        txn_bin(&t, kick, kicklen);
-        int done = link_exec(&x->link, &t);
-        freeReplyObject(cur);
-        if (done == 1) {
-            rc = CTL_OK;
-            fprintf(stderr, "chatgwctl: %s %s deleted; its token no longer works and its open "
-                    "sessions are closed%s\n", k->noun, id,
-                    k->agent ? "; its chats go back to the queue" : "");
-        }
-        if (done != 0)
-            break;
-    }
-    free(kick);
+    rc = update_identity(x, k, id, true, build_del, &q);
+    free(q.kick);
+    if (rc == CTL_OK)
+        fprintf(stderr, "chatgwctl: %s %s deleted; its token no longer works and its open "
+                "sessions are closed%s\n", k->noun, id,
+                k->agent ? "; its chats go back to the queue" : "");
     return rc;
 }
 
