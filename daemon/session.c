@@ -310,11 +310,6 @@ static int send_pending(struct session *s)
     return 0;
 }
 
-static int on_writeable(struct session *s)
-{
-    return send_pending(s);
-}
-
 void sessions_flush(void)
 {
     while (S.flush) {
@@ -638,7 +633,7 @@ int sessions_ws_event(struct lws *wsi, int reason, struct session **slot, void *
             s->last_rx_ms = gw_now_ms();
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return s && s->wsi ? on_writeable(s) : 0;
+        return s && s->wsi ? send_pending(s) : 0;
     case LWS_CALLBACK_CLOSED:
         if (s) {
             *slot = NULL;
