@@ -2,9 +2,14 @@
  * iplimit.c - per-address session counts (see iplimit.h).
  *
  * Chained hash table with a fixed number of buckets; a slot is freed when
- * its count drops to zero, so the table only holds addresses that have a
- * session now. Lookup is by exact address string (lws_get_peer_simple).
+ * its count drops to zero and its new-chat bucket is full again, so the
+ * table only holds addresses that have a session now or opened chats
+ * lately (a connect-hello-disconnect loop must not reset its own meter).
+ * Slots kept for their meter alone are freed by the next walk of their
+ * chain once the meter has refilled. Lookup is by exact address string
+ * (lws_get_peer_simple).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +21,10 @@ struct ip_slot {
     struct ip_slot *next;
     uint32_t count;
     uint32_t hash;
+    double tokens;                  /* new chats it may open now; see iplimit_take_chat */
+    double burst;                   /* 0: the meter was never used (full) */
+    double rate;                    /* refill, chats per ms */
+    uint64_t tokens_ms;
     char ip[48];
 };
 
@@ -29,14 +38,37 @@ static uint32_t hash_str(const char *s)
     return h;
 }
 
-struct ip_slot *iplimit_acquire(const char *ip, uint32_t max)
+/* The meter refilled up to now; true when it is full (the slot may go). */
+static bool refill(struct ip_slot *e, uint64_t now_ms)
+{
+    if (e->burst == 0)
+        return true;
+    if (now_ms > e->tokens_ms) {
+        e->tokens += (double)(now_ms - e->tokens_ms) * e->rate;
+        e->tokens_ms = now_ms;
+    }
+    if (e->tokens >= e->burst)
+        e->tokens = e->burst;
+    return e->tokens >= e->burst;
+}
+
+struct ip_slot *iplimit_acquire(const char *ip, uint32_t max, uint64_t now_ms)
 {
     uint32_t h = hash_str(ip);
-    struct ip_slot **b = &table[h % IP_BUCKETS], *e;
+    struct ip_slot **b = &table[h % IP_BUCKETS], **p, *e = NULL;
 
-    for (e = *b; e; e = e->next)
-        if (e->hash == h && strcmp(e->ip, ip) == 0)
-            break;
+    for (p = b; *p; ) {
+        struct ip_slot *x = *p;
+        if (x->hash == h && strcmp(x->ip, ip) == 0) {
+            e = x;
+            p = &x->next;
+        } else if (x->count == 0 && refill(x, now_ms)) {
+            *p = x->next;               /* kept for its meter, now full */
+            free(x);
+        } else {
+            p = &x->next;
+        }
+    }
     if (!e) {
         e = calloc(1, sizeof *e);
         if (!e)
@@ -52,11 +84,28 @@ struct ip_slot *iplimit_acquire(const char *ip, uint32_t max)
     return e;
 }
 
-void iplimit_release(struct ip_slot *slot)
+bool iplimit_take_chat(struct ip_slot *slot, double per_s, uint32_t burst, uint64_t now_ms)
+{
+    if (!slot)
+        return true;
+    if (slot->burst == 0) {             /* first use: a full meter */
+        slot->tokens = burst;
+        slot->tokens_ms = now_ms;
+    }
+    slot->burst = burst;
+    slot->rate = per_s / 1000.0;
+    refill(slot, now_ms);
+    if (slot->tokens < 1.0)
+        return false;
+    slot->tokens -= 1.0;
+    return true;
+}
+
+void iplimit_release(struct ip_slot *slot, uint64_t now_ms)
 {
     struct ip_slot **p;
 
-    if (!slot || --slot->count > 0)
+    if (!slot || --slot->count > 0 || !refill(slot, now_ms))
         return;
     for (p = &table[slot->hash % IP_BUCKETS]; *p; p = &(*p)->next)
         if (*p == slot) {

@@ -344,6 +344,11 @@ bool session_take_token(struct session *s)
     return true;
 }
 
+bool session_take_chat(struct session *s)
+{
+    return iplimit_take_chat(s->ip, gw.cfg->new_chat_rate, gw.cfg->new_chat_burst, gw_now_ms());
+}
+
 void session_ref(struct session *s)
 {
     s->refs++;
@@ -587,7 +592,7 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
         session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_FULL);
         return 0;
     }
-    s->ip = iplimit_acquire(ip, gw.cfg->max_sessions_per_ip);
+    s->ip = iplimit_acquire(ip, gw.cfg->max_sessions_per_ip, gw_now_ms());
     if (!s->ip) {
         log_warn("session_refused", "reason=per_ip ip=%s", ip);
         session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_PER_IP);
@@ -612,7 +617,7 @@ static void on_closed(struct session *s)
         s->next->prev = s->prev;
     S.count--;
     metrics.sessions[s->role->kind]--;
-    iplimit_release(s->ip);
+    iplimit_release(s->ip, gw_now_ms());
     s->ip = NULL;
     free_outbound(s);
     free(s->rx);

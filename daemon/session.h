@@ -108,6 +108,8 @@ static inline bool session_alive(const struct session *s) { return s->wsi && !s-
 
 /* Token bucket for messages: true if one may pass now. */
 bool session_take_token(struct session *s);
+/* One new chat from the session's address (new_chat_rate): true if it may. */
+bool session_take_chat(struct session *s);
 /* Count a Redis request in flight; reading pauses at inflight_max. */
 void session_req_begin(struct session *s);
 void session_req_end(struct session *s);

@@ -131,7 +131,10 @@ class Gateway:
         self.logpath = self.conf.replace(".conf", ".log")
         self.options = {"listen": f"127.0.0.1:{self.port}", "redis": redis_url,
                         "state_dir": os.path.join(tmp, "state"), "log_level": "info",
-                        "redis_backoff_max": "500ms"}
+                        "redis_backoff_max": "500ms",
+                        # every test's buyers come from 127.0.0.1; the
+                        # per-address meter has its own tests
+                        "new_chat_rate": 100000, "new_chat_burst": 1000000}
         self.options.update(options)
         self.stores = stores if stores is not None else {
             "demo": {"name": "Demo Store", "greeting": DEMO_GREETING,
