@@ -237,10 +237,8 @@ int router_buyer_attach(struct session *s, const char *chat, bool resumed)
     snprintf(key, sizeof key, "cg:chat:{%s}:loc", chat);
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     const char *argv[] = { "SET", key, gw.node_id, "PX", ttl };
-    if (!resumed) {                   /* a new chat: nothing was published yet */
-        db_command(NULL, NULL, 5, argv, NULL);
+    if (!resumed)         /* a new chat: append.lua sets it with the first message */
         return 0;
-    }
     session_ref(s);
     if (db_command(on_located, s, 5, argv, NULL) != 0)
         session_unref(s);

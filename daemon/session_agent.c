@@ -5,9 +5,10 @@
  * agent:<id>, then cg:agent:<id>); the stored hash is compared again in
  * constant time. The session then counts as the agent being online on
  * this node (router.lua "online"), and the welcome lists the chats the
- * agent already holds, with their recent history. Failed logins are
- * counted per client address; past login_fail_max in login_fail_window the
- * address gets rate_limited without a lookup.
+ * agent already holds, with their recent history. Login attempts are
+ * counted per client address when they start, and given back when they
+ * succeed: past login_fail_max in login_fail_window the address gets
+ * rate_limited without a lookup, however many it sends at once.
  *
  * After login: state (ready|away), msg (stored by append.lua, which also
  * checks, atomically, that the chat is this agent's), transfer and close
@@ -49,6 +50,8 @@ struct agent {
     uint8_t counted;                     /* Redis counts this session as online */
     uint8_t attached;                    /* in the router's index: gets events */
     uint8_t missed;                      /* an event came before the welcome */
+    uint8_t attempt;                     /* its login counts against the address */
+    uint64_t attempt_window;             /* ... in the window that started then */
     char ip[64];
 };
 
@@ -93,27 +96,21 @@ static void req_unsent(struct agent_req *q, const char *ref)
 
 /* ---- failed logins per address --------------------------------------------- */
 
-static bool login_blocked(const char *ip)
+/*
+ * Counts a login attempt of the session's address as it starts, so that
+ * parallel attempts cannot all pass the check before the first is counted
+ * (150 at once made 15 lookups against a limit of 5). False when the
+ * address has used up login_fail_max in this window.
+ */
+static bool login_begin(struct agent *a)
 {
-    struct login_fails *lf = index_get(&fails, ip);
-    uint64_t now = gw_now_ms();
-
-    if (!lf)
-        return false;
-    if (now - lf->since_ms >= gw.cfg->login_fail_window_ms) {
-        free(index_del(&fails, ip, lf));
-        return false;
-    }
-    return lf->count >= gw.cfg->login_fail_max;
-}
-
-static void login_failed(struct session *s, enum cg_err err, const char *why)
-{
-    struct agent *a = A(s);
     struct login_fails *lf = index_get(&fails, a->ip);
     uint64_t now = gw_now_ms();
 
-    metrics.login_failures++;
+    if (lf && now - lf->since_ms >= gw.cfg->login_fail_window_ms) {
+        free(index_del(&fails, a->ip, lf));
+        lf = NULL;
+    }
     if (!lf) {
         if (index_count(&fails) >= 100000) {    /* bounded: start over */
             for (size_t i = 0; i < fails.cap; i++)
@@ -121,17 +118,39 @@ static void login_failed(struct session *s, enum cg_err err, const char *why)
             index_free(&fails);
         }
         lf = calloc(1, sizeof *lf);
-        if (lf)
-            snprintf(lf->ip, sizeof lf->ip, "%s", a->ip);
-        if (lf && index_put(&fails, lf->ip, lf) != 0) {
+        if (!lf)
+            return false;
+        snprintf(lf->ip, sizeof lf->ip, "%s", a->ip);
+        if (index_put(&fails, lf->ip, lf) != 0) {
             free(lf);
-            lf = NULL;
+            return false;
         }
-        if (lf)
-            lf->since_ms = now;
+        lf->since_ms = now;
     }
-    if (lf)
-        lf->count++;
+    if (lf->count >= gw.cfg->login_fail_max)
+        return false;
+    lf->count++;
+    a->attempt = 1;
+    a->attempt_window = lf->since_ms;
+    return true;
+}
+
+/* The attempt did not fail (logged in, or Redis could not tell): give it back. */
+static void login_settle(struct agent *a)
+{
+    struct login_fails *lf = a->attempt ? index_get(&fails, a->ip) : NULL;
+
+    a->attempt = 0;
+    if (lf && lf->since_ms == a->attempt_window && lf->count > 0)
+        lf->count--;
+}
+
+static void login_failed(struct session *s, enum cg_err err, const char *why)
+{
+    struct agent *a = A(s);
+
+    metrics.login_failures++;
+    a->attempt = 0;                     /* counted when it started */
     log_info("login_refused", "ip=%s reason=%s", a->ip, why);
     a->logging_in = 0;
     session_error(s, err, NULL);
@@ -230,6 +249,7 @@ void agent_on_event(struct session *s, const char *kind, const struct proto_valu
 /* A login step found Redis unavailable: the client may try again. */
 static void login_unavailable(struct session *s)
 {
+    login_settle(A(s));
     A(s)->logging_in = 0;
     session_error(s, CG_E_UNAVAILABLE, NULL);
     /* counted online already: start over on a new session (agent_close
@@ -435,6 +455,7 @@ static void on_identity(void *ud, redisReply *r)
         login_failed(s, CG_E_NOT_FOUND, "store_not_served");
         return;
     }
+    login_settle(a);                    /* the token is good */
     /* events for the agent reach this session from the "online" step on */
     if (router_agent_attach(s, a->id) == 0)
         a->attached = 1;
@@ -474,6 +495,7 @@ static void on_token(void *ud, redisReply *r)
         return;
     memcpy(q->token_hash, hash, sizeof hash);
     if (db_command(on_identity, q, 7, argv, NULL) != 0) {
+        login_settle(a);
         a->logging_in = 0;
         req_unsent(q, NULL);
     }
@@ -490,7 +512,7 @@ static void on_login(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_CONFLICT, NULL);
         return;
     }
-    if (login_blocked(a->ip)) {
+    if (!login_begin(a)) {
         metrics.login_failures++;
         log_warn("login_rate_limited", "ip=%s", a->ip);
         session_error(s, CG_E_RATE_LIMITED, NULL);
@@ -509,6 +531,7 @@ static void on_login(struct session *s, const struct proto_value *f)
     snprintf(key, sizeof key, "cg:tok:%s", q->token_hash);
     const char *argv[] = { "GET", key };
     if (db_command(on_token, q, 2, argv, NULL) != 0) {
+        login_settle(a);
         a->logging_in = 0;
         req_unsent(q, NULL);
     }
@@ -667,15 +690,16 @@ static void on_msg(struct session *s, const struct proto_value *f)
     char now[24];
     now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
     const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl, "", "", chat, who, a->tag,
-                           now };
+                           now, a->store, "" };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
-                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag), strlen(now) };
+                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag), strlen(now),
+                      strlen(a->store), 0 };
     q = req_new(s);
     if (!q)
         return;
     snprintf(q->id, sizeof q->id, "%s", id);
     snprintf(q->chat, sizeof q->chat, "%s", chat);
-    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 12, argv, lens) != 0)
+    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 14, argv, lens) != 0)
         req_unsent(q, id);
 }
 

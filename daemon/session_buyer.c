@@ -1,10 +1,13 @@
 /*
  * session_buyer.c - the buyer's side of a chat (/v1/buyer).
  *
- * hello opens a new chat (welcome comes from memory: ids are made here and
- * the chat's record is written to Redis behind it) or resumes one by its
- * token (checked in constant time against the stored hash) and replays the
- * transcript after `since`, a page at a time as the socket drains.
+ * hello opens a new chat (welcome comes from memory: ids are made here; the
+ * chat's record reaches Redis with its first message, so a hello alone
+ * writes nothing there, and new chats per address are metered) or resumes
+ * one by its token (checked in constant time against the stored hash) and
+ * replays the transcript after `since`, a page at a time as the socket
+ * drains. A chat with no message yet cannot be resumed: there is nothing
+ * to resume, and the client starts a new one.
  *
  * The golden window: the first message of a chat is answered with the
  * store's greeting at once, from the config in memory, before Redis is
@@ -48,11 +51,13 @@ struct buyer {
     char *name;                          /* display name, may be "" */
     char *meta;                          /* meta record until Redis has it */
     size_t meta_len;
+    unsigned char secret[TOKEN_ID_BYTES]; /* of the resume token, until Redis has the chat */
     int64_t seq;                         /* last seq this session knows */
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
     uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
     uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
     uint8_t assigned;                    /* the buyer was told its agent */
+    uint8_t fresh;                       /* a new chat Redis has no record of yet */
     char *agent_later;                   /* agent name held until the first ack */
     int64_t shown;                       /* every record up to here is shown or the buyer's own */
     uint64_t done;                       /* bit i: record shown+1+i is, too (see mark_done) */
@@ -206,15 +211,19 @@ static bool send_record(struct session *s, int64_t seq, const char *rec, size_t 
 
 /* ---- records for Redis ---------------------------------------------------- */
 
-static int make_meta(struct buyer *b, const char *tok_hash)
+/* The chat's record, made with its first message (created: that message's time). */
+static int make_meta(struct buyer *b, uint64_t created)
 {
+    char tok_hash[TOKEN_HASH_HEX + 1];
+
+    token_hash_hex(b->secret, sizeof b->secret, tok_hash);
     proto_writer_reset(&rec_w, PROTO_MSGPACK);
     proto_w_map(&rec_w, 7);
     proto_w_key(&rec_w, "store");   proto_w_cstr(&rec_w, b->store);
     proto_w_key(&rec_w, "buyer");   proto_w_cstr(&rec_w, b->id);
     proto_w_key(&rec_w, "name");    proto_w_cstr(&rec_w, b->name);
     proto_w_key(&rec_w, "group");   proto_w_cstr(&rec_w, b->group);
-    proto_w_key(&rec_w, "created"); proto_w_int(&rec_w, (int64_t)gw_wall_ms());
+    proto_w_key(&rec_w, "created"); proto_w_int(&rec_w, (int64_t)created);
     proto_w_key(&rec_w, "state");   proto_w_cstr(&rec_w, "open");
     proto_w_key(&rec_w, "tok");     proto_w_cstr(&rec_w, tok_hash);
     if (rec_w.err)
@@ -248,19 +257,6 @@ static const char *opt_str(const struct proto_value *frame, const char *key, con
     return v->type == PROTO_STR ? v->u.s : NULL;
 }
 
-static void on_meta_stored(void *ud, redisReply *r)
-{
-    struct buyer_req *q = ud;
-    struct session *s;
-
-    (void)r;
-    if (!req_end(q, &s))
-        return;
-    /* OK or nil (NX: it exists already) both mean Redis has a meta record */
-    if (r && r->type != REDIS_REPLY_ERROR)
-        forget_meta(B(s));
-}
-
 static void send_welcome(struct session *s, const char *resume)
 {
     struct buyer *b = B(s);
@@ -277,41 +273,31 @@ static void send_welcome(struct session *s, const char *resume)
 static void new_chat(struct session *s)
 {
     struct buyer *b = B(s);
-    unsigned char rnd[2 * TOKEN_ID_BYTES], *id = rnd, *secret = rnd + TOKEN_ID_BYTES;
-    char resume[TOKEN_HEX_RESUME + 1], hash[TOKEN_HASH_HEX + 1], key[96], ttl[24];
-    struct buyer_req *q;
+    unsigned char rnd[2 * TOKEN_ID_BYTES], *id = rnd;
+    char resume[TOKEN_HEX_RESUME + 1];
 
+    if (!session_take_chat(s)) {
+        log_warn("chat_refused", "reason=new_chat_rate");
+        buyer_free(s);
+        session_error(s, CG_E_RATE_LIMITED, NULL);
+        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_PER_IP);
+        return;
+    }
     if (token_random(rnd, sizeof rnd)) {            /* one getrandom for both */
         session_error(s, CG_E_INTERNAL, NULL);
         return;
     }
+    memcpy(b->secret, rnd + TOKEN_ID_BYTES, sizeof b->secret);
     hex_encode(id, TOKEN_ID_BYTES, b->chat);
     hex_encode(id, TOKEN_ID_BYTES, resume);
-    hex_encode(secret, TOKEN_ID_BYTES, resume + TOKEN_HEX_ID);
-    token_hash_hex(secret, TOKEN_ID_BYTES, hash);
-    if (make_meta(b, hash) != 0) {
-        session_error(s, CG_E_INTERNAL, NULL);
-        return;
-    }
+    hex_encode(b->secret, TOKEN_ID_BYTES, resume + TOKEN_HEX_ID);
+    b->fresh = 1;
     s->hello_done = 1;
     b->seq = 0;
     metrics.chats_created++;
     send_welcome(s, resume);
     router_buyer_attach(s, b->chat, false);
     log_info("chat_created", "chat=%s store=%s group=%s", b->chat, b->store, b->group);
-
-    /* the record goes to Redis behind the welcome; the first append
-     * carries it again if this does not make it */
-    chat_key(key, sizeof key, b->chat, "meta");
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    q = req_new(s, NULL);
-    if (!q)
-        return;
-    const char *argv[] = { "SET", key, b->meta, "NX", "PX", ttl };
-    size_t lens[] = { 3, strlen(key), b->meta_len, 2, 2, strlen(ttl) };
-    if (db_command(on_meta_stored, q, 6, argv, lens) != 0) {
-        session_req_drop(q);
-    }
 }
 
 static void replay_more(struct session *s);
@@ -650,6 +636,8 @@ static void on_appended(void *ud, redisReply *r)
     int64_t seq = r->element[0]->integer, dup = r->element[1]->integer,
             greet = r->element[2]->integer, position = r->element[3]->integer;
     forget_meta(b);
+    b->fresh = 0;
+    memset(b->secret, 0, sizeof b->secret);
     b->greet_pending = 0;
     if (!dup) {
         metrics.msgs_stored++;
@@ -723,6 +711,10 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_RATE_LIMITED, id);
         return;
     }
+    if (b->fresh && !b->meta && make_meta(b, ts) != 0) {
+        session_error(s, CG_E_INTERNAL, id);
+        return;
+    }
     bool first = !b->greeted;
     if (first)
         greet_now(s, st, greeting, sizeof greeting);
@@ -748,14 +740,15 @@ static void on_msg(struct session *s, const struct proto_value *f)
     chat_key(keys[2], sizeof keys[2], b->chat, "ids");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(now, sizeof now, "%llu", (unsigned long long)ts);
+    const char *node = b->meta ? router_node() : "";
     const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl,
                            greet_rec ? greet_rec : "", b->meta ? b->meta : "",
-                           b->chat, "buyer", "", now };
+                           b->chat, "buyer", "", now, "", node };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
                       strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0,
-                      strlen(b->chat), 5, 0, strlen(now) };
+                      strlen(b->chat), 5, 0, strlen(now), 0, strlen(node) };
     q = req_new(s, id);
-    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 12, argv, lens) != 0) {
+    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 14, argv, lens) != 0) {
         if (q) {
             session_req_drop(q);
         }
@@ -804,10 +797,11 @@ static void on_hold_position(void *ud, redisReply *r)
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     char now[24];
     now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
-    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "", now };
+    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "", now,
+                           "", "" };
     size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), 0, len,
-                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0, strlen(now) };
-    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 12, argv, lens) != 0)
+                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0, strlen(now), 0, 0 };
+    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 14, argv, lens) != 0)
         on_hold_stored(h, NULL);
 }
 
@@ -1008,6 +1002,17 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
         } else {
             send_agent(s, ev_text(ev, "name"));
         }
+    } else if (strcmp(kind, "queued") == 0) {
+        /* back in a queue (a transfer, its agent gone): maybe another group */
+        const char *g = ev_text(ev, "group");
+        int64_t position = ev_int(ev, "position");
+        if (g[0] && strlen(g) <= CONFIG_ID_MAX)
+            snprintf(b->group, sizeof b->group, "%s", g);
+        b->assigned = 0;
+        free(b->agent_later);
+        b->agent_later = NULL;
+        if (position > 0)
+            send_queue(s, position);
     } else if (strcmp(kind, "closed") == 0) {
         b->closed = 1;
         snprintf(b->closed_reason, sizeof b->closed_reason, "%s", ev_text(ev, "reason"));

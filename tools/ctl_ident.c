@@ -427,15 +427,19 @@ struct set_change {
     const char *id, *key;
     bool placed, all_stores;
     char groups[CTL_GROUPS_TEXT], cap[16], buf[CTL_GROUPS_TEXT], *gv[CONFIG_MAX_GROUPS];
-    char *refresh;
-    size_t reflen;
+    char *refresh, *kick;
+    size_t reflen, kicklen;
+    char now[24];
 };
+
+extern const char lua_router[];
 
 static int build_set(struct ctl *x, struct ctl_txn *t, const redisReply *cur, void *ud)
 {
     struct set_change *q = ud;
     const struct opts *o = &x->o;
     const struct cstore *st;
+    const char *cur_store;
     int ng = 0, rc = CTL_OK;
 
     if (q->k->agent && q->placed)
@@ -460,8 +464,19 @@ static int build_set(struct ctl *x, struct ctl_txn *t, const redisReply *cur, vo
         txn_arg(t, "capacity"); txn_arg(t, q->cap);
     }
     if (q->refresh) {
+        /* in the same step: an agent moved to another store lets go of
+         * its old store's chats (router.lua "refresh"), so that no moment
+         * exists where it holds a chat of a store it is not in */
+        now_ms_text(q->now, sizeof q->now);
+        txn_cmd(t, "EVAL", lua_router, "0", "refresh", q->now, "chatgwctl", q->id, NULL);
         txn_cmd(t, "PUBLISH", "cg:ctl", NULL);
         txn_bin(t, q->refresh, q->reflen);
+    }
+    if (q->kick && o->store && !((cur_store = reply_hash_get(cur, "store")) &&
+                                 strcmp(cur_store, o->store) == 0)) {
+        /* its open desks know the old store: they log in again */
+        txn_cmd(t, "PUBLISH", "cg:ctl", NULL);
+        txn_bin(t, q->kick, q->kicklen);
     }
     return CTL_OK;
 }
@@ -480,10 +495,18 @@ int cmd_set(struct ctl *x, const struct kind *k, const char *id)
         return rc;
     /* nodes put the agent back in the right ready sets (groups, capacity)
      * at once; its open sessions keep the rest until they log in again */
-    if (k->agent)
+    if (k->agent) {
         q.refresh = ctl_payload("refresh", k, id, &q.reflen);
+        q.kick = ctl_payload("kick", k, id, &q.kicklen);
+        if (!q.refresh || !q.kick) {
+            free(q.refresh);
+            free(q.kick);
+            return ctl_fail(CTL_FAIL, "out of memory");
+        }
+    }
     rc = update_identity(x, k, id, true, build_set, &q);
     free(q.refresh);
+    free(q.kick);
     if (rc == CTL_OK)
         fprintf(stderr, "chatgwctl: %s %s updated (routing uses the new groups and "
                 "capacity now; open sessions show the rest after their next login)\n",

@@ -89,6 +89,27 @@ local function system_msg(c, text, agent)
   return seq
 end
 
+-- Queue scores: one counter (cg:qseq, shared with append.lua) makes them
+-- unique and increasing on every node whatever its clock; a chat sent to
+-- the head of its queue (a transfer, an agent gone) gets its number less
+-- HEAD, before every arrival and after the chats sent there earlier.
+local HEAD = 2 ^ 50
+
+local function has_group(store, g)
+  for name in string.gmatch(redis.call('HGET', P .. 'store:' .. store, 'groups') or '', '%S+') do
+    if name == g then return true end
+  end
+  return false
+end
+
+-- Puts chat c back in its group's queue, at the head, and tells its buyer
+-- where it stands now (and in which group: a transfer may have moved it).
+local function requeue(c, m)
+  local q = P .. 'q:' .. m.store .. ':' .. m.group
+  redis.call('ZADD', q, redis.call('INCR', P .. 'qseq') - HEAD, c)
+  to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
+end
+
 local function history(c, hist)
   local len = redis.call('LLEN', ckey(c, 'log'))
   local recs = redis.call('LRANGE', ckey(c, 'log'), -hist, -1)
@@ -165,16 +186,31 @@ end
 if op == 'refresh' then
   -- the agent's identity changed (chatgwctl agent set): ready sets again,
   -- out of every set of its store it is no longer in
+  -- (chatgwctl runs it too, in the transaction that changes the agent).
+  -- An agent moved to another store lets go of its old store's chats:
+  -- they go to the head of their queues, and the agent is told.
   local a = ARGV[4]
   local info = agent_info(a)
+  local out = groups_of(a)
   if info then
     local all = redis.call('HGET', P .. 'store:' .. info.store, 'groups') or ''
     for g in string.gmatch(all, '%S+') do
       redis.call('ZREM', P .. 'ready:' .. info.store .. ':' .. g, a)
     end
+    for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+      local m = meta_get(c)
+      if m and m.agent == a and m.store ~= info.store and m.state ~= 'closed' then
+        take_back(c, a, 'store_changed')
+        m.agent, m.agent_name = nil, nil
+        meta_set(c, m)
+        system_msg(c, 'You are being transferred to another agent.', nil)
+        requeue(c, m)
+        out[#out + 1] = m.store .. ' ' .. m.group
+      end
+    end
   end
   refresh(a)
-  return groups_of(a)
+  return out
 end
 
 if op == 'state' then
@@ -214,9 +250,7 @@ if op == 'assign' then
       redis.call('ZREM', qk, c)
       local m = meta_get(c)
       if m and m.state ~= 'closed' and not m.agent then
-        local since = tonumber(head[2])
-        if since <= 0 then since = m.created or now end   -- sent to the head: score 0
-        give(c, m, a, info, rt, since, hist)
+        give(c, m, a, info, rt, m.created or now, hist)
         out[#out + 1] = c
         out[#out + 1] = a
       end
@@ -229,8 +263,15 @@ if op == 'release' then
   local c, mode, actor, target, ttl, hist =
     ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
   local m = meta_get(c)
+  if mode ~= 'buyer_left' then
+    -- an agent learns nothing of a chat it does not hold, not even that it
+    -- exists: a missing chat, another's, another store's all answer alike
+    local mine = agent_info(actor)
+    if not m or m.agent ~= actor or not mine or mine.store ~= m.store then
+      return redis.error_reply('forbidden')
+    end
+  end
   if not m then return redis.error_reply('not_found') end
-  if mode ~= 'buyer_left' and m.agent ~= actor then return redis.error_reply('forbidden') end
   if m.state == 'closed' then return redis.error_reply('closed') end
   local owner = m.agent
   if mode == 'agent_close' or mode == 'buyer_left' then
@@ -249,23 +290,20 @@ if op == 'release' then
   -- transfer: to an agent id, or to the head of a group's queue
   local g = string.match(target, '^group:(.+)$')
   if g then
-    local known = redis.call('HGET', P .. 'store:' .. m.store, 'groups') or ''
-    if not string.find(' ' .. known .. ' ', ' ' .. g .. ' ', 1, true) then
-      return redis.error_reply('not_found')
-    end
+    if not has_group(m.store, g) then return redis.error_reply('not_found') end
     take_back(c, owner, 'transferred')
     m.agent, m.agent_name, m.group = nil, nil, g
     meta_set(c, m)
     system_msg(c, 'You are being transferred to another agent.', nil)
-    redis.call('ZADD', P .. 'q:' .. m.store .. ':' .. g, 0, c)
+    requeue(c, m)
     local out = groups_of(owner)
     out[#out + 1] = m.store .. ' ' .. g
     return out
   end
   local info, rt = agent_info(target), runtime(target)
-  if not info then return redis.error_reply('not_found') end
-  if target == owner or info.store ~= m.store or rt.state ~= 'ready' or rt.online <= 0
-     or rt.load >= info.cap then
+  -- another store's agent is as unknown here as one that does not exist
+  if not info or info.store ~= m.store then return redis.error_reply('not_found') end
+  if target == owner or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
     return redis.error_reply('conflict')
   end
   take_back(c, owner, 'transferred')
@@ -327,7 +365,7 @@ if op == 'sweep' then
         m.agent, m.agent_name = nil, nil
         meta_set(c, m)
         system_msg(c, 'Your agent was disconnected; we are finding you another one.', nil)
-        redis.call('ZADD', P .. 'q:' .. m.store .. ':' .. m.group, m.created or 0, c)
+        requeue(c, m)
         touch({ m.store .. ' ' .. m.group })
       end
     end

@@ -270,6 +270,7 @@ def test_agent_returning_within_grace_keeps_chats_else_they_move(redis, gateway)
         assert f["chat"] == bw["chat"] and f["history"][0]["text"] == "help"
         moved, _ = await frames_until(b, lambda f: f["t"] == "msg" and f["from"] == "system")
         assert "another" in moved["text"]
+        await b.expect("queue", position=1)         # back at the head of the queue
         await b.expect("agent", name="Bob")
         a, w = await agent(gw, ta)
         assert w["chats"] == []

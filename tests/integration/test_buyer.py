@@ -51,9 +51,12 @@ def test_hello_greeting_ack_queue_and_what_redis_holds(redis, gateway):
     secret = w["resume"][32:]
     assert secret not in repr(m) and secret.encode() not in b"".join(
         r.dump(k) or b"" for k in r.keys("*"))
-    # the chat waits in its group's queue with its arrival time
+    # the chat waits in its group's queue, numbered by the arrival counter
     score = r.zscore("cg:q:demo:pre-sales", w["chat"])
-    assert score is not None and abs(score / 1000 - time.time()) < 60
+    assert score == int(r.get("cg:qseq")) and score >= 1
+    # and the whole chat is kept for transcript_ttl from its first message
+    for what in ("meta", "log", "ids"):
+        assert r.pttl(f"cg:chat:{{{w['chat']}}}:{what}") > 80 * 86400 * 1000
 
 
 def test_greeting_is_rendered_per_store_and_missing_values_are_empty(redis, gateway):
