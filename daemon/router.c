@@ -184,10 +184,14 @@ static void publish_stores(void)
     }
 }
 
-static void on_online_again(void *ud, redisReply *r)
+/* Registers every local agent session again (see agent_rejoin). */
+static void rejoin_all(void)
 {
-    (void)ud;
-    (void)r;
+    for (size_t i = 0; i < R.agents.cap; i++) {
+        struct local_set *set = R.agents.slots[i].val;
+        for (size_t k = 0; set && k < set->n; k++)
+            agent_rejoin(set->v[k]);
+    }
 }
 
 static void on_reset(void *ud, redisReply *r)
@@ -196,15 +200,7 @@ static void on_reset(void *ud, redisReply *r)
     if (!r || r->type == REDIS_REPLY_ERROR)
         return;
     /* what this node holds now is online again (Redis may have restarted) */
-    for (size_t i = 0; i < R.agents.cap; i++) {
-        struct local_set *set = R.agents.slots[i].val;
-        if (!set)
-            continue;
-        for (size_t k = 0; k < set->n; k++) {
-            const char *args[] = { R.agents.slots[i].key };
-            router_eval(on_online_again, NULL, "online", 1, args);
-        }
-    }
+    rejoin_all();
     sweep();
     assign_all();
 }

@@ -54,5 +54,7 @@ size_t router_agent_sessions(const char *agent);
 void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev);
 void buyer_resync(struct session *s);
 void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev);
+/* Register an agent session as online again (its registration was lost). */
+void agent_rejoin(struct session *s);
 
 #endif

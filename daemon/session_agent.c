@@ -14,7 +14,8 @@
  * (router.lua "release"). What happens to the agent's chats reaches every
  * one of its sessions as router events: assign, unassign, msg.
  *
- * API: agent_role, agent_on_event (router.h), agent_init, agent_shutdown.
+ * API: agent_role, agent_on_event and agent_rejoin (router.h), agent_init,
+ *      agent_shutdown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,40 @@ static void login_unavailable(struct session *s)
 
 static void on_chats(void *ud, redisReply *r);
 
+/* router.lua "online" refused the session: the answer, then close. */
+static const struct {
+    const char *error;              /* the script's error reply */
+    enum cg_err err;
+    bool failed_login;              /* counts towards login_fail_max */
+} online_refusals[] = {
+    { "too_many_sessions", CG_E_TOO_MANY_SESSIONS, false },
+};
+
+static bool online_refused(struct session *s, const char *e)
+{
+    struct agent *a = A(s);
+
+    for (size_t i = 0; i < sizeof online_refusals / sizeof online_refusals[0]; i++) {
+        if (strcmp(e, online_refusals[i].error) != 0)
+            continue;
+        /* not registered: no events, nothing to undo at close */
+        if (a->attached)
+            router_agent_detach(s, a->id);
+        a->attached = 0;
+        a->counted = 0;
+        if (online_refusals[i].failed_login) {
+            login_failed(s, online_refusals[i].err, e);
+            return true;
+        }
+        a->logging_in = 0;
+        log_info("login_refused", "agent=%s ip=%s reason=%s", a->id, a->ip, e);
+        session_error(s, online_refusals[i].err, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return true;
+    }
+    return false;
+}
+
 static void on_online(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
@@ -247,6 +282,8 @@ static void on_online(void *ud, redisReply *r)
     char hist[16];
 
     if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_ERROR && online_refused(s, db_error_text(r)))
         return;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         login_unavailable(s);
@@ -414,7 +451,7 @@ static struct agent *login_step(struct agent_req *q, redisReply *r,
 static void on_identity(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1];
+    char hash[TOKEN_HASH_HEX + 1], max[16];
     struct session *s;
     struct agent *a = login_step(q, r, hash, &s);
 
@@ -436,20 +473,23 @@ static void on_identity(void *ud, redisReply *r)
         return;
     }
     /* events for the agent reach this session from the "online" step on */
-    if (router_agent_attach(s, a->id) == 0)
+    if (!a->attached && router_agent_attach(s, a->id) == 0)
         a->attached = 1;
-    const char *args[] = { a->id };
+    /* the session's registration in Redis, and its mark on its own messages */
+    snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
+    snprintf(max, sizeof max, "%u", gw.cfg->agent_sessions_max);
+    const char *args[] = { a->id, a->tag, max };
     q = req_new(s);
-    if (!q || router_eval(on_online, q, "online", 1, args) != 0) {
+    if (!q || router_eval(on_online, q, "online", 3, args) != 0) {
         a->logging_in = 0;
         if (q)
             req_unsent(q, NULL);
         return;
     }
-    /* from here on the session counts as the agent being online, even if
-     * it closes before the welcome: agent_close undoes it */
+    /* from here on the session may count as the agent being online, even
+     * if it closes before the welcome: agent_close undoes it (by its tag,
+     * so undoing a registration that was refused or dropped is harmless) */
     a->counted = 1;
-    snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
 }
 
 static void on_token(void *ud, redisReply *r)
@@ -512,6 +552,49 @@ static void on_login(struct session *s, const struct proto_value *f)
         a->logging_in = 0;
         req_unsent(q, NULL);
     }
+}
+
+/* ---- registering again ---------------------------------------------------------- */
+
+static void on_rejoined(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    struct session *s;
+    char hist[16];
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "ready") == 0)
+        router_assign_groups(r->element[1]);
+    if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_ERROR && online_refused(s, db_error_text(r)))
+        return;
+    if (!r || r->type != REDIS_REPLY_ARRAY || !A(s)->logged_in)
+        return;                         /* a login under way sends the welcome */
+    /* events may have gone elsewhere meanwhile: the chats it holds now */
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { A(s)->id, hist };
+    q = req_new(s);
+    if (q && router_eval(on_rechats, q, "chats", 2, args) != 0)
+        req_unsent(q, NULL);
+}
+
+/*
+ * Registers the session as online again (router.lua "online" is idempotent
+ * per session): Redis restarted, or the sweep of another node declared this
+ * one dead and dropped its sessions. No session limit applies: it is open.
+ */
+void agent_rejoin(struct session *s)
+{
+    struct agent *a = A(s);
+    struct agent_req *q;
+
+    if (!session_alive(s) || !a || !a->counted)
+        return;
+    const char *args[] = { a->id, a->tag, "0" };
+    q = req_new(s);
+    if (q && router_eval(on_rejoined, q, "online", 3, args) != 0)
+        session_req_drop(q);
 }
 
 /* ---- after login -------------------------------------------------------------- */
@@ -784,8 +867,8 @@ static void agent_close(struct session *s)
     a->attached = 0;
     if (!a->counted)
         return;
-    const char *args[] = { a->id };
-    router_eval(on_offline, NULL, "offline", 1, args);
+    const char *args[] = { a->id, a->tag };
+    router_eval(on_offline, NULL, "offline", 2, args);
     log_info("agent_logout", "agent=%s", a->id);
 }
 

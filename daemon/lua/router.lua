@@ -11,9 +11,16 @@
 -- cg:chat:{c}:loc), as msgpack maps with k = assign|unassign|agent|amsg|
 -- bmsg|closed. Redis is the truth; events are how nodes hear of it.
 --
+-- Each agent session is registered by its tag (NODE#n) in cg:asess:<agent>
+-- (tag -> node) and counted per node in cg:an:<agent> (node -> sessions);
+-- online and offline of one tag are idempotent, so a late or repeated step
+-- (a registration a sweep already dropped, a node registering its sessions
+-- again) never counts another session.
+--
 -- Ops (ARGV[4...]):
---   online  agent                 a session of the agent opened on NODE
---   offline agent                 one closed
+--   online  agent tag max         a session of the agent opened on NODE;
+--                                 max > 0: refused past that many sessions
+--   offline agent tag             one closed
 --   state   agent state           ready | away
 --   refresh agent                 its groups or capacity changed
 --   assign  store group max hist  hand waiting chats to eligible agents
@@ -122,12 +129,28 @@ local function take_back(c, a, reason)
   to_agent(a, { k = 'unassign', chat = c, reason = reason })
 end
 
-local function went_offline_if_gone(a)
+local function online_count(a)
   local n = 0
   for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
+  return n
+end
+
+local function went_offline_if_gone(a)
+  local n = online_count(a)
   redis.call('HSET', P .. 'ar:' .. a, 'online', n)
   if n <= 0 then redis.call('ZADD', P .. 'agents:offline', 'NX', now, a) end
   refresh(a)
+end
+
+-- Forgets every session of agent a on node n (the node is gone or restarts).
+local function drop_node(a, n)
+  local sk = P .. 'asess:' .. a
+  local t = redis.call('HGETALL', sk)
+  for i = 1, #t, 2 do
+    if t[i + 1] == n then redis.call('HDEL', sk, t[i]) end
+  end
+  redis.call('HDEL', P .. 'an:' .. a, n)
+  went_offline_if_gone(a)
 end
 
 local function groups_of(a)
@@ -139,13 +162,18 @@ local function groups_of(a)
 end
 
 if op == 'online' then
-  local a = ARGV[4]
-  redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+  local a, tag, max = ARGV[4], ARGV[5], tonumber(ARGV[6]) or 0
+  local sk = P .. 'asess:' .. a
+  if redis.call('HEXISTS', sk, tag) == 0 then
+    if max > 0 and redis.call('HLEN', sk) >= max then
+      return redis.error_reply('too_many_sessions')
+    end
+    redis.call('HSET', sk, tag, node)
+    redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+  end
   redis.call('SADD', P .. 'nodeagents:' .. node, a)
   redis.call('ZREM', P .. 'agents:offline', a)
-  local n = 0
-  for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
-  redis.call('HSET', P .. 'ar:' .. a, 'online', n)
+  redis.call('HSET', P .. 'ar:' .. a, 'online', online_count(a))
   redis.call('HSETNX', P .. 'ar:' .. a, 'state', 'away')
   redis.call('HSETNX', P .. 'ar:' .. a, 'idle', now)
   refresh(a)
@@ -153,10 +181,15 @@ if op == 'online' then
 end
 
 if op == 'offline' then
-  local a = ARGV[4]
-  if redis.call('HINCRBY', P .. 'an:' .. a, node, -1) <= 0 then
-    redis.call('HDEL', P .. 'an:' .. a, node)
-    redis.call('SREM', P .. 'nodeagents:' .. node, a)
+  local a, tag = ARGV[4], ARGV[5]
+  local sk = P .. 'asess:' .. a
+  local n = redis.call('HGET', sk, tag)
+  if n then                        -- else not registered (any more): nothing to undo
+    redis.call('HDEL', sk, tag)
+    if redis.call('HINCRBY', P .. 'an:' .. a, n, -1) <= 0 then
+      redis.call('HDEL', P .. 'an:' .. a, n)
+      redis.call('SREM', P .. 'nodeagents:' .. n, a)
+    end
   end
   went_offline_if_gone(a)
   return 1
@@ -293,8 +326,7 @@ end
 if op == 'reset_node' then
   -- this node (re)starts: sessions an earlier run of it had are gone
   for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. node)) do
-    redis.call('HDEL', P .. 'an:' .. a, node)
-    went_offline_if_gone(a)
+    drop_node(a, node)
   end
   redis.call('DEL', P .. 'nodeagents:' .. node)
   redis.call('ZADD', P .. 'nodes', now, node)
@@ -313,8 +345,7 @@ if op == 'sweep' then
   -- nodes that stopped beating: their agents' sessions are gone
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - node_timeout)) do
     for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. n)) do
-      redis.call('HDEL', P .. 'an:' .. a, n)
-      went_offline_if_gone(a)
+      drop_node(a, n)
     end
     redis.call('DEL', P .. 'nodeagents:' .. n)
     redis.call('ZREM', P .. 'nodes', n)

@@ -460,3 +460,51 @@ def test_agent_set_applies_to_routing_at_once(redis, gateway):
         assert redis.client().zscore("cg:q:demo:pre-sales", w3["chat"]) is not None
 
     run(body())
+
+
+def test_every_one_of_twenty_desk_windows_gets_events_and_a_new_token_closes_all(redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url)
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice").stdout.strip()
+
+    async def body():
+        windows = [(await agent(gw, token))[0] for _ in range(20)]
+        assert int(redis.client().hget("cg:ar:alice", "online")) == 20
+        b, bw = await buyer(gw)
+        await b.first_message("hello desks", "m1")
+        for w in windows:
+            await w.expect("assign", chat=bw["chat"])
+        ok(redis.url, "agent", "token", "alice")
+        for w in windows:
+            await w.expect("error", code="unauthorized")
+            assert await w.closed() == (1008, "policy")
+
+    run(body(), timeout=60)
+    wait_for(lambda: int(redis.client().hget("cg:ar:alice", "online")) == 0,
+             what="no window of alice counted online")
+
+
+def test_an_agent_past_its_window_limit_is_refused_and_the_others_keep_working(redis, gateway):
+    gw = gateway(redis.url, agent_sessions_max=3)
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice")
+
+    async def body():
+        windows = [(await agent(gw, token))[0] for _ in range(3)]
+        extra = await Client.connect(gw.ws, path="/v1/agent")
+        await extra.send({"t": "login", "token": token})
+        await extra.expect("error", code="too_many_sessions")
+        assert await extra.closed() == (1008, "policy")
+        assert int(r.hget("cg:ar:alice", "online")) == 3
+        b, bw = await buyer(gw)
+        await b.first_message("still there?", "m1")
+        for w in windows:
+            await w.expect("assign", chat=bw["chat"])
+        # one window closes: a new one fits again, and is not rate limited
+        await windows[0].close()
+        await asyncio.sleep(0.3)
+        again, w = await agent(gw, token)
+        assert [c["chat"] for c in w["chats"]] == [bw["chat"]]
+        assert int(r.hget("cg:ar:alice", "online")) == 3
+
+    run(body())
