@@ -508,3 +508,34 @@ def test_an_agent_past_its_window_limit_is_refused_and_the_others_keep_working(r
         assert int(r.hget("cg:ar:alice", "online")) == 3
 
     run(body())
+
+
+def test_two_tabs_of_one_chat_on_one_node_both_get_agent_messages(redis, gateway):
+    gw = gateway(redis.url)
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, _ = await agent(gw, token)
+        old, bw = await buyer(gw)
+        await old.first_message("two tabs", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        await old.expect("agent", name="Alice")
+        new = await Client.connect(gw.ws)
+        await new.send({"t": "hello", "resume": bw["resume"], "since": 2})
+        await new.expect("welcome")
+        await new.expect("agent", name="Alice")
+        await asyncio.sleep(0.2)                      # its location is stored
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a1", "text": "to both tabs"})
+        await a.expect("ack", id="a1")
+        for tab in (old, new):
+            f, _ = await frames_until(tab, lambda f: f["t"] == "msg" and f["from"] == "agent")
+            assert f["text"] == "to both tabs"
+        # the newer tab closes: the older one still gets what the agent says
+        await new.close()
+        await asyncio.sleep(0.2)
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a2", "text": "still here?"})
+        await a.expect("ack", id="a2")
+        f, _ = await frames_until(old, lambda f: f["t"] == "msg" and f["from"] == "agent")
+        assert f["text"] == "still here?"
+
+    run(body())
