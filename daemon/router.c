@@ -44,6 +44,7 @@ static struct {
     uv_timer_t beat;
     bool started, reset_done;
     char chan_node[160];
+    char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
 } R;
 
 const char *router_node(void)
@@ -137,12 +138,17 @@ static void assign_all(void)
 
 /* ---- heartbeat and sweep -------------------------------------------------- */
 
+/* {next cursor, {"store group"...}} */
 static void on_swept(void *ud, redisReply *r)
 {
     (void)ud;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("sweep_failed", "error=%s", r->str);
-    router_assign_groups(r);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        return;
+    if (r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof R.sweep_cursor)
+        memcpy(R.sweep_cursor, r->element[0]->str, r->element[0]->len + 1);
+    router_assign_groups(r->element[1]);
 }
 
 static void sweep(void)
@@ -151,8 +157,10 @@ static void sweep(void)
 
     snprintf(grace, sizeof grace, "%llu", (unsigned long long)gw.cfg->agent_grace_ms);
     snprintf(timeout, sizeof timeout, "%llu", (unsigned long long)gw.cfg->node_timeout_ms);
-    const char *args[] = { grace, timeout };
-    router_eval(on_swept, NULL, "sweep", 2, args);
+    if (!R.sweep_cursor[0])
+        R.sweep_cursor[0] = '0';
+    const char *args[] = { grace, timeout, R.sweep_cursor };
+    router_eval(on_swept, NULL, "sweep", 3, args);
 }
 
 static void on_beat(uv_timer_t *t)

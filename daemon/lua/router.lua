@@ -27,7 +27,11 @@
 --   release chat mode actor target ttl hist
 --           mode: agent_close | buyer_left | transfer
 --   chats   agent hist            the chats an agent holds, with history
---   sweep   grace node_timeout    heartbeat, dead nodes, expired grace
+--   sweep   grace node_timeout cursor
+--                                 heartbeat, dead nodes, expired grace, and a
+--                                 slice of this node's agents checked for chats
+--                                 that expired while held; answers
+--                                 {next cursor, {"store group"...}}
 --   reset_node                    NODE starts: forget what its last run held
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local P = 'cg:'
@@ -103,9 +107,10 @@ local function history(c, hist)
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
-  redis.call('SADD', P .. 'achats:' .. a, c)
-  rt.load = rt.load + 1
-  redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+  if redis.call('SADD', P .. 'achats:' .. a, c) == 1 then   -- else it was counted
+    rt.load = rt.load + 1
+    redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+  end
   refresh(a, info, rt)
   m.agent = a
   m.agent_name = info.name
@@ -127,6 +132,29 @@ local function take_back(c, a, reason)
     refresh(a, nil, rt)
   end
   to_agent(a, { k = 'unassign', chat = c, reason = reason })
+end
+
+-- Lets go of the chats agent a holds that are gone (their transcript
+-- expired) or no longer its own, and sets its load to what it holds.
+-- True when the load dropped.
+local function drop_stale(a)
+  local dropped = false
+  for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+    local m = meta_get(c)
+    if not m or m.agent ~= a then
+      take_back(c, a, not m and 'expired' or m.state == 'closed' and 'closed' or 'transferred')
+      dropped = true
+    end
+  end
+  local rt = runtime(a)
+  local held = redis.call('SCARD', P .. 'achats:' .. a)
+  if rt.load ~= held then
+    dropped = dropped or rt.load > held
+    rt.load = held
+    redis.call('HSET', P .. 'ar:' .. a, 'load', held)
+    refresh(a, nil, rt)
+  end
+  return dropped
 end
 
 local function online_count(a)
@@ -310,15 +338,12 @@ end
 if op == 'chats' then
   local a, hist = ARGV[4], tonumber(ARGV[5])
   local out = {}
+  drop_stale(a)                                    -- expired, closed or moved meanwhile
   for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
     local m = meta_get(c)
-    if m and m.agent == a then
-      local first, recs = history(c, hist)
-      out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
-                        now - (m.created or now), first, recs }
-    else
-      redis.call('SREM', P .. 'achats:' .. a, c)   -- closed or moved meanwhile
-    end
+    local first, recs = history(c, hist)
+    out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
+                      now - (m.created or now), first, recs }
   end
   return out
 end
@@ -334,7 +359,7 @@ if op == 'reset_node' then
 end
 
 if op == 'sweep' then
-  local grace, node_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local grace, node_timeout, cursor = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] or '0'
   local touched, seen = {}, {}
   local function touch(list)
     for _, sg in ipairs(list) do
@@ -367,7 +392,13 @@ if op == 'sweep' then
     redis.call('ZREM', P .. 'agents:offline', a)
     refresh(a)
   end
-  return touched
+  -- this node's agents, a slice per beat: chats gone while held free
+  -- their slot (nothing else would: an expired key tells nobody)
+  local scan = redis.call('SSCAN', P .. 'nodeagents:' .. node, cursor, 'COUNT', 64)
+  for _, a in ipairs(scan[2]) do
+    if drop_stale(a) then touch(groups_of(a)) end
+  end
+  return { scan[1], touched }
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

@@ -539,3 +539,30 @@ def test_two_tabs_of_one_chat_on_one_node_both_get_agent_messages(redis, gateway
         assert f["text"] == "still here?"
 
     run(body())
+
+
+def test_a_held_chat_that_expires_frees_its_agent_for_the_next_chat(redis, gateway):
+    gw = gateway(redis.url, transcript_ttl="2s", node_heartbeat="200ms")
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1)
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b1, w1 = await buyer(gw)
+        await b1.first_message("then silence", "m1")
+        await a.expect("assign", chat=w1["chat"])
+        assert int(r.hget("cg:ar:alice", "load")) == 1
+        # nobody says anything: the transcript expires while alice holds it
+        deadline = time.monotonic() + 6
+        while int(r.hget("cg:ar:alice", "load")) != 0:
+            assert time.monotonic() < deadline, "alice's load stayed 1 with no chat behind it"
+            await asyncio.sleep(0.1)
+        assert not r.exists(f"cg:chat:{{{w1['chat']}}}:meta")
+        assert r.scard("cg:achats:alice") == 0
+        b2, w2 = await buyer(gw)
+        await b2.first_message("my turn", "m1")
+        f, others = await frames_until(a, lambda f: f["t"] == "assign")
+        assert f["chat"] == w2["chat"]
+        assert others == [{"t": "unassign", "chat": w1["chat"], "reason": "expired"}]
+
+    run(body())
