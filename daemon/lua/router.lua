@@ -25,7 +25,8 @@
 --   refresh agent                 its groups or capacity changed
 --   assign  store group max hist  hand waiting chats to eligible agents
 --   release chat mode actor target ttl hist
---           mode: agent_close | buyer_left | transfer
+--           mode: agent_close | buyer_left | transfer; buyer_left on a
+--           closed chat answers the error "closed REASON" (the stored one)
 --   chats   agent hist            the chats an agent holds, with history
 --   sweep   grace node_timeout cursor
 --                                 heartbeat, dead nodes, expired grace, and a
@@ -291,6 +292,10 @@ if op == 'release' then
     ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
   local m = meta_get(c)
   if not m then return redis.error_reply('not_found') end
+  if mode == 'buyer_left' and m.state == 'closed' then
+    -- closed first by someone else: the buyer is told why, as stored
+    return redis.error_reply('closed ' .. (m.reason or 'closed'))
+  end
   if mode ~= 'buyer_left' and m.agent ~= actor then return redis.error_reply('forbidden') end
   if m.state == 'closed' then return redis.error_reply('closed') end
   local owner = m.agent

@@ -566,3 +566,31 @@ def test_a_held_chat_that_expires_frees_its_agent_for_the_next_chat(redis, gatew
         assert others == [{"t": "unassign", "chat": w1["chat"], "reason": "expired"}]
 
     run(body())
+
+
+def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, gateway):
+    gw = gateway(redis.url, max_sessions_per_ip=1000)
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1000)
+    told = {}
+
+    async def one(a, i):
+        b, w = await buyer(gw)
+        await b.first_message(f"race {i}", "m1")
+        await b.expect("agent", name="Alice")
+        # the agent closes and the buyer leaves at the same moment
+        await asyncio.gather(a.send({"t": "close", "chat": w["chat"]}), b.send({"t": "bye"}))
+        f, _ = await frames_until(b, lambda f: f["t"] == "closed")
+        told[w["chat"]] = f["reason"]
+
+    async def body():
+        a, _ = await agent(gw, token)
+        for i in range(0, 80, 8):
+            await asyncio.gather(*(one(a, k) for k in range(i, i + 8)))
+
+    run(body(), timeout=120)
+    for chat, reason in told.items():
+        meta = msgpack.unpackb(r.get(f"cg:chat:{{{chat}}}:meta"), raw=False)
+        assert meta["state"] == "closed"
+        assert reason == meta["reason"], f"told {reason}, stored {meta['reason']}"
+    assert len(told) == 80
