@@ -4,8 +4,10 @@
  * login {token}: the token's SHA-256 finds the agent (cg:tok:<hash> ->
  * agent:<id>, then cg:agent:<id>); the stored hash is compared again in
  * constant time. The session then counts as the agent being online on
- * this node (router.lua "online"), and the welcome lists the chats the
- * agent already holds, with their recent history. Failed logins are
+ * this node (router.lua "online", which checks the hash once more, so a
+ * token revoked or an agent deleted after the lookup cannot slip in, and
+ * refuses past agent_sessions_max sessions), and the welcome lists the
+ * chats the agent already holds, with their recent history. Failed logins are
  * counted per client address; past login_fail_max in login_fail_window the
  * address gets rate_limited without a lookup.
  *
@@ -44,6 +46,7 @@ struct agent {
     char store[CONFIG_ID_MAX + 1];
     char groups[16 * (CONFIG_ID_MAX + 1)];  /* space-separated */
     char tag[96];                        /* node#n: this session, in events it caused */
+    char token_hash[TOKEN_HASH_HEX + 1]; /* the login's, checked again by "online" */
     char state[8];                       /* at login: ready | away */
     uint32_t capacity;
     uint8_t logging_in, logged_in;
@@ -245,9 +248,12 @@ static void on_chats(void *ud, redisReply *r);
 static const struct {
     const char *error;              /* the script's error reply */
     enum cg_err err;
+    const char *why;                /* logged */
     bool failed_login;              /* counts towards login_fail_max */
 } online_refusals[] = {
-    { "too_many_sessions", CG_E_TOO_MANY_SESSIONS, false },
+    { "too_many_sessions", CG_E_TOO_MANY_SESSIONS, "too_many_sessions", false },
+    /* the token was replaced or the agent deleted after the lookup */
+    { "unauthorized",      CG_E_UNAUTHORIZED,      "token_revoked",     true },
 };
 
 static bool online_refused(struct session *s, const char *e)
@@ -257,17 +263,17 @@ static bool online_refused(struct session *s, const char *e)
     for (size_t i = 0; i < sizeof online_refusals / sizeof online_refusals[0]; i++) {
         if (strcmp(e, online_refusals[i].error) != 0)
             continue;
-        /* not registered: no events, nothing to undo at close */
+        /* no events from now on; its offline at close is harmless (by tag) */
         if (a->attached)
             router_agent_detach(s, a->id);
         a->attached = 0;
-        a->counted = 0;
-        if (online_refusals[i].failed_login) {
-            login_failed(s, online_refusals[i].err, e);
+        if (online_refusals[i].failed_login && !a->logged_in) {
+            login_failed(s, online_refusals[i].err, online_refusals[i].why);
             return true;
         }
         a->logging_in = 0;
-        log_info("login_refused", "agent=%s ip=%s reason=%s", a->id, a->ip, e);
+        log_info(a->logged_in ? "agent_refused" : "login_refused", "agent=%s ip=%s reason=%s",
+                 a->id, a->ip, online_refusals[i].why);
         session_error(s, online_refusals[i].err, NULL);
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
         return true;
@@ -478,9 +484,10 @@ static void on_identity(void *ud, redisReply *r)
     /* the session's registration in Redis, and its mark on its own messages */
     snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
     snprintf(max, sizeof max, "%u", gw.cfg->agent_sessions_max);
-    const char *args[] = { a->id, a->tag, max };
+    memcpy(a->token_hash, hash, sizeof a->token_hash);
+    const char *args[] = { a->id, a->tag, max, a->token_hash };
     q = req_new(s);
-    if (!q || router_eval(on_online, q, "online", 3, args) != 0) {
+    if (!q || router_eval(on_online, q, "online", 4, args) != 0) {
         a->logging_in = 0;
         if (q)
             req_unsent(q, NULL);
@@ -591,9 +598,9 @@ void agent_rejoin(struct session *s)
 
     if (!session_alive(s) || !a || !a->counted)
         return;
-    const char *args[] = { a->id, a->tag, "0" };
+    const char *args[] = { a->id, a->tag, "0", a->token_hash };
     q = req_new(s);
-    if (q && router_eval(on_rejoined, q, "online", 3, args) != 0)
+    if (q && router_eval(on_rejoined, q, "online", 4, args) != 0)
         session_req_drop(q);
 }
 

@@ -18,8 +18,9 @@
 -- again) never counts another session.
 --
 -- Ops (ARGV[4...]):
---   online  agent tag max         a session of the agent opened on NODE;
---                                 max > 0: refused past that many sessions
+--   online  agent tag max hash    a session of the agent opened on NODE;
+--                                 max > 0: refused past that many sessions;
+--                                 refused unless hash is the agent's token hash
 --   offline agent tag             one closed
 --   state   agent state           ready | away
 --   refresh agent                 its groups or capacity changed
@@ -191,8 +192,13 @@ local function groups_of(a)
 end
 
 if op == 'online' then
-  local a, tag, max = ARGV[4], ARGV[5], tonumber(ARGV[6]) or 0
+  local a, tag, max, hash = ARGV[4], ARGV[5], tonumber(ARGV[6]) or 0, ARGV[7]
   local sk = P .. 'asess:' .. a
+  -- the login's lookup may have run before the agent was deleted or got a
+  -- new token: it must not count it online (nor end a deletion's grace)
+  if redis.call('HGET', P .. 'agent:' .. a, 'tok') ~= hash then
+    return redis.error_reply('unauthorized')
+  end
   if redis.call('HEXISTS', sk, tag) == 0 then
     if max > 0 and redis.call('HLEN', sk) >= max then
       return redis.error_reply('too_many_sessions')

@@ -6,8 +6,10 @@ import os
 import time
 
 import msgpack
+import pytest
+import redis as redis_py
 
-from client import Client, buyer, run
+from client import Client, Closed, buyer, run
 from conftest import wait_for
 from test_buyer import transcript
 
@@ -594,3 +596,79 @@ def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, g
         assert meta["state"] == "closed"
         assert reason == meta["reason"], f"told {reason}, stored {meta['reason']}"
     assert len(told) == 80
+
+
+def test_online_step_refuses_a_deleted_agent_or_a_replaced_token(redis):
+    from conftest import ROOT
+    with open(os.path.join(ROOT, "daemon", "lua", "router.lua")) as f:
+        script = f.read()
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice")
+    good = hashlib.sha256(token.encode()).hexdigest()
+    now = str(int(time.time() * 1000))
+
+    def online(tag, h):
+        return r.eval(script, 0, "online", now, "node-x", "alice", tag, "0", h)
+
+    assert online("node-x#1", good)[0] == b"away"
+    # a login whose lookup saw the old token comes after `agent token`
+    r.hset("cg:agent:alice", "tok", "f" * 64)
+    with pytest.raises(redis_py.ResponseError, match="unauthorized"):
+        online("node-x#2", good)
+    # ... or after `agent del`, which ended the grace of its chats at once
+    r.delete("cg:agent:alice")
+    r.zadd("cg:agents:offline", {"alice": 0})
+    with pytest.raises(redis_py.ResponseError, match="unauthorized"):
+        online("node-x#3", good)
+    assert r.zscore("cg:agents:offline", "alice") == 0
+    assert r.hlen("cg:asess:alice") == 1 and int(r.hget("cg:ar:alice", "online")) == 1
+
+
+def test_deleting_an_agent_while_it_logs_in_many_times_leaves_no_login_and_requeues_at_once(
+        redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url, node_heartbeat="200ms", max_sessions_per_ip=1000,
+                 login_fail_max=1000, agent_sessions_max=100)
+    r = redis.client()
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice").stdout.strip()
+
+    async def login(delay):
+        await asyncio.sleep(delay)
+        c = await Client.connect(gw.ws, path="/v1/agent")
+        await c.send({"t": "login", "token": token})
+        return c
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b, bw = await buyer(gw)
+        await b.first_message("help", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        # logins keep coming while chatgwctl deletes the agent (in a thread:
+        # the logins go on meanwhile), so some look the token up before the
+        # deletion and reach the "online" step after it
+        logins = [asyncio.ensure_future(login(i * 0.001)) for i in range(80)]
+        await asyncio.sleep(0.02)
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: ok(redis.url, "agent", "del", "alice"))
+        t0 = time.monotonic()
+        clients = [a] + list(await asyncio.gather(*logins))
+        # every session ends closed, whether it got its welcome first or not
+        for c in clients:
+            try:
+                while True:
+                    f = await c.recv(5)
+                    assert f["t"] in ("welcome", "error", "state", "assign"), f
+                    if f["t"] == "error":
+                        assert f["code"] == "unauthorized", f
+            except asyncio.TimeoutError:
+                raise AssertionError("a login kept working")
+            except Closed as e:
+                assert e.code == 1008, e
+        # the chat goes back to the queue at once, not after agent_grace (30 s)
+        while r.zscore("cg:q:demo:pre-sales", bw["chat"]) is None:
+            assert time.monotonic() - t0 < 5, "the chat waited for agent_grace"
+            await asyncio.sleep(0.05)
+
+    run(body(), timeout=60)
+    assert int(r.hget("cg:ar:alice", "online") or 0) == 0
+    assert r.hlen("cg:asess:alice") == 0
