@@ -138,17 +138,25 @@ static void assign_all(void)
 
 /* ---- heartbeat and sweep -------------------------------------------------- */
 
-/* {next cursor, {"store group"...}} */
+static void rejoin_all(void);
+
+/* {next cursor, {"store group"...}, declared dead} */
 static void on_swept(void *ud, redisReply *r)
 {
     (void)ud;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("sweep_failed", "error=%s", r->str);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
         return;
     if (r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof R.sweep_cursor)
         memcpy(R.sweep_cursor, r->element[0]->str, r->element[0]->len + 1);
     router_assign_groups(r->element[1]);
+    if (r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 1) {
+        /* paused (GC, VM steal, SIGSTOP) past node_timeout: another node
+         * dropped our agents' sessions; they are open, so register them */
+        log_warn("node_declared_dead", "node=%s agents=%zu", gw.node_id, index_count(&R.agents));
+        rejoin_all();
+    }
 }
 
 static void sweep(void)

@@ -10,7 +10,9 @@
  *
  * Assignment runs when something changes (a chat queued, an agent ready or
  * freed) and, as a safety net, at each heartbeat. The heartbeat also finds
- * dead nodes and agents whose grace ran out (router.lua "sweep").
+ * dead nodes and agents whose grace ran out (router.lua "sweep"), and tells
+ * this node when another node had declared it dead (it was paused past
+ * node_timeout): its agent sessions, still open, then register again.
  *
  * API: router_init, router_stop, router_on_db_state, router_assign,
  *      router_assign_groups, router_eval, router_node,

@@ -9,7 +9,9 @@
 -- Events for sessions go out by PUBLISH on cg:node:<node> of the node that
 -- holds the session (agents: cg:an:<agent> lists their nodes; buyers:
 -- cg:chat:{c}:loc), as msgpack maps with k = assign|unassign|agent|amsg|
--- bmsg|closed. Redis is the truth; events are how nodes hear of it.
+-- bmsg|closed; an unassign for an agent whose sessions are not registered
+-- (grace over) goes to every node on cg:ctl. Redis is the truth; events are
+-- how nodes hear of it.
 --
 -- Each agent session is registered by its tag (NODE#n) in cg:asess:<agent>
 -- (tag -> node) and counted per node in cg:an:<agent> (node -> sessions);
@@ -33,7 +35,9 @@
 --                                 heartbeat, dead nodes, expired grace, and a
 --                                 slice of this node's agents checked for chats
 --                                 that expired while held; answers
---                                 {next cursor, {"store group"...}}
+--                                 {next cursor, {"store group"...}, dead}:
+--                                 dead = 1 when NODE had been declared dead
+--                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local P = 'cg:'
@@ -377,6 +381,10 @@ if op == 'sweep' then
       if not seen[sg] then seen[sg] = true; touched[#touched + 1] = sg end
     end
   end
+  -- missing from the node set: another node's sweep found this one silent
+  -- (paused past node_timeout) and dropped its sessions; it must register
+  -- them again, or its agents stay offline while connected
+  local declared_dead = not redis.call('ZSCORE', P .. 'nodes', node)
   redis.call('ZADD', P .. 'nodes', now, node)
   -- nodes that stopped beating: their agents' sessions are gone
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - node_timeout)) do
@@ -396,6 +404,11 @@ if op == 'sweep' then
         system_msg(c, 'Your agent was disconnected; we are finding you another one.', nil)
         redis.call('ZADD', P .. 'q:' .. m.store .. ':' .. m.group, m.created or 0, c)
         touch({ m.store .. ' ' .. m.group })
+        -- its sessions are not registered (that is why it is offline), yet
+        -- some may still be open on a node declared dead that comes back:
+        -- every node hears it and tells the agent's sessions it has
+        redis.call('PUBLISH', P .. 'ctl', cmsgpack.pack({ k = 'unassign', agent = a, chat = c,
+                                                          reason = 'timeout' }))
       end
     end
     redis.call('DEL', P .. 'achats:' .. a)
@@ -409,7 +422,7 @@ if op == 'sweep' then
   for _, a in ipairs(scan[2]) do
     if drop_stale(a) then touch(groups_of(a)) end
   end
-  return { scan[1], touched }
+  return { scan[1], touched, declared_dead and 1 or 0 }
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

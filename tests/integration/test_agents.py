@@ -672,3 +672,57 @@ def test_deleting_an_agent_while_it_logs_in_many_times_leaves_no_login_and_reque
     run(body(), timeout=60)
     assert int(r.hget("cg:ar:alice", "online") or 0) == 0
     assert r.hlen("cg:asess:alice") == 0
+
+
+def test_a_node_paused_past_its_timeout_comes_back_with_its_agent_told_and_online(
+        redis, gateway):
+    import signal
+    fast = dict(node_heartbeat="100ms", node_timeout="500ms", agent_grace="300ms")
+    na = gateway(redis.url, node_id="node-a", **fast)
+    nb = gateway(redis.url, node_id="node-b", **fast)
+    r = redis.client()
+    ta, tb = make_agent(r, "alice", "Alice", capacity=2), make_agent(r, "bob", "Bob")
+
+    async def body():
+        a, _ = await agent(na, ta)
+        chats = []
+        for i in range(2):
+            b, w = await buyer(nb)
+            await b.first_message(f"chat {i}", "m1")
+            await a.expect("assign", chat=w["chat"])
+            chats.append(w["chat"])
+        bob, _ = await agent(nb, tb)
+        # node A stops (a GC pause, VM steal) past node_timeout and agent_grace
+        na.signal(signal.SIGSTOP)
+        try:
+            for _ in chats:
+                f, _ = await frames_until(bob, lambda f: f["t"] == "assign", timeout=10)
+                assert f["chat"] in chats
+        finally:
+            na.signal(signal.SIGCONT)
+        # alice's window is told each chat it lost, and is online again
+        told = set()
+        while len(told) < 2:
+            f, _ = await frames_until(a, lambda f: f["t"] == "unassign", timeout=5)
+            assert f["reason"] == "timeout"
+            told.add(f["chat"])
+        assert told == set(chats)
+        deadline = time.monotonic() + 5
+        while int(r.hget("cg:ar:alice", "online") or 0) != 1:
+            assert time.monotonic() < deadline, "alice stayed offline while connected"
+            await asyncio.sleep(0.05)
+        assert r.hkeys("cg:an:alice") == [b"node-a"]
+        for c in chats:
+            assert msgpack.unpackb(r.get(f"cg:chat:{{{c}}}:meta"), raw=False)["agent"] == "bob"
+        # a second window on node A; the first closing does not undo it
+        a2, _ = await agent(na, ta)
+        await a.close()
+        await asyncio.sleep(0.3)
+        assert int(r.hget("cg:ar:alice", "online")) == 1
+        # and alice (least loaded) gets the next chat
+        b3, w3 = await buyer(nb)
+        await b3.first_message("next one", "m1")
+        f, _ = await frames_until(a2, lambda f: f["t"] == "assign")
+        assert f["chat"] == w3["chat"]
+
+    run(body(), timeout=60)
