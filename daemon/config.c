@@ -127,6 +127,8 @@ static const struct opt global_opts[] = {
     U32(login_fail_max, "5", 1, 10000, "logins", "this many failed logins from one IP within "
         "login_fail_window make further attempts rate_limited"),
     DUR(login_fail_window, "1m", 1 * SEC, 1 * DAY, "time window of login_fail_max"),
+    U32(agent_sessions_max, "32", 1, 10000, "sessions", "most sessions (desk windows) one agent may "
+        "have open at once, over all nodes; one more login gets too_many_sessions"),
     DUR(agent_grace, "30s", 0, 1 * DAY, "an agent whose sessions are all gone keeps its chats this long; "
         "then they go back to the head of their queue"),
     DUR(node_heartbeat, "2s", 100 * MS, 1 * MINUTE, "how often this node says it is alive in Redis "

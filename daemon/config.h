@@ -87,6 +87,7 @@ struct config {
     uint32_t agent_msg_burst;     /* 100 */
     uint32_t login_fail_max;      /* failed logins per IP per window: 5 */
     uint64_t login_fail_window_ms;/* 1m */
+    uint32_t agent_sessions_max;  /* open sessions per agent, all nodes: 32 */
     uint64_t agent_grace_ms;      /* chats kept after an agent's last session: 30s */
     uint64_t node_heartbeat_ms;   /* 2s */
     uint64_t node_timeout_ms;     /* 10s */

@@ -23,6 +23,7 @@
     X(NOT_FOUND,     "not_found",     "no such object")                        \
     X(CONFLICT,      "conflict",      "state does not allow this now")         \
     X(RATE_LIMITED,  "rate_limited",  "too many requests, slow down")          \
+    X(TOO_MANY_SESSIONS, "too_many_sessions", "too many sessions open for this login") \
     X(UNAVAILABLE,   "unavailable",   "storage unavailable, retry later")      \
     X(INTERNAL,      "internal",      "internal error")
 

@@ -1,10 +1,13 @@
 /*
  * router.c - this node's side of routing (see router.h).
  *
- * Two indexes find local sessions for events: chat id -> the buyer session
- * showing that chat, agent id -> the agent's sessions here (one agent may
- * have several desk windows). Events arrive on the subscriber link as
- * msgpack maps packed by our Lua scripts: {k, chat?, agent?, ...}.
+ * Two indexes find local sessions for events: chat id -> the buyer sessions
+ * showing that chat (a buyer may have it open in several tabs), agent id ->
+ * the agent's sessions here (one agent may have several desk windows).
+ * Events arrive on the subscriber link as msgpack maps packed by our Lua
+ * scripts: {k, chat?, agent?, ...}, and go to every session of the id.
+ * There is no fixed cap on those sessions here: how many desk windows an
+ * agent may have is the agent_sessions_max option, checked at login.
  *
  * A lost subscriber link may have dropped events; when it is back, every
  * local buyer re-reads its transcript from the last seq it saw (the
@@ -25,11 +28,13 @@
 #include "router.h"
 #include "session.h"
 
-struct agent_ref {                  /* the local sessions of one agent */
-    char id[INDEX_KEY_MAX + 1];     /* its key in R.agents */
+struct local_set {                  /* the local sessions of one chat or agent */
+    char id[INDEX_KEY_MAX + 1];     /* its key in the index */
     size_t n, cap;
     struct session **v;
 };
+
+typedef void event_fn(struct session *s, const char *kind, const struct proto_value *ev);
 
 static struct {
     struct index buyers, agents;
@@ -39,6 +44,7 @@ static struct {
     uv_timer_t beat;
     bool started, reset_done;
     char chan_node[160];
+    char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
 } R;
 
 const char *router_node(void)
@@ -132,12 +138,25 @@ static void assign_all(void)
 
 /* ---- heartbeat and sweep -------------------------------------------------- */
 
+static void rejoin_all(void);
+
+/* {next cursor, {"store group"...}, declared dead} */
 static void on_swept(void *ud, redisReply *r)
 {
     (void)ud;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("sweep_failed", "error=%s", r->str);
-    router_assign_groups(r);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+        return;
+    if (r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof R.sweep_cursor)
+        memcpy(R.sweep_cursor, r->element[0]->str, r->element[0]->len + 1);
+    router_assign_groups(r->element[1]);
+    if (r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 1) {
+        /* paused (GC, VM steal, SIGSTOP) past node_timeout: another node
+         * dropped our agents' sessions; they are open, so register them */
+        log_warn("node_declared_dead", "node=%s agents=%zu", gw.node_id, index_count(&R.agents));
+        rejoin_all();
+    }
 }
 
 static void sweep(void)
@@ -146,8 +165,10 @@ static void sweep(void)
 
     snprintf(grace, sizeof grace, "%llu", (unsigned long long)gw.cfg->agent_grace_ms);
     snprintf(timeout, sizeof timeout, "%llu", (unsigned long long)gw.cfg->node_timeout_ms);
-    const char *args[] = { grace, timeout };
-    router_eval(on_swept, NULL, "sweep", 2, args);
+    if (!R.sweep_cursor[0])
+        R.sweep_cursor[0] = '0';
+    const char *args[] = { grace, timeout, R.sweep_cursor };
+    router_eval(on_swept, NULL, "sweep", 3, args);
 }
 
 static void on_beat(uv_timer_t *t)
@@ -179,10 +200,14 @@ static void publish_stores(void)
     }
 }
 
-static void on_online_again(void *ud, redisReply *r)
+/* Registers every local agent session again (see agent_rejoin). */
+static void rejoin_all(void)
 {
-    (void)ud;
-    (void)r;
+    for (size_t i = 0; i < R.agents.cap; i++) {
+        struct local_set *set = R.agents.slots[i].val;
+        for (size_t k = 0; set && k < set->n; k++)
+            agent_rejoin(set->v[k]);
+    }
 }
 
 static void on_reset(void *ud, redisReply *r)
@@ -191,15 +216,7 @@ static void on_reset(void *ud, redisReply *r)
     if (!r || r->type == REDIS_REPLY_ERROR)
         return;
     /* what this node holds now is online again (Redis may have restarted) */
-    for (size_t i = 0; i < R.agents.cap; i++) {
-        struct agent_ref *ref = R.agents.slots[i].val;
-        if (!ref)
-            continue;
-        for (size_t k = 0; k < ref->n; k++) {
-            const char *args[] = { R.agents.slots[i].key };
-            router_eval(on_online_again, NULL, "online", 1, args);
-        }
-    }
+    rejoin_all();
     sweep();
     assign_all();
 }
@@ -227,11 +244,72 @@ static void on_located(void *ud, redisReply *r)
     session_unref(s);
 }
 
+/* Adds s to the sessions of id in ix. */
+static int local_add(struct index *ix, const char *id, struct session *s)
+{
+    struct local_set *set = index_get(ix, id);
+
+    if (!set) {
+        set = calloc(1, sizeof *set);
+        if (set)
+            snprintf(set->id, sizeof set->id, "%s", id);
+        if (!set || index_put(ix, set->id, set) != 0) {
+            free(set);
+            return -1;
+        }
+    }
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 2;
+        struct session **v = realloc(set->v, cap * sizeof *v);
+        if (!v) {
+            if (set->n == 0) {
+                index_del(ix, set->id, set);
+                free(set);
+            }
+            return -1;
+        }
+        set->v = v;
+        set->cap = cap;
+    }
+    set->v[set->n++] = s;
+    return 0;
+}
+
+static void local_del(struct index *ix, const char *id, struct session *s)
+{
+    struct local_set *set = index_get(ix, id);
+
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i] == s) {
+            set->v[i] = set->v[--set->n];
+            break;
+        }
+    if (set->n == 0) {
+        index_del(ix, set->id, set);
+        free(set->v);
+        free(set);
+    }
+}
+
+static void local_free_all(struct index *ix)
+{
+    for (size_t i = 0; i < ix->cap; i++) {
+        struct local_set *set = ix->slots[i].val;
+        if (set) {
+            free(set->v);
+            free(set);
+        }
+    }
+    index_free(ix);
+}
+
 int router_buyer_attach(struct session *s, const char *chat, bool resumed)
 {
     char key[96], ttl[24];
 
-    if (index_put(&R.buyers, chat, s) != 0)
+    if (local_add(&R.buyers, chat, s) != 0)
         return -1;
     /* where events for this chat's buyer go */
     snprintf(key, sizeof key, "cg:chat:{%s}:loc", chat);
@@ -247,56 +325,23 @@ int router_buyer_attach(struct session *s, const char *chat, bool resumed)
 
 void router_buyer_detach(struct session *s, const char *chat)
 {
-    index_del(&R.buyers, chat, s);
+    local_del(&R.buyers, chat, s);
 }
 
 int router_agent_attach(struct session *s, const char *agent)
 {
-    struct agent_ref *ref = index_get(&R.agents, agent);
-
-    if (!ref) {
-        ref = calloc(1, sizeof *ref);
-        if (ref)
-            snprintf(ref->id, sizeof ref->id, "%s", agent);
-        if (!ref || index_put(&R.agents, ref->id, ref) != 0) {
-            free(ref);
-            return -1;
-        }
-    }
-    if (ref->n == ref->cap) {
-        size_t cap = ref->cap ? ref->cap * 2 : 2;
-        struct session **v = realloc(ref->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        ref->v = v;
-        ref->cap = cap;
-    }
-    ref->v[ref->n++] = s;
-    return 0;
+    return local_add(&R.agents, agent, s);
 }
 
 void router_agent_detach(struct session *s, const char *agent)
 {
-    struct agent_ref *ref = index_get(&R.agents, agent);
-
-    if (!ref)
-        return;
-    for (size_t i = 0; i < ref->n; i++)
-        if (ref->v[i] == s) {
-            ref->v[i] = ref->v[--ref->n];
-            break;
-        }
-    if (ref->n == 0) {
-        index_del(&R.agents, agent, ref);
-        free(ref->v);
-        free(ref);
-    }
+    local_del(&R.agents, agent, s);
 }
 
 size_t router_agent_sessions(const char *agent)
 {
-    struct agent_ref *ref = index_get(&R.agents, agent);
-    return ref ? ref->n : 0;
+    struct local_set *set = index_get(&R.agents, agent);
+    return set ? set->n : 0;
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -333,6 +378,35 @@ static void on_refreshed(void *ud, redisReply *r)
     router_assign_groups(r);           /* new groups or room: chats for it? */
 }
 
+/*
+ * Hands an event to every session of a set. Handlers may close sessions,
+ * and a closed session leaves its set (which goes when it is empty): walk
+ * a copy, each session in it held by a reference until the walk is done.
+ */
+static void deliver(const struct local_set *set, event_fn *fn, const char *k,
+                    const struct proto_value *ev)
+{
+    struct session *few[16], **v;
+    size_t n = set ? set->n : 0;
+
+    if (n == 0)
+        return;
+    v = n <= 16 ? few : malloc(n * sizeof *v);
+    if (!v) {
+        log_error("event_dropped", "kind=%s sessions=%zu reason=out_of_memory", k, n);
+        return;
+    }
+    memcpy(v, set->v, n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        session_ref(v[i]);
+    for (size_t i = 0; i < n; i++) {
+        fn(v[i], k, ev);
+        session_unref(v[i]);
+    }
+    if (v != few)
+        free(v);
+}
+
 static void on_event(const char *channel, const char *payload, size_t len)
 {
     struct proto_limits lim = { 4, 0, true };
@@ -360,21 +434,10 @@ static void on_event(const char *channel, const char *payload, size_t len)
     }
     if (strcmp(channel, "cg:ctl") == 0 || strcmp(k, "assign") == 0 ||
         strcmp(k, "unassign") == 0 || strcmp(k, "amsg") == 0 || strcmp(k, "kick") == 0) {
-        struct agent_ref *ref = agent ? index_get(&R.agents, agent) : NULL;
-        /* handlers may close sessions (and so detach them): walk a copy */
-        size_t n = ref ? ref->n : 0;
-        struct session *v[16];
-        if (n > 16)
-            n = 16;
-        for (size_t i = 0; i < n; i++)
-            v[i] = ref->v[i];
-        for (size_t i = 0; i < n; i++)
-            agent_on_event(v[i], k, ev);
+        deliver(agent ? index_get(&R.agents, agent) : NULL, agent_on_event, k, ev);
         return;
     }
-    struct session *s = chat ? index_get(&R.buyers, chat) : NULL;
-    if (s)
-        buyer_on_event(s, k, ev);
+    deliver(chat ? index_get(&R.buyers, chat) : NULL, buyer_on_event, k, ev);
 }
 
 static void on_sub_state(bool ready)
@@ -382,9 +445,11 @@ static void on_sub_state(bool ready)
     if (!ready)
         return;
     /* events may have been lost while the link was down: catch up */
-    for (size_t i = 0; i < R.buyers.cap; i++)
-        if (R.buyers.slots[i].val)
-            buyer_resync(R.buyers.slots[i].val);
+    for (size_t i = 0; i < R.buyers.cap; i++) {
+        struct local_set *set = R.buyers.slots[i].val;
+        for (size_t k = 0; set && k < set->n; k++)
+            buyer_resync(set->v[k]);
+    }
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -414,14 +479,7 @@ void router_stop(void)
     R.started = false;
     uv_timer_stop(&R.beat);
     uv_close((uv_handle_t *)&R.beat, NULL);
-    index_free(&R.buyers);
-    for (size_t i = 0; i < R.agents.cap; i++) {
-        struct agent_ref *ref = R.agents.slots[i].val;
-        if (ref) {
-            free(ref->v);
-            free(ref);
-        }
-    }
-    index_free(&R.agents);
+    local_free_all(&R.buyers);
+    local_free_all(&R.agents);
     proto_arena_free(&R.arena);
 }

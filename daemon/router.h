@@ -10,7 +10,9 @@
  *
  * Assignment runs when something changes (a chat queued, an agent ready or
  * freed) and, as a safety net, at each heartbeat. The heartbeat also finds
- * dead nodes and agents whose grace ran out (router.lua "sweep").
+ * dead nodes and agents whose grace ran out (router.lua "sweep"), and tells
+ * this node when another node had declared it dead (it was paused past
+ * node_timeout): its agent sessions, still open, then register again.
  *
  * API: router_init, router_stop, router_on_db_state, router_assign,
  *      router_assign_groups, router_eval, router_node,
@@ -54,5 +56,7 @@ size_t router_agent_sessions(const char *agent);
 void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev);
 void buyer_resync(struct session *s);
 void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev);
+/* Register an agent session as online again (its registration was lost). */
+void agent_rejoin(struct session *s);
 
 #endif

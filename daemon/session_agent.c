@@ -4,10 +4,12 @@
  * login {token}: the token's SHA-256 finds the agent (cg:tok:<hash> ->
  * agent:<id>, then cg:agent:<id>); the stored hash is compared again in
  * constant time. The session then counts as the agent being online on
- * this node (router.lua "online"), and the welcome lists the chats the
- * agent already holds, with their recent history. Login attempts are
- * counted per client address when they start, and given back when they
- * succeed: past login_fail_max in login_fail_window the address gets
+ * this node (router.lua "online", which checks the hash once more, so a
+ * token revoked or an agent deleted after the lookup cannot slip in, and
+ * refuses past agent_sessions_max sessions), and the welcome lists the
+ * chats the agent already holds, with their recent history. Login attempts
+ * are counted per client address when they start, and given back when
+ * they succeed: past login_fail_max in login_fail_window the address gets
  * rate_limited without a lookup, however many it sends at once.
  *
  * After login: state (ready|away), msg (stored by append.lua, which also
@@ -15,7 +17,8 @@
  * (router.lua "release"). What happens to the agent's chats reaches every
  * one of its sessions as router events: assign, unassign, msg.
  *
- * API: agent_role, agent_on_event (router.h), agent_init, agent_shutdown.
+ * API: agent_role, agent_on_event and agent_rejoin (router.h), agent_init,
+ *      agent_shutdown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,7 @@ struct agent {
     char store[CONFIG_ID_MAX + 1];
     char groups[16 * (CONFIG_ID_MAX + 1)];  /* space-separated */
     char tag[96];                        /* node#n: this session, in events it caused */
+    char token_hash[TOKEN_HASH_HEX + 1]; /* the login's, checked again by "online" */
     char state[8];                       /* at login: ready | away */
     uint32_t capacity;
     uint8_t logging_in, logged_in;
@@ -260,6 +264,43 @@ static void login_unavailable(struct session *s)
 
 static void on_chats(void *ud, redisReply *r);
 
+/* router.lua "online" refused the session: the answer, then close. */
+static const struct {
+    const char *error;              /* the script's error reply */
+    enum cg_err err;
+    const char *why;                /* logged */
+    bool failed_login;              /* counts towards login_fail_max */
+} online_refusals[] = {
+    { "too_many_sessions", CG_E_TOO_MANY_SESSIONS, "too_many_sessions", false },
+    /* the token was replaced or the agent deleted after the lookup */
+    { "unauthorized",      CG_E_UNAUTHORIZED,      "token_revoked",     true },
+};
+
+static bool online_refused(struct session *s, const char *e)
+{
+    struct agent *a = A(s);
+
+    for (size_t i = 0; i < sizeof online_refusals / sizeof online_refusals[0]; i++) {
+        if (strcmp(e, online_refusals[i].error) != 0)
+            continue;
+        /* no events from now on; its offline at close is harmless (by tag) */
+        if (a->attached)
+            router_agent_detach(s, a->id);
+        a->attached = 0;
+        if (online_refusals[i].failed_login && !a->logged_in) {
+            login_failed(s, online_refusals[i].err, online_refusals[i].why);
+            return true;
+        }
+        a->logging_in = 0;
+        log_info(a->logged_in ? "agent_refused" : "login_refused", "agent=%s ip=%s reason=%s",
+                 a->id, a->ip, online_refusals[i].why);
+        session_error(s, online_refusals[i].err, NULL);
+        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return true;
+    }
+    return false;
+}
+
 static void on_online(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
@@ -267,6 +308,8 @@ static void on_online(void *ud, redisReply *r)
     char hist[16];
 
     if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_ERROR && online_refused(s, db_error_text(r)))
         return;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         login_unavailable(s);
@@ -434,7 +477,7 @@ static struct agent *login_step(struct agent_req *q, redisReply *r,
 static void on_identity(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1];
+    char hash[TOKEN_HASH_HEX + 1], max[16];
     struct session *s;
     struct agent *a = login_step(q, r, hash, &s);
 
@@ -457,20 +500,24 @@ static void on_identity(void *ud, redisReply *r)
     }
     login_settle(a);                    /* the token is good */
     /* events for the agent reach this session from the "online" step on */
-    if (router_agent_attach(s, a->id) == 0)
+    if (!a->attached && router_agent_attach(s, a->id) == 0)
         a->attached = 1;
-    const char *args[] = { a->id };
+    /* the session's registration in Redis, and its mark on its own messages */
+    snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
+    snprintf(max, sizeof max, "%u", gw.cfg->agent_sessions_max);
+    memcpy(a->token_hash, hash, sizeof a->token_hash);
+    const char *args[] = { a->id, a->tag, max, a->token_hash };
     q = req_new(s);
-    if (!q || router_eval(on_online, q, "online", 1, args) != 0) {
+    if (!q || router_eval(on_online, q, "online", 4, args) != 0) {
         a->logging_in = 0;
         if (q)
             req_unsent(q, NULL);
         return;
     }
-    /* from here on the session counts as the agent being online, even if
-     * it closes before the welcome: agent_close undoes it */
+    /* from here on the session may count as the agent being online, even
+     * if it closes before the welcome: agent_close undoes it (by its tag,
+     * so undoing a registration that was refused or dropped is harmless) */
     a->counted = 1;
-    snprintf(a->tag, sizeof a->tag, "%s#%llu", router_node(), (unsigned long long)++next_tag);
 }
 
 static void on_token(void *ud, redisReply *r)
@@ -535,6 +582,49 @@ static void on_login(struct session *s, const struct proto_value *f)
         a->logging_in = 0;
         req_unsent(q, NULL);
     }
+}
+
+/* ---- registering again ---------------------------------------------------------- */
+
+static void on_rejoined(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    struct session *s;
+    char hist[16];
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "ready") == 0)
+        router_assign_groups(r->element[1]);
+    if (!req_end(q, &s))
+        return;
+    if (r && r->type == REDIS_REPLY_ERROR && online_refused(s, db_error_text(r)))
+        return;
+    if (!r || r->type != REDIS_REPLY_ARRAY || !A(s)->logged_in)
+        return;                         /* a login under way sends the welcome */
+    /* events may have gone elsewhere meanwhile: the chats it holds now */
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { A(s)->id, hist };
+    q = req_new(s);
+    if (q && router_eval(on_rechats, q, "chats", 2, args) != 0)
+        req_unsent(q, NULL);
+}
+
+/*
+ * Registers the session as online again (router.lua "online" is idempotent
+ * per session): Redis restarted, or the sweep of another node declared this
+ * one dead and dropped its sessions. No session limit applies: it is open.
+ */
+void agent_rejoin(struct session *s)
+{
+    struct agent *a = A(s);
+    struct agent_req *q;
+
+    if (!session_alive(s) || !a || !a->counted)
+        return;
+    const char *args[] = { a->id, a->tag, "0", a->token_hash };
+    q = req_new(s);
+    if (q && router_eval(on_rejoined, q, "online", 4, args) != 0)
+        session_req_drop(q);
 }
 
 /* ---- after login -------------------------------------------------------------- */
@@ -808,8 +898,8 @@ static void agent_close(struct session *s)
     a->attached = 0;
     if (!a->counted)
         return;
-    const char *args[] = { a->id };
-    router_eval(on_offline, NULL, "offline", 1, args);
+    const char *args[] = { a->id, a->tag };
+    router_eval(on_offline, NULL, "offline", 2, args);
     log_info("agent_logout", "agent=%s", a->id);
 }
 

@@ -863,17 +863,26 @@ static void on_read(struct session *s, const struct proto_value *f)
         session_error_field(s, CG_E_BAD_VALUE, NULL, "seq");
 }
 
+/*
+ * The chat may have been closed first (the agent closed it as the buyer
+ * said bye): then the reply is "closed REASON" and the buyer is told the
+ * stored reason, not its own.
+ */
 static void on_closed_stored(void *ud, redisReply *r)
 {
     struct buyer_req *q = ud;
     struct session *s;
+    const char *e = r && r->type == REDIS_REPLY_ERROR ? db_error_text(r) : NULL;
+    bool was_closed = e && strncmp(e, "closed", 6) == 0 && (e[6] == ' ' || e[6] == '\0');
 
-    if (r && r->type == REDIS_REPLY_ERROR && strcmp(db_error_text(r), "closed") != 0)
+    if (e && !was_closed)
         log_warn("close_failed", "error=%s", r->str);
     router_assign_groups(r);           /* its agent, if any, has room now */
     if (!req_end(q, &s))
         return;
-    send_closed(s, "buyer_left");
+    if (was_closed && e[6] == ' ' && e[7])
+        snprintf(B(s)->closed_reason, sizeof B(s)->closed_reason, "%s", e + 7);
+    send_closed(s, B(s)->closed_reason);
     session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
 }
 

@@ -9,18 +9,35 @@
 -- Events for sessions go out by PUBLISH on cg:node:<node> of the node that
 -- holds the session (agents: cg:an:<agent> lists their nodes; buyers:
 -- cg:chat:{c}:loc), as msgpack maps with k = assign|unassign|agent|amsg|
--- bmsg|closed. Redis is the truth; events are how nodes hear of it.
+-- bmsg|closed; an unassign for an agent whose sessions are not registered
+-- (grace over) goes to every node on cg:ctl. Redis is the truth; events are
+-- how nodes hear of it.
+--
+-- Each agent session is registered by its tag (NODE#n) in cg:asess:<agent>
+-- (tag -> node) and counted per node in cg:an:<agent> (node -> sessions);
+-- online and offline of one tag are idempotent, so a late or repeated step
+-- (a registration a sweep already dropped, a node registering its sessions
+-- again) never counts another session.
 --
 -- Ops (ARGV[4...]):
---   online  agent                 a session of the agent opened on NODE
---   offline agent                 one closed
+--   online  agent tag max hash    a session of the agent opened on NODE;
+--                                 max > 0: refused past that many sessions;
+--                                 refused unless hash is the agent's token hash
+--   offline agent tag             one closed
 --   state   agent state           ready | away
 --   refresh agent                 its groups or capacity changed
 --   assign  store group max hist  hand waiting chats to eligible agents
 --   release chat mode actor target ttl hist
---           mode: agent_close | buyer_left | transfer
+--           mode: agent_close | buyer_left | transfer; buyer_left on a
+--           closed chat answers the error "closed REASON" (the stored one)
 --   chats   agent hist            the chats an agent holds, with history
---   sweep   grace node_timeout    heartbeat, dead nodes, expired grace
+--   sweep   grace node_timeout cursor
+--                                 heartbeat, dead nodes, expired grace, and a
+--                                 slice of this node's agents checked for chats
+--                                 that expired while held; answers
+--                                 {next cursor, {"store group"...}, dead}:
+--                                 dead = 1 when NODE had been declared dead
+--                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local P = 'cg:'
@@ -117,9 +134,10 @@ local function history(c, hist)
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
-  redis.call('SADD', P .. 'achats:' .. a, c)
-  rt.load = rt.load + 1
-  redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+  if redis.call('SADD', P .. 'achats:' .. a, c) == 1 then   -- else it was counted
+    rt.load = rt.load + 1
+    redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+  end
   refresh(a, info, rt)
   m.agent = a
   m.agent_name = info.name
@@ -143,12 +161,51 @@ local function take_back(c, a, reason)
   to_agent(a, { k = 'unassign', chat = c, reason = reason })
 end
 
-local function went_offline_if_gone(a)
+-- Lets go of the chats agent a holds that are gone (their transcript
+-- expired) or no longer its own, and sets its load to what it holds.
+-- True when the load dropped.
+local function drop_stale(a)
+  local dropped = false
+  for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+    local m = meta_get(c)
+    if not m or m.agent ~= a then
+      take_back(c, a, not m and 'expired' or m.state == 'closed' and 'closed' or 'transferred')
+      dropped = true
+    end
+  end
+  local rt = runtime(a)
+  local held = redis.call('SCARD', P .. 'achats:' .. a)
+  if rt.load ~= held then
+    dropped = dropped or rt.load > held
+    rt.load = held
+    redis.call('HSET', P .. 'ar:' .. a, 'load', held)
+    refresh(a, nil, rt)
+  end
+  return dropped
+end
+
+local function online_count(a)
   local n = 0
   for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
+  return n
+end
+
+local function went_offline_if_gone(a)
+  local n = online_count(a)
   redis.call('HSET', P .. 'ar:' .. a, 'online', n)
   if n <= 0 then redis.call('ZADD', P .. 'agents:offline', 'NX', now, a) end
   refresh(a)
+end
+
+-- Forgets every session of agent a on node n (the node is gone or restarts).
+local function drop_node(a, n)
+  local sk = P .. 'asess:' .. a
+  local t = redis.call('HGETALL', sk)
+  for i = 1, #t, 2 do
+    if t[i + 1] == n then redis.call('HDEL', sk, t[i]) end
+  end
+  redis.call('HDEL', P .. 'an:' .. a, n)
+  went_offline_if_gone(a)
 end
 
 local function groups_of(a)
@@ -160,13 +217,23 @@ local function groups_of(a)
 end
 
 if op == 'online' then
-  local a = ARGV[4]
-  redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+  local a, tag, max, hash = ARGV[4], ARGV[5], tonumber(ARGV[6]) or 0, ARGV[7]
+  local sk = P .. 'asess:' .. a
+  -- the login's lookup may have run before the agent was deleted or got a
+  -- new token: it must not count it online (nor end a deletion's grace)
+  if redis.call('HGET', P .. 'agent:' .. a, 'tok') ~= hash then
+    return redis.error_reply('unauthorized')
+  end
+  if redis.call('HEXISTS', sk, tag) == 0 then
+    if max > 0 and redis.call('HLEN', sk) >= max then
+      return redis.error_reply('too_many_sessions')
+    end
+    redis.call('HSET', sk, tag, node)
+    redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+  end
   redis.call('SADD', P .. 'nodeagents:' .. node, a)
   redis.call('ZREM', P .. 'agents:offline', a)
-  local n = 0
-  for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
-  redis.call('HSET', P .. 'ar:' .. a, 'online', n)
+  redis.call('HSET', P .. 'ar:' .. a, 'online', online_count(a))
   redis.call('HSETNX', P .. 'ar:' .. a, 'state', 'away')
   redis.call('HSETNX', P .. 'ar:' .. a, 'idle', now)
   refresh(a)
@@ -174,10 +241,15 @@ if op == 'online' then
 end
 
 if op == 'offline' then
-  local a = ARGV[4]
-  if redis.call('HINCRBY', P .. 'an:' .. a, node, -1) <= 0 then
-    redis.call('HDEL', P .. 'an:' .. a, node)
-    redis.call('SREM', P .. 'nodeagents:' .. node, a)
+  local a, tag = ARGV[4], ARGV[5]
+  local sk = P .. 'asess:' .. a
+  local n = redis.call('HGET', sk, tag)
+  if n then                        -- else not registered (any more): nothing to undo
+    redis.call('HDEL', sk, tag)
+    if redis.call('HINCRBY', P .. 'an:' .. a, n, -1) <= 0 then
+      redis.call('HDEL', P .. 'an:' .. a, n)
+      redis.call('SREM', P .. 'nodeagents:' .. n, a)
+    end
   end
   went_offline_if_gone(a)
   return 1
@@ -272,6 +344,10 @@ if op == 'release' then
     end
   end
   if not m then return redis.error_reply('not_found') end
+  if mode == 'buyer_left' and m.state == 'closed' then
+    -- closed first by someone else: the buyer is told why, as stored
+    return redis.error_reply('closed ' .. (m.reason or 'closed'))
+  end
   if m.state == 'closed' then return redis.error_reply('closed') end
   local owner = m.agent
   if mode == 'agent_close' or mode == 'buyer_left' then
@@ -315,15 +391,12 @@ end
 if op == 'chats' then
   local a, hist = ARGV[4], tonumber(ARGV[5])
   local out = {}
+  drop_stale(a)                                    -- expired, closed or moved meanwhile
   for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
     local m = meta_get(c)
-    if m and m.agent == a then
-      local first, recs = history(c, hist)
-      out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
-                        now - (m.created or now), first, recs }
-    else
-      redis.call('SREM', P .. 'achats:' .. a, c)   -- closed or moved meanwhile
-    end
+    local first, recs = history(c, hist)
+    out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
+                      now - (m.created or now), first, recs }
   end
   return out
 end
@@ -331,8 +404,7 @@ end
 if op == 'reset_node' then
   -- this node (re)starts: sessions an earlier run of it had are gone
   for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. node)) do
-    redis.call('HDEL', P .. 'an:' .. a, node)
-    went_offline_if_gone(a)
+    drop_node(a, node)
   end
   redis.call('DEL', P .. 'nodeagents:' .. node)
   redis.call('ZADD', P .. 'nodes', now, node)
@@ -340,19 +412,22 @@ if op == 'reset_node' then
 end
 
 if op == 'sweep' then
-  local grace, node_timeout = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local grace, node_timeout, cursor = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] or '0'
   local touched, seen = {}, {}
   local function touch(list)
     for _, sg in ipairs(list) do
       if not seen[sg] then seen[sg] = true; touched[#touched + 1] = sg end
     end
   end
+  -- missing from the node set: another node's sweep found this one silent
+  -- (paused past node_timeout) and dropped its sessions; it must register
+  -- them again, or its agents stay offline while connected
+  local declared_dead = not redis.call('ZSCORE', P .. 'nodes', node)
   redis.call('ZADD', P .. 'nodes', now, node)
   -- nodes that stopped beating: their agents' sessions are gone
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - node_timeout)) do
     for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. n)) do
-      redis.call('HDEL', P .. 'an:' .. a, n)
-      went_offline_if_gone(a)
+      drop_node(a, n)
     end
     redis.call('DEL', P .. 'nodeagents:' .. n)
     redis.call('ZREM', P .. 'nodes', n)
@@ -367,6 +442,11 @@ if op == 'sweep' then
         system_msg(c, 'Your agent was disconnected; we are finding you another one.', nil)
         requeue(c, m)
         touch({ m.store .. ' ' .. m.group })
+        -- its sessions are not registered (that is why it is offline), yet
+        -- some may still be open on a node declared dead that comes back:
+        -- every node hears it and tells the agent's sessions it has
+        redis.call('PUBLISH', P .. 'ctl', cmsgpack.pack({ k = 'unassign', agent = a, chat = c,
+                                                          reason = 'timeout' }))
       end
     end
     redis.call('DEL', P .. 'achats:' .. a)
@@ -374,7 +454,13 @@ if op == 'sweep' then
     redis.call('ZREM', P .. 'agents:offline', a)
     refresh(a)
   end
-  return touched
+  -- this node's agents, a slice per beat: chats gone while held free
+  -- their slot (nothing else would: an expired key tells nobody)
+  local scan = redis.call('SSCAN', P .. 'nodeagents:' .. node, cursor, 'COUNT', 64)
+  for _, a in ipairs(scan[2]) do
+    if drop_stale(a) then touch(groups_of(a)) end
+  end
+  return { scan[1], touched, declared_dead and 1 or 0 }
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

@@ -6,8 +6,10 @@ import os
 import time
 
 import msgpack
+import pytest
+import redis as redis_py
 
-from client import Client, buyer, run
+from client import Client, Closed, buyer, run
 from conftest import wait_for
 from test_buyer import transcript
 
@@ -461,3 +463,267 @@ def test_agent_set_applies_to_routing_at_once(redis, gateway):
         assert redis.client().zscore("cg:q:demo:pre-sales", w3["chat"]) is not None
 
     run(body())
+
+
+def test_every_one_of_twenty_desk_windows_gets_events_and_a_new_token_closes_all(redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url)
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice").stdout.strip()
+
+    async def body():
+        windows = [(await agent(gw, token))[0] for _ in range(20)]
+        assert int(redis.client().hget("cg:ar:alice", "online")) == 20
+        b, bw = await buyer(gw)
+        await b.first_message("hello desks", "m1")
+        for w in windows:
+            await w.expect("assign", chat=bw["chat"])
+        ok(redis.url, "agent", "token", "alice")
+        for w in windows:
+            await w.expect("error", code="unauthorized")
+            assert await w.closed() == (1008, "policy")
+
+    run(body(), timeout=60)
+    wait_for(lambda: int(redis.client().hget("cg:ar:alice", "online")) == 0,
+             what="no window of alice counted online")
+
+
+def test_an_agent_past_its_window_limit_is_refused_and_the_others_keep_working(redis, gateway):
+    gw = gateway(redis.url, agent_sessions_max=3)
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice")
+
+    async def body():
+        windows = [(await agent(gw, token))[0] for _ in range(3)]
+        extra = await Client.connect(gw.ws, path="/v1/agent")
+        await extra.send({"t": "login", "token": token})
+        await extra.expect("error", code="too_many_sessions")
+        assert await extra.closed() == (1008, "policy")
+        assert int(r.hget("cg:ar:alice", "online")) == 3
+        b, bw = await buyer(gw)
+        await b.first_message("still there?", "m1")
+        for w in windows:
+            await w.expect("assign", chat=bw["chat"])
+        # one window closes: a new one fits again, and is not rate limited
+        await windows[0].close()
+        await asyncio.sleep(0.3)
+        again, w = await agent(gw, token)
+        assert [c["chat"] for c in w["chats"]] == [bw["chat"]]
+        assert int(r.hget("cg:ar:alice", "online")) == 3
+
+    run(body())
+
+
+def test_two_tabs_of_one_chat_on_one_node_both_get_agent_messages(redis, gateway):
+    gw = gateway(redis.url)
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, _ = await agent(gw, token)
+        old, bw = await buyer(gw)
+        await old.first_message("two tabs", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        await old.expect("agent", name="Alice")
+        new = await Client.connect(gw.ws)
+        await new.send({"t": "hello", "resume": bw["resume"], "since": 2})
+        await new.expect("welcome")
+        await new.expect("agent", name="Alice")
+        await asyncio.sleep(0.2)                      # its location is stored
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a1", "text": "to both tabs"})
+        await a.expect("ack", id="a1")
+        for tab in (old, new):
+            f, _ = await frames_until(tab, lambda f: f["t"] == "msg" and f["from"] == "agent")
+            assert f["text"] == "to both tabs"
+        # the newer tab closes: the older one still gets what the agent says
+        await new.close()
+        await asyncio.sleep(0.2)
+        await a.send({"t": "msg", "chat": bw["chat"], "id": "a2", "text": "still here?"})
+        await a.expect("ack", id="a2")
+        f, _ = await frames_until(old, lambda f: f["t"] == "msg" and f["from"] == "agent")
+        assert f["text"] == "still here?"
+
+    run(body())
+
+
+def test_a_held_chat_that_expires_frees_its_agent_for_the_next_chat(redis, gateway):
+    gw = gateway(redis.url, transcript_ttl="2s", node_heartbeat="200ms")
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1)
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b1, w1 = await buyer(gw)
+        await b1.first_message("then silence", "m1")
+        await a.expect("assign", chat=w1["chat"])
+        assert int(r.hget("cg:ar:alice", "load")) == 1
+        # nobody says anything: the transcript expires while alice holds it
+        deadline = time.monotonic() + 6
+        while int(r.hget("cg:ar:alice", "load")) != 0:
+            assert time.monotonic() < deadline, "alice's load stayed 1 with no chat behind it"
+            await asyncio.sleep(0.1)
+        assert not r.exists(f"cg:chat:{{{w1['chat']}}}:meta")
+        assert r.scard("cg:achats:alice") == 0
+        b2, w2 = await buyer(gw)
+        await b2.first_message("my turn", "m1")
+        f, others = await frames_until(a, lambda f: f["t"] == "assign")
+        assert f["chat"] == w2["chat"]
+        assert others == [{"t": "unassign", "chat": w1["chat"], "reason": "expired"}]
+
+    run(body())
+
+
+def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, gateway):
+    gw = gateway(redis.url, max_sessions_per_ip=1000)
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice", capacity=1000)
+    told = {}
+
+    async def one(a, i):
+        b, w = await buyer(gw)
+        await b.first_message(f"race {i}", "m1")
+        await b.expect("agent", name="Alice")
+        # the agent closes and the buyer leaves at the same moment
+        await asyncio.gather(a.send({"t": "close", "chat": w["chat"]}), b.send({"t": "bye"}))
+        f, _ = await frames_until(b, lambda f: f["t"] == "closed")
+        told[w["chat"]] = f["reason"]
+
+    async def body():
+        a, _ = await agent(gw, token)
+        for i in range(0, 80, 8):
+            await asyncio.gather(*(one(a, k) for k in range(i, i + 8)))
+
+    run(body(), timeout=120)
+    for chat, reason in told.items():
+        meta = msgpack.unpackb(r.get(f"cg:chat:{{{chat}}}:meta"), raw=False)
+        assert meta["state"] == "closed"
+        assert reason == meta["reason"], f"told {reason}, stored {meta['reason']}"
+    assert len(told) == 80
+
+
+def test_online_step_refuses_a_deleted_agent_or_a_replaced_token(redis):
+    from conftest import ROOT
+    with open(os.path.join(ROOT, "daemon", "lua", "router.lua")) as f:
+        script = f.read()
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice")
+    good = hashlib.sha256(token.encode()).hexdigest()
+    now = str(int(time.time() * 1000))
+
+    def online(tag, h):
+        return r.eval(script, 0, "online", now, "node-x", "alice", tag, "0", h)
+
+    assert online("node-x#1", good)[0] == b"away"
+    # a login whose lookup saw the old token comes after `agent token`
+    r.hset("cg:agent:alice", "tok", "f" * 64)
+    with pytest.raises(redis_py.ResponseError, match="unauthorized"):
+        online("node-x#2", good)
+    # ... or after `agent del`, which ended the grace of its chats at once
+    r.delete("cg:agent:alice")
+    r.zadd("cg:agents:offline", {"alice": 0})
+    with pytest.raises(redis_py.ResponseError, match="unauthorized"):
+        online("node-x#3", good)
+    assert r.zscore("cg:agents:offline", "alice") == 0
+    assert r.hlen("cg:asess:alice") == 1 and int(r.hget("cg:ar:alice", "online")) == 1
+
+
+def test_deleting_an_agent_while_it_logs_in_many_times_leaves_no_login_and_requeues_at_once(
+        redis, gateway):
+    from test_chatgwctl import ok
+    gw = gateway(redis.url, node_heartbeat="200ms", max_sessions_per_ip=1000,
+                 login_fail_max=1000, agent_sessions_max=100)
+    r = redis.client()
+    token = ok(redis.url, "agent", "add", "alice", "--name", "Alice").stdout.strip()
+
+    async def login(delay):
+        await asyncio.sleep(delay)
+        c = await Client.connect(gw.ws, path="/v1/agent")
+        await c.send({"t": "login", "token": token})
+        return c
+
+    async def body():
+        a, _ = await agent(gw, token)
+        b, bw = await buyer(gw)
+        await b.first_message("help", "m1")
+        await a.expect("assign", chat=bw["chat"])
+        # logins keep coming while chatgwctl deletes the agent (in a thread:
+        # the logins go on meanwhile), so some look the token up before the
+        # deletion and reach the "online" step after it
+        logins = [asyncio.ensure_future(login(i * 0.001)) for i in range(80)]
+        await asyncio.sleep(0.02)
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: ok(redis.url, "agent", "del", "alice"))
+        t0 = time.monotonic()
+        clients = [a] + list(await asyncio.gather(*logins))
+        # every session ends closed, whether it got its welcome first or not
+        for c in clients:
+            try:
+                while True:
+                    f = await c.recv(5)
+                    assert f["t"] in ("welcome", "error", "state", "assign"), f
+                    if f["t"] == "error":
+                        assert f["code"] == "unauthorized", f
+            except asyncio.TimeoutError:
+                raise AssertionError("a login kept working")
+            except Closed as e:
+                assert e.code == 1008, e
+        # the chat goes back to the queue at once, not after agent_grace (30 s)
+        while r.zscore("cg:q:demo:pre-sales", bw["chat"]) is None:
+            assert time.monotonic() - t0 < 5, "the chat waited for agent_grace"
+            await asyncio.sleep(0.05)
+
+    run(body(), timeout=60)
+    assert int(r.hget("cg:ar:alice", "online") or 0) == 0
+    assert r.hlen("cg:asess:alice") == 0
+
+
+def test_a_node_paused_past_its_timeout_comes_back_with_its_agent_told_and_online(
+        redis, gateway):
+    import signal
+    fast = dict(node_heartbeat="100ms", node_timeout="500ms", agent_grace="300ms")
+    na = gateway(redis.url, node_id="node-a", **fast)
+    nb = gateway(redis.url, node_id="node-b", **fast)
+    r = redis.client()
+    ta, tb = make_agent(r, "alice", "Alice", capacity=2), make_agent(r, "bob", "Bob")
+
+    async def body():
+        a, _ = await agent(na, ta)
+        chats = []
+        for i in range(2):
+            b, w = await buyer(nb)
+            await b.first_message(f"chat {i}", "m1")
+            await a.expect("assign", chat=w["chat"])
+            chats.append(w["chat"])
+        bob, _ = await agent(nb, tb)
+        # node A stops (a GC pause, VM steal) past node_timeout and agent_grace
+        na.signal(signal.SIGSTOP)
+        try:
+            for _ in chats:
+                f, _ = await frames_until(bob, lambda f: f["t"] == "assign", timeout=10)
+                assert f["chat"] in chats
+        finally:
+            na.signal(signal.SIGCONT)
+        # alice's window is told each chat it lost, and is online again
+        told = set()
+        while len(told) < 2:
+            f, _ = await frames_until(a, lambda f: f["t"] == "unassign", timeout=5)
+            assert f["reason"] == "timeout"
+            told.add(f["chat"])
+        assert told == set(chats)
+        deadline = time.monotonic() + 5
+        while int(r.hget("cg:ar:alice", "online") or 0) != 1:
+            assert time.monotonic() < deadline, "alice stayed offline while connected"
+            await asyncio.sleep(0.05)
+        assert r.hkeys("cg:an:alice") == [b"node-a"]
+        for c in chats:
+            assert msgpack.unpackb(r.get(f"cg:chat:{{{c}}}:meta"), raw=False)["agent"] == "bob"
+        # a second window on node A; the first closing does not undo it
+        a2, _ = await agent(na, ta)
+        await a.close()
+        await asyncio.sleep(0.3)
+        assert int(r.hget("cg:ar:alice", "online")) == 1
+        # and alice (least loaded) gets the next chat
+        b3, w3 = await buyer(nb)
+        await b3.first_message("next one", "m1")
+        f, _ = await frames_until(a2, lambda f: f["t"] == "assign")
+        assert f["chat"] == w3["chat"]
+
+    run(body(), timeout=60)
