@@ -901,6 +901,11 @@ static void on_bye(struct session *s, const struct proto_value *f)
     b->closed = 1;
     snprintf(b->closed_reason, sizeof b->closed_reason, "buyer_left");
     log_info("chat_closed", "chat=%s reason=buyer_left", b->chat);
+    if (b->fresh && !b->greeted) {      /* no message ever sent: Redis has nothing */
+        send_closed(s, "buyer_left");
+        session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+        return;
+    }
     /* closes the chat, takes it out of its queue or from its agent */
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
