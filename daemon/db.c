@@ -22,7 +22,10 @@
  * reply (sessions say `unavailable`, the client resends the same id),
  * /healthz turns 503 and the link reconnects with the usual backoff. The
  * stalled socket is closed, so a late reply can never be matched to a
- * newer request.
+ * newer request. The subscriber link sends nothing on its own, so it is
+ * probed: every redis_timeout it re-SUBSCRIBEs to its first channel (a
+ * no-op that Redis confirms) and drops the link if nothing at all came
+ * back since the previous probe.
  *
  * API: see db.h.
  */
@@ -79,9 +82,10 @@ struct link {
     bool stopping, started, is_sub;
     int handshake_left;              /* replies still expected before READY */
     uv_timer_t retry, watchdog;
-    uv_timer_t deadline;             /* due at the oldest request's deadline */
+    uv_timer_t deadline;             /* the oldest request's; the sub link's probe */
     struct db_req *oldest, *newest;  /* requests in flight, in send order */
     unsigned inflight;
+    bool probe_out;                  /* sub link: probe sent, nothing heard since */
     uv_getaddrinfo_t gai;
     char addr[INET6_ADDRSTRLEN];
 };
@@ -250,6 +254,7 @@ static void link_drop(struct link *l, const char *why)
     l->down_logged = true;
     l->ac = NULL;
     uv_timer_stop(&l->deadline);
+    l->probe_out = false;
     schedule_retry(l);
     if (ac)
         redisAsyncFree(ac);
@@ -265,6 +270,7 @@ static void on_watchdog(uv_timer_t *t)
 /* ---- deadlines ----------------------------------------------------------- */
 
 static void on_deadline(uv_timer_t *t);
+static void on_probe(uv_timer_t *t);
 
 /* q was just handed to hiredis: it is the newest request in flight. */
 static void inflight_push(struct link *l, struct db_req *q)
@@ -333,6 +339,10 @@ static void link_up(struct link *l)
     l->down_logged = false;
     db_redacted_url(l->url, url, sizeof url);
     log_info("redis_ready", "link=%s url=%s", l->name, url);
+    if (l->is_sub) {
+        l->probe_out = false;
+        uv_timer_start(&l->deadline, on_probe, l->timeout_ms, l->timeout_ms);
+    }
     set_state(l, LINK_READY);
 }
 
@@ -366,6 +376,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     if (which == STEP_SUBSCRIBE) {
+        l->probe_out = false;   /* Redis is alive: anything it sends will do */
         /* every pushed message arrives here: [message, channel, payload] */
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[0]->type == REDIS_REPLY_STRING) {
@@ -386,6 +397,28 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (--l->handshake_left == 0)
         link_up(l);
+}
+
+/*
+ * The subscriber link's liveness check, every redis_timeout while ready:
+ * nothing heard since the last probe is a stall; else probe again. The
+ * probe is SUBSCRIBE to a channel we already have: Redis confirms it and
+ * nothing changes. (PING would do in RESP2 too, but hiredis 0.14 files
+ * its callback under "invalid commands" and never pops it: a leak.)
+ */
+static void on_probe(uv_timer_t *t)
+{
+    struct link *l = t->data;
+
+    if (l->state != LINK_READY || !l->ac || sub.n == 0)
+        return;
+    if (l->probe_out) {
+        stalled(l, l->timeout_ms, 1);      /* the probe */
+        return;
+    }
+    if (redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_SUBSCRIBE,
+                          "SUBSCRIBE %s", sub.channels[0]) == REDIS_OK)
+        l->probe_out = true;
 }
 
 static void handshake(struct link *l)

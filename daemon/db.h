@@ -8,9 +8,10 @@
  * itself ready. A lost or stuck connection (no answer within
  * redis_connect_timeout) is dropped and retried with exponential backoff up
  * to redis_backoff_max. A ready link whose oldest request has had no reply
- * for redis_timeout is declared stalled and dropped the same way. While it
- * is not ready every request fails at once with CG_E_UNAVAILABLE; requests
- * in flight when the link drops get their callback with a NULL reply. Nothing waits, nothing
+ * for redis_timeout is declared stalled and dropped the same way (the
+ * subscriber link is probed on that period). While it is not ready every
+ * request fails at once with CG_E_UNAVAILABLE; requests in flight when the
+ * link drops get their callback with a NULL reply. Nothing waits, nothing
  * blocks, and no reply is ever matched to a request it does not answer.
  *
  * Scripts (the files in daemon/lua/, embedded at build time) are called by SHA; a

@@ -85,7 +85,8 @@ def test_gateway_starts_while_redis_is_down_and_waits(redis, gateway):
 
 def test_stalled_redis_answers_unavailable_within_redis_timeout_then_recovers(redis, gateway):
     """Redis frozen (SIGSTOP): the buyer is told `unavailable` after
-    redis_timeout instead of waiting for Redis, /healthz says 503; after SIGCONT the resent id is acked once
+    redis_timeout instead of waiting for Redis, /healthz says 503, the
+    subscriber link notices too; after SIGCONT the resent id is acked once
     and stored once, and the other session carried on."""
     gw = gateway(redis.url, redis_timeout="500ms")
     loop_wait = lambda pred, t, what: asyncio.get_running_loop().run_in_executor(
@@ -106,6 +107,9 @@ def test_stalled_redis_answers_unavailable_within_redis_timeout_then_recovers(re
             waited = time.monotonic() - t0
             assert waited < 0.5 + 1.0, f"unavailable after {waited:.2f}s"
             assert gw.health() == 503
+            # the subscriber link is probed on the same period
+            await loop_wait(lambda: re.search(r"redis_down link=redis_sub .*reason=timeout",
+                                              gw.logtext()), 3, "redis_sub timeout")
             # reconnecting to the frozen Redis does not make it ready again
             await asyncio.sleep(1.0)
             assert gw.health() == 503
