@@ -93,6 +93,8 @@ static const struct opt global_opts[] = {
     STR(redis_server, "redis-server", check_nonempty, "path", "redis-server binary run for the embedded Redis"),
     STR(state_dir, "/var/lib/chatgw", check_nonempty, "path", "directory of the embedded Redis: socket, data, log"),
     DUR(redis_connect_timeout, "2s", 100 * MS, 1 * MINUTE, "give up a Redis connection attempt after this long"),
+    DUR(redis_timeout, "2s", 100 * MS, 1 * MINUTE, "a Redis reply overdue this long marks the link down: the "
+        "requests waiting get unavailable, /healthz turns 503, and the link reconnects"),
     DUR(redis_backoff_max, "5s", 100 * MS, 10 * MINUTE, "longest wait between Redis reconnection attempts"),
     DUR(transcript_ttl, "90d", 1 * SEC, 3650 * DAY, "a chat is kept this long after its last activity"),
     SECTION("Identity and logging"),

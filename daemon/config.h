@@ -58,6 +58,7 @@ struct config {
     char *redis_server;           /* binary for the embedded one: "redis-server" */
     char *state_dir;              /* default /var/lib/chatgw */
     uint64_t redis_connect_timeout_ms;  /* 2s */
+    uint64_t redis_timeout_ms;          /* a reply overdue this long: link down; 2s */
     uint64_t redis_backoff_max_ms;      /* 5s */
     uint64_t transcript_ttl_ms;   /* kept after close (and after last activity): 90d */
 

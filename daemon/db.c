@@ -11,6 +11,22 @@
  * so a NOSCRIPT answer can be healed by sending SCRIPT LOAD and the very
  * same bytes again, in order on the same connection.
  *
+ * Deadlines: a Redis that stops answering (SIGSTOP, a stuck disk, a
+ * half-open TCP link) must not hold requests forever. Replies on one
+ * connection come in the order the commands went, so the requests in
+ * flight form a FIFO, and the oldest one's send time is the only deadline
+ * that matters: one timer per link, armed lazily at that deadline (a send
+ * only starts it when it is idle; when it fires early it re-arms to the
+ * current oldest). Past redis_timeout the link is declared down: the
+ * context is freed, which answers every request in flight with a NULL
+ * reply (sessions say `unavailable`, the client resends the same id),
+ * /healthz turns 503 and the link reconnects with the usual backoff. The
+ * stalled socket is closed, so a late reply can never be matched to a
+ * newer request. The subscriber link sends nothing on its own, so it is
+ * probed: every redis_timeout it re-SUBSCRIBEs to its first channel (a
+ * no-op that Redis confirms) and drops the link if nothing at all came
+ * back since the previous probe.
+ *
  * API: see db.h.
  */
 #include <arpa/inet.h>
@@ -43,6 +59,8 @@ struct db_req {
     int len;
     int8_t script;        /* enum db_script, or -1 */
     uint8_t resent;
+    uint64_t sent_ms;     /* when it joined the in-flight FIFO */
+    struct db_req *prev, *next;
 };
 
 /*
@@ -55,6 +73,7 @@ struct link {
     uv_loop_t *loop;
     const struct db_url *url;
     uint64_t connect_timeout_ms, backoff_max_ms, backoff_ms;
+    uint64_t timeout_ms;             /* redis_timeout: a reply due this long is a stall */
     bool failure_logged;             /* a handshake error was logged this outage */
     bool down_logged;                /* redis_down was logged this outage */
     db_state_cb *on_state;
@@ -63,6 +82,10 @@ struct link {
     bool stopping, started, is_sub;
     int handshake_left;              /* replies still expected before READY */
     uv_timer_t retry, watchdog;
+    uv_timer_t deadline;             /* the oldest request's; the sub link's probe */
+    struct db_req *oldest, *newest;  /* requests in flight, in send order */
+    unsigned inflight;
+    bool probe_out;                  /* sub link: probe sent, nothing heard since */
     uv_getaddrinfo_t gai;
     char addr[INET6_ADDRSTRLEN];
 };
@@ -78,6 +101,8 @@ static struct {
 } sub;
 
 static void link_connect(struct link *l);
+static void link_drop(struct link *l, const char *why);
+static uint64_t timeout_ms = 2000;   /* both links; set by db_init */
 
 /* ---- URL ---------------------------------------------------------------- */
 
@@ -228,6 +253,8 @@ static void link_drop(struct link *l, const char *why)
                  (unsigned long long)l->backoff_ms);
     l->down_logged = true;
     l->ac = NULL;
+    uv_timer_stop(&l->deadline);
+    l->probe_out = false;
     schedule_retry(l);
     if (ac)
         redisAsyncFree(ac);
@@ -240,6 +267,68 @@ static void on_watchdog(uv_timer_t *t)
         link_drop(l, "timeout");
 }
 
+/* ---- deadlines ----------------------------------------------------------- */
+
+static void on_deadline(uv_timer_t *t);
+static void on_probe(uv_timer_t *t);
+
+/* q was just handed to hiredis: it is the newest request in flight. */
+static void inflight_push(struct link *l, struct db_req *q)
+{
+    q->sent_ms = uv_now(l->loop);
+    q->next = NULL;
+    q->prev = l->newest;
+    if (l->newest)
+        l->newest->next = q;
+    else
+        l->oldest = q;
+    l->newest = q;
+    l->inflight++;
+    if (!uv_is_active((uv_handle_t *)&l->deadline))
+        uv_timer_start(&l->deadline, on_deadline, l->timeout_ms, 0);
+}
+
+/* q's reply came, or the context that held it is being freed. */
+static void inflight_remove(struct link *l, struct db_req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        l->oldest = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    else
+        l->newest = q->prev;
+    q->prev = q->next = NULL;
+    l->inflight--;
+}
+
+static void stalled(struct link *l, uint64_t waited_ms, unsigned inflight)
+{
+    log_warn("redis_timeout", "link=%s waited_ms=%llu inflight=%u", l->name,
+             (unsigned long long)waited_ms, inflight);
+    link_drop(l, "timeout");
+}
+
+/*
+ * The timer was due at the deadline of what was the oldest request when it
+ * was armed. Replies since then moved the oldest on: re-arm to its
+ * deadline, or, if it is past, the link has stalled.
+ */
+static void on_deadline(uv_timer_t *t)
+{
+    struct link *l = t->data;
+    uint64_t age;
+
+    if (!l->oldest)
+        return;                 /* all answered: the next send re-arms */
+    age = uv_now(l->loop) - l->oldest->sent_ms;
+    if (age < l->timeout_ms)
+        uv_timer_start(t, on_deadline, l->timeout_ms - age, 0);
+    else
+        stalled(l, age, l->inflight);
+}
+
 static void link_up(struct link *l)
 {
     char url[300];
@@ -250,6 +339,10 @@ static void link_up(struct link *l)
     l->down_logged = false;
     db_redacted_url(l->url, url, sizeof url);
     log_info("redis_ready", "link=%s url=%s", l->name, url);
+    if (l->is_sub) {
+        l->probe_out = false;
+        uv_timer_start(&l->deadline, on_probe, l->timeout_ms, l->timeout_ms);
+    }
     set_state(l, LINK_READY);
 }
 
@@ -283,6 +376,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     if (which == STEP_SUBSCRIBE) {
+        l->probe_out = false;   /* Redis is alive: anything it sends will do */
         /* every pushed message arrives here: [message, channel, payload] */
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[0]->type == REDIS_REPLY_STRING) {
@@ -303,6 +397,28 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (--l->handshake_left == 0)
         link_up(l);
+}
+
+/*
+ * The subscriber link's liveness check, every redis_timeout while ready:
+ * nothing heard since the last probe is a stall; else probe again. The
+ * probe is SUBSCRIBE to a channel we already have: Redis confirms it and
+ * nothing changes. (PING would do in RESP2 too, but hiredis 0.14 files
+ * its callback under "invalid commands" and never pops it: a leak.)
+ */
+static void on_probe(uv_timer_t *t)
+{
+    struct link *l = t->data;
+
+    if (l->state != LINK_READY || !l->ac || sub.n == 0)
+        return;
+    if (l->probe_out) {
+        stalled(l, l->timeout_ms, 1);      /* the probe */
+        return;
+    }
+    if (redisAsyncCommand(l->ac, on_handshake_reply, (void *)(intptr_t)STEP_SUBSCRIBE,
+                          "SUBSCRIBE %s", sub.channels[0]) == REDIS_OK)
+        l->probe_out = true;
 }
 
 static void handshake(struct link *l)
@@ -445,13 +561,15 @@ static void link_init(struct link *l, uv_loop_t *loop, const struct db_url *url,
     l->loop = loop;
     l->url = url;
     l->connect_timeout_ms = connect_timeout_ms;
+    l->timeout_ms = timeout_ms;
     l->backoff_max_ms = backoff_max_ms;
     l->backoff_ms = 50;
     l->on_state = on_state;
     l->started = true;
     uv_timer_init(loop, &l->retry);
     uv_timer_init(loop, &l->watchdog);
-    l->retry.data = l->watchdog.data = l;
+    uv_timer_init(loop, &l->deadline);
+    l->retry.data = l->watchdog.data = l->deadline.data = l;
 }
 
 static void link_stop(struct link *l)
@@ -463,8 +581,10 @@ static void link_stop(struct link *l)
     l->stopping = true;
     uv_timer_stop(&l->retry);
     uv_timer_stop(&l->watchdog);
+    uv_timer_stop(&l->deadline);
     uv_close((uv_handle_t *)&l->retry, NULL);
     uv_close((uv_handle_t *)&l->watchdog, NULL);
+    uv_close((uv_handle_t *)&l->deadline, NULL);
     l->ac = NULL;
     set_state(l, LINK_DOWN);
     if (ac)
@@ -478,13 +598,16 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     struct db_req *q = priv;
     redisReply *r = reply;
 
+    inflight_remove(&L, q);
     if (r && r->type == REDIS_REPLY_ERROR && q->script >= 0 && !q->resent &&
         strncmp(r->str, "NOSCRIPT", 8) == 0 && ac == L.ac && L.state == LINK_READY) {
         log_warn("redis_noscript", "script=%s action=reload", script_name[q->script]);
         q->resent = 1;
         if (redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s", script_src[q->script]) == REDIS_OK &&
-            redisAsyncFormattedCommand(ac, on_reply, q, q->cmd, (size_t)q->len) == REDIS_OK)
+            redisAsyncFormattedCommand(ac, on_reply, q, q->cmd, (size_t)q->len) == REDIS_OK) {
+            inflight_push(&L, q);   /* behind everything sent meanwhile */
             return;
+        }
         r = NULL;
     }
     if (q->cb)
@@ -550,6 +673,7 @@ static int send_req(int8_t script, db_reply_cb *cb, void *ud, int argc,
         free(q);
         return -1;
     }
+    inflight_push(&L, q);
     return 0;
 }
 
@@ -591,8 +715,9 @@ static void script_sha(const char *src, char out[41])
 }
 
 int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
-            uint64_t backoff_max_ms, db_state_cb *on_state)
+            uint64_t reply_timeout_ms, uint64_t backoff_max_ms, db_state_cb *on_state)
 {
+    timeout_ms = reply_timeout_ms;
     for (int i = 0; i < DB_LUA__COUNT; i++)
         script_sha(script_src[i], sha[i]);
     link_init(&L, loop, url, connect_timeout_ms, backoff_max_ms, on_state);

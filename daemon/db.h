@@ -7,9 +7,12 @@
  * authenticates, selects the db, loads the Lua scripts, and only then calls
  * itself ready. A lost or stuck connection (no answer within
  * redis_connect_timeout) is dropped and retried with exponential backoff up
- * to redis_backoff_max. While it is not ready every request fails at once
- * with CG_E_UNAVAILABLE; requests in flight when the link drops get their
- * callback with a NULL reply. Nothing waits, nothing blocks.
+ * to redis_backoff_max. A ready link whose oldest request has had no reply
+ * for redis_timeout is declared stalled and dropped the same way (the
+ * subscriber link is probed on that period). While it is not ready every
+ * request fails at once with CG_E_UNAVAILABLE; requests in flight when the
+ * link drops get their callback with a NULL reply. Nothing waits, nothing
+ * blocks, and no reply is ever matched to a request it does not answer.
  *
  * Scripts (the files in daemon/lua/, embedded at build time) are called by SHA; a
  * NOSCRIPT answer (Redis restarted behind a proxy, SCRIPT FLUSH) makes the
@@ -49,8 +52,10 @@ typedef void db_reply_cb(void *ud, redisReply *r);
 /* Called each time the link becomes ready or stops being ready. */
 typedef void db_state_cb(bool ready);
 
+/* reply_timeout_ms (redis_timeout) applies to both links: call db_init
+ * before db_subscribe. */
 int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
-            uint64_t backoff_max_ms, db_state_cb *on_state);
+            uint64_t reply_timeout_ms, uint64_t backoff_max_ms, db_state_cb *on_state);
 void db_start(void);
 bool db_ready(void);
 /* Sends a command (cb may be NULL: fire and forget). Returns 0, or -1 when the link is not ready (cb not called). */

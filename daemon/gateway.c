@@ -279,7 +279,8 @@ static int start_redis_link(void)
     }
     db_redacted_url(&G.url, shown, sizeof shown);
     log_info("redis", "url=%s embedded=%s", shown, G.embedded ? "yes" : "no");
-    db_init(gw.loop, &G.url, c->redis_connect_timeout_ms, c->redis_backoff_max_ms, on_db_state);
+    db_init(gw.loop, &G.url, c->redis_connect_timeout_ms, c->redis_timeout_ms,
+            c->redis_backoff_max_ms, on_db_state);
     if (router_init(&G.url) != 0)
         return -1;
     db_start();

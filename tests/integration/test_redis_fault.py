@@ -1,6 +1,9 @@
 """Redis stops, then comes back: the greeting stays instant, messages get
 `unavailable` meanwhile, nothing acknowledged is lost, the daemon lives."""
 import asyncio
+import os
+import re
+import signal
 import time
 
 from client import Client, buyer, run
@@ -78,3 +81,56 @@ def test_gateway_starts_while_redis_is_down_and_waits(redis, gateway):
         await c.expect("ack", id="m1")
 
     run(body())
+
+
+def test_stalled_redis_answers_unavailable_within_redis_timeout_then_recovers(redis, gateway):
+    """Redis frozen (SIGSTOP): the buyer is told `unavailable` after
+    redis_timeout instead of waiting for Redis, /healthz says 503, the
+    subscriber link notices too; after SIGCONT the resent id is acked once
+    and stored once, and the other session carried on."""
+    gw = gateway(redis.url, redis_timeout="500ms")
+    loop_wait = lambda pred, t, what: asyncio.get_running_loop().run_in_executor(
+        None, lambda: wait_for(pred, t, what=what))
+
+    async def body():
+        a, w_a = await buyer(gw, name="Ann")
+        await a.first_message("before the stall", "a1")
+        other, w_o = await buyer(gw, name="Oz")
+        await other.first_message("hello", "b1")
+
+        os.kill(redis.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            await a.send({"t": "msg", "id": "a2", "text": "during the stall"})
+            # the old gateway waited for Redis as long as it was stopped
+            await a.expect("error", code="unavailable", ref="a2", timeout=3)
+            waited = time.monotonic() - t0
+            assert waited < 0.5 + 1.0, f"unavailable after {waited:.2f}s"
+            assert gw.health() == 503
+            # the subscriber link is probed on the same period
+            await loop_wait(lambda: re.search(r"redis_down link=redis_sub .*reason=timeout",
+                                              gw.logtext()), 3, "redis_sub timeout")
+            # reconnecting to the frozen Redis does not make it ready again
+            await asyncio.sleep(1.0)
+            assert gw.health() == 503
+            assert gw.proc.poll() is None
+        finally:
+            os.kill(redis.proc.pid, signal.SIGCONT)
+
+        await loop_wait(lambda: gw.health() == 200, 10, "/healthz 200")
+        # the same id again: one ack, with the message stored once
+        await a.send({"t": "msg", "id": "a2", "text": "during the stall"})
+        await a.expect("ack", id="a2", seq=3)
+        await a.silent(0.5)
+        # the other session was neither closed nor confused
+        await other.send({"t": "msg", "id": "b2", "text": "still here"})
+        await other.expect("ack", id="b2", seq=3)
+        return w_a, w_o
+
+    w_a, w_o = run(body())
+    r = redis.client()
+    assert [m["text"] for m in transcript(r, w_a["chat"]) if m["from"] == "buyer"] == \
+        ["before the stall", "during the stall"]
+    assert [m["text"] for m in transcript(r, w_o["chat"]) if m["from"] == "buyer"] == \
+        ["hello", "still here"]
+    assert re.search(r"redis_timeout link=redis waited_ms=\d+ inflight=[1-9]", gw.logtext())
