@@ -602,6 +602,8 @@ int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_
 void db_start(void)
 {
     link_connect(&L);
+    if (P.started)
+        link_connect(&P);
 }
 
 bool db_ready(void)
@@ -621,7 +623,6 @@ int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_tim
             return -1;
     sub.on_message = on_message;
     link_init(&P, loop, url, connect_timeout_ms, backoff_max_ms, on_state);
-    link_connect(&P);
     return 0;
 }
 

@@ -87,3 +87,69 @@ def test_with_a_redis_url_nothing_is_started(redis, gateway):
     gw = gateway(redis.url)
     assert redis_child(gw) is None
     assert "embedded=no" in gw.logtext()
+
+
+def fake_redis_server(tmp_path, name, on_term):
+    """A redis-server behind a shell that runs on_term on SIGTERM (with the
+    real server's pid in $!), as a redis-server slow to stop would."""
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n"
+                    "/usr/bin/redis-server \"$@\" &\n"
+                    f"trap '{on_term}' TERM\n"
+                    "wait; wait; wait\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def assert_own_redis_serves(gw, state):
+    import redis as redis_py
+    sock = os.path.join(state, "redis.sock")
+    assert gw.health() == 200
+    assert os.path.exists(sock), "redis.sock is gone"
+    assert redis_py.Redis(unix_socket_path=sock, socket_timeout=2).ping()
+
+
+def test_restart_right_after_kill9_keeps_its_redis(gateway, tmp_path):
+    """systemd's Restart= starts a new chatgwd while the old one's
+    redis-server is still shutting down: the new daemon's Redis must not
+    lose its socket to the old one's exit (which unlinks redis.sock)."""
+    # a second to stop, as with a big AOF to flush: the race is then lost
+    # every time, not now and then
+    slow = fake_redis_server(tmp_path, "slow-redis-server", "sleep 1; kill -TERM $!")
+    state = short_tmpdir("cgs")
+    gw = gateway("", state_dir=state, redis_server=slow)
+    for _ in range(5):
+        port = gw.port
+        gw.kill9()
+        gw = gateway("", port=port, state_dir=state, redis_server=slow)  # at once
+        time.sleep(1.2)                   # the old redis-server has exited by now
+        assert_own_redis_serves(gw, state)
+        assert "redis_previous_running" in gw.logtext()
+
+    async def chat():
+        c, _ = await buyer(gw)
+        await c.first_message("still stored", "m1")
+        await c.close()
+
+    run(chat())
+    assert gw.health() == 200
+
+
+def test_restart_kills_an_old_redis_that_will_not_exit(gateway, tmp_path):
+    stuck = fake_redis_server(tmp_path, "stuck-redis-server", "")
+    state = short_tmpdir("cgs")
+    gw = gateway("", state_dir=state, redis_server=stuck)
+    old = redis_child(gw)
+    gw.kill9()
+    gw = gateway("", state_dir=state, redis_server=stuck, start=False).start(wait_ready=False)
+    try:
+        gw.wait_ready(15)                 # 5 s of waiting, then the kill
+        assert not alive(old)
+        assert "redis_previous_killed" in gw.logtext()
+        assert_own_redis_serves(gw, state)
+    finally:                              # this one would not stop either
+        for pid in children_of(gw.proc.pid) + [old]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
