@@ -252,7 +252,7 @@ static int make_dir(const char *path)
                 return -1;
             *p = '/';
         }
-    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Connects once the embedded Redis is ours (not a previous daemon's). */

@@ -22,6 +22,10 @@
  * is killed. A per-generation socket name would avoid the unlink but not
  * the shared AOF, and clients such as chatgwctl look for redis.sock.
  *
+ * Transcripts are private: the state directory must be the daemon user's
+ * and closed to group and others (it is fixed, with a warning, when it is
+ * not), and the child runs with umask 077, so its AOF and log are 0600.
+ *
  * API: see redis_child.h.
  */
 #include <dirent.h>
@@ -85,6 +89,7 @@ static int spawn(void)
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         signal(SIGPIPE, SIG_DFL);
+        umask(077);                 /* AOF, log and socket for our user only */
         /* nothing of ours (listeners, Redis links) leaks into the child,
          * except redis.lock, which it holds until it has exited */
         int devnull = open("/dev/null", O_RDWR);
@@ -137,6 +142,41 @@ static void on_sigchld(uv_signal_t *h, int sig)
         uv_timer_start(&C.restart, on_restart, C.backoff_ms, 0);
         C.backoff_ms = C.backoff_ms * 2 > C.backoff_max_ms ? C.backoff_max_ms : C.backoff_ms * 2;
     }
+}
+
+/*
+ * The state directory holds every transcript (the AOF): it must be ours,
+ * and nobody else may enter it. Group or other bits are removed, and said
+ * so; a directory of another user is refused.
+ */
+static int secure_state_dir(void)
+{
+    struct stat st;
+
+    if (stat(C.dir, &st) != 0) {
+        log_error("state_dir_failed", "dir=%s error=%s", C.dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_error("state_dir_failed", "dir=%s error=\"not a directory\"", C.dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        log_error("state_dir_unsafe", "dir=%s owner_uid=%u reason=\"must be owned by the user "
+                  "chatgwd runs as (uid %u)\"", C.dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) == 0)
+        return 0;
+    if (chmod(C.dir, st.st_mode & 07700) != 0) {
+        log_error("state_dir_unsafe", "dir=%s mode=%04o reason=\"open to group or others; "
+                  "chmod failed: %s\"", C.dir, (unsigned)(st.st_mode & 07777), strerror(errno));
+        return -1;
+    }
+    log_warn("state_dir_mode_fixed", "dir=%s old_mode=%04o new_mode=%04o reason=\"the state "
+             "directory holds transcripts; group and others may not enter it\"", C.dir,
+             (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 07700));
+    return 0;
 }
 
 /*
@@ -257,7 +297,7 @@ int redis_child_start(const char *binary, const char *state_dir, uint64_t backof
         return -1;
     }
     snprintf(sock, cap, "%s", C.sock);
-    if (lock_state_dir() != 0)
+    if (secure_state_dir() != 0 || lock_state_dir() != 0)
         return -1;
     if ((rc = take_redis_lock()) < 0) {
         close(C.redis_lockfd);

@@ -153,3 +153,57 @@ def test_restart_kills_an_old_redis_that_will_not_exit(gateway, tmp_path):
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def modes_under(top):
+    """{relative path: permission bits} of top and everything in it."""
+    out = {".": os.stat(top).st_mode & 0o7777}
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            out[os.path.relpath(p, top)] = os.lstat(p).st_mode & 0o7777
+    return out
+
+
+def test_embedded_redis_files_are_private(gateway, tmp_path):
+    state = os.path.join(short_tmpdir("cgs"), "new")     # chatgwd creates it
+    old_umask = os.umask(0o022)           # what a login shell would hand down
+    try:
+        gw = gateway("", state_dir=state)
+    finally:
+        os.umask(old_umask)
+
+    async def chat():
+        c, _ = await buyer(gw)
+        await c.first_message("my card is 4111 1111 1111 1111", "m1")
+        await c.close()
+
+    run(chat())
+    time.sleep(1.2)                       # appendfsync everysec
+    modes = modes_under(state)
+    assert "redis.log" in modes and "appendonlydir" in modes, modes
+    assert any(p.startswith("appendonlydir/") and p.endswith(".aof") for p in modes), modes
+    for path, mode in modes.items():
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}: open to group or others"
+    assert "state_dir_mode_fixed" not in gw.logtext()
+
+
+def test_state_dir_open_to_others_is_closed_and_said_so(gateway, tmp_path):
+    state = short_tmpdir("cgs")
+    os.chmod(state, 0o755)
+    gw = gateway("", state_dir=state)
+    assert os.stat(state).st_mode & 0o777 == 0o700
+    line = [l for l in gw.logtext().splitlines() if "state_dir_mode_fixed" in l]
+    assert line and "old_mode=0755" in line[0] and "new_mode=0700" in line[0], gw.logtext()
+
+
+def test_state_dir_of_another_user_is_refused(gateway, tmp_path):
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root to give the directory away")
+    state = short_tmpdir("cgs")
+    os.chown(state, 65534, 65534)
+    gw = gateway("", state_dir=state, start=False).start(wait_ready=False)
+    assert gw.proc.wait(10) == 1
+    assert "state_dir_unsafe" in gw.logtext()
+    assert not os.path.exists(os.path.join(state, "redis.sock"))
