@@ -270,7 +270,8 @@ static void on_wait(uv_timer_t *t)
     uv_timer_stop(t);
     if (rc == 0) {
         log_info("redis_previous_gone", "waited_ms=%llu", (unsigned long long)waited);
-        spawn();                   /* failing, it leaves the daemon 503, as a crash loop would */
+        if (spawn() != 0)          /* fork failed: try again as after a crash */
+            uv_timer_start(&C.restart, on_restart, C.backoff_ms, 0);
         C.on_up();
     }
 }
