@@ -16,7 +16,12 @@
  *   - config_free frees the string fields the tables name;
  *   - config_write_defaults prints the tables as a commented config.
  * The file fills a scratch config that replaces *c only when no problem was
- * found; every problem is reported, not only the first. An empty string
+ * found; every problem is reported, not only the first (up to MAX_ERRORS).
+ * The file is hostile until checked: at most CONF_MAX_BYTES are read and
+ * CONF_MAX_LINE kept per line (so `-c /dev/zero` fails at once in bounded
+ * memory), a NUL byte is an error, error lines show control characters and
+ * invalid UTF-8 as \xHH, and no error quotes a Redis URL (its password).
+ * An empty string
  * means "derived": redis "" = embedded, node_id "" = hostname:port,
  * name "" = the store id, default_group "" = the first group.
  *
@@ -35,9 +40,13 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "db.h"
 #include "greet.h"
 
 #define MAX_WORDS 64              /* words on one line */
+#define CONF_MAX_BYTES (1 << 20)  /* a config file larger than 1 MiB is refused */
+#define CONF_MAX_LINE 4096        /* bytes in one line */
+#define MAX_ERRORS 100            /* error lines printed; the rest are counted */
 #define TPL_MAX 2048              /* bytes in a greeting/hold_text template */
 #define ZONEINFO "/usr/share/zoneinfo/"
 
@@ -57,7 +66,8 @@ struct opt {
     size_t count_off;             /* T_LIST: the int holding the count */
 };
 
-static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty;
+static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty,
+                check_file;
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024)
@@ -84,8 +94,8 @@ static const struct opt global_opts[] = {
     SECTION("Network"),
     LISTEN(listen, "127.0.0.1:8080", "address and port to listen on; IPv6 as [::1]:8080"),
     BOOL(reuseport, "no", "set SO_REUSEPORT, so that several chatgwd processes share the port"),
-    STR(tls_cert, "", NULL, "path", "PEM certificate; TLS is on when tls_cert and tls_key are both set"),
-    STR(tls_key, "", NULL, "path", "PEM private key of tls_cert"),
+    STR(tls_cert, "", check_file, "path", "PEM certificate; TLS is on when tls_cert and tls_key are both set"),
+    STR(tls_key, "", check_file, "path", "PEM private key of tls_cert"),
     STR(web_root, "", NULL, "path", "directory of static pages served at /; empty = none"),
     SECTION("Storage"),
     STR(redis, "", check_redis, "URL", "Redis to use: redis://[:password@]host[:port][/db] or "
@@ -192,17 +202,51 @@ static int fail(char *why, size_t cap, const char *fmt, ...)
     return -1;
 }
 
+/* s to out, with control characters, DEL, C1 controls and bytes that are
+ * not valid UTF-8 as \xHH: a hostile file cannot write to the terminal. */
+static void put_escaped(FILE *out, const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 :
+                             c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
+        unsigned i = 1;
+
+        if (n != 9 && !((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
+                        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90) ||
+                        (c == 0xC2 && s[1] < 0xA0)))         /* U+0080..U+009F */
+            for (; i <= n && (s[i] & 0xC0) == 0x80; i++)
+                ;
+        if (c < 0x20 || c == 0x7F || n == 9 || i != n + 1) {
+            fprintf(out, "\\x%02X", c);
+            s++;
+        } else {
+            fwrite(s, 1, i, out);
+            s += i;
+        }
+    }
+}
+
 static void report(struct ctx *x, int line, const char *opt, const char *fmt, ...)
 {
+    char msg[CONF_MAX_LINE + 512], head[64];
     va_list ap;
 
-    x->nerr++;
-    if (!x->errs)
+    if (++x->nerr > MAX_ERRORS + 1 || !x->errs)
         return;
-    fprintf(x->errs, "%s:%d: %s: ", x->path, line, opt);
-    va_start(ap, fmt);
-    vfprintf(x->errs, fmt, ap);
-    va_end(ap);
+    if (x->nerr == MAX_ERRORS + 1) {
+        opt = "config";
+        snprintf(msg, sizeof msg, "more problems follow; only the first %d are shown", MAX_ERRORS);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    put_escaped(x->errs, (const unsigned char *)x->path);
+    snprintf(head, sizeof head, ":%d: ", line);
+    fputs(head, x->errs);
+    put_escaped(x->errs, (const unsigned char *)opt);
+    fputs(": ", x->errs);
+    put_escaped(x->errs, (const unsigned char *)msg);
     fputc('\n', x->errs);
 }
 
@@ -310,11 +354,33 @@ static int check_id_or_empty(const char *v, char *why, size_t cap)
     return *v ? check_id(v, why, cap) : 0;
 }
 
+/* The full URL parser of the Redis link; its errors never quote the URL. */
 static int check_redis(const char *v, char *why, size_t cap)
 {
-    if (!*v || strncmp(v, "redis://", 8) == 0 || strncmp(v, "unix://", 7) == 0)
+    struct db_url u;
+    char err[128];
+
+    if (!*v)
         return 0;
-    return fail(why, cap, "expected redis://[:password@]host[:port][/db] or unix:///path/to.sock, got \"%s\"", v);
+    if (db_url_parse(&u, v, err, sizeof err) != 0)
+        return fail(why, cap, "%s (expected redis://[:password@]host[:port][/db] or "
+                    "unix:///path/to.sock[?db=N])", err);
+    db_url_free(&u);
+    return 0;
+}
+
+/* A file read at start (TLS): it must exist and be a regular file. */
+static int check_file(const char *v, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (!*v)
+        return 0;
+    if (stat(v, &st) != 0)
+        return fail(why, cap, "cannot use \"%s\": %s", v, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(why, cap, "\"%s\" is not a regular file", v);
+    return 0;
 }
 
 static int check_tpl(const char *v, char *why, size_t cap)
@@ -445,6 +511,10 @@ static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, 
     case T_STR:
         if (!utf8_valid((const unsigned char *)v[0]))
             return fail(why, cap, "not valid UTF-8");
+        if (v[0][strcspn(v[0], "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0d\x0e\x0f\x10"
+                               "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e"
+                               "\x1f\x7f")])
+            return fail(why, cap, "control character (only \\n and tabs are allowed)");
         if (o->check && o->check(v[0], why, cap) != 0)
             return -1;
         return set_str(f, v[0], why, cap);
@@ -700,34 +770,93 @@ void config_defaults(struct config *c)
     apply_defaults(global_opts, NGLOBAL, c);
 }
 
+/* One line read by read_file: checked for size and NUL bytes, then parsed. */
+static void end_line(struct ctx *x, char *line, size_t len, size_t seen, bool nul)
+{
+    char name[48];
+
+    x->line++;
+    if (len > 0 && len == seen && line[len - 1] == '\r') {
+        len--;                    /* CRLF */
+        seen--;
+    }
+    line[len] = '\0';
+    if (seen <= CONF_MAX_LINE && !nul) {
+        do_line(x, line);
+        return;
+    }
+    line += strspn(line, " \t");
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(line, " \t#\""), line);
+    if (nul)
+        report(x, x->line, name[0] ? name : "config", "line holds a NUL byte");
+    else
+        report(x, x->line, name[0] ? name : "config", "line longer than %d bytes", CONF_MAX_LINE);
+}
+
+/*
+ * Reads f line by line into a fixed buffer: at most CONF_MAX_BYTES in all
+ * (from a regular file's size, before reading, else while reading), and
+ * CONF_MAX_LINE kept per line. Returns -1 after reporting a file too big.
+ */
+static int read_file(struct ctx *x, FILE *f)
+{
+    char line[CONF_MAX_LINE + 2];
+    size_t len = 0, seen = 0, total = 0;
+    bool nul = false;
+    struct stat st = { 0 };
+    int ch;
+
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        report(x, 0, "config", "is a directory");
+        return -1;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > CONF_MAX_BYTES) {
+        report(x, 0, "config", "file larger than %d bytes (1 MiB)", CONF_MAX_BYTES);
+        return -1;
+    }
+    while ((ch = getc_unlocked(f)) != EOF) {
+        if (++total > CONF_MAX_BYTES) {
+            report(x, x->line + 1, "config", "file larger than %d bytes (1 MiB); stopped reading",
+                   CONF_MAX_BYTES);
+            return -1;
+        }
+        if (ch == '\n') {
+            end_line(x, line, len, seen, nul);
+            len = seen = 0;
+            nul = false;
+            continue;
+        }
+        nul |= ch == '\0';
+        if (++seen <= CONF_MAX_LINE + 1)      /* +1: room for a trailing \r */
+            line[len++] = (char)ch;
+    }
+    if (ferror(f)) {
+        report(x, x->line + 1, "config", "read error: %s", strerror(errno));
+        return -1;
+    }
+    if (seen > 0)
+        end_line(x, line, len, seen, nul);
+    return 0;
+}
+
 int config_load(struct config *c, const char *path, FILE *errs)
 {
     struct ctx x = { .path = path, .errs = errs };
     struct config tmp;
     FILE *f = fopen(path, "r");
     int open_errno = errno;         /* config_defaults may change errno */
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
 
     config_defaults(&tmp);
     x.c = &tmp;
     if (!f) {
         report(&x, 0, "config", "cannot open: %s", strerror(open_errno));
     } else {
-        while ((len = getline(&line, &cap, f)) >= 0) {
-            x.line++;
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                line[--len] = '\0';
-            do_line(&x, line);
+        if (read_file(&x, f) == 0) {
+            finish_store(&x);
+            finish_global(&x);
         }
-        if (ferror(f))
-            report(&x, x.line, "config", "read error: %s", strerror(errno));
         fclose(f);
-        finish_store(&x);
-        finish_global(&x);
     }
-    free(line);
     free(x.store_lines);
     if (x.nerr == 0 && !(tmp.path = strdup(path)))
         report(&x, 0, "config", "out of memory");

@@ -12,7 +12,9 @@
  *       name "Demo Flagship Store"   # belong to that store until the next
  *       greeting "Hello from {store}" # `store` line
  *
- * Errors are reported one per line as `FILE:LINE: OPTION: PROBLEM`.
+ * Errors are reported one per line as `FILE:LINE: OPTION: PROBLEM`, with
+ * non-printable bytes as \xHH and no Redis URL quoted. A file is at most
+ * 1 MiB, a line at most 4096 bytes.
  *
  * API: config_defaults, config_load, config_free, config_find_store,
  *      config_store_has_group, config_write_defaults.

@@ -56,6 +56,8 @@ typedef void db_state_cb(bool ready);
  * before db_subscribe. */
 int db_init(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
             uint64_t reply_timeout_ms, uint64_t backoff_max_ms, db_state_cb *on_state);
+/* Starts connecting the link and, once db_subscribe was called, the
+ * subscriber link (the embedded Redis may not be up at db_init). */
 void db_start(void);
 bool db_ready(void);
 /* Sends a command (cb may be NULL: fire and forget). Returns 0, or -1 when the link is not ready (cb not called). */
@@ -67,7 +69,8 @@ int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
  * The subscriber link: a second connection, kept alive the same way, that
  * SUBSCRIBEs to the given channels on every (re)connect. on_message gets
  * each published payload; on_state says when it is (not) ready, so the
- * caller can catch up on what it may have missed meanwhile.
+ * caller can catch up on what it may have missed meanwhile. It connects
+ * at db_start.
  */
 typedef void db_message_cb(const char *channel, const char *payload, size_t len);
 int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,

@@ -252,21 +252,29 @@ static int make_dir(const char *path)
                 return -1;
             *p = '/';
         }
-    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Connects once the embedded Redis is ours (not a previous daemon's). */
+static void on_redis_child_up(void)
+{
+    db_start();
 }
 
 static int start_redis_link(void)
 {
     char err[128], sock[1100], url[1200], shown[1300];
     const struct config *c = gw.cfg;
+    int child = 0;
 
     if (!c->redis || !c->redis[0]) {
         if (make_dir(c->state_dir) != 0) {
             log_error("state_dir_failed", "dir=%s error=%s", c->state_dir, strerror(errno));
             return -1;
         }
-        if (redis_child_start(c->redis_server, c->state_dir, c->redis_backoff_max_ms,
-                              sock, sizeof sock) != 0)
+        child = redis_child_start(c->redis_server, c->state_dir, c->redis_backoff_max_ms,
+                                  sock, sizeof sock, on_redis_child_up);
+        if (child < 0)
             return -1;
         G.embedded = true;
         snprintf(url, sizeof url, "unix://%s", sock);
@@ -283,7 +291,8 @@ static int start_redis_link(void)
             c->redis_backoff_max_ms, on_db_state);
     if (router_init(&G.url) != 0)
         return -1;
-    db_start();
+    if (child == 0)
+        db_start();
     return 0;
 }
 

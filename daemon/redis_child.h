@@ -17,9 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Starts it; writes the socket path into sock (cap bytes). 0 or -1. */
+/*
+ * Starts it; writes the socket path into sock (cap bytes). Returns 0 when
+ * redis-server was started, -1 on failure, or 1 when the redis-server of
+ * a previous daemon on this state directory is still exiting: ours starts
+ * once it is gone, and then on_up is called (only in that case).
+ */
 int redis_child_start(const char *binary, const char *state_dir, uint64_t backoff_max_ms,
-                      char *sock, size_t cap);
+                      char *sock, size_t cap, void (*on_up)(void));
 /* Stops it (SIGTERM, then SIGKILL after 5 s) and closes its handles. */
 void redis_child_stop(void);
 

@@ -81,6 +81,52 @@ def test_check_config_reports_file_line_option_problem(tmp_path):
         assert r.returncode == 0, (f, r.stderr)
 
 
+def check_config(path):
+    return subprocess.run([CHATGWD, "--check-config", "-c", str(path)],
+                          capture_output=True, timeout=10)
+
+
+def test_check_config_of_dev_zero_fails_at_once():
+    """Reading /dev/zero as a config grew to 2 GB in 3 s."""
+    t0 = time.monotonic()
+    r = check_config("/dev/zero")
+    assert time.monotonic() - t0 < 2
+    assert r.returncode == 1
+    assert r.stderr == b"/dev/zero:1: config: file larger than 1048576 bytes (1 MiB); stopped reading\n"
+
+
+def test_check_config_runs_the_url_parser_and_never_shows_the_password(tmp_path):
+    conf = tmp_path / "c.conf"
+    for url in ("http://:hunter2@db:6379", "redis://:hunter2@db:99999", "redis://:hunter2@db/x",
+                "redis://admin:hunter2@db"):
+        conf.write_text(f'redis "{url}"\n')
+        r = check_config(conf)
+        assert r.returncode == 1, url
+        assert r.stderr.startswith(f"{conf}:1: redis: ".encode()), r.stderr
+        assert b"hunter2" not in r.stderr
+
+
+def test_check_config_refuses_missing_tls_files(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text(f'tls_cert "{tmp_path}/none.pem"\ntls_key "{tmp_path}/none.key"\n')
+    r = check_config(conf)
+    assert r.returncode == 1
+    assert r.stderr.decode().splitlines() == [
+        f'{conf}:1: tls_cert: cannot use "{tmp_path}/none.pem": No such file or directory',
+        f'{conf}:2: tls_key: cannot use "{tmp_path}/none.key": No such file or directory']
+
+
+def test_check_config_shows_binary_bytes_escaped(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_bytes(b'listen "\x1b]0;owned\x07"\n\x1b[2Jx 1\n')
+    r = check_config(conf)
+    assert r.returncode == 1
+    assert r.stderr.decode().splitlines() == [
+        f'{conf}:1: listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, '
+        f'got "\\x1B]0;owned\\x07"',
+        f"{conf}:2: \\x1B[2Jx: unknown option"]
+
+
 def test_version_and_usage():
     r = subprocess.run([CHATGWD, "--version"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("chatgwd ")

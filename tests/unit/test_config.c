@@ -1,6 +1,7 @@
 /* test_config.c - config file parsing, defaults, validation, errors. */
 #include <ctype.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -177,8 +178,8 @@ TEST(strings)
                   "redis http://x\n"
                   "node_id \"\xff\"\n",
                   "T:1: state_dir: must not be empty\n"
-                  "T:2: redis: expected redis://[:password@]host[:port][/db] or unix:///path/to.sock, "
-                  "got \"http://x\"\n"
+                  "T:2: redis: URL must start with redis:// or unix:// (expected "
+                  "redis://[:password@]host[:port][/db] or unix:///path/to.sock[?db=N])\n"
                   "T:3: node_id: not valid UTF-8\n");
     struct config c;
     ASSERT_EQ(load_text(&c, "redis redis://:pw@10.0.0.1:6380/2\n"), 0);
@@ -465,10 +466,12 @@ TEST(cross_option_rules)
                   "T:5: breach_after: must be greater than hold_after (20s)\n"
                   "T:1: ping_interval: must be less than idle_timeout (75s)\n");
     EXPECT_ERRORS("idle_timeout 30s\n", "T:1: idle_timeout: must be greater than ping_interval (30s)\n");
-    EXPECT_ERRORS("tls_key k.pem\n", "T:1: tls_key: tls_cert and tls_key must be set together\n");
+    /* any regular file stands in for a PEM file here */
+    EXPECT_ERRORS("tls_key conf/demo.conf\n", "T:1: tls_key: tls_cert and tls_key must be set together\n");
     struct config c;
-    ASSERT_EQ(load_text(&c, "tls_cert c.pem\ntls_key k.pem\nping_interval 1s\nidle_timeout 2s\n"), 0);
-    ASSERT_STREQ(c.tls_cert, "c.pem");
+    ASSERT_EQ(load_text(&c, "tls_cert conf/chatgw.conf\ntls_key conf/demo.conf\nping_interval 1s\n"
+                            "idle_timeout 2s\n"), 0);
+    ASSERT_STREQ(c.tls_cert, "conf/chatgw.conf");
     config_free(&c);
 }
 
@@ -602,6 +605,155 @@ TEST(written_sample_store_block_loads)
     config_free(&c);
 }
 
+TEST(malformed_redis_urls_are_refused)
+{
+    static const char *const bad[] = {
+        "redis://", "redis://h:0", "redis://h:70000", "redis://h:12ab", "redis://h:+80",
+        "redis://ho st", "redis://[::1]x", "redis://[zz]:1", "redis://user:pw@h", "redis://:@h",
+        "redis://h/-1", "redis://h/x", "redis://h/99999999999", "unix://rel.sock", "unix:///s?db=",
+    };
+    char text[128];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config c;
+        snprintf(text, sizeof text, "redis \"%s\"\n", bad[i]);
+        int rc = load_text(&c, text);
+        config_free(&c);
+        if (rc != -1 || strncmp(errbuf, "T:1: redis: ", 12) != 0)
+            FAIL_("accepted %s (%s)", bad[i], errbuf);
+    }
+}
+
+TEST(redis_password_never_in_an_error)
+{
+    static const char *const bad[] = {
+        "http://:hunter2@x", "redis://:hunter2@h:0", "redis://:hunter2@", "redis://x:hunter2@h",
+        "redis://:hunter2@h/db", "rediss://:hunter2@h",
+    };
+    char text[128];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct config c;
+        snprintf(text, sizeof text, "redis \"%s\"\n", bad[i]);
+        ASSERT_EQ(load_text(&c, text), -1);
+        config_free(&c);
+        if (strstr(errbuf, "hunter2"))
+            FAIL_("password shown: %s", errbuf);
+    }
+}
+
+TEST(tls_files_must_exist)
+{
+    EXPECT_ERRORS("tls_cert /nonexistent/c.pem\ntls_key conf\n",
+                  "T:1: tls_cert: cannot use \"/nonexistent/c.pem\": No such file or directory\n"
+                  "T:2: tls_key: \"conf\" is not a regular file\n");
+}
+
+TEST(control_bytes_in_errors_are_escaped)
+{
+    EXPECT_ERRORS("listen \"\x1b[2J\x01\"\n"
+                  "bo\x1bgus\xc2\x9b\xff 1\n"
+                  "node_id \"a\x1b]0;x\x07\"\n"
+                  "name\xe4\xb8\xad 1\n",
+                  "T:1: listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, "
+                  "got \"\\x1B[2J\\x01\"\n"
+                  "T:2: bo\\x1Bgus\\xC2\\x9B\\xFF: unknown option\n"
+                  "T:3: node_id: control character (only \\n and tabs are allowed)\n"
+                  "T:4: name\xe4\xb8\xad: unknown option\n");
+}
+
+/* config_load of path; errors into errbuf, path kept as is. */
+static int load_path(const char *path)
+{
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *errs = open_memstream(&out, &outlen);
+    struct config c;
+    int rc;
+
+    config_defaults(&c);
+    rc = config_load(&c, path, errs);
+    fclose(errs);
+    snprintf(errbuf, sizeof errbuf, "%s", out);
+    free(out);
+    config_free(&c);
+    return rc;
+}
+
+TEST(endless_file_fails_fast_in_bounded_memory)
+{
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_EQ(load_path("/dev/zero"), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ASSERT_STREQ(errbuf, "/dev/zero:1: config: file larger than 1048576 bytes (1 MiB); stopped reading\n");
+    ASSERT(t1.tv_sec - t0.tv_sec < 2);
+}
+
+TEST(file_and_line_size_limits)
+{
+    char path[] = "/tmp/chatgw-test-XXXXXX", want[256];
+    int fd = mkstemp(path);
+    char *big = malloc((1 << 20) + 2);
+
+    ASSERT(fd >= 0 && big);
+    memset(big, '#', (1 << 20) + 1);
+    big[(1 << 20) + 1] = '\0';
+    ASSERT_EQ(write(fd, big, (1 << 20) + 1), (1 << 20) + 1);
+    close(fd);
+    ASSERT_EQ(load_path(path), -1);
+    snprintf(want, sizeof want, "%s:0: config: file larger than 1048576 bytes (1 MiB)\n", path);
+    ASSERT_STREQ(errbuf, want);
+    unlink(path);
+
+    /* 4096 bytes (and a CR) are a line; one more is too long */
+    memcpy(big, "node_id ", 8);
+    memset(big + 8, 'x', 4096 - 8);
+    strcpy(big + 4096, "\r\nnode_id ");
+    memset(big + 4106, 'y', 4096 - 7);
+    strcpy(big + 4106 + 4089, "\nstore s\n");
+    struct config c;
+    int rc = load_text(&c, big);
+    config_free(&c);
+    free(big);
+    ASSERT_EQ(rc, -1);
+    ASSERT_STREQ(errbuf, "T:2: node_id: line longer than 4096 bytes\n");
+}
+
+TEST(nul_byte_in_a_line_is_an_error)
+{
+    char path[] = "/tmp/chatgw-test-XXXXXX";
+    int fd = mkstemp(path);
+    char want[256];
+
+    ASSERT(fd >= 0);
+    ASSERT_EQ(write(fd, "listen \"1.2.3.4:80\0junk\"\nstore s\n", 33), 33);
+    close(fd);
+    ASSERT_EQ(load_path(path), -1);
+    unlink(path);
+    snprintf(want, sizeof want, "%s:1: listen: line holds a NUL byte\n", path);
+    ASSERT_STREQ(errbuf, want);
+}
+
+TEST(errors_shown_are_capped)
+{
+    char *text = malloc(200 * 8 + 1), *p = text;
+    int n = 0;
+
+    ASSERT(text);
+    for (int i = 0; i < 200; i++)
+        p += sprintf(p, "bad%03d\n", i);
+    struct config c;
+    ASSERT_EQ(load_text(&c, text), -1);
+    config_free(&c);
+    free(text);
+    for (p = errbuf; (p = strchr(p, '\n')); p++)
+        n++;
+    ASSERT_EQ(n, 101);
+    ASSERT(strstr(errbuf, "T:101: config: more problems follow; only the first 100 are shown\n"));
+}
+
 int main(void)
 {
     RUN(defaults);
@@ -628,6 +780,14 @@ int main(void)
     RUN(missing_file);
     RUN(reload_replaces_previous);
     RUN(shipped_configs_load);
+    RUN(malformed_redis_urls_are_refused);
+    RUN(redis_password_never_in_an_error);
+    RUN(tls_files_must_exist);
+    RUN(control_bytes_in_errors_are_escaped);
+    RUN(endless_file_fails_fast_in_bounded_memory);
+    RUN(file_and_line_size_limits);
+    RUN(nul_byte_in_a_line_is_an_error);
+    RUN(errors_shown_are_capped);
     RUN(written_defaults_match_shipped_file);
     RUN(written_sample_store_block_loads);
     return TEST_SUMMARY();
