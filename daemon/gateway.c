@@ -15,7 +15,7 @@
  * are gone (or shutdown_timeout passed) the listener, the Redis link and
  * the embedded redis-server are closed and the loop runs until it drains.
  *
- * API: gw, gw_wall_ms, gateway_run.
+ * API: gateway_run.
  */
 #include <errno.h>
 #include <signal.h>
@@ -39,8 +39,6 @@
 #include "server.h"
 #include "session.h"
 
-struct gw gw;
-
 static struct {
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain;
@@ -49,14 +47,6 @@ static struct {
     struct db_url url;
     bool notified_ready, embedded;
 } G;
-
-uint64_t gw_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* systemd's notify protocol: one datagram to $NOTIFY_SOCKET, if any. */
 static void sd_notify_msg(const char *msg)

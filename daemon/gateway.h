@@ -1,39 +1,13 @@
 /*
- * gateway.h - the process-wide state every module may read: the loop, the
- * current configuration (swapped whole on SIGHUP), and the clock.
+ * gateway.h - the daemon's lifecycle (start, reload, stop): the top of the
+ * module graph, the one place that names every other module and the roles.
  *
- * API: gw (the state), gw_now_ms, gw_wall_ms, gateway_run.
+ * API: gateway_run.
  */
 #ifndef CHATGW_GATEWAY_H
 #define CHATGW_GATEWAY_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <uv.h>
-
-#include "config.h"
-
-struct cli_opts {
-    const char *config_path;
-    const char *listen, *redis, *state_dir;
-    bool reuseport;
-    int verbosity;                /* -1 quiet, 0 default, 1 verbose */
-};
-
-struct gw {
-    uv_loop_t *loop;
-    struct config *cfg;           /* current; replaced on a good reload */
-    const struct cli_opts *cli;
-    char node_id[128];
-    bool shutting_down;
-};
-
-extern struct gw gw;
-
-/* Monotonic milliseconds (the loop's cached time). */
-static inline uint64_t gw_now_ms(void) { return uv_now(gw.loop); }
-/* Wall-clock milliseconds since the epoch, for timestamps users see. */
-uint64_t gw_wall_ms(void);
+#include "gw.h"
 
 /* Runs the daemon until it is told to stop. Returns the exit status. */
 int gateway_run(const struct cli_opts *cli);

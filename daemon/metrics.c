@@ -20,7 +20,11 @@ static const char *const close_names[] = {
 #undef CR_NAME
 };
 
-static const char *const role_names[] = { "buyer", "agent", "supervisor" };
+static const char *const role_names[] = {
+#define ROLE_NAME(name, str) str,
+    ROLE_MAP(ROLE_NAME)
+#undef ROLE_NAME
+};
 
 void metrics_observe_ack(uint64_t usec)
 {

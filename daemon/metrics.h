@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "errors.h"
-#include "session.h"
+#include "roles.h"
 
 #define METRICS_ACK_BUCKETS 10
 

@@ -45,7 +45,7 @@
 
 #include <uv.h>
 
-#include "gateway.h"
+#include "gw.h"
 #include "log.h"
 #include "redis_child.h"
 

@@ -21,7 +21,7 @@
 
 #include "codec.h"
 #include "config.h"
-#include "gateway.h"
+#include "gw.h"
 #include "index.h"
 #include "log.h"
 #include "metrics.h"

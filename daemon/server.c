@@ -23,7 +23,7 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
-#include "gateway.h"
+#include "gw.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"

@@ -32,7 +32,7 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
-#include "gateway.h"
+#include "gw.h"
 #include "iplimit.h"
 #include "log.h"
 #include "metrics.h"

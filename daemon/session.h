@@ -25,27 +25,10 @@
 
 #include "codec.h"
 #include "errors.h"
+#include "roles.h"
 
 struct lws;
 struct session;
-
-enum role_kind { ROLE_BUYER, ROLE_AGENT, ROLE_SUPERVISOR, ROLE__COUNT };
-
-/* RFC 6455 "try again later"; lws 4.1 has no name for it */
-#define CLOSE_TRY_AGAIN_LATER 1013
-
-#define CLOSE_REASON_MAP(X) \
-    X(NORMAL, "normal") X(SLOW_READER, "slow_reader") X(IDLE, "idle")          \
-    X(BAD_FRAMES, "bad_frames") X(TOO_LARGE, "too_large") X(PER_IP, "per_ip")  \
-    X(HELLO_TIMEOUT, "hello_timeout") X(SHUTDOWN, "shutdown")                  \
-    X(POLICY, "policy") X(FULL, "full")
-
-enum close_reason {
-#define CR_ENUM(name, str) CLOSE_##name,
-    CLOSE_REASON_MAP(CR_ENUM)
-#undef CR_ENUM
-    CLOSE__COUNT
-};
 
 /* A required field of a frame: its name and the type it must have. */
 struct field_spec {

@@ -30,7 +30,7 @@
 #include "chat.h"
 #include "config.h"
 #include "db.h"
-#include "gateway.h"
+#include "gw.h"
 #include "index.h"
 #include "log.h"
 #include "metrics.h"

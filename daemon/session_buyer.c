@@ -31,7 +31,7 @@
 
 #include "chat.h"
 #include "db.h"
-#include "gateway.h"
+#include "gw.h"
 #include "greet.h"
 #include "log.h"
 #include "metrics.h"
