@@ -38,6 +38,8 @@
 #include "router.h"
 #include "server.h"
 #include "session.h"
+#include "session_agent.h"
+#include "session_buyer.h"
 
 static struct {
     uv_signal_t sigterm, sigint, sighup;
@@ -286,6 +288,25 @@ static int start_redis_link(void)
     return 0;
 }
 
+/* The roles this daemon serves: the one list of them. */
+static const struct role *const roles[] = { &buyer_role, &agent_role };
+#define NROLES (sizeof roles / sizeof roles[0])
+
+static int roles_start(void)
+{
+    for (size_t i = 0; i < NROLES; i++)
+        if (session_role_add(roles[i]) != 0 || (roles[i]->start && roles[i]->start() != 0))
+            return -1;
+    return 0;
+}
+
+static void roles_stop(void)
+{
+    for (size_t i = 0; i < NROLES; i++)
+        if (roles[i]->stop)
+            roles[i]->stop();
+}
+
 int gateway_run(const struct cli_opts *cli)
 {
     uv_loop_t loop;
@@ -328,7 +349,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
-    if (chat_init() != 0 || buyer_init() != 0 || sessions_init() != 0 || server_start() != 0 ||
+    if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || server_start() != 0 ||
         start_redis_link() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
@@ -339,8 +360,7 @@ int gateway_run(const struct cli_opts *cli)
     rc = 0;
     log_info("stopped", "node=%s", gw.node_id);
 out:
-    buyer_shutdown();
-    agent_shutdown();
+    roles_stop();
     chat_shutdown();
     if (uv_loop_close(&loop) == UV_EBUSY)
         log_warn("loop_not_drained", "handles=still_open");

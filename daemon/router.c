@@ -21,6 +21,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "event.h"
 #include "gw.h"
 #include "index.h"
 #include "log.h"
@@ -33,8 +34,6 @@ struct local_set {                  /* the local sessions of one chat or agent *
     size_t n, cap;
     struct session **v;
 };
-
-typedef void event_fn(struct session *s, const char *kind, const struct proto_value *ev);
 
 static struct {
     struct index buyers, agents;
@@ -200,14 +199,10 @@ static void publish_stores(void)
     }
 }
 
-/* Registers every local agent session again (see agent_rejoin). */
+/* Every local session registers again (event REJOIN). */
 static void rejoin_all(void)
 {
-    for (size_t i = 0; i < R.agents.cap; i++) {
-        struct local_set *set = R.agents.slots[i].val;
-        for (size_t k = 0; set && k < set->n; k++)
-            agent_rejoin(set->v[k]);
-    }
+    event_dispatch(&(struct event){ .id = EV_REJOIN });
 }
 
 static void on_reset(void *ud, redisReply *r)
@@ -239,8 +234,9 @@ static void on_located(void *ud, redisReply *r)
 {
     struct session *s = ud;
 
-    if (r && r->type != REDIS_REPLY_ERROR && session_alive(s))
-        buyer_resync(s);
+    /* this session only: the chat's other local sessions were here already */
+    if (r && r->type != REDIS_REPLY_ERROR && session_alive(s) && s->role->on_event)
+        s->role->on_event(s, &(struct event){ .id = EV_RESYNC });
     session_unref(s);
 }
 
@@ -338,12 +334,6 @@ void router_agent_detach(struct session *s, const char *agent)
     local_del(&R.agents, agent, s);
 }
 
-size_t router_agent_sessions(const char *agent)
-{
-    struct local_set *set = index_get(&R.agents, agent);
-    return set ? set->n : 0;
-}
-
 /* ---- events ----------------------------------------------------------------- */
 
 static const char *ev_str(const struct proto_value *ev, const char *k)
@@ -383,8 +373,7 @@ static void on_refreshed(void *ud, redisReply *r)
  * and a closed session leaves its set (which goes when it is empty): walk
  * a copy, each session in it held by a reference until the walk is done.
  */
-static void deliver(const struct local_set *set, event_fn *fn, const char *k,
-                    const struct proto_value *ev)
+static void deliver(const struct local_set *set, const struct event *ev)
 {
     struct session *few[16], **v;
     size_t n = set ? set->n : 0;
@@ -393,51 +382,80 @@ static void deliver(const struct local_set *set, event_fn *fn, const char *k,
         return;
     v = n <= 16 ? few : malloc(n * sizeof *v);
     if (!v) {
-        log_error("event_dropped", "kind=%s sessions=%zu reason=out_of_memory", k, n);
+        log_error("event_dropped", "kind=%s sessions=%zu reason=out_of_memory",
+                  event_name(ev->id), n);
         return;
     }
     memcpy(v, set->v, n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         session_ref(v[i]);
     for (size_t i = 0; i < n; i++) {
-        fn(v[i], k, ev);
+        if (v[i]->role->on_event)
+            v[i]->role->on_event(v[i], ev);
         session_unref(v[i]);
     }
     if (v != few)
         free(v);
 }
 
-static void on_event(const char *channel, const char *payload, size_t len)
+static void deliver_all(const struct index *ix, const struct event *ev)
+{
+    for (size_t i = 0; i < ix->cap; i++)
+        if (ix->slots[i].val)
+            deliver(ix->slots[i].val, ev);
+}
+
+/* The consumer that hands events to this node's sessions (and to itself). */
+static void on_local_event(const struct event *ev, void *ud)
+{
+    (void)ud;
+    switch (event_target(ev->id)) {
+    case EVT_NODE:
+        if (ev->id == EV_REFRESH && ev->agent && index_get(&R.agents, ev->agent)) {
+            /* every node hears it; one re-check is enough, but all are harmless */
+            const char *args[] = { ev->agent };
+            router_eval(on_refreshed, NULL, "refresh", 1, args);
+        }
+        break;
+    case EVT_AGENT:
+        if (ev->agent)
+            deliver(index_get(&R.agents, ev->agent), ev);
+        break;
+    case EVT_CHAT:
+        if (ev->chat)
+            deliver(index_get(&R.buyers, ev->chat), ev);
+        break;
+    case EVT_ALL:
+        deliver_all(&R.agents, ev);
+        deliver_all(&R.buyers, ev);
+        break;
+    }
+}
+
+/* A message on our channels: decoded once, then to every consumer. */
+static void on_message(const char *channel, const char *payload, size_t len)
 {
     struct proto_limits lim = { 4, 0, true };
-    const struct proto_value *ev;
-    const char *k, *chat, *agent;
+    const struct proto_value *body;
+    struct event ev;
+    const char *k;
 
     if (arena_fit(len) != 0)
         return;
     lim.max_elems = R.arena_elems;
-    if (proto_decode(payload, len, PROTO_MSGPACK, &lim, &R.arena, &ev) != PROTO_OK ||
-        !(k = ev_str(ev, "k"))) {
+    if (proto_decode(payload, len, PROTO_MSGPACK, &lim, &R.arena, &body) != PROTO_OK ||
+        !(k = ev_str(body, "k"))) {
         log_warn("bad_event", "channel=%s bytes=%zu", channel, len);
         return;
     }
     metrics.events_in++;
-    chat = ev_str(ev, "chat");
-    agent = ev_str(ev, "agent");
-    if (strcmp(k, "refresh") == 0) {
-        /* every node hears it; one re-check is enough, but all are harmless */
-        if (agent && index_get(&R.agents, agent)) {
-            const char *args[] = { agent };
-            router_eval(on_refreshed, NULL, "refresh", 1, args);
-        }
+    ev = (struct event){ .id = event_by_name(k), .chat = ev_str(body, "chat"),
+                         .agent = ev_str(body, "agent"), .body = body };
+    if (ev.id == EV_NONE) {
+        log_warn("unknown_event", "channel=%s kind=%.32s", channel, k);
         return;
     }
-    if (strcmp(channel, "cg:ctl") == 0 || strcmp(k, "assign") == 0 ||
-        strcmp(k, "unassign") == 0 || strcmp(k, "amsg") == 0 || strcmp(k, "kick") == 0) {
-        deliver(agent ? index_get(&R.agents, agent) : NULL, agent_on_event, k, ev);
-        return;
-    }
-    deliver(chat ? index_get(&R.buyers, chat) : NULL, buyer_on_event, k, ev);
+    event_dispatch(&ev);
 }
 
 static void on_sub_state(bool ready)
@@ -447,8 +465,8 @@ static void on_sub_state(bool ready)
     /* events may have been lost while the link was down: catch up */
     for (size_t i = 0; i < R.buyers.cap; i++) {
         struct local_set *set = R.buyers.slots[i].val;
-        for (size_t k = 0; set && k < set->n; k++)
-            buyer_resync(set->v[k]);
+        if (set)
+            event_dispatch(&(struct event){ .id = EV_RESYNC, .chat = set->id });
     }
 }
 
@@ -464,7 +482,9 @@ int router_init(const struct db_url *url)
     channels[0] = R.chan_node;
     channels[1] = "cg:ctl";
     if (db_subscribe(gw.loop, url, gw.cfg->redis_connect_timeout_ms, gw.cfg->redis_backoff_max_ms,
-                     channels, 2, on_event, on_sub_state) != 0)
+                     channels, 2, on_message, on_sub_state) != 0)
+        return -1;
+    if (event_consumer_add(on_local_event, NULL) != 0)
         return -1;
     uv_timer_init(gw.loop, &R.beat);
     uv_timer_start(&R.beat, on_beat, gw.cfg->node_heartbeat_ms, gw.cfg->node_heartbeat_ms);

@@ -5,8 +5,10 @@
  * chat; daemon/lua/router.lua changes them, one atomic step at a time, and
  * publishes an event on the node channel of each session concerned. This
  * module is the node's side of that: it calls the script, listens on its
- * node's channel (and on cg:ctl for admin commands), and hands each event
- * to the local session it is for, found by chat id (buyers) or agent id.
+ * node's channel (and on cg:ctl for admin commands), and hands each event,
+ * numbered (event.h), to the dispatcher. Its own consumer there delivers
+ * it to the local sessions it is for, found by chat id (buyers) or agent
+ * id, through their role's on_event: the router names no role.
  *
  * Assignment runs when something changes (a chat queued, an agent ready or
  * freed) and, as a safety net, at each heartbeat. The heartbeat also finds
@@ -16,8 +18,7 @@
  *
  * API: router_init, router_stop, router_on_db_state, router_assign,
  *      router_assign_groups, router_eval, router_node,
- *      router_buyer_attach/detach, router_agent_attach/detach,
- *      router_agent_sessions.
+ *      router_buyer_attach/detach, router_agent_attach/detach.
  */
 #ifndef CHATGW_ROUTER_H
 #define CHATGW_ROUTER_H
@@ -49,14 +50,5 @@ int router_buyer_attach(struct session *s, const char *chat, bool resumed);
 void router_buyer_detach(struct session *s, const char *chat);
 int router_agent_attach(struct session *s, const char *agent);
 void router_agent_detach(struct session *s, const char *agent);
-/* How many sessions of this agent this node holds. */
-size_t router_agent_sessions(const char *agent);
-
-/* Implemented by the roles: an event for one of their sessions. */
-void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev);
-void buyer_resync(struct session *s);
-void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev);
-/* Register an agent session as online again (its registration was lost). */
-void agent_rejoin(struct session *s);
 
 #endif

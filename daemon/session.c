@@ -45,7 +45,7 @@ struct outframe {
     unsigned char data[];          /* LWS_PRE headroom, then len bytes */
 };
 
-static const struct role *const roles[] = { &buyer_role, &agent_role };
+static const struct role *roles[ROLE__COUNT];   /* registered, by kind */
 
 static struct {
     struct session *head;
@@ -553,8 +553,8 @@ static int on_receive(struct session *s, struct lws *wsi, const void *in, size_t
 
 const struct role *session_role_for_path(const char *path)
 {
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(roles[i]->path, path) == 0)
+    for (size_t i = 0; i < ROLE__COUNT; i++)
+        if (roles[i] && strcmp(roles[i]->path, path) == 0)
             return roles[i];
     return NULL;
 }
@@ -704,6 +704,14 @@ static void on_tick(uv_timer_t *t)
         S.cursor = s->next;                 /* NULL: start over at the head */
         sweep_one(s, now);                  /* may close s: the cursor moved on */
     }
+}
+
+int session_role_add(const struct role *role)
+{
+    if (role->kind >= ROLE__COUNT || roles[role->kind])
+        return -1;
+    roles[role->kind] = role;
+    return 0;
 }
 
 int sessions_init(void)

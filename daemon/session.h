@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "roles.h"
 
+struct event;
 struct lws;
 struct session;
 
@@ -54,6 +55,9 @@ struct role {
     void (*on_free)(struct session *s);    /* last reference dropped */
     void (*on_tick)(struct session *s, uint64_t now_ms); /* once a second */
     void (*on_drain)(struct session *s);   /* outbound queue just emptied */
+    void (*on_event)(struct session *s, const struct event *ev); /* one for this session */
+    int (*start)(void);                    /* the role's own state, before any session */
+    void (*stop)(void);                    /* ... freed once the loop has drained */
 };
 
 struct outframe;
@@ -124,11 +128,7 @@ unsigned sessions_count(void);
 void sessions_flush(void);
 void sessions_shutdown(void);
 
-extern const struct role buyer_role;
-extern const struct role agent_role;
-void agent_shutdown(void);
-/* session_buyer.c's scratch buffers */
-int buyer_init(void);
-void buyer_shutdown(void);
+/* Serves a role at its path (gateway.c adds each one before sessions_init). */
+int session_role_add(const struct role *role);
 
 #endif

@@ -17,8 +17,7 @@
  * (router.lua "release"). What happens to the agent's chats reaches every
  * one of its sessions as router events: assign, unassign, msg.
  *
- * API: agent_role, agent_on_event and agent_rejoin (router.h), agent_init,
- *      agent_shutdown.
+ * API: agent_role (its on_event takes the table's agent events).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +29,14 @@
 #include "chat.h"
 #include "config.h"
 #include "db.h"
+#include "event.h"
 #include "gw.h"
 #include "index.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "session_agent.h"
 #include "token.h"
 
 #define TOKEN_HEX 64                    /* 256-bit agent tokens */
@@ -204,19 +205,29 @@ static int64_t ev_i(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_INT ? v->u.i : v && v->type == PROTO_FLOAT ? (int64_t)v->u.f : 0;
 }
 
-void agent_on_event(struct session *s, const char *kind, const struct proto_value *ev)
+static void agent_rejoin(struct session *s);
+
+/* The events of the table (event.h) that are for an agent's session. */
+static void agent_on_event(struct session *s, const struct event *e)
 {
+    const struct proto_value *ev = e->body;
     struct agent *a = A(s);
     struct proto_writer *w;
 
     if (!session_alive(s) || !a || !a->attached)
         return;
-    if (strcmp(kind, "kick") == 0) {
+    if (e->id == EV_REJOIN) {
+        agent_rejoin(s);
+        return;
+    }
+    if (e->id == EV_KICK) {
         log_info("agent_kicked", "agent=%s", a->id);
         session_error(s, CG_E_UNAUTHORIZED, NULL);
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
         return;
     }
+    if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT)
+        return;
     if (!a->logged_in) {
         /* between "online" and the welcome: the welcome's list may not
          * have it; the chats are sent again once the welcome is out */
@@ -224,26 +235,24 @@ void agent_on_event(struct session *s, const char *kind, const struct proto_valu
         return;
     }
     w = session_writer(s);
-    if (strcmp(kind, "assign") == 0) {
+    if (e->id == EV_ASSIGNED) {
         proto_w_map(w, 6);
         proto_w_key(w, "t"); proto_w_cstr(w, "assign");
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
                          ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
                          proto_map_get(ev, "hist"));
-    } else if (strcmp(kind, "unassign") == 0) {
+    } else if (e->id == EV_UNASSIGNED) {
         proto_w_map(w, 3);
         proto_w_key(w, "t");      proto_w_cstr(w, "unassign");
         proto_w_key(w, "chat");   proto_w_cstr(w, ev_s(ev, "chat"));
         proto_w_key(w, "reason"); proto_w_cstr(w, ev_s(ev, "reason"));
-    } else if (strcmp(kind, "amsg") == 0) {
+    } else {
         const struct proto_value *rec = proto_map_get(ev, "rec");
         if (strcmp(ev_s(ev, "src"), a->tag) == 0 || !rec || rec->type != PROTO_STR)
             return;                     /* its own message: it has the ack */
         if (!chat_write_msg(w, ev_s(ev, "chat"), ev_i(ev, "seq"), rec->u.s, rec->len))
             return;
         metrics.relayed++;
-    } else {
-        return;
     }
     session_send(s, w);
 }
@@ -614,7 +623,7 @@ static void on_rejoined(void *ud, redisReply *r)
  * per session): Redis restarted, or the sweep of another node declared this
  * one dead and dropped its sessions. No session limit applies: it is open.
  */
-void agent_rejoin(struct session *s)
+static void agent_rejoin(struct session *s)
 {
     struct agent *a = A(s);
     struct agent_req *q;
@@ -909,6 +918,8 @@ static void agent_free(struct session *s)
     s->data = NULL;
 }
 
+static void agent_stop(void);
+
 static const struct frame_handler agent_frames[] = {
     { "login",    on_login,      false, { { "token", PROTO_STR } } },
     { "state",    on_state,      true,  { { "state", PROTO_STR } } },
@@ -928,9 +939,11 @@ const struct role agent_role = {
     .on_open = agent_open,
     .on_close = agent_close,
     .on_free = agent_free,
+    .on_event = agent_on_event,
+    .stop = agent_stop,
 };
 
-void agent_shutdown(void)
+static void agent_stop(void)
 {
     for (size_t i = 0; i < fails.cap; i++)
         free(fails.slots[i].val);

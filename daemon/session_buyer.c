@@ -31,12 +31,14 @@
 
 #include "chat.h"
 #include "db.h"
+#include "event.h"
 #include "gw.h"
 #include "greet.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "session_buyer.h"
 #include "token.h"
 
 #define REPLAY_PAGE 100
@@ -982,13 +984,21 @@ static void catch_up(struct session *s, int64_t upto)
     replay_more(s);
 }
 
-void buyer_on_event(struct session *s, const char *kind, const struct proto_value *ev)
+static void buyer_resync(struct session *s);
+
+/* The events of the table (event.h) that are for a buyer's session. */
+static void buyer_on_event(struct session *s, const struct event *e)
 {
+    const struct proto_value *ev = e->body;
     struct buyer *b = B(s);
 
     if (!session_alive(s) || !b)
         return;
-    if (strcmp(kind, "bmsg") == 0) {
+    switch (e->id) {
+    case EV_RESYNC:
+        buyer_resync(s);
+        break;
+    case EV_MSG_TO_BUYER: {
         int64_t seq = ev_int(ev, "seq");
         const struct proto_value *rec = proto_map_get(ev, "rec");
         /* seqs an event skips are the buyer's own messages, or were lost
@@ -1006,7 +1016,9 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
             b->seq = seq;
         b->unanswered_ms = 0;               /* a human (or the gateway) answered */
         metrics.relayed++;
-    } else if (strcmp(kind, "agent") == 0) {
+        break;
+    }
+    case EV_AGENT_TOOK:
         /* the chat can be taken before the first message's ack is back:
          * keep the promised order (greeting, ack, then agent) */
         if (b->greet_pending) {
@@ -1016,7 +1028,8 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
         } else {
             send_agent(s, ev_text(ev, "name"));
         }
-    } else if (strcmp(kind, "queued") == 0) {
+        break;
+    case EV_QUEUED: {
         /* back in a queue (a transfer, its agent gone): maybe another group */
         const char *g = ev_text(ev, "group");
         int64_t position = ev_int(ev, "position");
@@ -1027,11 +1040,16 @@ void buyer_on_event(struct session *s, const char *kind, const struct proto_valu
         b->agent_later = NULL;
         if (position > 0)
             send_queue(s, position);
-    } else if (strcmp(kind, "closed") == 0) {
+        break;
+    }
+    case EV_CLOSED:
         b->closed = 1;
         snprintf(b->closed_reason, sizeof b->closed_reason, "%s", ev_text(ev, "reason"));
         send_closed(s, b->closed_reason);
         session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
+        break;
+    default:
+        break;
     }
 }
 
@@ -1046,7 +1064,8 @@ static void on_resync_len(void *ud, redisReply *r)
         catch_up(s, r->integer);
 }
 
-void buyer_resync(struct session *s)
+/* Events may have been lost: read the transcript's length, send what is missing. */
+static void buyer_resync(struct session *s)
 {
     struct buyer *b = B(s);
     char key[96];
@@ -1061,6 +1080,9 @@ void buyer_resync(struct session *s)
         session_req_drop(q);
     }
 }
+
+static int buyer_start(void);
+static void buyer_stop(void);
 
 static const struct frame_handler buyer_frames[] = {
     { "hello",  on_hello,  false, { { NULL, 0 } } },
@@ -1080,15 +1102,18 @@ const struct role buyer_role = {
     .on_free = buyer_free,
     .on_tick = buyer_tick,
     .on_drain = buyer_drain,
+    .on_event = buyer_on_event,
+    .start = buyer_start,
+    .stop = buyer_stop,
 };
 
-int buyer_init(void)
+static int buyer_start(void)
 {
     proto_writer_init(&rec_w, PROTO_MSGPACK, 0);
     return proto_arena_init(&rec_arena, 64, 1 << 20);
 }
 
-void buyer_shutdown(void)
+static void buyer_stop(void)
 {
     proto_writer_free(&rec_w);
     proto_arena_free(&rec_arena);

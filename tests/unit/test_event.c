@@ -1,0 +1,114 @@
+/* test_event.c - the event table: numbers pinned, names agreed with the
+ * Lua scripts that publish them, the dispatcher's order. */
+#include "event.h"
+#include "test.h"
+
+extern const char lua_append[], lua_router[];
+
+/* Numbers are append-only: a row may be added at the end, never renumbered. */
+TEST(numbers_are_pinned)
+{
+    ASSERT_EQ(EV_MSG_TO_BUYER, 1);
+    ASSERT_EQ(EV_MSG_TO_AGENT, 2);
+    ASSERT_EQ(EV_ASSIGNED, 3);
+    ASSERT_EQ(EV_UNASSIGNED, 4);
+    ASSERT_EQ(EV_AGENT_TOOK, 5);
+    ASSERT_EQ(EV_CLOSED, 6);
+    ASSERT_EQ(EV_QUEUED, 7);
+    ASSERT_EQ(EV_KICK, 8);
+    ASSERT_EQ(EV_REFRESH, 9);
+    ASSERT_EQ(EV_RESYNC, 10);
+    ASSERT_EQ(EV_REJOIN, 11);
+    ASSERT_EQ(EV__END, 12);
+}
+
+TEST(names_are_unique_and_round_trip)
+{
+    for (int i = 1; i < EV__END; i++) {
+        ASSERT_EQ(event_by_name(event_name((enum event_id)i)), i);
+        for (int j = 1; j < i; j++)
+            ASSERT(strcmp(event_name((enum event_id)i), event_name((enum event_id)j)) != 0);
+    }
+    ASSERT_EQ(event_by_name("no-such"), EV_NONE);
+    ASSERT_EQ(event_by_name(""), EV_NONE);
+    ASSERT_STREQ(event_name(EV_NONE), "none");
+    ASSERT_STREQ(event_name((enum event_id)99), "none");
+}
+
+/* Every `k = '...'` a script publishes is a row of the table. */
+static int check_script(const char *src)
+{
+    int found = 0;
+    for (const char *p = strstr(src, "k = '"); p; p = strstr(p + 1, "k = '")) {
+        char name[32];
+        const char *e = strchr(p + 5, '\'');
+        size_t n = e ? (size_t)(e - (p + 5)) : 0;
+        if (!e || n == 0 || n >= sizeof name)
+            return -1;
+        memcpy(name, p + 5, n);
+        name[n] = '\0';
+        if (event_by_name(name) == EV_NONE) {
+            fprintf(stderr, "script publishes \"%s\", not in CHATGW_EVENT_MAP\n", name);
+            return -1;
+        }
+        found++;
+    }
+    return found;
+}
+
+TEST(the_scripts_publish_only_events_of_the_table)
+{
+    ASSERT(check_script(lua_append) >= 2);           /* bmsg, amsg */
+    ASSERT(check_script(lua_router) >= 5);
+}
+
+TEST(targets)
+{
+    ASSERT_EQ(event_target(EV_MSG_TO_BUYER), EVT_CHAT);
+    ASSERT_EQ(event_target(EV_MSG_TO_AGENT), EVT_AGENT);
+    ASSERT_EQ(event_target(EV_KICK), EVT_AGENT);
+    ASSERT_EQ(event_target(EV_REFRESH), EVT_NODE);
+    ASSERT_EQ(event_target(EV_REJOIN), EVT_ALL);
+}
+
+static char seen[16];
+static size_t nseen;
+
+static void first(const struct event *ev, void *ud)
+{
+    (void)ev;
+    seen[nseen++] = *(const char *)ud;
+}
+
+TEST(every_consumer_sees_every_event_in_the_order_they_registered)
+{
+    event_consumers_clear();
+    nseen = 0;
+    ASSERT_EQ(event_consumer_add(first, "a"), 0);
+    ASSERT_EQ(event_consumer_add(first, "b"), 0);
+    event_dispatch(&(struct event){ .id = EV_CLOSED, .chat = "c1" });
+    event_dispatch(&(struct event){ .id = EV_KICK, .agent = "x" });
+    ASSERT_EQ(nseen, 4);
+    ASSERT_MEMEQ(seen, "abab", 4);
+    event_consumers_clear();
+}
+
+TEST(the_consumer_list_is_bounded)
+{
+    event_consumers_clear();
+    for (int i = 0; i < EVENT_CONSUMERS_MAX; i++)
+        ASSERT_EQ(event_consumer_add(first, "z"), 0);
+    ASSERT_EQ(event_consumer_add(first, "z"), -1);
+    event_consumers_clear();
+}
+
+int main(void)
+{
+    RUN(numbers_are_pinned);
+    RUN(names_are_unique_and_round_trip);
+    RUN(the_scripts_publish_only_events_of_the_table);
+    RUN(targets);
+    RUN(every_consumer_sees_every_event_in_the_order_they_registered);
+    RUN(the_consumer_list_is_bounded);
+    return TEST_SUMMARY();
+}
