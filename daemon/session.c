@@ -511,16 +511,19 @@ static int on_receive(struct session *s, struct lws *wsi, const void *in, size_t
     if (s->closing)
         return 0;
     if ((uint64_t)s->rx_len + len + remaining > max) {
-        static const char why[] = "too_large";
-        metrics.closes[CLOSE_TOO_LARGE]++;
+        /*
+         * One close frame, ours, like every other close: returning -1 with
+         * lws_close_reason had lws send its 1009 and then our WRITEABLE
+         * send a second close (code 0). Stop reading: the rest of the
+         * frame is not wanted.
+         */
         log_info("session_closed", "role=%s reason=too_large", s->role->name);
         free(s->rx);
         s->rx = NULL;
         s->rx_len = 0;
-        s->closing = 1;
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)(uintptr_t)why, sizeof why - 1);
-        return -1;
+        lws_rx_flow_control(wsi, 0);
+        begin_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, CLOSE_TOO_LARGE, 2);
+        return 0;
     }
     if (final && s->rx_len == 0) {
         on_message(s, in, len, binary);
