@@ -107,6 +107,9 @@ static const struct opt global_opts[] = {
     DBL(msg_rate, "10", 0.1, 10000, "messages per second", "buyer messages allowed per second, sustained; "
         "more get rate_limited"),
     U32(msg_burst, "20", 1, 100000, "messages", "burst allowed above msg_rate (token bucket depth)"),
+    DBL(signal_rate, "5", 0.1, 10000, "frames per second", "typing and read frames allowed per "
+        "second per session (buyer or agent), sustained; more are dropped silently"),
+    U32(signal_burst, "20", 1, 100000, "frames", "burst allowed above signal_rate"),
     U32(bad_frames_max, "3", 1, 1000, "frames", "this many bad frames within bad_frames_window close the session "
         "with code 1008"),
     DUR(bad_frames_window, "10s", 100 * MS, 1 * HOUR, "time window of bad_frames_max"),

@@ -73,6 +73,8 @@ struct config {
     uint32_t max_sessions_per_ip; /* 200; over -> close 1013 */
     double msg_rate;              /* buyer msgs per second sustained: 10 */
     uint32_t msg_burst;           /* token bucket depth: 20 */
+    double signal_rate;           /* typing/read frames per second: 5 */
+    uint32_t signal_burst;        /* 20; the excess is dropped */
     uint32_t bad_frames_max;      /* 3 bad frames ... */
     uint64_t bad_frames_window_ms;/* ... within 10s -> close 1008 */
     uint32_t outbound_max_bytes;  /* 256k queued to a slow reader -> close 1008 */

@@ -18,7 +18,9 @@
  * A reader that lets more than outbound_max_bytes pile up is cut off
  * (1008): memory per session stays bounded whatever the peer does.
  *
- * Limits: a token bucket for messages, a window counting bad frames, a
+ * Limits: a token bucket for messages (the roles take from it), one for
+ * typing/read signals (taken here; the excess is dropped unanswered, so a
+ * flood costs a decode per frame and no reply), a window counting bad frames, a
  * bound on Redis requests in flight (reading pauses with rx flow control),
  * the per-address session count. Timers: one sweep visits every session
  * once a second (a tenth of them every 100 ms) to send pings, close idle
@@ -327,21 +329,28 @@ void sessions_flush(void)
 
 /* ---- limits -------------------------------------------------------------- */
 
-bool session_take_token(struct session *s)
+/* Refills a token bucket for the time since *ms and takes one if it can. */
+static bool bucket_take(double *tokens, uint64_t *ms, double rate, double burst)
 {
     uint64_t now = gw_now_ms();
-    bool agent = s->role->kind == ROLE_AGENT;
-    double burst = agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
-    double rate = agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate;
 
-    s->tokens += (double)(now - s->tokens_ms) * rate / 1000.0;
-    if (s->tokens > burst)
-        s->tokens = burst;
-    s->tokens_ms = now;
-    if (s->tokens < 1.0)
+    *tokens += (double)(now - *ms) * rate / 1000.0;
+    if (*tokens > burst)
+        *tokens = burst;
+    *ms = now;
+    if (*tokens < 1.0)
         return false;
-    s->tokens -= 1.0;
+    *tokens -= 1.0;
     return true;
+}
+
+bool session_take_token(struct session *s)
+{
+    bool agent = s->role->kind == ROLE_AGENT;
+
+    return bucket_take(&s->tokens, &s->tokens_ms,
+                       agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate,
+                       agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst);
 }
 
 void session_ref(struct session *s)
@@ -459,6 +468,11 @@ static void dispatch(struct session *s, const struct proto_value *frame)
         note_bad_frame(s);
         return;
     }
+    if (h->signal && !bucket_take(&s->signal_tokens, &s->signal_ms, gw.cfg->signal_rate,
+                                  gw.cfg->signal_burst)) {
+        metrics.signals_dropped++;
+        return;
+    }
     if (h->needs_hello && !s->hello_done) {
         session_error(s, CG_E_NO_SESSION, ref);
         return;
@@ -569,8 +583,9 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     s->wsi = wsi;
     s->role = role;
     s->refs = 1;
-    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = now;
+    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = s->signal_ms = now;
     s->tokens = role->kind == ROLE_AGENT ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
+    s->signal_tokens = gw.cfg->signal_burst;
     s->next = S.head;
     if (S.head)
         S.head->prev = s;

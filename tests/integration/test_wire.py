@@ -1,11 +1,13 @@
-"""The wire: one close frame with the right code. Raw sockets where the
-WebSocket client library would hide the bytes."""
+"""The wire: one close frame with the right code, typing/read metering.
+Raw sockets where the WebSocket client library would hide the bytes."""
+import asyncio
 import socket
 import time
 
 import pytest
 
-from client import client_frame, raw_ws_handshake
+from client import buyer, client_frame, raw_ws_handshake, run
+from test_agents import agent, make_agent
 
 
 # ---- raw WebSocket frames ----------------------------------------------------
@@ -106,3 +108,45 @@ def test_unmasked_client_frame_is_closed_1002(redis, gateway):
     s.close()
     assert closes(frames) == [(1002, closes(frames)[0][1] if closes(frames) else "")]
     assert not any(op == 0x1 for op, _ in frames), "an unmasked hello must not be answered"
+
+
+# ---- typing and read are metered ---------------------------------------------------
+
+def test_read_flood_is_answered_at_most_signal_burst_times(redis, gateway):
+    gw = gateway(redis.url)                 # signal_rate 5, signal_burst 20
+
+    async def body():
+        c, _ = await buyer(gw)
+        for i in range(200):
+            await c.send({"t": "read", "seq": -1})      # each one let in is answered
+            await c.send({"t": "typing"})
+        errors = 0
+        try:
+            while True:
+                f = await c.recv(0.5)
+                assert f["t"] == "error" and f["code"] == "bad_value"
+                errors += 1
+        except asyncio.TimeoutError:
+            pass
+        # typing and read share the bucket: half the burst of 20, and what
+        # the rate (5/s) refilled meanwhile, reached on_read; old code: 200
+        assert 10 <= errors <= 10 + 10
+        await c.first_message()          # the session is still usable
+    run(body())
+    m = gw.metrics()
+    assert m["chatgw_signals_dropped_total"] >= 400 - 20 - 10
+    assert m['chatgw_closes_total{reason="bad_frames"}'] == 0
+
+
+def test_agent_typing_flood_is_metered_and_the_desk_stays_usable(redis, gateway):
+    gw = gateway(redis.url, signal_rate=2, signal_burst=3)      # options of their own
+    token = make_agent(redis.client(), "alice")
+
+    async def body():
+        a, _ = await agent(gw, token)
+        for _ in range(300):
+            await a.send({"t": "typing", "chat": "c1"})
+        await a.send({"t": "state", "state": "away"})
+        await a.expect("state", state="away")
+    run(body())
+    assert gw.metrics()["chatgw_signals_dropped_total"] >= 300 - 3 - 4
