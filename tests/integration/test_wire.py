@@ -1,12 +1,16 @@
-"""The wire: one close frame with the right code, typing/read metering.
-Raw sockets where the WebSocket client library would hide the bytes."""
+"""The wire: HTTP/1.1 only, one close frame with the right code, typing/read
+metering. Raw sockets where the WebSocket client library would hide the bytes."""
 import asyncio
+import os
 import socket
+import ssl
+import subprocess
 import time
 
 import pytest
 
-from client import buyer, client_frame, raw_ws_handshake, run
+from client import Client, buyer, client_frame, raw_ws_handshake, run
+from conftest import wait_for
 from test_agents import agent, make_agent
 
 
@@ -108,6 +112,75 @@ def test_unmasked_client_frame_is_closed_1002(redis, gateway):
     s.close()
     assert closes(frames) == [(1002, closes(frames)[0][1] if closes(frames) else "")]
     assert not any(op == 0x1 for op, _ in frames), "an unmasked hello must not be answered"
+
+
+# ---- HTTP/1.1 only ----------------------------------------------------------------
+
+def test_h2c_upgrade_is_ignored_and_answered_in_http11(redis, gateway):
+    gw = gateway(redis.url)
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall((f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{gw.port}\r\n"
+                   "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                   "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n").encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:          # the answer's head
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    status = reply.split(b"\r\n", 1)[0]
+    assert status == b"HTTP/1.1 200 OK", reply[:200]      # not 101 to h2c
+    assert b"h2c" not in reply.lower()
+    # a WebSocket upgrade still works next to it
+    run(buyer(gw))
+
+
+def self_signed_cert(d):
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def tls_connect(port, alpn):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(alpn)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+
+def test_tls_negotiates_http11_not_h2(redis, gateway, tmp_path):
+    cert, key = self_signed_cert(str(tmp_path))
+    gw = gateway(redis.url, start=False, tls_cert=cert, tls_key=key)
+    gw.start(wait_ready=False)
+
+    def ready():
+        assert gw.proc.poll() is None, gw.logtext()
+        try:
+            with tls_connect(gw.port, ["http/1.1"]) as t:
+                t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                return t.recv(100).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+    wait_for(ready, what="chatgwd TLS /healthz 200")
+
+    with tls_connect(gw.port, ["h2", "http/1.1"]) as t:
+        assert t.selected_alpn_protocol() == "http/1.1"
+    with tls_connect(gw.port, ["h2"]) as t:        # no overlap: no ALPN at all
+        assert t.selected_alpn_protocol() is None
+        t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert t.recv(100).startswith(b"HTTP/1.1 200")
+
+    async def wss():
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = await Client.connect(f"wss://127.0.0.1:{gw.port}", ssl=ctx)
+        await c.hello()
+    run(wss())
 
 
 # ---- typing and read are metered ---------------------------------------------------
