@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_GROUPS 16
+#define CONFIG_MAX_ORIGINS 16
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -52,6 +53,9 @@ struct config {
     bool reuseport;               /* SO_REUSEPORT on the listener; default no */
     char *tls_cert, *tls_key;     /* PEM paths; TLS when both set */
     char *web_root;               /* static pages served at /, optional */
+    char *metrics_listen;         /* "HOST:PORT" serving /metrics; "" = on listen */
+    char *allowed_origins[CONFIG_MAX_ORIGINS]; /* browser pages that may open a desk */
+    int nallowed_origins;         /* 0 = the desk's own origin only */
 
     /* storage */
     char *redis;                  /* URL; empty/NULL = embedded redis-server */

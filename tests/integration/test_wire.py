@@ -1,5 +1,6 @@
-"""The wire: HTTP/1.1 only, one close frame with the right code, typing/read
-metering. Raw sockets where the WebSocket client library would hide the bytes."""
+"""The wire: which web pages may open a desk, HTTP/1.1 only, one close frame
+with the right code, typing/read metering, and /metrics on its own address.
+Raw sockets where the WebSocket client library would hide the bytes."""
 import asyncio
 import os
 import socket
@@ -8,9 +9,10 @@ import subprocess
 import time
 
 import pytest
+import websockets
 
 from client import Client, buyer, client_frame, raw_ws_handshake, run
-from conftest import wait_for
+from conftest import free_port, http_get, wait_for
 from test_agents import agent, make_agent
 
 
@@ -183,6 +185,93 @@ def test_tls_negotiates_http11_not_h2(redis, gateway, tmp_path):
     run(wss())
 
 
+# ---- which pages may open a desk --------------------------------------------------
+
+DESK = "https://desk.example.com"
+
+
+class Words:
+    """A config value of several words (the fixture quotes a str as one)."""
+    def __init__(self, *words):
+        self.words = words
+
+    def __str__(self):
+        return " ".join(self.words)
+
+
+def upgrade_status(gw, path, origin):
+    """The HTTP status of a WebSocket upgrade on path from a page at origin."""
+    async def go():
+        try:
+            ws = await websockets.connect(gw.ws + path, origin=origin, open_timeout=5)
+        except websockets.exceptions.InvalidStatusCode as e:
+            return e.status_code
+        await ws.close()
+        return 101
+    return run(go())
+
+
+def test_desk_refuses_a_foreign_page(redis, gateway):
+    gw = gateway(redis.url, allowed_origins=DESK)
+    assert upgrade_status(gw, "/v1/agent", "https://evil.example") == 403
+    assert upgrade_status(gw, "/v1/agent", "https://desk.example.com.evil.example") == 403
+    assert upgrade_status(gw, "/v1/agent", "http://desk.example.com") == 403   # scheme counts
+    assert upgrade_status(gw, "/v1/agent", "null") == 403
+    assert gw.metrics()["chatgw_origin_refused_total"] == 4
+    assert "upgrade_refused" in gw.logtext()
+
+
+def test_desk_accepts_a_listed_page_its_own_origin_and_no_origin(redis, gateway):
+    gw = gateway(redis.url, allowed_origins=Words(DESK, "https://other.example:8443"))
+    token = make_agent(redis.client(), "alice")
+    assert upgrade_status(gw, "/v1/agent", DESK) == 101
+    assert upgrade_status(gw, "/v1/agent", "HTTPS://Desk.Example.com:443") == 101
+    assert upgrade_status(gw, "/v1/agent", "https://other.example:8443") == 101
+    assert upgrade_status(gw, "/v1/agent", f"http://127.0.0.1:{gw.port}") == 101
+    assert upgrade_status(gw, "/v1/agent", None) == 101
+
+    async def login_from(origin):
+        c = await Client.connect(gw.ws, path="/v1/agent", origin=origin)
+        await c.send({"t": "login", "token": token})
+        await c.expect("welcome")
+        await c.close()
+    run(login_from(DESK))
+    run(login_from(None))
+
+
+def test_desk_with_no_list_accepts_only_its_own_origin(redis, gateway):
+    gw = gateway(redis.url)
+    assert upgrade_status(gw, "/v1/agent", f"http://127.0.0.1:{gw.port}") == 101
+    assert upgrade_status(gw, "/v1/agent", "http://127.0.0.1:1") == 403
+    assert upgrade_status(gw, "/v1/agent", DESK) == 403
+
+
+def test_buyers_may_come_from_any_page(redis, gateway):
+    gw = gateway(redis.url)
+    assert upgrade_status(gw, "/v1/buyer", "https://shop.example") == 101
+
+
+def test_foreign_page_cannot_lock_out_the_desk(redis, gateway):
+    gw = gateway(redis.url, login_fail_max=2)
+    token = make_agent(redis.client(), "alice")
+
+    async def body():
+        refused = 0
+        for _ in range(5):          # a page trying tokens from the agent's browser
+            try:
+                c = await Client.connect(gw.ws, path="/v1/agent", origin="https://evil.example")
+            except websockets.exceptions.InvalidStatusCode as e:
+                assert e.status_code == 403
+                refused += 1
+                continue
+            await c.send({"t": "login", "token": "0" * 64})
+            await c.recv()
+        a, _ = await agent(gw, token)          # the real desk still logs in
+        return refused
+    assert run(body()) == 5
+    assert gw.metrics()["chatgw_login_failures_total"] == 0
+
+
 # ---- typing and read are metered ---------------------------------------------------
 
 def test_read_flood_is_answered_at_most_signal_burst_times(redis, gateway):
@@ -223,3 +312,32 @@ def test_agent_typing_flood_is_metered_and_the_desk_stays_usable(redis, gateway)
         await a.expect("state", state="away")
     run(body())
     assert gw.metrics()["chatgw_signals_dropped_total"] >= 300 - 3 - 4
+
+
+# ---- /metrics on its own address ---------------------------------------------------
+
+def test_metrics_on_their_own_address_and_404_on_the_client_port(redis, gateway):
+    mport = free_port()
+    gw = gateway(redis.url, metrics_listen=f"127.0.0.1:{mport}")
+    status, body = http_get(mport, "/metrics")
+    assert status == 200 and "chatgw_sessions" in body
+    assert http_get(mport, "/healthz") == (200, "ok\n")
+    assert http_get(gw.port, "/metrics")[0] == 404
+    assert http_get(gw.port, "/healthz") == (200, "ok\n")
+    assert http_get(mport, "/v1/buyer")[0] == 404
+    # no sessions on the metrics address
+    assert upgrade_status(gw, "/v1/buyer", None) == 101
+
+    async def ws_on_metrics_port():
+        try:
+            await websockets.connect(f"ws://127.0.0.1:{mport}/v1/buyer", open_timeout=5)
+        except websockets.exceptions.InvalidStatusCode as e:
+            return e.status_code
+        return 101
+    assert run(ws_on_metrics_port()) == 404
+
+
+def test_metrics_stay_on_the_client_port_by_default(redis, gateway):
+    gw = gateway(redis.url)
+    assert http_get(gw.port, "/metrics")[0] == 200
+
