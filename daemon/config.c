@@ -67,7 +67,7 @@ struct opt {
 };
 
 static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty,
-                check_file;
+                check_file, check_listen_or_empty, check_origin;
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024)
@@ -87,7 +87,8 @@ static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, chec
 #define DBL(n, d, lo, hi, u, h) { #n, T_DBL, OFF(n), d, lo, hi, NULL, u, h, 0 }
 #define SIZE(n, d, lo, hi, h)   { #n, T_SIZE, OFF(n), d, lo, hi, NULL, "bytes", h, 0 }
 #define DUR(n, d, lo, hi, h)    { #n, T_DUR, OFF(n##_ms), d, lo, hi, NULL, "duration", h, 0 }
-#define LIST(n, cnt, d, lo, hi, chk, h) { #n, T_LIST, OFF(n), d, lo, hi, chk, "names", h, OFF(cnt) }
+#define LISTU(n, cnt, d, lo, hi, chk, u, h) { #n, T_LIST, OFF(n), d, lo, hi, chk, u, h, OFF(cnt) }
+#define LIST(n, cnt, d, lo, hi, chk, h) LISTU(n, cnt, d, lo, hi, chk, "names", h)
 
 #define OPT_STRUCT struct config
 static const struct opt global_opts[] = {
@@ -97,6 +98,12 @@ static const struct opt global_opts[] = {
     STR(tls_cert, "", check_file, "path", "PEM certificate; TLS is on when tls_cert and tls_key are both set"),
     STR(tls_key, "", check_file, "path", "PEM private key of tls_cert"),
     STR(web_root, "", NULL, "path", "directory of static pages served at /; empty = none"),
+    STR(metrics_listen, "", check_listen_or_empty, "HOST:PORT", "serve /metrics (and /healthz) on "
+        "this address only, and answer 404 for /metrics on listen; empty = /metrics on listen"),
+    LISTU(allowed_origins, nallowed_origins, "", 0, CONFIG_MAX_ORIGINS, check_origin, "origins",
+          "web pages (scheme://host[:port]) besides the gateway's own that may open /v1/agent and "
+          "/v1/supervisor; a browser upgrade from any other Origin gets 403; clients that send no "
+          "Origin (desk apps, scripts) are not browsers and are let in"),
     SECTION("Storage"),
     STR(redis, "", check_redis, "URL", "Redis to use: redis://[:password@]host[:port][/db] or "
         "unix:///path/to.sock[?db=N]; empty = start an embedded redis-server in state_dir"),
@@ -122,6 +129,9 @@ static const struct opt global_opts[] = {
     DBL(new_chat_rate, "1", 0.01, 100000, "chats per second", "new chats one IP may open, sustained "
         "(a hello without resume); more get rate_limited and close 1013"),
     U32(new_chat_burst, "60", 1, 1000000, "chats", "burst allowed above new_chat_rate, per IP"),
+    DBL(signal_rate, "5", 0.1, 10000, "frames per second", "typing and read frames allowed per "
+        "second per session (buyer or agent), sustained; more are dropped silently"),
+    U32(signal_burst, "20", 1, 100000, "frames", "burst allowed above signal_rate"),
     U32(bad_frames_max, "3", 1, 1000, "frames", "this many bad frames within bad_frames_window close the session "
         "with code 1008"),
     DUR(bad_frames_window, "10s", 100 * MS, 1 * HOUR, "time window of bad_frames_max"),
@@ -421,6 +431,37 @@ static int check_id(const char *v, char *why, size_t cap)
     return fail(why, cap, "invalid name \"%s\" (1 to %d of A-Z a-z 0-9 _ . -)", v, CONFIG_ID_MAX);
 }
 
+static int check_listen(const char *v, char *why, size_t cap);
+
+static int check_listen_or_empty(const char *v, char *why, size_t cap)
+{
+    return *v ? check_listen(v, why, cap) : 0;
+}
+
+/* scheme://host[:port], as a browser sends it in Origin: no path, no slash */
+static int check_origin(const char *v, char *why, size_t cap)
+{
+    const char *h = strncasecmp(v, "http://", 7) == 0 ? v + 7 :
+                    strncasecmp(v, "https://", 8) == 0 ? v + 8 : NULL;
+    size_t n;
+
+    if (!h)
+        return fail(why, cap, "expected http://HOST[:PORT] or https://HOST[:PORT], got \"%s\"", v);
+    if (h[0] == '[') {                    /* [IPv6] */
+        n = 1 + strspn(h + 1, "0123456789abcdefABCDEF:.");
+        n = h[n] == ']' ? n + 1 : 0;
+    } else {
+        n = strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-");
+    }
+    if (n > 0 && h[n] == ':') {
+        size_t d = strspn(h + n + 1, "0123456789");
+        n = d >= 1 && d <= 5 ? n + 1 + d : 0;
+    }
+    if (n == 0 || h[n])
+        return fail(why, cap, "invalid origin \"%s\" (scheme://host[:port], no path)", v);
+    return 0;
+}
+
 static int check_listen(const char *v, char *why, size_t cap)
 {
     const char *colon = strrchr(v, ':');
@@ -464,11 +505,12 @@ static int set_str(char **field, const char *v, char *why, size_t cap)
 
 static int set_list(const struct opt *o, void *base, char **v, int n, char *why, size_t cap)
 {
-    char **list = (char **)((char *)base + o->off), *copy[CONFIG_MAX_GROUPS];
+    char **list = (char **)((char *)base + o->off);
+    char *copy[CONFIG_MAX_GROUPS > CONFIG_MAX_ORIGINS ? CONFIG_MAX_GROUPS : CONFIG_MAX_ORIGINS];
     int *count = (int *)((char *)base + o->count_off), i, j;
 
     if (n < o->min || n > o->max)
-        return fail(why, cap, "expects %.0f to %.0f names, got %d", o->min, o->max, n);
+        return fail(why, cap, "expects %.0f to %.0f %s, got %d", o->min, o->max, o->unit, n);
     for (i = 0; i < n; i++) {
         if (o->check && o->check(v[i], why, cap) != 0)
             return -1;
@@ -951,17 +993,20 @@ static void write_table(FILE *out, const struct opt *t, size_t n, const char *pr
                      fmt_limit(o, o->max, hi, sizeof hi));
         if (strlen(o->def) > 30)          /* long defaults: see the line below */
             snprintf(help, sizeof help, "%s (%s)", o->help, o->unit);
-        else if (o->type == T_STR && !o->def[0])
-            snprintf(help, sizeof help, "%s (%s, default \"\")", o->help, o->unit);
+        else if (!o->def[0])
+            snprintf(help, sizeof help, "%s (%s, default %s)", o->help, o->unit,
+                     o->type == T_LIST ? "none" : "\"\"");
         else
             snprintf(help, sizeof help, "%s (%s%s, default %s)", o->help, o->unit, range, o->def);
         fputc('\n', out);
         put_comment(out, prefix, help);
-        fprintf(out, "%s%s ", lprefix, o->name);
-        if (o->type == T_LIST)
-            fputs(o->def, out);
-        else
+        fprintf(out, "%s%s", lprefix, o->name);
+        if (o->type != T_LIST) {
+            fputc(' ', out);
             put_value(out, o->def);
+        } else if (o->def[0]) {
+            fprintf(out, " %s", o->def);     /* an empty list: the name alone */
+        }
         fputc('\n', out);
     }
 }

@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_GROUPS 16
+#define CONFIG_MAX_ORIGINS 16
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -54,6 +55,9 @@ struct config {
     bool reuseport;               /* SO_REUSEPORT on the listener; default no */
     char *tls_cert, *tls_key;     /* PEM paths; TLS when both set */
     char *web_root;               /* static pages served at /, optional */
+    char *metrics_listen;         /* "HOST:PORT" serving /metrics; "" = on listen */
+    char *allowed_origins[CONFIG_MAX_ORIGINS]; /* browser pages that may open a desk */
+    int nallowed_origins;         /* 0 = the desk's own origin only */
 
     /* storage */
     char *redis;                  /* URL; empty/NULL = embedded redis-server */
@@ -78,6 +82,8 @@ struct config {
     uint32_t msg_burst;           /* token bucket depth: 20 */
     double new_chat_rate;         /* new chats per second per IP: 1 */
     uint32_t new_chat_burst;      /* 60 */
+    double signal_rate;           /* typing/read frames per second: 5 */
+    uint32_t signal_burst;        /* 20; the excess is dropped */
     uint32_t bad_frames_max;      /* 3 bad frames ... */
     uint64_t bad_frames_window_ms;/* ... within 10s -> close 1008 */
     uint32_t outbound_max_bytes;  /* 256k queued to a slow reader -> close 1008 */

@@ -8,8 +8,8 @@
  *
  * Reload (SIGHUP): the file is read again into a new config; if it is bad
  * the problems are logged and the old one stays. Options that only apply
- * at start (listen, redis, state_dir, reuseport, tls) are reported when
- * changed and take effect at the next restart.
+ * at start (listen, metrics_listen, redis, state_dir, reuseport, tls) are
+ * reported when changed and take effect at the next restart.
  *
  * Stop (SIGTERM/SIGINT): every session is closed with 1001, and once they
  * are gone (or shutdown_timeout passed) the listener, the Redis link and
@@ -150,9 +150,10 @@ static void on_sighup(uv_signal_t *h, int sig)
     }
     if (!same(c->listen, old->listen) || !same(c->redis, old->redis) ||
         !same(c->state_dir, old->state_dir) || c->reuseport != old->reuseport ||
-        !same(c->tls_cert, old->tls_cert) || !same(c->tls_key, old->tls_key))
-        log_warn("reload_partial", "reason=\"listen, redis, state_dir, reuseport and tls "
-                 "apply at the next restart\"");
+        !same(c->tls_cert, old->tls_cert) || !same(c->tls_key, old->tls_key) ||
+        !same(c->metrics_listen, old->metrics_listen))
+        log_warn("reload_partial", "reason=\"listen, metrics_listen, redis, state_dir, "
+                 "reuseport and tls apply at the next restart\"");
     gw.cfg = c;
     if (sessions_reconfigure() != 0) {
         gw.cfg = old;

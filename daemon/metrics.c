@@ -104,6 +104,10 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_login_failures_total", "Refused agent logins.", metrics.login_failures);
     counter(&b, "chatgw_relayed_total", "Messages relayed to the other side of a chat.", metrics.relayed);
     counter(&b, "chatgw_accept_errors_total", "Connections that could not be accepted (out of files, adopt failed).", metrics.accept_errors);
+    counter(&b, "chatgw_origin_refused_total", "Agent/supervisor upgrades refused (403) for a "
+            "browser Origin not allowed.", metrics.origin_refused);
+    counter(&b, "chatgw_signals_dropped_total", "typing and read frames dropped over signal_rate.",
+            metrics.signals_dropped);
     counter(&b, "chatgw_redis_reconnects_total", "Times the Redis link became ready.",
             metrics.redis_reconnects);
     put(&b, "# HELP chatgw_errors_total Error frames sent, by code.\n"

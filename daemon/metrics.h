@@ -26,6 +26,8 @@ struct metrics {
     int64_t sessions[ROLE__COUNT];
     uint64_t chats_created, chats_resumed, greetings, holds, msgs_stored;
     uint64_t accept_errors;
+    uint64_t origin_refused;       /* desk upgrades refused for their Origin */
+    uint64_t signals_dropped;      /* typing/read frames over signal_rate */
     uint64_t assignments, events_in, logins, login_failures, relayed;
     uint64_t redis_reconnects;
     int redis_up;

@@ -1,15 +1,29 @@
 /*
- * server.c - the one listening address: libwebsockets on our libuv loop.
+ * server.c - the listening addresses: libwebsockets on our libuv loop.
  *
  * One lws protocol serves everything on the port: WebSocket upgrades on a
  * role's path (/v1/buyer, ...) become sessions (session.c); plain HTTP gets
  * /healthz (200 when Redis is ready, else 503), /metrics (Prometheus text)
  * and, when web_root is set, static files; anything else is 404. Upgrades
- * on other paths are refused during the handshake.
+ * on other paths are refused during the handshake. With metrics_listen
+ * set, a second address serves /healthz and /metrics, and the main one
+ * answers 404 for /metrics.
+ *
+ * HTTP/1.1 only: lws 4.1 offers HTTP/2 (the h2c upgrade, ALPN h2) but
+ * refuses WebSocket over it, so a client that took the offer could not
+ * open a session. We advertise only http/1.1 in ALPN and ignore h2c
+ * upgrade requests (RFC 9110 7.8 lets a server ignore Upgrade).
+ *
+ * Desk roles (agent, supervisor) are refused (403) at the upgrade when a
+ * browser opens them from a page that is neither the gateway's own origin
+ * nor in allowed_origins: any other page the agent visits could otherwise
+ * log in with the desk's token or lock the desk's address out by failing
+ * logins. Refused before the session exists, so no login is counted.
  *
  * API: server_start, server_stop, server_stop_accepting, server_tune,
  *      server_set_ready.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,12 +62,18 @@ static bool ready;
  * it lets a stopping daemon close it first so the kernel sends new
  * connections to the processes that stay.
  */
-static struct {
+struct listener {
     int fd;
     uv_poll_t poll;
     uv_timer_t pause;               /* out of files: accept again later */
     bool polling;
-} L = { .fd = -1 };
+};
+
+enum { LISTEN_MAIN, LISTEN_METRICS, LISTEN__COUNT };
+static struct listener L[LISTEN__COUNT] = { { .fd = -1 }, { .fd = -1 } };
+
+/* what a connection accepted on metrics_listen carries as opaque user data */
+static char metrics_port_mark;
 
 #define ACCEPT_PAUSE_MS 100
 static struct lws_http_mount web_mount;
@@ -91,25 +112,156 @@ static int http_reply(struct lws *wsi, struct conn *c, unsigned status,
     return 0;
 }
 
+static bool on_metrics_port(struct lws *wsi)
+{
+    return lws_get_opaque_user_data(wsi) == &metrics_port_mark;
+}
+
+static int on_healthz(struct lws *wsi, struct conn *c)
+{
+    bool ok = ready && !gw.shutting_down;
+
+    return ok ? http_reply(wsi, c, HTTP_STATUS_OK, "text/plain", "ok\n", 3)
+              : http_reply(wsi, c, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain",
+                           "unavailable\n", 12);
+}
+
+static int on_metrics(struct lws *wsi, struct conn *c)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    int rc;
+
+    if (!text)
+        return -1;
+    rc = http_reply(wsi, c, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
+    free(text);
+    return rc;
+}
+
+/* Plain HTTP paths, and on which port: the main one, metrics_listen's, or
+ * "metrics": metrics_listen's when set, else the main one. */
+enum { ON_MAIN = 1, ON_METRICS_PORT = 2, ON_METRICS = 4 };
+
+static const struct route {
+    const char *path;
+    int (*fn)(struct lws *wsi, struct conn *c);
+    unsigned where;
+} routes[] = {
+    { "/healthz", on_healthz, ON_MAIN | ON_METRICS_PORT },
+    { "/metrics", on_metrics, ON_METRICS },
+};
+
 static int on_http(struct lws *wsi, struct conn *c, const char *path)
 {
-    if (strcmp(path, "/healthz") == 0) {
-        bool ok = ready && !gw.shutting_down;
-        return ok ? http_reply(wsi, c, HTTP_STATUS_OK, "text/plain", "ok\n", 3)
-                  : http_reply(wsi, c, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain",
-                               "unavailable\n", 12);
-    }
-    if (strcmp(path, "/metrics") == 0) {
-        size_t len;
-        char *text = metrics_render(&len);
-        int rc;
-        if (!text)
-            return -1;
-        rc = http_reply(wsi, c, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
-        free(text);
-        return rc;
-    }
+    bool apart = L[LISTEN_METRICS].fd >= 0;
+    unsigned here = on_metrics_port(wsi) ? ON_METRICS_PORT | ON_METRICS
+                                         : apart ? ON_MAIN : ON_MAIN | ON_METRICS;
+
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(path, routes[i].path) == 0 && (routes[i].where & here))
+            return routes[i].fn(wsi, c);
     return http_reply(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
+}
+
+/* scheme://host[:port] lower-cased, without the scheme's default port */
+static void origin_norm(const char *in, char *out, size_t cap)
+{
+    const char *dflt = strncasecmp(in, "https://", 8) == 0 ? ":443" :
+                       strncasecmp(in, "http://", 7) == 0 ? ":80" : NULL;
+    size_t n = 0, d = dflt ? strlen(dflt) : 0;
+
+    for (; in[n] && n + 1 < cap; n++)
+        out[n] = (char)tolower((unsigned char)in[n]);
+    out[n] = '\0';
+    if (dflt && n > d && strcmp(out + n - d, dflt) == 0)
+        out[n - d] = '\0';
+}
+
+static bool same_origin(const char *a, const char *b)
+{
+    char na[300], nb[300];
+
+    origin_norm(a, na, sizeof na);
+    origin_norm(b, nb, sizeof nb);
+    return strcmp(na, nb) == 0;
+}
+
+/*
+ * May this upgrade open a desk? Yes without an Origin header (not a
+ * browser: a desk app, a script), from the gateway's own origin (the
+ * request's Host with this listener's scheme) or from allowed_origins.
+ */
+static bool origin_allowed(struct lws *wsi, char *origin, size_t cap)
+{
+    const struct config *cfg = gw.cfg;
+    char host[256], own[300];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+
+    origin[0] = '\0';
+    if (n <= 0)
+        return true;
+    if ((size_t)n >= cap || lws_hdr_copy(wsi, origin, (int)cap, WSI_TOKEN_ORIGIN) <= 0)
+        return false;
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0) {
+        snprintf(own, sizeof own, "%s://%s", lws_is_ssl(wsi) ? "https" : "http", host);
+        if (same_origin(origin, own))
+            return true;
+    }
+    for (int i = 0; i < cfg->nallowed_origins; i++)
+        if (same_origin(origin, cfg->allowed_origins[i]))
+            return true;
+    return false;
+}
+
+/*
+ * Refuses an upgrade with a short HTTP/1.1 answer. lws_return_http_status
+ * would say HTTP/1.0 here (lws learns the request's version only after the
+ * upgrade step), which WebSocket clients reject as no valid answer at all.
+ * Returns what the upgrade callback returns: >0, answered.
+ */
+static int refuse_upgrade(struct lws *wsi, unsigned status, const char *text)
+{
+    unsigned char buf[LWS_PRE + 256];
+    int n = snprintf((char *)buf + LWS_PRE, sizeof buf - LWS_PRE,
+                     "HTTP/1.1 %u %s\r\ncontent-type: text/plain\r\ncontent-length: %zu\r\n"
+                     "cache-control: no-store\r\n\r\n%s\n", status, text, strlen(text) + 1, text);
+
+    return lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS) < n ? -1 : 1;
+}
+
+/*
+ * An HTTP upgrade, before lws acts on it: `in` names the protocol. Returns
+ * 0 to go on, >0 when we answered (lws completes the transaction), <0 to
+ * hang up.
+ */
+static int on_upgrade(struct lws *wsi, char *proto)
+{
+    const struct role *role;
+    char origin[256], q[300], ip[64] = "";
+
+    if (strcasecmp(proto, "h2c") == 0) {
+        /*
+         * Ignore it and answer in HTTP/1.1. lws 4.1 has no switch for
+         * this: it tests `proto` (its own header buffer) again right after
+         * we return, and serves plain HTTP when it is neither websocket
+         * nor h2c. test_wire.py checks the answer stays HTTP/1.1.
+         */
+        proto[0] = '\0';
+        return 0;
+    }
+    if (strcasecmp(proto, "websocket") != 0)
+        return -1;                  /* lws already answered 403 */
+    if (on_metrics_port(wsi))
+        return refuse_upgrade(wsi, HTTP_STATUS_NOT_FOUND, "Not Found");
+    role = role_of(wsi);
+    if (!role || role->kind == ROLE_BUYER || origin_allowed(wsi, origin, sizeof origin))
+        return 0;
+    metrics.origin_refused++;
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    log_info("upgrade_refused", "role=%s reason=origin origin=%s ip=%s", role->name,
+             log_quote(q, sizeof q, origin), ip);
+    return refuse_upgrade(wsi, HTTP_STATUS_FORBIDDEN, "Forbidden");
 }
 
 static int on_http_writeable(struct lws *wsi, struct conn *c)
@@ -129,6 +281,8 @@ static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void 
     struct conn *c = user;
 
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return on_upgrade(wsi, in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return role_of(wsi) ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
@@ -211,20 +365,23 @@ static void on_acceptable(uv_poll_t *h, int status, int events);
 
 static void on_accept_resume(uv_timer_t *t)
 {
-    (void)t;
-    if (L.polling)
-        uv_poll_start(&L.poll, UV_READABLE, on_acceptable);
+    struct listener *l = t->data;
+
+    if (l->polling)
+        uv_poll_start(&l->poll, UV_READABLE, on_acceptable);
 }
 
 static void on_acceptable(uv_poll_t *h, int status, int events)
 {
-    (void)h;
+    struct listener *l = h->data;
+    struct lws *wsi;
+
     (void)events;
     if (status < 0)
         return;
     /* a bounded batch per wakeup keeps one busy port from starving the loop */
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(L.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /*
@@ -235,15 +392,18 @@ static void on_acceptable(uv_poll_t *h, int status, int events)
                 metrics.accept_errors++;
                 log_warn("accept_paused", "error=\"%s\" pause_ms=%d sessions=%u", strerror(errno),
                          ACCEPT_PAUSE_MS, sessions_count());
-                uv_poll_stop(&L.poll);
-                uv_timer_start(&L.pause, on_accept_resume, ACCEPT_PAUSE_MS, 0);
+                uv_poll_stop(&l->poll);
+                uv_timer_start(&l->pause, on_accept_resume, ACCEPT_PAUSE_MS, 0);
             }
             return;
         }
         /* TCP_NODELAY and SO_SNDBUF come from the listener (server_tune) */
-        if (!lws_adopt_socket_vhost(vhost, fd)) {
+        wsi = lws_adopt_socket_vhost(vhost, fd);
+        if (!wsi) {
             metrics.accept_errors++;
             close(fd);
+        } else if (l == &L[LISTEN_METRICS]) {
+            lws_set_opaque_user_data(wsi, &metrics_port_mark);
         }
     }
 }
@@ -258,16 +418,16 @@ static void on_acceptable(uv_poll_t *h, int status, int events)
  */
 void server_tune(void)
 {
-    int one = 1, sndbuf = (int)gw.cfg->outbound_max_bytes;
+    int one = 1, sndbuf = (int)gw.cfg->outbound_max_bytes, fd = L[LISTEN_MAIN].fd;
 
-    if (L.fd < 0)
+    if (fd < 0)
         return;
-    if (setsockopt(L.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        setsockopt(L.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
         log_warn("listen_tune_failed", "error=\"%s\"", strerror(errno));
 }
 
-static int open_listener(const char *host, int port, bool reuseport)
+static int open_listener(struct listener *l, const char *host, int port, bool reuseport)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -296,40 +456,47 @@ static int open_listener(const char *host, int port, bool reuseport)
         return -1;
     }
     freeaddrinfo(res);
-    L.fd = fd;
-    server_tune();
-    uv_timer_init(gw.loop, &L.pause);
-    uv_poll_init(gw.loop, &L.poll, fd);
-    uv_poll_start(&L.poll, UV_READABLE, on_acceptable);
-    L.polling = true;
+    l->fd = fd;
+    uv_timer_init(gw.loop, &l->pause);
+    uv_poll_init(gw.loop, &l->poll, fd);
+    l->pause.data = l->poll.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, on_acceptable);
+    l->polling = true;
     return 0;
 }
 
 void server_stop_accepting(void)
 {
-    if (L.polling) {
-        uv_poll_stop(&L.poll);
-        uv_close((uv_handle_t *)&L.poll, NULL);
-        uv_timer_stop(&L.pause);
-        uv_close((uv_handle_t *)&L.pause, NULL);
-        L.polling = false;
-    }
-    if (L.fd >= 0) {
-        close(L.fd);
-        L.fd = -1;
+    for (struct listener *l = L; l < L + LISTEN__COUNT; l++) {
+        if (l->polling) {
+            uv_poll_stop(&l->poll);
+            uv_close((uv_handle_t *)&l->poll, NULL);
+            uv_timer_stop(&l->pause);
+            uv_close((uv_handle_t *)&l->pause, NULL);
+            l->polling = false;
+        }
+        if (l->fd >= 0) {
+            close(l->fd);
+            l->fd = -1;
+        }
     }
 }
 
 int server_start(void)
 {
-    static char host[256];
+    static char host[256], mhost[256];
     const struct config *cfg = gw.cfg;
     struct lws_context_creation_info info;
     void *loops[1] = { gw.loop };
-    int port;
+    bool apart = cfg->metrics_listen && cfg->metrics_listen[0];
+    int port, mport = 0;
 
     if (split_listen(cfg->listen, host, sizeof host, &port) != 0) {
         log_error("bad_listen", "listen=%s", cfg->listen);
+        return -1;
+    }
+    if (apart && split_listen(cfg->metrics_listen, mhost, sizeof mhost, &mport) != 0) {
+        log_error("bad_listen", "metrics_listen=%s", cfg->metrics_listen);
         return -1;
     }
     lws_set_log_level(log_enabled(LOG_DEBUG) ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
@@ -351,6 +518,7 @@ int server_start(void)
     info.vhost_name = "chatgw";
     info.server_string = "chatgw";
     info.timeout_secs = 10;                    /* handshakes and HTTP */
+    info.alpn = "http/1.1";                    /* not h2: see the top of this file */
     if (cfg->tls_cert && cfg->tls_key && cfg->tls_cert[0] && cfg->tls_key[0]) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
@@ -375,13 +543,18 @@ int server_start(void)
                   "(libwebsockets-evlib-uv) installed?\"");
         return -1;
     }
-    if (open_listener(host, port, cfg->reuseport) != 0) {
+    /* metrics_listen never shares its port: a scrape must reach this process */
+    if (open_listener(&L[LISTEN_MAIN], host, port, cfg->reuseport) != 0 ||
+        (apart && open_listener(&L[LISTEN_METRICS], mhost, mport, false) != 0)) {
+        server_stop_accepting();
         lws_context_destroy(ctx);
         ctx = NULL;
         return -1;
     }
-    log_info("listening", "addr=%s tls=%s reuseport=%s", cfg->listen,
-             info.ssl_cert_filepath ? "yes" : "no", cfg->reuseport ? "yes" : "no");
+    server_tune();
+    log_info("listening", "addr=%s tls=%s reuseport=%s metrics=%s", cfg->listen,
+             info.ssl_cert_filepath ? "yes" : "no", cfg->reuseport ? "yes" : "no",
+             apart ? cfg->metrics_listen : cfg->listen);
     return 0;
 }
 

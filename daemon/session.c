@@ -18,7 +18,9 @@
  * A reader that lets more than outbound_max_bytes pile up is cut off
  * (1008): memory per session stays bounded whatever the peer does.
  *
- * Limits: a token bucket for messages, a window counting bad frames, a
+ * Limits: a token bucket for messages (the roles take from it), one for
+ * typing/read signals (taken here; the excess is dropped unanswered, so a
+ * flood costs a decode per frame and no reply), a window counting bad frames, a
  * bound on Redis requests in flight (reading pauses with rx flow control),
  * the per-address session count. Timers: one sweep visits every session
  * once a second (a tenth of them every 100 ms) to send pings, close idle
@@ -327,21 +329,28 @@ void sessions_flush(void)
 
 /* ---- limits -------------------------------------------------------------- */
 
-bool session_take_token(struct session *s)
+/* Refills a token bucket for the time since *ms and takes one if it can. */
+static bool bucket_take(double *tokens, uint64_t *ms, double rate, double burst)
 {
     uint64_t now = gw_now_ms();
-    bool agent = s->role->kind == ROLE_AGENT;
-    double burst = agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
-    double rate = agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate;
 
-    s->tokens += (double)(now - s->tokens_ms) * rate / 1000.0;
-    if (s->tokens > burst)
-        s->tokens = burst;
-    s->tokens_ms = now;
-    if (s->tokens < 1.0)
+    *tokens += (double)(now - *ms) * rate / 1000.0;
+    if (*tokens > burst)
+        *tokens = burst;
+    *ms = now;
+    if (*tokens < 1.0)
         return false;
-    s->tokens -= 1.0;
+    *tokens -= 1.0;
     return true;
+}
+
+bool session_take_token(struct session *s)
+{
+    bool agent = s->role->kind == ROLE_AGENT;
+
+    return bucket_take(&s->tokens, &s->tokens_ms,
+                       agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate,
+                       agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst);
 }
 
 bool session_take_chat(struct session *s)
@@ -464,6 +473,11 @@ static void dispatch(struct session *s, const struct proto_value *frame)
         note_bad_frame(s);
         return;
     }
+    if (h->signal && !bucket_take(&s->signal_tokens, &s->signal_ms, gw.cfg->signal_rate,
+                                  gw.cfg->signal_burst)) {
+        metrics.signals_dropped++;
+        return;
+    }
     if (h->needs_hello && !s->hello_done) {
         session_error(s, CG_E_NO_SESSION, ref);
         return;
@@ -516,16 +530,19 @@ static int on_receive(struct session *s, struct lws *wsi, const void *in, size_t
     if (s->closing)
         return 0;
     if ((uint64_t)s->rx_len + len + remaining > max) {
-        static const char why[] = "too_large";
-        metrics.closes[CLOSE_TOO_LARGE]++;
+        /*
+         * One close frame, ours, like every other close: returning -1 with
+         * lws_close_reason had lws send its 1009 and then our WRITEABLE
+         * send a second close (code 0). Stop reading: the rest of the
+         * frame is not wanted.
+         */
         log_info("session_closed", "role=%s reason=too_large", s->role->name);
         free(s->rx);
         s->rx = NULL;
         s->rx_len = 0;
-        s->closing = 1;
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)(uintptr_t)why, sizeof why - 1);
-        return -1;
+        lws_rx_flow_control(wsi, 0);
+        begin_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, CLOSE_TOO_LARGE, 2);
+        return 0;
     }
     if (final && s->rx_len == 0) {
         on_message(s, in, len, binary);
@@ -571,8 +588,9 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     s->wsi = wsi;
     s->role = role;
     s->refs = 1;
-    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = now;
+    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = s->signal_ms = now;
     s->tokens = role->kind == ROLE_AGENT ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
+    s->signal_tokens = gw.cfg->signal_burst;
     s->next = S.head;
     if (S.head)
         S.head->prev = s;

@@ -5,8 +5,8 @@
  * queue, its partial inbound message, its limits (token bucket, bad-frame
  * window, Redis requests in flight), its timers (folded into one sweep).
  * Inbound messages are assembled up to max_frame_bytes, decoded into the
- * shared arena, checked against the role's frame table (type, required
- * fields and their types) and handed to the row's handler. Replies go out
+ * shared arena, checked against the role's frame table (type, signal
+ * rate, required fields and their types) and handed to the row's handler. Replies go out
  * in the encoding of the client's first frame.
  *
  * Lifetime: a session lives while its socket does and while async requests
@@ -43,6 +43,8 @@ struct frame_handler {
     void (*fn)(struct session *s, const struct proto_value *frame);
     bool needs_hello;              /* else answered with no_session */
     struct field_spec required[4];
+    bool signal;                   /* typing, read: metered by signal_rate,
+                                      the excess dropped unanswered */
 };
 
 struct role {
@@ -71,8 +73,8 @@ struct session {
     char *rx;                      /* partial message, only while fragmented */
     struct ip_slot *ip;
     void *data;                    /* the role's state */
-    uint64_t created_ms, last_rx_ms, last_ping_ms, bad_since_ms, tokens_ms;
-    double tokens;
+    uint64_t created_ms, last_rx_ms, last_ping_ms, bad_since_ms, tokens_ms, signal_ms;
+    double tokens, signal_tokens;  /* msg and signal token buckets */
     uint32_t refs, out_bytes, rx_len, inflight, bad_count;
     uint16_t close_code;
     uint8_t enc, enc_known, hello_done, closing, ping_due, rx_paused, close_reason, on_flush;

@@ -927,7 +927,7 @@ static const struct frame_handler agent_frames[] = {
                                           { "text", PROTO_STR } } },
     { "transfer", on_transfer,   true,  { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
     { "close",    on_close_chat, true,  { { "chat", PROTO_STR } } },
-    { "typing",   on_typing,     true,  { { "chat", PROTO_STR } } },
+    { "typing",   on_typing,     true,  { { "chat", PROTO_STR } }, .signal = true },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

@@ -1087,8 +1087,8 @@ static void buyer_stop(void);
 static const struct frame_handler buyer_frames[] = {
     { "hello",  on_hello,  false, { { NULL, 0 } } },
     { "msg",    on_msg,    true,  { { "id", PROTO_STR }, { "text", PROTO_STR } } },
-    { "typing", on_typing, true,  { { NULL, 0 } } },
-    { "read",   on_read,   true,  { { "seq", PROTO_INT } } },
+    { "typing", on_typing, true,  { { NULL, 0 } }, .signal = true },
+    { "read",   on_read,   true,  { { "seq", PROTO_INT } }, .signal = true },
     { "bye",    on_bye,    true,  { { NULL, 0 } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };

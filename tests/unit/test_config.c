@@ -340,6 +340,40 @@ TEST(listen_addresses)
     EXPECT_ERRORS("listen ho/st:80\n", "T:1: listen: invalid host \"ho/st\"\n");
 }
 
+TEST(allowed_origins_and_metrics_listen)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "metrics_listen \"\"\n"), 0);
+    ASSERT_EQ(c.nallowed_origins, 0);
+    ASSERT_STREQ(c.metrics_listen, "");
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "allowed_origins https://desk.example.com http://[::1]:8080 "
+                            "HTTP://10.0.0.1:80\nmetrics_listen 127.0.0.1:9180\n"), 0);
+    ASSERT_EQ(c.nallowed_origins, 3);
+    ASSERT_STREQ(c.allowed_origins[1], "http://[::1]:8080");
+    ASSERT_STREQ(c.metrics_listen, "127.0.0.1:9180");
+    config_free(&c);
+    ASSERT_EQ(load_text(&c, "allowed_origins\n"), 0);          /* an empty list */
+    ASSERT_EQ(c.nallowed_origins, 0);
+    config_free(&c);
+    EXPECT_ERRORS("allowed_origins desk.example.com\n"
+                  "metrics_listen 9180\n",
+                  "T:1: allowed_origins: expected http://HOST[:PORT] or https://HOST[:PORT], "
+                  "got \"desk.example.com\"\n"
+                  "T:2: metrics_listen: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, "
+                  "got \"9180\"\n");
+    EXPECT_ERRORS("allowed_origins https://a.example/\n",
+                  "T:1: allowed_origins: invalid origin \"https://a.example/\" "
+                  "(scheme://host[:port], no path)\n");
+    EXPECT_ERRORS("allowed_origins https://a.example:123456\n",
+                  "T:1: allowed_origins: invalid origin \"https://a.example:123456\" "
+                  "(scheme://host[:port], no path)\n");
+    EXPECT_ERRORS("allowed_origins http://[::1\n",
+                  "T:1: allowed_origins: invalid origin \"http://[::1\" "
+                  "(scheme://host[:port], no path)\n");
+}
+
 TEST(groups_and_default_group)
 {
     struct config c;
@@ -770,6 +804,7 @@ int main(void)
     RUN(sizes);
     RUN(log_levels);
     RUN(listen_addresses);
+    RUN(allowed_origins_and_metrics_listen);
     RUN(groups_and_default_group);
     RUN(store_blocks);
     RUN(store_block_errors);
