@@ -1,5 +1,5 @@
 /*
- * chat.c - chat keys and message records (see chat.h).
+ * chat.c - message records (see chat.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,11 +8,6 @@
 
 static struct proto_writer rec_w;        /* msgpack records for Redis */
 static struct proto_arena rec_arena;     /* decoding stored records */
-
-void chat_key(char *out, size_t cap, const char *chat, const char *what)
-{
-    snprintf(out, cap, "cg:chat:{%s}:%s", chat, what);
-}
 
 bool chat_id_valid(const char *s, size_t len)
 {

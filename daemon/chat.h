@@ -1,14 +1,14 @@
 /*
  * chat.h - a chat's keys and stored records, shared by buyers and agents.
  *
- * A chat lives in Redis under cg:chat:{<id>}:* (the hash tag keeps one
- * chat's keys on one Cluster slot): meta (a msgpack map), log (a list of
+ * A chat lives in Redis under cg:chat:{<id>}:* (keys.h; the hash tag keeps
+ * one chat's keys on one Cluster slot): meta (a msgpack map), log (a list of
  * msgpack message records; a record's seq is its 1-based index) and ids
  * (client message id -> seq, for idempotent resends). A record is a map
  * {from, name?, text, ts, id?}; on the wire it becomes {t:"msg", seq,
  * chat? ...the record's fields}.
  *
- * API: chat_key, chat_id_valid, chat_record, chat_write_msg, chat_init,
+ * API: chat_id_valid, chat_record, chat_write_msg, chat_init,
  *      chat_shutdown.
  */
 #ifndef CHATGW_CHAT_H
@@ -23,7 +23,6 @@
 #define CHAT_ID_HEX 32            /* 128-bit chat ids as hex */
 #define CHAT_MSG_ID_MAX 64        /* client message ids, bytes */
 
-void chat_key(char *out, size_t cap, const char *chat, const char *what);
 /* 32 lowercase hex characters. */
 bool chat_id_valid(const char *s, size_t len);
 /* Encodes a record into a shared buffer, valid until the next call; NULL on error. */

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "store.h"
 
 struct local_set {                  /* the local sessions of one chat or agent */
     char id[INDEX_KEY_MAX + 1];     /* its key in the index */
@@ -49,23 +50,6 @@ static struct {
 const char *router_node(void)
 {
     return gw.node_id;
-}
-
-int router_eval(db_reply_cb *cb, void *ud, const char *op, int nargs, const char **args)
-{
-    const char *argv[16];
-    char now[24];
-    int i;
-
-    if (nargs > 12)
-        return -1;
-    snprintf(now, sizeof now, "%llu", (unsigned long long)gw_wall_ms());
-    argv[0] = op;
-    argv[1] = now;
-    argv[2] = gw.node_id;
-    for (i = 0; i < nargs; i++)
-        argv[3 + i] = args[i];
-    return db_eval(DB_LUA_ROUTER, cb, ud, 0, 3 + nargs, argv, NULL);
 }
 
 /* ---- assignment ----------------------------------------------------------- */
@@ -104,7 +88,7 @@ void router_assign(const char *store, const char *group)
     snprintf(batch, sizeof batch, "%u", gw.cfg->assign_batch);
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
     const char *args[] = { store, group, batch, hist };
-    if (router_eval(on_assigned, q, "assign", 4, args) != 0)
+    if (store_route("assign", 4, args, on_assigned, q) != 0)
         free(q);
 }
 
@@ -167,7 +151,7 @@ static void sweep(void)
     if (!R.sweep_cursor[0])
         R.sweep_cursor[0] = '0';
     const char *args[] = { grace, timeout, R.sweep_cursor };
-    router_eval(on_swept, NULL, "sweep", 3, args);
+    store_route("sweep", 3, args, on_swept, NULL);
 }
 
 static void on_beat(uv_timer_t *t)
@@ -182,21 +166,8 @@ static void on_beat(uv_timer_t *t)
 /* Tells Redis which stores and groups this node serves (chatgwctl reads it). */
 static void publish_stores(void)
 {
-    const struct config *c = gw.cfg;
-
-    for (size_t i = 0; i < c->nstores; i++) {
-        const struct store_conf *st = &c->stores[i];
-        char key[96], groups[16 * (CONFIG_ID_MAX + 1)] = "";
-        size_t n = 0;
-        for (int g = 0; g < st->ngroups; g++)
-            n += (size_t)snprintf(groups + n, sizeof groups - n, "%s%s", g ? " " : "",
-                                  st->groups[g]);
-        snprintf(key, sizeof key, "cg:store:%s", st->id);
-        const char *hset[] = { "HSET", key, "name", st->name, "groups", groups };
-        const char *sadd[] = { "SADD", "cg:stores", st->id };
-        db_command(NULL, NULL, 6, hset, NULL);
-        db_command(NULL, NULL, 3, sadd, NULL);
-    }
+    for (size_t i = 0; i < gw.cfg->nstores; i++)
+        store_publish_store(&gw.cfg->stores[i]);
 }
 
 /* Every local session registers again (event REJOIN). */
@@ -221,7 +192,7 @@ void router_on_db_state(bool ready)
     if (!ready || !R.started)
         return;
     publish_stores();
-    router_eval(on_reset, NULL, "reset_node", 0, NULL);
+    store_route("reset_node", 0, NULL, on_reset, NULL);
 }
 
 /* ---- local sessions -------------------------------------------------------- */
@@ -303,18 +274,14 @@ static void local_free_all(struct index *ix)
 
 int router_buyer_attach(struct session *s, const char *chat, bool resumed)
 {
-    char key[96], ttl[24];
-
     if (local_add(&R.buyers, chat, s) != 0)
         return -1;
-    /* where events for this chat's buyer go */
-    snprintf(key, sizeof key, "cg:chat:{%s}:loc", chat);
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    const char *argv[] = { "SET", key, gw.node_id, "PX", ttl };
-    if (!resumed)         /* a new chat: append.lua sets it with the first message */
+    /* where events for this chat's buyer go; a new chat: append.lua sets
+     * it with the first message */
+    if (!resumed)
         return 0;
     session_ref(s);
-    if (db_command(on_located, s, 5, argv, NULL) != 0)
+    if (store_locate(chat, gw.node_id, on_located, s) != 0)
         session_unref(s);
     return 0;
 }
@@ -414,7 +381,7 @@ static void on_local_event(const struct event *ev, void *ud)
         if (ev->id == EV_REFRESH && ev->agent && index_get(&R.agents, ev->agent)) {
             /* every node hears it; one re-check is enough, but all are harmless */
             const char *args[] = { ev->agent };
-            router_eval(on_refreshed, NULL, "refresh", 1, args);
+            store_route("refresh", 1, args, on_refreshed, NULL);
         }
         break;
     case EVT_AGENT:
@@ -478,9 +445,9 @@ int router_init(const struct db_url *url)
 
     index_init(&R.buyers);
     index_init(&R.agents);
-    snprintf(R.chan_node, sizeof R.chan_node, "cg:node:%s", gw.node_id);
+    store_key(R.chan_node, sizeof R.chan_node, KEY_NODE_CHAN, gw.node_id, NULL);
     channels[0] = R.chan_node;
-    channels[1] = "cg:ctl";
+    channels[1] = key_pattern(KEY_CTL_CHAN);
     if (db_subscribe(gw.loop, url, gw.cfg->redis_connect_timeout_ms, gw.cfg->redis_backoff_max_ms,
                      channels, 2, on_message, on_sub_state) != 0)
         return -1;

@@ -17,7 +17,7 @@
  * node_timeout): its agent sessions, still open, then register again.
  *
  * API: router_init, router_stop, router_on_db_state, router_assign,
- *      router_assign_groups, router_eval, router_node,
+ *      router_assign_groups, router_node,
  *      router_buyer_attach/detach, router_agent_attach/detach.
  */
 #ifndef CHATGW_ROUTER_H
@@ -40,8 +40,6 @@ void router_on_db_state(bool ready);
 void router_assign(const char *store, const char *group);
 /* The same for each "store group" string of a script's array reply. */
 void router_assign_groups(const redisReply *r);
-/* EVALSHA router.lua OP now node args...; -1 when Redis is not ready. */
-int router_eval(db_reply_cb *cb, void *ud, const char *op, int nargs, const char **args);
 const char *router_node(void);
 
 /* Local sessions by id, for events. */

@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "store.h"
 #include "session_agent.h"
 #include "token.h"
 
@@ -331,7 +332,7 @@ static void on_online(void *ud, redisReply *r)
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
     const char *args[] = { A(s)->id, hist };
     q = req_new(s);
-    if (!q || router_eval(on_chats, q, "chats", 2, args) != 0) {
+    if (!q || store_route("chats", 2, args, on_chats, q) != 0) {
         if (q)
             req_unsent(q, NULL);
     }
@@ -460,7 +461,7 @@ static void on_chats(void *ud, redisReply *r)
         snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
         const char *args[] = { a->id, hist };
         q = req_new(s);
-        if (q && router_eval(on_rechats, q, "chats", 2, args) != 0)
+        if (q && store_route("chats", 2, args, on_rechats, q) != 0)
             req_unsent(q, NULL);
     }
 }
@@ -517,7 +518,7 @@ static void on_identity(void *ud, redisReply *r)
     memcpy(a->token_hash, hash, sizeof a->token_hash);
     const char *args[] = { a->id, a->tag, max, a->token_hash };
     q = req_new(s);
-    if (!q || router_eval(on_online, q, "online", 4, args) != 0) {
+    if (!q || store_route("online", 4, args, on_online, q) != 0) {
         a->logging_in = 0;
         if (q)
             req_unsent(q, NULL);
@@ -532,7 +533,7 @@ static void on_identity(void *ud, redisReply *r)
 static void on_token(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1], key[INDEX_KEY_MAX + 16];
+    char hash[TOKEN_HASH_HEX + 1];
     struct session *s;
     struct agent *a = login_step(q, r, hash, &s);
 
@@ -544,13 +545,11 @@ static void on_token(void *ud, redisReply *r)
         return;
     }
     snprintf(a->id, sizeof a->id, "%s", r->str + 6);
-    snprintf(key, sizeof key, "cg:agent:%s", a->id);
-    const char *argv[] = { "HMGET", key, "name", "store", "groups", "capacity", "tok" };
     q = req_new(s);
     if (!q)
         return;
     memcpy(q->token_hash, hash, sizeof hash);
-    if (db_command(on_identity, q, 7, argv, NULL) != 0) {
+    if (store_agent_identity(a->id, on_identity, q) != 0) {
         login_settle(a);
         a->logging_in = 0;
         req_unsent(q, NULL);
@@ -561,7 +560,6 @@ static void on_login(struct session *s, const struct proto_value *f)
 {
     const struct proto_value *tv = proto_map_get(f, "token");
     struct agent *a = A(s);
-    char key[TOKEN_HASH_HEX + 16];
     struct agent_req *q;
 
     if (a->logged_in || a->logging_in) {
@@ -584,9 +582,7 @@ static void on_login(struct session *s, const struct proto_value *f)
     if (!q)
         return;
     token_hash_hex((const unsigned char *)tv->u.s, tv->len, q->token_hash);
-    snprintf(key, sizeof key, "cg:tok:%s", q->token_hash);
-    const char *argv[] = { "GET", key };
-    if (db_command(on_token, q, 2, argv, NULL) != 0) {
+    if (store_token_owner(q->token_hash, on_token, q) != 0) {
         login_settle(a);
         a->logging_in = 0;
         req_unsent(q, NULL);
@@ -614,7 +610,7 @@ static void on_rejoined(void *ud, redisReply *r)
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
     const char *args[] = { A(s)->id, hist };
     q = req_new(s);
-    if (q && router_eval(on_rechats, q, "chats", 2, args) != 0)
+    if (q && store_route("chats", 2, args, on_rechats, q) != 0)
         req_unsent(q, NULL);
 }
 
@@ -632,7 +628,7 @@ static void agent_rejoin(struct session *s)
         return;
     const char *args[] = { a->id, a->tag, "0", a->token_hash };
     q = req_new(s);
-    if (q && router_eval(on_rejoined, q, "online", 4, args) != 0)
+    if (q && store_route("online", 4, args, on_rejoined, q) != 0)
         session_req_drop(q);
 }
 
@@ -675,7 +671,7 @@ static void on_state(struct session *s, const struct proto_value *f)
         return;
     snprintf(q->to, sizeof q->to, "%s", st);
     const char *args[] = { A(s)->id, st };
-    if (router_eval(on_state_set, q, "state", 2, args) != 0)
+    if (store_route("state", 2, args, on_state_set, q) != 0)
         req_unsent(q, NULL);
 }
 
@@ -754,7 +750,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
     const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
     const struct store_conf *st = config_find_store(gw.cfg, a->store);
     const char *id = idv->u.s, *chat, *rec;
-    char keys[3][96], ttl[24], who[INDEX_KEY_MAX + 8];
+    char who[INDEX_KEY_MAX + 8];
     size_t rec_len;
     struct agent_req *q;
 
@@ -781,24 +777,16 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
-    chat_key(keys[0], sizeof keys[0], chat, "meta");
-    chat_key(keys[1], sizeof keys[1], chat, "log");
-    chat_key(keys[2], sizeof keys[2], chat, "ids");
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(who, sizeof who, "agent:%s", a->id);
-    char now[24];
-    now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
-    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl, "", "", chat, who, a->tag,
-                           now, a->store, "" };
-    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
-                      strlen(ttl), 0, 0, CHAT_ID_HEX, strlen(who), strlen(a->tag), strlen(now),
-                      strlen(a->store), 0 };
     q = req_new(s);
     if (!q)
         return;
     snprintf(q->id, sizeof q->id, "%s", id);
     snprintf(q->chat, sizeof q->chat, "%s", chat);
-    if (db_eval(DB_LUA_APPEND, on_msg_stored, q, 3, 14, argv, lens) != 0)
+    struct store_append ap = { .chat = q->chat, .id = id, .id_len = idv->len, .rec = rec,
+                               .rec_len = rec_len, .who = who, .tag = a->tag, .store = a->store,
+                               .node = "", .now_ms = gw_wall_ms() };
+    if (store_append(&ap, on_msg_stored, q) != 0)
         req_unsent(q, id);
 }
 
@@ -847,7 +835,7 @@ static void release(struct session *s, const char *chat, const char *mode, const
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
     const char *args[] = { chat, mode, A(s)->id, to ? to : "", ttl, hist };
-    if (router_eval(on_released, q, "release", 6, args) != 0)
+    if (store_route("release", 6, args, on_released, q) != 0)
         req_unsent(q, NULL);
 }
 
@@ -908,7 +896,7 @@ static void agent_close(struct session *s)
     if (!a->counted)
         return;
     const char *args[] = { a->id, a->tag };
-    router_eval(on_offline, NULL, "offline", 2, args);
+    store_route("offline", 2, args, on_offline, NULL);
     log_info("agent_logout", "agent=%s", a->id);
 }
 

@@ -38,6 +38,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "store.h"
 #include "session_buyer.h"
 #include "token.h"
 
@@ -109,11 +110,6 @@ static void mark_done(struct buyer *b, int64_t seq)
     }
 }
 static void buyer_free(struct session *s);
-
-static void queue_key(char *out, size_t cap, const struct buyer *b)
-{
-    snprintf(out, cap, "cg:q:%s:%s", b->store, b->group);
-}
 
 static const struct store_conf *buyer_store(const struct buyer *b)
 {
@@ -344,7 +340,6 @@ static void on_replay_page(void *ud, redisReply *r)
 static void replay_more(struct session *s)
 {
     struct buyer *b = B(s);
-    char key[96], from[24], to[24];
     struct buyer_req *q;
 
     if (!b->replaying || b->replay_busy || s->out_head)
@@ -355,17 +350,13 @@ static void replay_more(struct session *s)
             send_closed(s, b->closed_reason);
         return;
     }
-    chat_key(key, sizeof key, b->chat, "log");
-    snprintf(from, sizeof from, "%lld", (long long)(b->replay_next - 1));
-    int64_t last = b->replay_next - 1 + REPLAY_PAGE - 1;
-    if (last > b->replay_end - 1)
-        last = b->replay_end - 1;
-    snprintf(to, sizeof to, "%lld", (long long)last);
-    const char *argv[] = { "LRANGE", key, from, to };
+    int64_t last = b->replay_next + REPLAY_PAGE - 1;
+    if (last > b->replay_end)
+        last = b->replay_end;
     q = req_new(s, NULL);
     if (!q)
         return;
-    if (db_command(on_replay_page, q, 4, argv, NULL) != 0) {
+    if (store_replay(b->chat, b->replay_next, last, on_replay_page, q) != 0) {
         session_req_drop(q);
         session_error(s, CG_E_UNAVAILABLE, NULL);
         session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_POLICY);
@@ -471,9 +462,7 @@ static void on_resume(void *ud, redisReply *r)
 
 static void resume_chat(struct session *s, const char *token, int64_t since)
 {
-    struct buyer *b = B(s);
     unsigned char probe[TOKEN_ID_BYTES * 2];
-    char meta[96], log[96];
     struct resume_req *rq;
 
     if (strlen(token) != TOKEN_HEX_RESUME || hex_decode(token, sizeof probe, probe) != 0) {
@@ -490,13 +479,10 @@ static void resume_chat(struct session *s, const char *token, int64_t since)
         if (*c >= 'A' && *c <= 'F')
             *c = (char)(*c - 'A' + 'a');
     rq->since = since;
-    memcpy(b->chat, rq->resume, TOKEN_HEX_ID);   /* for the keys only */
-    b->chat[TOKEN_HEX_ID] = '\0';
-    chat_key(meta, sizeof meta, b->chat, "meta");
-    chat_key(log, sizeof log, b->chat, "log");
-    b->chat[0] = '\0';
-    const char *argv[] = { meta, log };
-    if (db_eval(DB_LUA_RESUME, on_resume, rq, 2, 2, argv, NULL) != 0) {
+    char chat[TOKEN_HEX_ID + 1];
+    memcpy(chat, rq->resume, TOKEN_HEX_ID);
+    chat[TOKEN_HEX_ID] = '\0';
+    if (store_resume(chat, on_resume, rq) != 0) {
         session_req_drop(rq);
         buyer_free(s);
         session_error(s, CG_E_UNAVAILABLE, NULL);
@@ -600,11 +586,8 @@ static void on_position(void *ud, redisReply *r)
 static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
 {
     struct buyer *b = B(s);
-    char qk[160];
-    const char *argv[] = { "ZRANK", qk, b->chat };
 
-    queue_key(qk, sizeof qk, b);
-    if (db_command(cb, ud, 3, argv, NULL) != 0)
+    if (store_queue_position(b->store, b->group, b->chat, cb, ud) != 0)
         cb(ud, NULL);
 }
 
@@ -685,7 +668,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
     struct buyer *b = B(s);
     const struct store_conf *st = buyer_store(b);
     const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
-    char keys[3][96], ttl[24], now[24], greeting[4096];
+    char greeting[4096];
     const char *rec, *id = idv->u.s;
     size_t rec_len, greet_len = 0;
     char *greet_rec = NULL;
@@ -737,20 +720,13 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
-    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
-    chat_key(keys[1], sizeof keys[1], b->chat, "log");
-    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    snprintf(now, sizeof now, "%llu", (unsigned long long)ts);
-    const char *node = b->meta ? router_node() : "";
-    const char *argv[] = { keys[0], keys[1], keys[2], id, rec, ttl,
-                           greet_rec ? greet_rec : "", b->meta ? b->meta : "",
-                           b->chat, "buyer", "", now, "", node };
-    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), idv->len, rec_len,
-                      strlen(ttl), greet_rec ? greet_len : 0, b->meta ? b->meta_len : 0,
-                      strlen(b->chat), 5, 0, strlen(now), 0, strlen(node) };
+    struct store_append ap = { .chat = b->chat, .id = id, .id_len = idv->len, .rec = rec,
+                               .rec_len = rec_len, .greet = greet_rec, .greet_len = greet_len,
+                               .meta = b->meta, .meta_len = b->meta_len, .who = "buyer",
+                               .tag = "", .store = "", .node = b->meta ? router_node() : "",
+                               .now_ms = ts };
     q = req_new(s, id);
-    if (!q || db_eval(DB_LUA_APPEND, on_appended, q, 3, 14, argv, lens) != 0) {
+    if (!q || store_append(&ap, on_appended, q) != 0) {
         if (q) {
             session_req_drop(q);
         }
@@ -775,7 +751,7 @@ static void on_hold_position(void *ud, redisReply *r)
     struct session *s = h->base.s;
     struct buyer *b = B(s);
     const struct store_conf *st = buyer_store(b);
-    char pos[24] = "", text[4096], keys[3][96], ttl[24];
+    char pos[24] = "", text[4096];
     const char *rec;
     size_t len;
 
@@ -793,17 +769,10 @@ static void on_hold_position(void *ud, redisReply *r)
                  text, sizeof text);
     h->text = strdup(text);
     rec = chat_record("auto", st->name, text, gw_wall_ms(), NULL, &len);
-    chat_key(keys[0], sizeof keys[0], b->chat, "meta");
-    chat_key(keys[1], sizeof keys[1], b->chat, "log");
-    chat_key(keys[2], sizeof keys[2], b->chat, "ids");
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
-    char now[24];
-    now[proto_fmt_int(now, (int64_t)gw_wall_ms())] = '\0';
-    const char *argv[] = { keys[0], keys[1], keys[2], "", rec, ttl, "", "", b->chat, "", "", now,
-                           "", "" };
-    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), 0, len,
-                      strlen(ttl), 0, 0, strlen(b->chat), 0, 0, strlen(now), 0, 0 };
-    if (!h->text || !rec || db_eval(DB_LUA_APPEND, on_hold_stored, h, 3, 14, argv, lens) != 0)
+    struct store_append ap = { .chat = b->chat, .id = "", .rec = rec, .rec_len = len,
+                               .who = "", .tag = "", .store = "", .node = "",
+                               .now_ms = gw_wall_ms() };
+    if (!h->text || !rec || store_append(&ap, on_hold_stored, h) != 0)
         on_hold_stored(h, NULL);
 }
 
@@ -913,7 +882,7 @@ static void on_bye(struct session *s, const struct proto_value *f)
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
     const char *args[] = { b->chat, "buyer_left", "", "", ttl, hist };
     q = req_new(s, NULL);
-    if (q && router_eval(on_closed_stored, q, "release", 6, args) == 0)
+    if (q && store_route("release", 6, args, on_closed_stored, q) == 0)
         return;
     if (q) {
         session_req_drop(q);
@@ -1068,15 +1037,12 @@ static void on_resync_len(void *ud, redisReply *r)
 static void buyer_resync(struct session *s)
 {
     struct buyer *b = B(s);
-    char key[96];
     struct buyer_req *q;
 
     if (!session_alive(s) || !b || !s->hello_done)
         return;
-    chat_key(key, sizeof key, b->chat, "log");
-    const char *argv[] = { "LLEN", key };
     q = req_new(s, NULL);
-    if (q && db_command(on_resync_len, q, 2, argv, NULL) != 0) {
+    if (q && store_log_length(b->chat, on_resync_len, q) != 0) {
         session_req_drop(q);
     }
 }

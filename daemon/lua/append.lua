@@ -56,14 +56,14 @@ if ARGV[4] ~= '' and redis.call('LLEN', KEYS[2]) == 0 then
   -- queue scores come from one counter: unique and increasing on every
   -- node whatever its clock, so the position told here is the one the
   -- chat has (only chats sent to the head, see router.lua, go before it)
-  local q = 'cg:q:' .. m['store'] .. ':' .. m['group']
-  redis.call('ZADD', q, 'NX', redis.call('INCR', 'cg:qseq'), chat)
+  local q = key('QUEUE', m['store'], m['group'])
+  redis.call('ZADD', q, 'NX', redis.call('INCR', key('QSEQ')), chat)
   pos = redis.call('ZRANK', q, chat) + 1
 else
   seq = redis.call('RPUSH', KEYS[2], ARGV[2])
 end
 if ARGV[11] ~= '' then
-  redis.call('SET', 'cg:chat:{' .. chat .. '}:loc', ARGV[11], 'PX', tonumber(ARGV[3]))
+  redis.call('SET', key('CHAT', chat, 'loc'), ARGV[11], 'PX', tonumber(ARGV[3]))
 end
 -- the retention clock restarts with activity; restarting it when a tenth
 -- of it has passed is as good as on every append, and costs no command
@@ -79,9 +79,9 @@ elseif renew then
 end
 -- tell the other side: the buyer's node, the agent's nodes
 if writer then
-  local n = redis.call('GET', 'cg:chat:{' .. chat .. '}:loc')
+  local n = redis.call('GET', key('CHAT', chat, 'loc'))
   if n then
-    redis.call('PUBLISH', 'cg:node:' .. n,
+    redis.call('PUBLISH', key('NODE_CHAN', n),
       cmsgpack.pack({ k = 'bmsg', chat = chat, seq = seq, rec = ARGV[2] }))
   end
 end
@@ -90,10 +90,10 @@ if m['agent'] then
                              rec = ARGV[2], src = ARGV[8] })
   -- the writing window's node needs it only for the agent's other windows there
   local own = writer and string.match(ARGV[8], '^(.*)#') or nil
-  local an = redis.call('HGETALL', 'cg:an:' .. m['agent'])
+  local an = redis.call('HGETALL', key('AGENT_NODES', m['agent']))
   for i = 1, #an, 2 do
     if an[i] ~= own or tonumber(an[i + 1]) > 1 then
-      redis.call('PUBLISH', 'cg:node:' .. an[i], ev)
+      redis.call('PUBLISH', key('NODE_CHAN', an[i]), ev)
     end
   end
 end

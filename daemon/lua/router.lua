@@ -40,12 +40,11 @@
 --                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local P = 'cg:'
 
-local function ckey(c, what) return P .. 'chat:{' .. c .. '}:' .. what end
+local function ckey(c, what) return key('CHAT', c, what) end
 
 local function agent_info(a)
-  local v = redis.call('HMGET', P .. 'agent:' .. a, 'name', 'store', 'groups', 'capacity')
+  local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'groups', 'capacity')
   if not v[2] then return nil end
   local groups = {}
   for g in string.gmatch(v[3] or '', '%S+') do groups[#groups + 1] = g end
@@ -53,7 +52,7 @@ local function agent_info(a)
 end
 
 local function runtime(a)
-  local v = redis.call('HMGET', P .. 'ar:' .. a, 'state', 'load', 'idle', 'online')
+  local v = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'idle', 'online')
   return { state = v[1] or 'away', load = tonumber(v[2]) or 0, idle = tonumber(v[3]) or 0,
            online = tonumber(v[4]) or 0 }
 end
@@ -66,7 +65,7 @@ local function refresh(a, info, rt)
   local ok = rt.state == 'ready' and rt.online > 0 and rt.load < info.cap
   local score = rt.load * 1e13 + rt.idle
   for _, g in ipairs(info.groups) do
-    local k = P .. 'ready:' .. info.store .. ':' .. g
+    local k = key('READY', info.store, g)
     if ok then redis.call('ZADD', k, score, a) else redis.call('ZREM', k, a) end
   end
 end
@@ -74,8 +73,8 @@ end
 local function to_agent(a, ev)
   ev.agent = a
   local payload = cmsgpack.pack(ev)
-  for _, n in ipairs(redis.call('HKEYS', P .. 'an:' .. a)) do
-    redis.call('PUBLISH', P .. 'node:' .. n, payload)
+  for _, n in ipairs(redis.call('HKEYS', key('AGENT_NODES', a))) do
+    redis.call('PUBLISH', key('NODE_CHAN', n), payload)
   end
 end
 
@@ -83,7 +82,7 @@ local function to_buyer(c, ev)
   local n = redis.call('GET', ckey(c, 'loc'))
   if n then
     ev.chat = c
-    redis.call('PUBLISH', P .. 'node:' .. n, cmsgpack.pack(ev))
+    redis.call('PUBLISH', key('NODE_CHAN', n), cmsgpack.pack(ev))
   end
 end
 
@@ -113,7 +112,7 @@ end
 local HEAD = 2 ^ 50
 
 local function has_group(store, g)
-  for name in string.gmatch(redis.call('HGET', P .. 'store:' .. store, 'groups') or '', '%S+') do
+  for name in string.gmatch(redis.call('HGET', key('STORE', store), 'groups') or '', '%S+') do
     if name == g then return true end
   end
   return false
@@ -122,8 +121,8 @@ end
 -- Puts chat c back in its group's queue, at the head, and tells its buyer
 -- where it stands now (and in which group: a transfer may have moved it).
 local function requeue(c, m)
-  local q = P .. 'q:' .. m.store .. ':' .. m.group
-  redis.call('ZADD', q, redis.call('INCR', P .. 'qseq') - HEAD, c)
+  local q = key('QUEUE', m.store, m.group)
+  redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
   to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
 end
 
@@ -134,9 +133,9 @@ local function history(c, hist)
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
-  if redis.call('SADD', P .. 'achats:' .. a, c) == 1 then   -- else it was counted
+  if redis.call('SADD', key('AGENT_CHATS', a), c) == 1 then   -- else it was counted
     rt.load = rt.load + 1
-    redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load)
+    redis.call('HSET', key('AGENT_RT', a), 'load', rt.load)
   end
   refresh(a, info, rt)
   m.agent = a
@@ -151,11 +150,11 @@ end
 
 -- The agent lets go of a chat (its load drops, it becomes idle now).
 local function take_back(c, a, reason)
-  if redis.call('SREM', P .. 'achats:' .. a, c) == 1 then
+  if redis.call('SREM', key('AGENT_CHATS', a), c) == 1 then
     local rt = runtime(a)
     rt.load = math.max(rt.load - 1, 0)
     rt.idle = now
-    redis.call('HSET', P .. 'ar:' .. a, 'load', rt.load, 'idle', now)
+    redis.call('HSET', key('AGENT_RT', a), 'load', rt.load, 'idle', now)
     refresh(a, nil, rt)
   end
   to_agent(a, { k = 'unassign', chat = c, reason = reason })
@@ -166,7 +165,7 @@ end
 -- True when the load dropped.
 local function drop_stale(a)
   local dropped = false
-  for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+  for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
     local m = meta_get(c)
     if not m or m.agent ~= a then
       take_back(c, a, not m and 'expired' or m.state == 'closed' and 'closed' or 'transferred')
@@ -174,11 +173,11 @@ local function drop_stale(a)
     end
   end
   local rt = runtime(a)
-  local held = redis.call('SCARD', P .. 'achats:' .. a)
+  local held = redis.call('SCARD', key('AGENT_CHATS', a))
   if rt.load ~= held then
     dropped = dropped or rt.load > held
     rt.load = held
-    redis.call('HSET', P .. 'ar:' .. a, 'load', held)
+    redis.call('HSET', key('AGENT_RT', a), 'load', held)
     refresh(a, nil, rt)
   end
   return dropped
@@ -186,25 +185,25 @@ end
 
 local function online_count(a)
   local n = 0
-  for _, v in ipairs(redis.call('HVALS', P .. 'an:' .. a)) do n = n + tonumber(v) end
+  for _, v in ipairs(redis.call('HVALS', key('AGENT_NODES', a))) do n = n + tonumber(v) end
   return n
 end
 
 local function went_offline_if_gone(a)
   local n = online_count(a)
-  redis.call('HSET', P .. 'ar:' .. a, 'online', n)
-  if n <= 0 then redis.call('ZADD', P .. 'agents:offline', 'NX', now, a) end
+  redis.call('HSET', key('AGENT_RT', a), 'online', n)
+  if n <= 0 then redis.call('ZADD', key('OFFLINE'), 'NX', now, a) end
   refresh(a)
 end
 
 -- Forgets every session of agent a on node n (the node is gone or restarts).
 local function drop_node(a, n)
-  local sk = P .. 'asess:' .. a
+  local sk = key('AGENT_SESS', a)
   local t = redis.call('HGETALL', sk)
   for i = 1, #t, 2 do
     if t[i + 1] == n then redis.call('HDEL', sk, t[i]) end
   end
-  redis.call('HDEL', P .. 'an:' .. a, n)
+  redis.call('HDEL', key('AGENT_NODES', a), n)
   went_offline_if_gone(a)
 end
 
@@ -218,10 +217,10 @@ end
 
 if op == 'online' then
   local a, tag, max, hash = ARGV[4], ARGV[5], tonumber(ARGV[6]) or 0, ARGV[7]
-  local sk = P .. 'asess:' .. a
+  local sk = key('AGENT_SESS', a)
   -- the login's lookup may have run before the agent was deleted or got a
   -- new token: it must not count it online (nor end a deletion's grace)
-  if redis.call('HGET', P .. 'agent:' .. a, 'tok') ~= hash then
+  if redis.call('HGET', key('AGENT', a), 'tok') ~= hash then
     return redis.error_reply('unauthorized')
   end
   if redis.call('HEXISTS', sk, tag) == 0 then
@@ -229,26 +228,26 @@ if op == 'online' then
       return redis.error_reply('too_many_sessions')
     end
     redis.call('HSET', sk, tag, node)
-    redis.call('HINCRBY', P .. 'an:' .. a, node, 1)
+    redis.call('HINCRBY', key('AGENT_NODES', a), node, 1)
   end
-  redis.call('SADD', P .. 'nodeagents:' .. node, a)
-  redis.call('ZREM', P .. 'agents:offline', a)
-  redis.call('HSET', P .. 'ar:' .. a, 'online', online_count(a))
-  redis.call('HSETNX', P .. 'ar:' .. a, 'state', 'away')
-  redis.call('HSETNX', P .. 'ar:' .. a, 'idle', now)
+  redis.call('SADD', key('NODE_AGENTS', node), a)
+  redis.call('ZREM', key('OFFLINE'), a)
+  redis.call('HSET', key('AGENT_RT', a), 'online', online_count(a))
+  redis.call('HSETNX', key('AGENT_RT', a), 'state', 'away')
+  redis.call('HSETNX', key('AGENT_RT', a), 'idle', now)
   refresh(a)
   return { runtime(a).state, groups_of(a) }
 end
 
 if op == 'offline' then
   local a, tag = ARGV[4], ARGV[5]
-  local sk = P .. 'asess:' .. a
+  local sk = key('AGENT_SESS', a)
   local n = redis.call('HGET', sk, tag)
   if n then                        -- else not registered (any more): nothing to undo
     redis.call('HDEL', sk, tag)
-    if redis.call('HINCRBY', P .. 'an:' .. a, n, -1) <= 0 then
-      redis.call('HDEL', P .. 'an:' .. a, n)
-      redis.call('SREM', P .. 'nodeagents:' .. n, a)
+    if redis.call('HINCRBY', key('AGENT_NODES', a), n, -1) <= 0 then
+      redis.call('HDEL', key('AGENT_NODES', a), n)
+      redis.call('SREM', key('NODE_AGENTS', n), a)
     end
   end
   went_offline_if_gone(a)
@@ -265,11 +264,11 @@ if op == 'refresh' then
   local info = agent_info(a)
   local out = groups_of(a)
   if info then
-    local all = redis.call('HGET', P .. 'store:' .. info.store, 'groups') or ''
+    local all = redis.call('HGET', key('STORE', info.store), 'groups') or ''
     for g in string.gmatch(all, '%S+') do
-      redis.call('ZREM', P .. 'ready:' .. info.store .. ':' .. g, a)
+      redis.call('ZREM', key('READY', info.store, g), a)
     end
-    for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+    for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.store ~= info.store and m.state ~= 'closed' then
         take_back(c, a, 'store_changed')
@@ -289,16 +288,16 @@ if op == 'state' then
   local a, st = ARGV[4], ARGV[5]
   local rt = runtime(a)
   if st == 'ready' and rt.state ~= 'ready' then
-    redis.call('HSET', P .. 'ar:' .. a, 'idle', now)
+    redis.call('HSET', key('AGENT_RT', a), 'idle', now)
   end
-  redis.call('HSET', P .. 'ar:' .. a, 'state', st)
+  redis.call('HSET', key('AGENT_RT', a), 'state', st)
   refresh(a)
   return groups_of(a)
 end
 
 if op == 'assign' then
   local store, group, max, hist = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-  local qk, rk = P .. 'q:' .. store .. ':' .. group, P .. 'ready:' .. store .. ':' .. group
+  local qk, rk = key('QUEUE', store, group), key('READY', store, group)
   local out, tries = {}, 0
   while #out < 2 * max and tries < 4 * max + 16 do
     tries = tries + 1
@@ -358,7 +357,7 @@ if op == 'release' then
     redis.call('SET', ckey(c, 'meta'), cmsgpack.pack(m), 'PX', ttl)
     redis.call('PEXPIRE', ckey(c, 'log'), ttl)
     redis.call('PEXPIRE', ckey(c, 'ids'), ttl)
-    redis.call('ZREM', P .. 'q:' .. m.store .. ':' .. m.group, c)
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left') end
     if mode == 'agent_close' then to_buyer(c, { k = 'closed', reason = 'agent_closed' }) end
     return owner and groups_of(owner) or {}
@@ -392,7 +391,7 @@ if op == 'chats' then
   local a, hist = ARGV[4], tonumber(ARGV[5])
   local out = {}
   drop_stale(a)                                    -- expired, closed or moved meanwhile
-  for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+  for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
     local m = meta_get(c)
     local first, recs = history(c, hist)
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
@@ -403,11 +402,11 @@ end
 
 if op == 'reset_node' then
   -- this node (re)starts: sessions an earlier run of it had are gone
-  for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. node)) do
+  for _, a in ipairs(redis.call('SMEMBERS', key('NODE_AGENTS', node))) do
     drop_node(a, node)
   end
-  redis.call('DEL', P .. 'nodeagents:' .. node)
-  redis.call('ZADD', P .. 'nodes', now, node)
+  redis.call('DEL', key('NODE_AGENTS', node))
+  redis.call('ZADD', key('NODES'), now, node)
   return 1
 end
 
@@ -422,19 +421,19 @@ if op == 'sweep' then
   -- missing from the node set: another node's sweep found this one silent
   -- (paused past node_timeout) and dropped its sessions; it must register
   -- them again, or its agents stay offline while connected
-  local declared_dead = not redis.call('ZSCORE', P .. 'nodes', node)
-  redis.call('ZADD', P .. 'nodes', now, node)
+  local declared_dead = not redis.call('ZSCORE', key('NODES'), node)
+  redis.call('ZADD', key('NODES'), now, node)
   -- nodes that stopped beating: their agents' sessions are gone
-  for _, n in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', now - node_timeout)) do
-    for _, a in ipairs(redis.call('SMEMBERS', P .. 'nodeagents:' .. n)) do
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', key('NODES'), '-inf', now - node_timeout)) do
+    for _, a in ipairs(redis.call('SMEMBERS', key('NODE_AGENTS', n))) do
       drop_node(a, n)
     end
-    redis.call('DEL', P .. 'nodeagents:' .. n)
-    redis.call('ZREM', P .. 'nodes', n)
+    redis.call('DEL', key('NODE_AGENTS', n))
+    redis.call('ZREM', key('NODES'), n)
   end
   -- agents away past their grace: their chats go back to the head of the queue
-  for _, a in ipairs(redis.call('ZRANGEBYSCORE', P .. 'agents:offline', '-inf', now - grace)) do
-    for _, c in ipairs(redis.call('SMEMBERS', P .. 'achats:' .. a)) do
+  for _, a in ipairs(redis.call('ZRANGEBYSCORE', key('OFFLINE'), '-inf', now - grace)) do
+    for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.state ~= 'closed' then
         m.agent, m.agent_name = nil, nil
@@ -445,18 +444,18 @@ if op == 'sweep' then
         -- its sessions are not registered (that is why it is offline), yet
         -- some may still be open on a node declared dead that comes back:
         -- every node hears it and tells the agent's sessions it has
-        redis.call('PUBLISH', P .. 'ctl', cmsgpack.pack({ k = 'unassign', agent = a, chat = c,
+        redis.call('PUBLISH', key('CTL_CHAN'), cmsgpack.pack({ k = 'unassign', agent = a, chat = c,
                                                           reason = 'timeout' }))
       end
     end
-    redis.call('DEL', P .. 'achats:' .. a)
-    redis.call('HSET', P .. 'ar:' .. a, 'load', 0)
-    redis.call('ZREM', P .. 'agents:offline', a)
+    redis.call('DEL', key('AGENT_CHATS', a))
+    redis.call('HSET', key('AGENT_RT', a), 'load', 0)
+    redis.call('ZREM', key('OFFLINE'), a)
     refresh(a)
   end
   -- this node's agents, a slice per beat: chats gone while held free
   -- their slot (nothing else would: an expired key tells nobody)
-  local scan = redis.call('SSCAN', P .. 'nodeagents:' .. node, cursor, 'COUNT', 64)
+  local scan = redis.call('SSCAN', key('NODE_AGENTS', node), cursor, 'COUNT', 64)
   for _, a in ipairs(scan[2]) do
     if drop_stale(a) then touch(groups_of(a)) end
   end

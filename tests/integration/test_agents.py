@@ -601,8 +601,11 @@ def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, g
 
 def test_online_step_refuses_a_deleted_agent_or_a_replaced_token(redis):
     from conftest import ROOT
-    with open(os.path.join(ROOT, "daemon", "lua", "router.lua")) as f:
-        script = f.read()
+    # the script as chatgwd sends it: the key table (keys.lua) first
+    script = ""
+    for name in ("keys.lua", "router.lua"):
+        with open(os.path.join(ROOT, "daemon", "lua", name)) as f:
+            script += f.read()
     r = redis.client()
     token = make_agent(r, "alice", "Alice")
     good = hashlib.sha256(token.encode()).hexdigest()

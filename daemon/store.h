@@ -1,0 +1,74 @@
+/*
+ * store.h - the chat store: every Redis key and command of chats, queues,
+ * agents and logins goes through here. Roles turn frames into these calls
+ * and replies into frames; the router calls the routing steps; nobody
+ * else spells a key (daemon/keys.h holds the names, the scripts in daemon/lua the
+ * atomic steps).
+ *
+ * Each call sends one command (or one script) on the command link and
+ * returns 0, or -1 when Redis is not ready (cb is then not called). cb
+ * gets the reply, or NULL when the link failed or the reply was overdue
+ * (redis_timeout); the reply's shape is given with each function.
+ *
+ * API: store_append, store_resume, store_replay, store_log_length,
+ *      store_queue_position, store_token_owner, store_agent_identity,
+ *      store_locate, store_publish_store, store_route, store_key.
+ */
+#ifndef CHATGW_STORE_H
+#define CHATGW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "keys.h"
+
+/* One message into a chat's transcript, exactly once (append.lua). */
+struct store_append {
+    const char *chat;
+    const char *id;                    /* the writer's client id; "" for none */
+    size_t id_len;
+    const char *rec;                   /* the msgpack record */
+    size_t rec_len;
+    const char *greet;                 /* a greeting record to store right after it, or NULL */
+    size_t greet_len;
+    const char *meta;                  /* the chat record to create with it, or NULL */
+    size_t meta_len;
+    const char *who;                   /* "buyer", "agent:<id>", or "" (the gateway) */
+    const char *tag;                   /* the writing session, for its other windows; or "" */
+    const char *store;                 /* the writing agent's store; "" unless an agent */
+    const char *node;                  /* locate the chat at this node (new chat), or "" */
+    uint64_t now_ms;
+};
+/* Reply: {seq, duplicate 0|1, greeting seq|0, queue position|0}, or an
+ * error "closed" | "no_chat" | "forbidden". */
+int store_append(const struct store_append *a, db_reply_cb *cb, void *ud);
+
+/* Reply: {meta record or nil, number of messages} (resume.lua). */
+int store_resume(const char *chat, db_reply_cb *cb, void *ud);
+/* Records first_seq..last_seq (1-based, inclusive). Reply: array of records. */
+int store_replay(const char *chat, int64_t first_seq, int64_t last_seq, db_reply_cb *cb, void *ud);
+/* Reply: integer, the chat's last seq. */
+int store_log_length(const char *chat, db_reply_cb *cb, void *ud);
+/* Reply: integer rank (0 = next), or nil when not queued there. */
+int store_queue_position(const char *store, const char *group, const char *chat,
+                         db_reply_cb *cb, void *ud);
+
+/* Reply: "agent:<id>" / "supervisor:<id>", or nil. */
+int store_token_owner(const char *token_hash, db_reply_cb *cb, void *ud);
+/* Reply: {name, store, groups, capacity, token hash} (nil fields when absent). */
+int store_agent_identity(const char *agent, db_reply_cb *cb, void *ud);
+
+/* Events for the chat's buyer go to node from now on. Reply: OK. */
+int store_locate(const char *chat, const char *node, db_reply_cb *cb, void *ud);
+/* Says which groups a store has (chatgwctl and router.lua read it). No reply. */
+void store_publish_store(const struct store_conf *st);
+
+/* One routing step: EVALSHA router.lua OP now node args... (see router.lua). */
+int store_route(const char *op, int nargs, const char **args, db_reply_cb *cb, void *ud);
+
+/* A key of the table with its one or two parts (NULL where it has none). */
+void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);
+
+#endif
