@@ -7,10 +7,8 @@
  * this node (router.lua "online", which checks the hash once more, so a
  * token revoked or an agent deleted after the lookup cannot slip in, and
  * refuses past agent_sessions_max sessions), and the welcome lists the
- * chats the agent already holds, with their recent history. Login attempts
- * are counted per client address when they start, and given back when
- * they succeed: past login_fail_max in login_fail_window the address gets
- * rate_limited without a lookup, however many it sends at once.
+ * chats the agent already holds, with their recent history. How many
+ * logins one address may try, and how many at once, is login_gate.c's.
  *
  * After login: state (ready|away), msg (stored by append.lua, which also
  * checks, atomically, that the chat is this agent's), transfer and close
@@ -19,6 +17,7 @@
  *
  * API: agent_role (its on_event takes the table's agent events).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "gw.h"
 #include "index.h"
 #include "log.h"
+#include "login_gate.h"
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
@@ -56,8 +56,9 @@ struct agent {
     uint8_t counted;                     /* Redis counts this session as online */
     uint8_t attached;                    /* in the router's index: gets events */
     uint8_t missed;                      /* an event came before the welcome */
-    uint8_t attempt;                     /* its login counts against the address */
-    uint64_t attempt_window;             /* ... in the window that started then */
+    uint8_t malformed;                   /* the login's token cannot be one */
+    struct login_ticket ticket;          /* its login's place at the gate */
+    struct session *s;                   /* the session it belongs to */
     char ip[64];
 };
 
@@ -70,13 +71,7 @@ struct agent_req {
     char token_hash[TOKEN_HASH_HEX + 1];
 };
 
-struct login_fails {
-    char ip[64];                        /* its key in `fails` */
-    uint32_t count;
-    uint64_t since_ms;
-};
 
-static struct index fails;               /* client address -> struct login_fails */
 static uint64_t next_tag;
 
 static struct agent *A(struct session *s) { return s->data; }
@@ -102,53 +97,10 @@ static void req_unsent(struct agent_req *q, const char *ref)
 
 /* ---- failed logins per address --------------------------------------------- */
 
-/*
- * Counts a login attempt of the session's address as it starts, so that
- * parallel attempts cannot all pass the check before the first is counted
- * (150 at once made 15 lookups against a limit of 5). False when the
- * address has used up login_fail_max in this window.
- */
-static bool login_begin(struct agent *a)
-{
-    struct login_fails *lf = index_get(&fails, a->ip);
-    uint64_t now = gw_now_ms();
-
-    if (lf && now - lf->since_ms >= gw.cfg->login_fail_window_ms) {
-        free(index_del(&fails, a->ip, lf));
-        lf = NULL;
-    }
-    if (!lf) {
-        if (index_count(&fails) >= 100000) {    /* bounded: start over */
-            for (size_t i = 0; i < fails.cap; i++)
-                free(fails.slots[i].val);
-            index_free(&fails);
-        }
-        lf = calloc(1, sizeof *lf);
-        if (!lf)
-            return false;
-        snprintf(lf->ip, sizeof lf->ip, "%s", a->ip);
-        if (index_put(&fails, lf->ip, lf) != 0) {
-            free(lf);
-            return false;
-        }
-        lf->since_ms = now;
-    }
-    if (lf->count >= gw.cfg->login_fail_max)
-        return false;
-    lf->count++;
-    a->attempt = 1;
-    a->attempt_window = lf->since_ms;
-    return true;
-}
-
-/* The attempt did not fail (logged in, or Redis could not tell): give it back. */
+/* The attempt did not fail (logged in, or Redis could not tell): it counts no more. */
 static void login_settle(struct agent *a)
 {
-    struct login_fails *lf = a->attempt ? index_get(&fails, a->ip) : NULL;
-
-    a->attempt = 0;
-    if (lf && lf->since_ms == a->attempt_window && lf->count > 0)
-        lf->count--;
+    login_gate_leave(&a->ticket, false, gw_now_ms());
 }
 
 static void login_failed(struct session *s, enum cg_err err, const char *why)
@@ -156,7 +108,7 @@ static void login_failed(struct session *s, enum cg_err err, const char *why)
     struct agent *a = A(s);
 
     metrics.login_failures++;
-    a->attempt = 0;                     /* counted when it started */
+    login_gate_leave(&a->ticket, true, gw_now_ms());
     log_info("login_refused", "ip=%s reason=%s", a->ip, why);
     a->logging_in = 0;
     session_error(s, err, NULL);
@@ -556,36 +508,81 @@ static void on_token(void *ud, redisReply *r)
     }
 }
 
+/* The gate let the attempt go: look the token up. */
+static void login_lookup(struct session *s)
+{
+    struct agent *a = A(s);
+    struct agent_req *q;
+
+    if (a->malformed) {
+        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
+        return;
+    }
+    q = req_new(s);
+    if (!q) {
+        login_settle(a);
+        a->logging_in = 0;
+        return;
+    }
+    memcpy(q->token_hash, a->token_hash, sizeof q->token_hash);
+    if (store_token_owner(q->token_hash, on_token, q) != 0) {
+        login_settle(a);
+        a->logging_in = 0;
+        req_unsent(q, NULL);
+    }
+}
+
+static struct agent *ticket_agent(struct login_ticket *t)
+{
+    return (struct agent *)((char *)t - offsetof(struct agent, ticket));
+}
+
+static void login_rate_limited(struct session *s)
+{
+    struct agent *a = A(s);
+
+    a->logging_in = 0;
+    metrics.login_failures++;
+    log_warn("login_rate_limited", "ip=%s", a->ip);
+    session_error(s, CG_E_RATE_LIMITED, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+}
+
+static void on_gate_admit(struct login_ticket *t)
+{
+    login_lookup(ticket_agent(t)->s);
+}
+
+static void on_gate_refuse(struct login_ticket *t)
+{
+    login_rate_limited(ticket_agent(t)->s);
+}
+
 static void on_login(struct session *s, const struct proto_value *f)
 {
     const struct proto_value *tv = proto_map_get(f, "token");
     struct agent *a = A(s);
-    struct agent_req *q;
 
     if (a->logged_in || a->logging_in) {
         session_error(s, CG_E_CONFLICT, NULL);
         return;
     }
-    if (!login_begin(a)) {
-        metrics.login_failures++;
-        log_warn("login_rate_limited", "ip=%s", a->ip);
-        session_error(s, CG_E_RATE_LIMITED, NULL);
-        session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
-        return;
-    }
     a->logging_in = 1;
-    if (tv->len != TOKEN_HEX) {
-        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
-        return;
-    }
-    q = req_new(s);
-    if (!q)
-        return;
-    token_hash_hex((const unsigned char *)tv->u.s, tv->len, q->token_hash);
-    if (store_token_owner(q->token_hash, on_token, q) != 0) {
-        login_settle(a);
-        a->logging_in = 0;
-        req_unsent(q, NULL);
+    a->malformed = tv->len != TOKEN_HEX;
+    if (!a->malformed)
+        token_hash_hex((const unsigned char *)tv->u.s, tv->len, a->token_hash);
+    a->ticket.on_admit = on_gate_admit;
+    a->ticket.on_refuse = on_gate_refuse;
+    switch (login_gate_enter(&a->ticket, a->ip, gw.cfg->login_fail_max,
+                             gw.cfg->login_fail_window_ms, gw_now_ms())) {
+    case GATE_REFUSE:
+        login_rate_limited(s);
+        break;
+    case GATE_WAIT:
+        break;                          /* on_gate_admit or on_gate_refuse */
+    case GATE_ADMIT:
+        login_lookup(s);
+        break;
     }
 }
 
@@ -880,6 +877,8 @@ static void agent_open(struct session *s)
     struct agent *a = calloc(1, sizeof *a);
 
     s->data = a;
+    if (a)
+        a->s = s;
     if (a && s->wsi)
         lws_get_peer_simple(s->wsi, a->ip, sizeof a->ip);
 }
@@ -890,6 +889,9 @@ static void agent_close(struct session *s)
 
     if (!a)
         return;
+    /* gone mid-lookup: the attempt counts as failed (a bad token must not
+     * escape the count by hanging up); gone while waiting: it leaves the queue */
+    login_gate_leave(&a->ticket, a->ticket.admitted, gw_now_ms());
     if (a->attached)                    /* never leave a dangling entry */
         router_agent_detach(s, a->id);
     a->attached = 0;
@@ -933,7 +935,5 @@ const struct role agent_role = {
 
 static void agent_stop(void)
 {
-    for (size_t i = 0; i < fails.cap; i++)
-        free(fails.slots[i].val);
-    index_free(&fails);
+    login_gate_free_all();
 }
