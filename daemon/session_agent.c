@@ -881,12 +881,6 @@ static void on_typing(struct session *s, const struct proto_value *f)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static void on_offline(void *ud, redisReply *r)
-{
-    (void)ud;
-    (void)r;
-}
-
 static void agent_open(struct session *s)
 {
     struct agent *a = calloc(1, sizeof *a);
@@ -908,7 +902,7 @@ static void agent_close(struct session *s)
     if (!a->counted)
         return;
     const char *args[] = { a->id, a->tag };
-    router_eval(on_offline, NULL, "offline", 2, args);
+    router_eval(NULL, NULL, "offline", 2, args);
     log_info("agent_logout", "agent=%s", a->id);
 }
 
