@@ -761,11 +761,6 @@ int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_tim
     return 0;
 }
 
-bool db_sub_ready(void)
-{
-    return P.state == LINK_READY;
-}
-
 void db_stop(void)
 {
     link_stop(&L);

@@ -19,7 +19,7 @@
  * link load the script again and resend the same command, transparently.
  *
  * API: db_url_parse, db_init, db_start, db_ready, db_command, db_eval,
- *      db_subscribe, db_sub_ready, db_stop, db_redacted_url.
+ *      db_subscribe, db_stop, db_redacted_url.
  */
 #ifndef CHATGW_DB_H
 #define CHATGW_DB_H
@@ -76,7 +76,6 @@ typedef void db_message_cb(const char *channel, const char *payload, size_t len)
 int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
                  uint64_t backoff_max_ms, const char *const *channels, size_t n,
                  db_message_cb *on_message, db_state_cb *on_state);
-bool db_sub_ready(void);
 /* The text of an error reply from one of our scripts, without the "ERR "
  * Redis puts in front of redis.error_reply() strings ("forbidden", ...). */
 static inline const char *db_error_text(const redisReply *r)

@@ -3,7 +3,8 @@
  *
  * CHATGW_ERRNO_MAP is the single table: enum name, stable wire code (the
  * `code` field of an `error` frame, never renamed), and the human text
- * sent as `text`. proto/PROTOCOL.md lists the same table; tests check the
+ * sent as `text`. proto/PROTOCOL.md lists the same table (§3), and
+ * tests/unit/test_protocol_doc.c keeps the two in step; tests check the
  * daemon's answers against these codes.
  *
  * API: enum cg_err, cg_err_code(), cg_err_text().

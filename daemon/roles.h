@@ -2,8 +2,9 @@
  * roles.h - the names a session is counted under: its kind (buyer, agent,
  * supervisor) and the reason it closed. session.c uses them, /metrics
  * labels its series with them and the logs print them; one table each, so
- * that none of those can drift from the others. Header only, below
- * session and metrics, so that both may include it.
+ * that none of those can drift from the others (nor from PROTOCOL.md §4:
+ * tests/unit/test_protocol_doc.c). Header only, below session and
+ * metrics, so that both may include it.
  *
  * API: ROLE_MAP, enum role_kind, CLOSE_REASON_MAP, enum close_reason.
  */

@@ -372,7 +372,8 @@ void session_unref(struct session *s)
     free(s);
 }
 
-void session_req_begin(struct session *s)
+/* Count a Redis request in flight; reading pauses at inflight_max. */
+static void session_req_begin(struct session *s)
 {
     session_ref(s);
     if (++s->inflight >= gw.cfg->inflight_max && s->wsi && !s->rx_paused) {
@@ -381,7 +382,7 @@ void session_req_begin(struct session *s)
     }
 }
 
-void session_req_end(struct session *s)
+static void session_req_end(struct session *s)
 {
     s->inflight--;
     if (s->rx_paused && s->inflight < gw.cfg->inflight_max && s->wsi) {

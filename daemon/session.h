@@ -15,7 +15,7 @@
  *
  * API: role tables (struct role), session_send, session_error,
  *      session_close, session_ref/unref, session_alive, session_take_token,
- *      session_req_begin/end, sessions_*.
+ *      session_req_new/done/drop, sessions_*.
  */
 #ifndef CHATGW_SESSION_H
 #define CHATGW_SESSION_H
@@ -99,9 +99,6 @@ static inline bool session_alive(const struct session *s) { return s->wsi && !s-
 bool session_take_token(struct session *s);
 /* One new chat from the session's address (new_chat_rate): true if it may. */
 bool session_take_chat(struct session *s);
-/* Count a Redis request in flight; reading pauses at inflight_max. */
-void session_req_begin(struct session *s);
-void session_req_end(struct session *s);
 
 /*
  * A request to Redis on behalf of a session: any struct whose first member

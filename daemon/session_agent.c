@@ -866,12 +866,6 @@ static void on_typing(struct session *s, const struct proto_value *f)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static void on_offline(void *ud, redisReply *r)
-{
-    (void)ud;
-    (void)r;
-}
-
 static void agent_open(struct session *s)
 {
     struct agent *a = calloc(1, sizeof *a);
@@ -898,7 +892,7 @@ static void agent_close(struct session *s)
     if (!a->counted)
         return;
     const char *args[] = { a->id, a->tag };
-    store_route("offline", 2, args, on_offline, NULL);
+    store_route("offline", 2, args, NULL, NULL);
     log_info("agent_logout", "agent=%s", a->id);
 }
 

@@ -41,6 +41,7 @@
 #include "store.h"
 #include "session_buyer.h"
 #include "token.h"
+#include "window.h"
 
 #define REPLAY_PAGE 100
 #define ID_MAX_BYTES 64
@@ -62,8 +63,7 @@ struct buyer {
     uint8_t assigned;                    /* the buyer was told its agent */
     uint8_t fresh;                       /* a new chat Redis has no record of yet */
     char *agent_later;                   /* agent name held until the first ack */
-    int64_t shown;                       /* every record up to here is shown or the buyer's own */
-    uint64_t done;                       /* bit i: record shown+1+i is, too (see mark_done) */
+    struct window had;                   /* records sent, or the buyer's own and acked */
     char closed_reason[32];
 };
 
@@ -81,34 +81,6 @@ static uint64_t now_us(void) { return uv_hrtime() / 1000; }
 
 static struct buyer *B(struct session *s) { return s->data; }
 
-/*
- * What the buyer has: records it was sent (replay, events, gateway replies)
- * and its own acked messages. Events (subscriber link) and acks (command
- * link) may arrive in either order, so a 64-record window above `shown`
- * remembers the ones done out of order.
- */
-static bool is_done(const struct buyer *b, int64_t seq)
-{
-    int64_t off = seq - b->shown - 1;
-    return off < 0 || (off < 64 && (b->done >> off) & 1);
-}
-
-static void mark_done(struct buyer *b, int64_t seq)
-{
-    int64_t off = seq - b->shown - 1;
-
-    if (off < 0)
-        return;
-    for (; off >= 64; off--) {           /* beyond the window: slide it */
-        b->shown++;
-        b->done >>= 1;
-    }
-    b->done |= (uint64_t)1 << off;
-    while (b->done & 1) {
-        b->done >>= 1;
-        b->shown++;
-    }
-}
 static void buyer_free(struct session *s);
 
 static const struct store_conf *buyer_store(const struct buyer *b)
@@ -325,10 +297,10 @@ static void on_replay_page(void *ud, redisReply *r)
          */
         if (s->out_bytes >= gw.cfg->outbound_max_bytes / 2)
             break;
-        if (e->type == REDIS_REPLY_STRING && !is_done(b, b->replay_next) &&
+        if (e->type == REDIS_REPLY_STRING && !window_has(&b->had, b->replay_next) &&
             !send_record(s, b->replay_next, e->str, e->len))
             log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
-        mark_done(b, b->replay_next);
+        window_mark(&b->had, b->replay_next);
         b->replay_next++;
     }
     if (r->elements == 0)
@@ -455,8 +427,7 @@ static void on_resume(void *ud, redisReply *r)
     b->replaying = 1;
     b->replay_next = since + 1;
     b->replay_end = b->seq;
-    b->shown = since < b->seq ? since : b->seq;
-    b->done = 0;
+    window_reset(&b->had, since < b->seq ? since : b->seq);
     replay_more(s);
 }
 
@@ -631,9 +602,9 @@ static void on_appended(void *ud, redisReply *r)
     }
     if ((greet ? greet : seq) > b->seq)
         b->seq = greet ? greet : seq;
-    mark_done(b, seq);
+    window_mark(&b->had, seq);
     if (greet)
-        mark_done(b, greet);               /* it went out before the ack */
+        window_mark(&b->had, greet);      /* it went out before the ack */
     metrics_observe_ack(now_us() - t0);
     send_ack(s, id, seq);
     if (b->agent_later) {
@@ -789,7 +760,7 @@ static void on_hold_stored(void *ud, redisReply *r)
             const struct store_conf *st = buyer_store(b);
             if (seq > b->seq)
                 b->seq = seq;
-            mark_done(b, seq);
+            window_mark(&b->had, seq);
             metrics.holds++;
             send_msg(s, seq, "auto", st ? st->name : NULL, h->text, gw_wall_ms());
             if (h->position > 0)
@@ -945,10 +916,10 @@ static void catch_up(struct session *s, int64_t upto)
             b->replay_end = upto;
         return;
     }
-    if (upto <= b->shown)
+    if (upto <= b->had.shown)
         return;
     b->replaying = 1;
-    b->replay_next = b->shown + 1;
+    b->replay_next = b->had.shown + 1;
     b->replay_end = upto;
     replay_more(s);
 }
@@ -972,7 +943,7 @@ static void buyer_on_event(struct session *s, const struct event *e)
         const struct proto_value *rec = proto_map_get(ev, "rec");
         /* seqs an event skips are the buyer's own messages, or were lost
          * with the subscriber link (buyer_resync catches up) */
-        if (seq <= 0 || is_done(b, seq) || !rec || rec->type != PROTO_STR)
+        if (seq <= 0 || window_has(&b->had, seq) || !rec || rec->type != PROTO_STR)
             return;
         if (b->replaying) {
             catch_up(s, seq);               /* keep the order: after the replay */
@@ -980,7 +951,7 @@ static void buyer_on_event(struct session *s, const struct event *e)
         }
         if (!send_record(s, seq, rec->u.s, rec->len))
             return;
-        mark_done(b, seq);
+        window_mark(&b->had, seq);
         if (seq > b->seq)
             b->seq = seq;
         b->unanswered_ms = 0;               /* a human (or the gateway) answered */

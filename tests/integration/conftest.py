@@ -6,6 +6,7 @@ Fixtures:
              config written from the options and waits until it is ready
 Every process a test starts is stopped when the test ends, even on failure.
 """
+import asyncio
 import os
 import shutil
 import signal
@@ -39,6 +40,18 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
         if v:
             return v
         time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def wait_for_async(pred, timeout=10.0, step=0.05, what="condition"):
+    """wait_for inside a test's event loop: its clients keep running between
+    polls. pred is a plain function (a Redis read, a /metrics fetch)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        await asyncio.sleep(step)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 

@@ -10,7 +10,7 @@ import pytest
 import redis as redis_py
 
 from client import Client, Closed, buyer, run
-from conftest import wait_for
+from conftest import wait_for, wait_for_async
 from test_buyer import transcript
 
 FAST = dict(node_heartbeat="200ms", node_timeout="1s", agent_grace="1s")
@@ -261,7 +261,8 @@ def test_agent_returning_within_grace_keeps_chats_else_they_move(redis, gateway)
         await a.expect("assign")
         # a short drop: back within grace, the chat is still hers
         await a.ws.close()
-        await asyncio.sleep(0.3)
+        await wait_for_async(lambda: r.zscore("cg:agents:offline", "alice") is not None,
+                             what="alice counted gone (her grace running)")
         a, w = await agent(gw, ta)
         assert [c["chat"] for c in w["chats"]] == [bw["chat"]]
         assert w["chats"][0]["history"][0]["text"] == "help"
@@ -387,9 +388,12 @@ def test_one_agent_in_two_windows_sees_the_same_chats(redis, gateway):
         await w1.silent(0.5)
         assert r.zscore("cg:q:demo:pre-sales", bw2["chat"]) is not None
         # one window closing leaves the agent online
+        assert r.hlen("cg:asess:alice") == 2
         await w2.ws.close()
-        await asyncio.sleep(0.3)
+        await wait_for_async(lambda: r.hlen("cg:asess:alice") == 1,
+                             what="window 2's session unregistered")
         assert int(r.hget("cg:ar:alice", "online")) == 1
+        assert r.zscore("cg:agents:offline", "alice") is None
 
     run(body())
 
@@ -505,7 +509,8 @@ def test_an_agent_past_its_window_limit_is_refused_and_the_others_keep_working(r
             await w.expect("assign", chat=bw["chat"])
         # one window closes: a new one fits again, and is not rate limited
         await windows[0].close()
-        await asyncio.sleep(0.3)
+        await wait_for_async(lambda: int(r.hget("cg:ar:alice", "online")) == 2,
+                             what="the closed window counted off")
         again, w = await agent(gw, token)
         assert [c["chat"] for c in w["chats"]] == [bw["chat"]]
         assert int(r.hget("cg:ar:alice", "online")) == 3
@@ -526,8 +531,7 @@ def test_two_tabs_of_one_chat_on_one_node_both_get_agent_messages(redis, gateway
         new = await Client.connect(gw.ws)
         await new.send({"t": "hello", "resume": bw["resume"], "since": 2})
         await new.expect("welcome")
-        await new.expect("agent", name="Alice")
-        await asyncio.sleep(0.2)                      # its location is stored
+        await new.expect("agent", name="Alice")      # attached before its welcome went out
         await a.send({"t": "msg", "chat": bw["chat"], "id": "a1", "text": "to both tabs"})
         await a.expect("ack", id="a1")
         for tab in (old, new):
@@ -535,7 +539,8 @@ def test_two_tabs_of_one_chat_on_one_node_both_get_agent_messages(redis, gateway
             assert f["text"] == "to both tabs"
         # the newer tab closes: the older one still gets what the agent says
         await new.close()
-        await asyncio.sleep(0.2)
+        await wait_for_async(lambda: gw.metrics()['chatgw_sessions{role="buyer"}'] == 1,
+                             what="the gateway to let the newer tab go")
         await a.send({"t": "msg", "chat": bw["chat"], "id": "a2", "text": "still here?"})
         await a.expect("ack", id="a2")
         f, _ = await frames_until(old, lambda f: f["t"] == "msg" and f["from"] == "agent")
@@ -556,10 +561,8 @@ def test_a_held_chat_that_expires_frees_its_agent_for_the_next_chat(redis, gatew
         await a.expect("assign", chat=w1["chat"])
         assert int(r.hget("cg:ar:alice", "load")) == 1
         # nobody says anything: the transcript expires while alice holds it
-        deadline = time.monotonic() + 6
-        while int(r.hget("cg:ar:alice", "load")) != 0:
-            assert time.monotonic() < deadline, "alice's load stayed 1 with no chat behind it"
-            await asyncio.sleep(0.1)
+        await wait_for_async(lambda: int(r.hget("cg:ar:alice", "load")) == 0, 6,
+                             what="alice's load to drop with no chat behind it")
         assert not r.exists(f"cg:chat:{{{w1['chat']}}}:meta")
         assert r.scard("cg:achats:alice") == 0
         b2, w2 = await buyer(gw)
@@ -669,9 +672,9 @@ def test_deleting_an_agent_while_it_logs_in_many_times_leaves_no_login_and_reque
             except Closed as e:
                 assert e.code == 1008, e
         # the chat goes back to the queue at once, not after agent_grace (30 s)
-        while r.zscore("cg:q:demo:pre-sales", bw["chat"]) is None:
-            assert time.monotonic() - t0 < 5, "the chat waited for agent_grace"
-            await asyncio.sleep(0.05)
+        await wait_for_async(lambda: r.zscore("cg:q:demo:pre-sales", bw["chat"]) is not None,
+                             max(0.0, 5 - (time.monotonic() - t0)),
+                             what="the chat back in its queue before agent_grace")
 
     run(body(), timeout=60)
     assert int(r.hget("cg:ar:alice", "online") or 0) == 0
@@ -711,17 +714,17 @@ def test_a_node_paused_past_its_timeout_comes_back_with_its_agent_told_and_onlin
             assert f["reason"] == "timeout"
             told.add(f["chat"])
         assert told == set(chats)
-        deadline = time.monotonic() + 5
-        while int(r.hget("cg:ar:alice", "online") or 0) != 1:
-            assert time.monotonic() < deadline, "alice stayed offline while connected"
-            await asyncio.sleep(0.05)
+        await wait_for_async(lambda: int(r.hget("cg:ar:alice", "online") or 0) == 1, 5,
+                             what="alice online again while connected")
         assert r.hkeys("cg:an:alice") == [b"node-a"]
         for c in chats:
             assert msgpack.unpackb(r.get(f"cg:chat:{{{c}}}:meta"), raw=False)["agent"] == "bob"
         # a second window on node A; the first closing does not undo it
         a2, _ = await agent(na, ta)
+        assert r.hlen("cg:asess:alice") == 2
         await a.close()
-        await asyncio.sleep(0.3)
+        await wait_for_async(lambda: r.hlen("cg:asess:alice") == 1,
+                             what="the first window's session unregistered")
         assert int(r.hget("cg:ar:alice", "online")) == 1
         # and alice (least loaded) gets the next chat
         b3, w3 = await buyer(nb)

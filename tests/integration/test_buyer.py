@@ -6,6 +6,7 @@ import time
 import msgpack
 
 from client import Client, Closed, buyer, run
+from conftest import wait_for
 
 
 def chat_keys(chat):
@@ -220,8 +221,8 @@ def test_activity_restarts_the_retention_clock(redis, gateway):
 
     keys = run(body())
     assert all(r.exists(k) for k in keys)
-    time.sleep(4.5)                         # no activity: gone after the ttl
-    assert not any(r.exists(k) for k in keys)
+    # no activity: gone after the ttl
+    wait_for(lambda: not any(r.exists(k) for k in keys), 6, what="the chat's keys to expire")
 
 
 def test_typing_read_and_their_bad_values(redis, gateway):

@@ -8,6 +8,7 @@ import time
 import msgpack
 
 from client import Client, Closed, buyer, client_frame, raw_ws_handshake, run
+from conftest import wait_for_async
 from test_buyer import transcript
 
 
@@ -204,7 +205,8 @@ def test_sessions_per_ip_over_the_limit_close_1013(redis, gateway):
         # the three are untouched, and a slot frees when one leaves
         await held[0][0].first_message()
         await held[1][0].close()
-        await asyncio.sleep(0.2)
+        await wait_for_async(lambda: gw.metrics()['chatgw_sessions{role="buyer"}'] == 2,
+                             what="the gateway to let the closed session go")
         again, _ = await buyer(gw)
         await again.first_message()
 

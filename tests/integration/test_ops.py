@@ -181,15 +181,21 @@ def test_logs_carry_no_secrets_and_no_message_text(gateway):
         for secret in (pw, "TOPSECRET", w["resume"][32:], "0" * 32):
             assert secret not in log, secret
         # a wrong password is a clear error, not a crash, and not echoed
-        bad = gateway(r.url.replace(pw, "wrong-pw"), start=False).start(wait_ready=False)
+        bad = gateway(r.url.replace(pw, "wrong-pw"), log_level="debug",
+                      start=False).start(wait_ready=False)
         wait_for(lambda: "redis_connect_failed" in bad.logtext() or
                  "redis_handshake_failed" in bad.logtext(), 5,
                  what="an auth error in the log")
         assert 'error="wrong password"' in bad.logtext()
         assert bad.proc.poll() is None and bad.health() == 503
         assert "wrong-pw" not in bad.logtext()
-        time.sleep(1)     # retries go on, said once per link at error level
+        # retries go on (said at debug), said once per link at error level
+        retried = lambda link: f"level=debug event=redis_handshake_failed link={link} "
+        wait_for(lambda: all(bad.logtext().count(retried(link)) >= 2
+                             for link in ("redis", "redis_sub")), 10,
+                 what="two retries of each link")
         log = bad.logtext()
+        assert "wrong-pw" not in log
         assert log.count("level=error event=redis_handshake_failed link=redis ") == 1
         assert log.count("level=error event=redis_handshake_failed link=redis_sub ") == 1
         assert log.count("event=redis_down link=redis ") == 1

@@ -59,7 +59,7 @@ def test_redis_outage_and_recovery(redis, gateway):
     # the greeting the buyer saw is in the transcript too
     assert any(m["from"] == "auto" for m in new_log)
     assert gw.metrics()["chatgw_redis_up"] == 1
-    assert "redis_down" in gw.logtext() or "redis_lost" in gw.logtext()
+    assert "event=redis_down link=redis " in gw.logtext()
 
 
 def test_gateway_starts_while_redis_is_down_and_waits(redis, gateway):

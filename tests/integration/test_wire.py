@@ -36,6 +36,18 @@ def read_until_eof(s, timeout=5.0):
     return buf
 
 
+def read_until(s, buf, pred, timeout=5.0):
+    """buf and what the server sends next, until pred(all of it) holds."""
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while not pred(buf):
+        assert time.monotonic() < deadline, f"timed out waiting; got {buf!r}"
+        chunk = s.recv(65536)
+        assert chunk, f"connection closed; got {buf!r}"
+        buf += chunk
+    return buf
+
+
 def server_frames(buf):
     """[(opcode, payload)] of unmasked server frames in buf."""
     out = []
@@ -68,7 +80,7 @@ def test_oversized_frame_gets_exactly_one_close_1009(redis, gateway):
     s, head, rest = raw_ws_handshake(gw.port)
     assert " 101 " in head.split("\r\n")[0]
     s.sendall(client_frame(b'{"t":"hello","store":"demo"}'))
-    time.sleep(0.2)
+    rest = read_until(s, rest, lambda b: b'"welcome"' in b)
     s.sendall(client_frame(b"x" * 2000))
     frames = server_frames(rest + read_until_eof(s))
     s.close()
@@ -96,7 +108,7 @@ def test_framing_error_gets_exactly_one_close_1002(redis, gateway):
     gw = gateway(redis.url)
     s, _, rest = raw_ws_handshake(gw.port)
     s.sendall(client_frame(b'{"t":"hello","store":"demo"}'))
-    time.sleep(0.2)
+    rest = read_until(s, rest, lambda b: b'"welcome"' in b)
     s.sendall(client_frame(b"x", opcode=0x3))          # a reserved opcode
     frames = server_frames(rest + read_until_eof(s))
     s.close()
