@@ -57,16 +57,16 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
 
-# chatgwctl: its own files in tools/ (chatgwctl.c, ctl_*.c) and the daemon
+# chatgwctl: its own files in tools/ctl/ and the daemon
 # objects it shares: config parser, Redis URL parser (db.o, which needs
 # libuv and the embedded scripts), token and hex helpers, the codec's writer.
-CTL_SRC  := tools/chatgwctl.c $(wildcard tools/ctl_*.c)
+CTL_SRC  := $(wildcard tools/ctl/*.c)
 CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
             $(addprefix build/daemon/,config.o greet.o db.o redis_uv.o log.o token.o) \
             build/proto/codec.o build/lua_scripts.o
 CTL_LIBS  = $(shell pkg-config --libs libuv hiredis libcrypto 2>/dev/null)
 
-$(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl*.h)
+$(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl/*.h)
 
 build/chatgwctl: $(CTL_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -120,10 +120,9 @@ fuzz: fuzz-deps build/fuzz_codec
 	@mkdir -p build/fuzz-corpus
 	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
 
-# The load generator (bench/): its own files only, tools/ holds other programs too.
-LOAD_SRC := tools/chatgw-load.c tools/load_worker.c tools/load_agent.c tools/load_report.c \
-            tools/ws_client.c tools/buyer_wire.c tools/agent_wire.c tools/hist.c
-LOAD_HDR := tools/load.h tools/ws_client.h tools/buyer_wire.h tools/agent_wire.h tools/hist.h
+# The load generator (bench/): tools/load/, on its own (no daemon code).
+LOAD_SRC := $(wildcard tools/load/*.c)
+LOAD_HDR := $(wildcard tools/load/*.h)
 
 build/chatgw-load: $(LOAD_SRC) $(LOAD_HDR) | $(DEPS_FIRST)
 	@mkdir -p build
