@@ -57,14 +57,16 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
 
-# chatgwctl: its own files in tools/ctl/ and the daemon
-# objects it shares: config parser, Redis URL parser (db.o, which needs
-# libuv and the embedded scripts), token and hex helpers, the codec's writer.
+# chatgwctl: its own files in tools/ctl/ and the daemon objects it shares:
+# the config parser (with greet.o, which checks the greetings), the Redis
+# URL parser, the token helpers, the codec's writer, and the embedded
+# router.lua it runs when an agent changes store. No libuv: it talks to
+# Redis with hiredis's blocking API (ctl_link.c).
 CTL_SRC  := $(wildcard tools/ctl/*.c)
 CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
-            $(addprefix build/daemon/,config.o greet.o db.o redis_uv.o log.o token.o) \
+            $(addprefix build/daemon/,config.o greet.o db_url.o token.o) \
             build/proto/codec.o build/lua_scripts.o
-CTL_LIBS  = $(shell pkg-config --libs libuv hiredis libcrypto 2>/dev/null)
+CTL_LIBS  = $(shell pkg-config --libs hiredis libcrypto 2>/dev/null)
 
 $(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl/*.h)
 
