@@ -29,8 +29,8 @@
 
 #include <uv.h>
 
-#include "buyer_wire.h"
 #include "hist.h"
+#include "wire.h"
 #include "ws_client.h"
 
 #define LOAD_MAX_URLS 16

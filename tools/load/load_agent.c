@@ -41,7 +41,6 @@
 
 #include <uv.h>
 
-#include "agent_wire.h"
 #include "load.h"
 
 #define CHAT_HEX 32
