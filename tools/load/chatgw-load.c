@@ -579,6 +579,21 @@ static int spawn_workers(const struct load_opts *o)
     return 0;
 }
 
+/* Whether a read of n from worker w brought bytes. EINTR: not now. EOF
+ * or an error: nothing more will come; `dead` says whether that loses
+ * its result. */
+static bool read_some(struct worker *w, ssize_t n, bool dead)
+{
+    if (n < 0 && errno == EINTR)
+        return false;
+    if (n <= 0) {
+        w->dead = dead;
+        w->loaded = w->reported = true;
+        return false;
+    }
+    return true;
+}
+
 /* Reads what worker w has sent: 'P', 'L', or 'R', its result and its chat ids. */
 static void read_worker(struct worker *w)
 {
@@ -587,13 +602,8 @@ static void read_worker(struct worker *w)
     if (w->tag == 'I') {
         size_t want = (size_t)w->r.assigned_ids * 16;
         n = read(w->out, w->ids + w->got, want - w->got);
-        if (n < 0 && errno == EINTR)
+        if (!read_some(w, n, true))
             return;
-        if (n <= 0) {
-            w->dead = true;
-            w->loaded = w->reported = true;
-            return;
-        }
         w->got += (size_t)n;
         if (w->got == want) {
             w->reported = w->loaded = true;
@@ -604,13 +614,8 @@ static void read_worker(struct worker *w)
     if (w->tag != 'R') {
         char c;
         n = read(w->out, &c, 1);
-        if (n < 0 && errno == EINTR)
+        if (!read_some(w, n, !w->reported))
             return;
-        if (n <= 0) {
-            w->dead = !w->reported;
-            w->loaded = w->reported = true;      /* nothing more will come */
-            return;
-        }
         if (c == 'L')
             w->loaded = true;
         else if (c == 'P')
@@ -620,13 +625,8 @@ static void read_worker(struct worker *w)
         return;
     }
     n = read(w->out, (char *)&w->r + w->got, sizeof w->r - w->got);
-    if (n < 0 && errno == EINTR)
+    if (!read_some(w, n, true))
         return;
-    if (n <= 0) {
-        w->dead = true;
-        w->loaded = w->reported = true;
-        return;
-    }
     w->got += (size_t)n;
     if (w->got == sizeof w->r) {
         w->got = 0;
