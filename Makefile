@@ -40,7 +40,7 @@ DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
 LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run check unit integration fuzz fuzz-deps bench install clean
+.PHONY: all deps run check cycles unit integration fuzz fuzz-deps bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
 all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
@@ -57,16 +57,18 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fvisibility=hidden -c -o $@ $<
 
-# chatgwctl: its own files in tools/ (chatgwctl.c, ctl_*.c) and the daemon
-# objects it shares: config parser, Redis URL parser (db.o, which needs
-# libuv and the embedded scripts), token and hex helpers, the codec's writer.
-CTL_SRC  := tools/chatgwctl.c $(wildcard tools/ctl_*.c)
+# chatgwctl: its own files in tools/ctl/ and the daemon objects it shares:
+# the config parser (with greet.o, which checks the greetings), the Redis
+# URL parser, the token helpers, the codec's writer, and the embedded
+# router.lua it runs when an agent changes store. No libuv: it talks to
+# Redis with hiredis's blocking API (ctl_link.c).
+CTL_SRC  := $(wildcard tools/ctl/*.c)
 CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
-            $(addprefix build/daemon/,config.o greet.o db.o redis_uv.o log.o token.o) \
+            $(addprefix build/daemon/,config.o greet.o db_url.o token.o) \
             build/proto/codec.o build/lua_scripts.o
-CTL_LIBS  = $(shell pkg-config --libs libuv hiredis libcrypto 2>/dev/null)
+CTL_LIBS  = $(shell pkg-config --libs hiredis libcrypto 2>/dev/null)
 
-$(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl*.h)
+$(patsubst %.c,build/%.o,$(CTL_SRC)): $(wildcard tools/ctl/*.h)
 
 build/chatgwctl: $(CTL_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -104,7 +106,11 @@ unit: $(UNIT_TESTS)
 integration: build/chatgwd build/chatgwctl build/chatgw-load
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
 
-check: $(DEPS_FIRST) all unit integration
+# the daemon's modules include each other in layers, never in a cycle
+cycles:
+	@$(PYTHON) scripts/include-cycles daemon
+
+check: $(DEPS_FIRST) all cycles unit integration
 
 run: $(DEPS_FIRST) build/chatgwd build/chatgwctl
 	@exec scripts/run-demo.sh
@@ -120,10 +126,9 @@ fuzz: fuzz-deps build/fuzz_codec
 	@mkdir -p build/fuzz-corpus
 	build/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz-corpus tests/fuzz/corpus
 
-# The load generator (bench/): its own files only, tools/ holds other programs too.
-LOAD_SRC := tools/chatgw-load.c tools/load_worker.c tools/load_agent.c tools/load_report.c \
-            tools/ws_client.c tools/buyer_wire.c tools/agent_wire.c tools/hist.c
-LOAD_HDR := tools/load.h tools/ws_client.h tools/buyer_wire.h tools/agent_wire.h tools/hist.h
+# The load generator (bench/): tools/load/, on its own (no daemon code).
+LOAD_SRC := $(wildcard tools/load/*.c)
+LOAD_HDR := $(wildcard tools/load/*.h)
 
 build/chatgw-load: $(LOAD_SRC) $(LOAD_HDR) | $(DEPS_FIRST)
 	@mkdir -p build

@@ -40,7 +40,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "db.h"
+#include "db_url.h"
 #include "greet.h"
 
 #define MAX_WORDS 64              /* words on one line */

@@ -18,8 +18,10 @@
  * NOSCRIPT answer (Redis restarted behind a proxy, SCRIPT FLUSH) makes the
  * link load the script again and resend the same command, transparently.
  *
- * API: db_url_parse, db_init, db_start, db_ready, db_command, db_eval,
- *      db_subscribe, db_stop, db_redacted_url.
+ * The URL it connects to is parsed by db_url.h.
+ *
+ * API: db_init, db_start, db_ready, db_command, db_eval, db_subscribe,
+ *      db_stop.
  */
 #ifndef CHATGW_DB_H
 #define CHATGW_DB_H
@@ -30,20 +32,7 @@
 #include <uv.h>
 #include <hiredis/hiredis.h>
 
-struct db_url {
-    bool is_unix;
-    char host[256];       /* host name or address, or the socket path */
-    int port;
-    int db;
-    char *password;       /* heap, wiped on free; never logged */
-};
-
-/* Parses redis://[:password@]host[:port][/db] or unix:///path[?db=N].
- * Returns 0, or -1 with a reason in err. */
-int db_url_parse(struct db_url *u, const char *url, char *err, size_t errlen);
-void db_url_free(struct db_url *u);
-/* The URL without its password, for logs. */
-void db_redacted_url(const struct db_url *u, char *out, size_t cap);
+#include "db_url.h"
 
 enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA__COUNT };
 

@@ -447,6 +447,17 @@ def test_help_and_version():
     assert p.returncode == USAGE and "usage: chatgwctl" in p.stderr
 
 
+def test_it_needs_no_libuv_only_hiredis_and_libcrypto():
+    """chatgwctl is a blocking command-line tool: the daemon's event loop
+    (libuv) is no part of it, so a host with only the Redis client libraries
+    runs it."""
+    dyn = subprocess.run(["readelf", "-d", "--dyn-syms", CHATGWCTL], capture_output=True,
+                         text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn)
+    assert needed and not [lib for lib in needed if "libuv" in lib], needed
+    assert not re.search(r"\buv_\w+", dyn), "chatgwctl calls libuv"
+
+
 def test_a_token_from_chatgwctl_logs_in_and_reissuing_it_kicks_the_desk(redis, gateway):
     """The contract with chatgwd: it publishes its stores, chatgwctl checks
     against them, and the printed token is what the agent desk accepts."""

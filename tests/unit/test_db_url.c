@@ -1,6 +1,6 @@
 /* test_db_url.c - Redis URLs: every accepted form, every refusal, and a
  * password that never shows in the redacted form. */
-#include "db.h"
+#include "db_url.h"
 #include "test.h"
 
 TEST(tcp_url_with_everything)

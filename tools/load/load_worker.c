@@ -46,12 +46,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <uv.h>
 
-#include "load.h"
+#include "client.h"
 
 #define RING 16                     /* messages in flight per session */
 #define NO_HEAP UINT32_MAX
@@ -71,12 +69,11 @@ enum state {
 };
 
 struct sess {
-    struct ws_conn ws;              /* first: callbacks cast back */
-    uint32_t g;                     /* number in the whole run */
+    struct client c;                /* first: callbacks cast back */
     uint32_t heap_at;               /* index in the send heap or NO_HEAP */
     uint32_t sent, acked, refused;  /* messages m1..m<sent> went out */
     uint8_t state, pipelined, resumer, resuming, resumes_done;
-    uint8_t greeted, greet_failed, closed_by_us;
+    uint8_t greeted, greet_failed;
     uint8_t got_agent, m1_acked, agent_closed, queued_mark, assigned_mark;
     uint32_t echoes;                /* agent replies that echo one of ours */
     int64_t last_seq;               /* highest seq seen */
@@ -92,10 +89,11 @@ static struct {
     unsigned index;
     int ctl_fd, out_fd;
     uv_loop_t loop;
-    uv_timer_t ramp, sends, sweep;
+    uv_timer_t sends, sweep;
     uv_poll_t ctl;
+    struct client_set clients;      /* the buyers: W.s, the ramp, the counts */
     struct sess *s;
-    uint32_t n, next_start, connecting, open, finished, verbose_left;
+    uint32_t finished, verbose_left;
     struct sess **heap;
     uint32_t heap_len;
     uint64_t interval_ns, deadline, stop_at;
@@ -106,7 +104,7 @@ static struct {
     unsigned bar;                   /* next barrier in o->barriers */
     bool bar_sent;                  /* 'P' sent for it */
     bool buyers_started, released;
-    uint64_t buyers_t0, t_release;
+    uint64_t t_release;
 } W;
 
 static void check_progress(struct sess *s);
@@ -115,17 +113,6 @@ static void stop_run(void);
 static void check_barrier(void);
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-    return uv_hrtime();
-}
-
-static uint64_t us_since(uint64_t t)
-{
-    uint64_t now = now_ns();
-    return now > t ? (now - t) / 1000 : 0;
-}
 
 /* splitmix64: a fixed, well-spread number per session */
 static uint64_t mix(uint64_t x)
@@ -142,21 +129,6 @@ static bool picked(uint32_t g, double frac)
     return (uint64_t)((g + 1) * frac) != (uint64_t)(g * frac);
 }
 
-static int64_t self_rss_kib(void)
-{
-    char line[256];
-    int64_t kib = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %" SCNd64, &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 void worker_note(const char *role, uint32_t g, const char *what, const char *detail)
 {
     if (!W.o->verbose || W.verbose_left == 0)
@@ -168,7 +140,7 @@ void worker_note(const char *role, uint32_t g, const char *what, const char *det
 
 static void note(struct sess *s, const char *what, const char *detail)
 {
-    worker_note("session", s->g, what, detail);
+    worker_note(W.clients.role, s->c.g, what, detail);
 }
 
 /* ---- the send heap -------------------------------------------------------- */
@@ -247,8 +219,7 @@ static void heap_push(struct sess *s)
 
 static void send_buf(struct sess *s, const uint8_t *p, size_t n)
 {
-    if (n > 0)
-        ws_send(&s->ws, W.o->enc == WIRE_MSGPACK ? WS_OP_BINARY : WS_OP_TEXT, p, n);
+    client_send(&W.clients, &s->c, p, n);
 }
 
 static void send_hello(struct sess *s)
@@ -299,7 +270,7 @@ static uint32_t drop_point(const struct sess *s)
     if (!s->resumer || s->resumes_done >= k)
         return 0;
     if (W.o->resume_spread)
-        phase = ((double)(mix(s->g) % 1024) + 0.5) / 1024.0;
+        phase = ((double)(mix(s->c.g) % 1024) + 0.5) / 1024.0;
     double p = ceil(((double)s->resumes_done + phase) * (double)m / (double)k);
     return p < 1 ? 1 : p > m ? m : (uint32_t)p;
 }
@@ -322,7 +293,7 @@ static void schedule(struct sess *s)
         if (W.o->sync_assigned) {
             /* all buyers start at once: spread them over one interval */
             base = W.t_release > base ? W.t_release : base;
-            phase = W.interval_ns ? mix(s->g) % W.interval_ns : 0;
+            phase = W.interval_ns ? mix(s->c.g) % W.interval_ns : 0;
         }
         s->next_due = base + phase + (uint64_t)(s->sent - 1) * W.interval_ns;
     } else {
@@ -351,10 +322,10 @@ static void on_sends_due(uv_timer_t *t)
 
 static void check_loaded(void)
 {
-    if (W.loaded_sent || W.finished < W.n || agents_settled() < W.na)
+    if (W.loaded_sent || W.finished < W.clients.n || agents_settled() < W.na)
         return;
     W.loaded_sent = true;
-    W.res.rss_loaded_kib = self_rss_kib();
+    W.res.rss_loaded_kib = load_rss_kib(getpid());
     if (write(W.out_fd, "L", 1) != 1)
         stop_run();                    /* the parent is gone */
 }
@@ -384,10 +355,10 @@ static void fail(struct sess *s, enum fail why, const char *detail)
     if (s->state == S_DONE || s->state == S_FAILED || s->state == S_CLOSED || s->state == S_NEW)
         return;
     if (s->state == S_CONNECTING)
-        W.connecting--;
+        W.clients.connecting--;
     heap_remove(s);
     s->state = S_FAILED;
-    W.res.failed[why]++;
+    W.res.buyers.failed[why]++;
     W.finished++;
     note(s, "failed", detail);
     mark_queued(s);
@@ -398,8 +369,7 @@ static void fail(struct sess *s, enum fail why, const char *detail)
 static void fail_and_close(struct sess *s, enum fail why, const char *detail)
 {
     fail(s, why, detail);
-    s->closed_by_us = 1;
-    ws_close(&s->ws, 1000);
+    client_close(&s->c);
 }
 
 static void done(struct sess *s)
@@ -419,11 +389,11 @@ static void drop(struct sess *s)
     heap_remove(s);
     s->state = S_DROPPING;
     s->resuming = 1;
-    s->since = (int64_t)(mix(s->g + 7919u * s->resumes_done) % (uint64_t)(s->last_seq + 1));
+    s->since = (int64_t)(mix(s->c.g + 7919u * s->resumes_done) % (uint64_t)(s->last_seq + 1));
     s->seq_at_drop = s->last_seq;
     W.res.dropped++;
-    s->closed_by_us = 1;
-    ws_abort(&s->ws);
+    s->c.closed_by_us = 1;
+    ws_abort(&s->c.ws);
 }
 
 static void check_progress(struct sess *s)
@@ -462,8 +432,9 @@ static void resume_complete(struct sess *s)
 
 /* ---- frames from the gateway ---------------------------------------------- */
 
-static void on_welcome(struct sess *s, const struct wire_reply *r)
+static void on_welcome(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     if (s->state == S_WELCOME) {
         hist_add(&W.res.lat[LAT_WELCOME], us_since(s->t_hello));
         if (s->resumer && r->resume.n > 0 && !s->token) {
@@ -489,7 +460,7 @@ static void on_welcome(struct sess *s, const struct wire_reply *r)
         if (s->replay_next > s->replay_end)
             resume_complete(s);
     } else {
-        W.res.other_frames++;
+        W.res.buyers.other_frames++;
     }
 }
 
@@ -513,8 +484,9 @@ static void on_replayed(struct sess *s, const struct wire_reply *r)
         resume_complete(s);
 }
 
-static void on_msg(struct sess *s, const struct wire_reply *r)
+static void on_msg(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     if (s->state == S_REPLAY && s->replay_end >= 0) {
         /* an echo stored while the buyer was away comes back here */
         if (r->seq > s->seq_at_drop && wire_is(r->from, "agent") && wire_stamp(r->text, 'b')) {
@@ -545,7 +517,7 @@ static void on_msg(struct sess *s, const struct wire_reply *r)
         return;
     }
     if (!wire_is(r->from, "auto")) {
-        W.res.other_frames++;
+        W.res.buyers.other_frames++;
         return;
     }
     if (s->greeted) {
@@ -563,13 +535,14 @@ static void on_msg(struct sess *s, const struct wire_reply *r)
     check_progress(s);
 }
 
-static void on_ack(struct sess *s, const struct wire_reply *r)
+static void on_ack(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     uint32_t k = wire_msg_number(r->id);
     uint64_t now = now_ns();
 
     if (k == 0 || k > s->sent) {
-        W.res.other_frames++;
+        W.res.buyers.other_frames++;
         return;
     }
     if (s->sent - k < RING)
@@ -588,13 +561,13 @@ static void on_ack(struct sess *s, const struct wire_reply *r)
     check_progress(s);
 }
 
-static void on_error(struct sess *s, const struct wire_reply *r)
+static void on_error(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     uint32_t k = wire_msg_number(r->ref);
     char code[40];
 
-    W.res.errors[result_error_index(r->code)]++;
-    snprintf(code, sizeof code, "%.*s", (int)(r->code.n < 32 ? r->code.n : 32), r->code.p);
+    client_error(&W.clients, r, code, sizeof code);
     if (k >= 1 && k <= s->sent) {
         s->refused++;                  /* that message will not be acked */
         W.res.msgs_refused++;
@@ -616,10 +589,12 @@ static void on_error(struct sess *s, const struct wire_reply *r)
 }
 
 /* `agent {name}`: an agent took the chat. */
-static void on_agent(struct sess *s)
+static void on_agent(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     uint64_t now = now_ns();
 
+    (void)r;
     W.res.agent_frames++;
     if (s->got_agent && s->resuming)
         return;                        /* a resumed chat is told its agent again */
@@ -638,8 +613,9 @@ static void on_agent(struct sess *s)
     check_progress(s);
 }
 
-static void on_closed_frame(struct sess *s, const struct wire_reply *r)
+static void on_closed_frame(struct client *c, const struct wire_reply *r)
 {
+    struct sess *s = (struct sess *)c;
     W.res.closed_frames++;
     if (!wire_is(r->reason, "agent_closed") || s->agent_closed)
         return;
@@ -649,34 +625,28 @@ static void on_closed_frame(struct sess *s, const struct wire_reply *r)
         done(s);
 }
 
+static void on_queue(struct client *c, const struct wire_reply *r)
+{
+    (void)r;
+    W.res.queue++;
+    if (((struct sess *)c)->got_agent)
+        W.res.queue_after_agent++;
+}
+
+static const struct client_frame frames[] = {
+    { "welcome", false, on_welcome },
+    { "msg", true, on_msg },
+    { "ack", false, on_ack },
+    { "queue", false, on_queue },
+    { "error", false, on_error },
+    { "agent", false, on_agent },
+    { "closed", false, on_closed_frame },
+    { NULL, false, NULL },
+};
+
 static void on_message(struct ws_conn *c, const uint8_t *p, size_t n, bool binary)
 {
-    struct sess *s = (struct sess *)c;
-    struct wire_reply r;
-
-    if (wire_parse(p, n, binary, &r) != 0 || r.t.n == 0) {
-        W.res.bad_frames++;
-        return;
-    }
-    if (wire_is(r.t, "welcome"))
-        on_welcome(s, &r);
-    else if (wire_is(r.t, "msg") && r.has_seq)
-        on_msg(s, &r);
-    else if (wire_is(r.t, "ack"))
-        on_ack(s, &r);
-    else if (wire_is(r.t, "queue")) {
-        W.res.queue++;
-        if (s->got_agent)
-            W.res.queue_after_agent++;
-    }
-    else if (wire_is(r.t, "error"))
-        on_error(s, &r);
-    else if (wire_is(r.t, "agent"))
-        on_agent(s);
-    else if (wire_is(r.t, "closed"))
-        on_closed_frame(s, &r);
-    else
-        W.res.other_frames++;
+    client_on_message(&W.clients, (struct client *)c, p, n, binary);
 }
 
 /* ---- the connection's life ------------------------------------------------ */
@@ -686,7 +656,7 @@ static void on_open(struct ws_conn *c)
     struct sess *s = (struct sess *)c;
     uint64_t now = now_ns();
 
-    W.connecting--;
+    W.clients.connecting--;
     if (s->resuming) {
         s->state = S_REPLAY;
         s->replay_end = -1;
@@ -694,7 +664,7 @@ static void on_open(struct ws_conn *c)
         return;
     }
     hist_add(&W.res.lat[LAT_CONNECT], (now - s->t_start) / 1000);
-    W.res.connected++;
+    W.res.buyers.connected++;
     if (now > W.res.t_last_connect)
         W.res.t_last_connect = now;
     s->state = S_WELCOME;
@@ -705,46 +675,28 @@ static void on_open(struct ws_conn *c)
 
 static void on_closed(struct ws_conn *c, enum ws_why why, unsigned code, int err)
 {
-    static const enum fail fail_of[WS__COUNT] = {
-        [WS_OK] = FAIL_CLOSED, [WS_CONNECT] = FAIL_CONNECT, [WS_HANDSHAKE] = FAIL_HANDSHAKE,
-        [WS_ACCEPT] = FAIL_ACCEPT, [WS_PROTOCOL] = FAIL_PROTOCOL, [WS_EOF] = FAIL_EOF,
-        [WS_IO] = FAIL_IO, [WS_ABORT] = FAIL_UNFINISHED,
-    };
     struct sess *s = (struct sess *)c;
     char detail[96];
+    enum fail failed = client_on_closed(&W.clients, &s->c, why, code, err, detail, sizeof detail);
 
-    W.open--;
-    if (!s->closed_by_us) {
-        if (why == WS_OK)
-            result_count_close(&W.res, code, 1);
-        else if (why == WS_EOF)
-            result_count_close(&W.res, 1006, 1);
-    }
-    if (why == WS_OK)
-        snprintf(detail, sizeof detail, "close frame %u", code);
-    else if (why == WS_HANDSHAKE)
-        snprintf(detail, sizeof detail, "upgrade answered with HTTP %u", code);
-    else
-        snprintf(detail, sizeof detail, "%s%s%s", ws_why_name(why), err ? " " : "",
-                 err ? uv_err_name(err) : "");
     if (s->state == S_DROPPING && !W.stopping) {
-        s->closed_by_us = 0;
+        s->c.closed_by_us = 0;
         start_session(s);              /* back, with the resume token */
-    } else if (s->state == S_DONE && !s->closed_by_us) {
+    } else if (s->state == S_DONE && !s->c.closed_by_us) {
         if (!s->agent_closed) {
             W.res.lost_idle++;
             note(s, "closed while idle", detail);
         }
     } else {
-        fail(s, fail_of[why], detail);
+        fail(s, failed, detail);
     }
     worker_conn_closed();
 }
 
 void worker_conn_closed(void)
 {
-    if (W.stopping && W.open == 0 && agents_open() == 0) {
-        uv_timer_stop(&W.ramp);
+    if (W.stopping && W.clients.open == 0 && agents_open() == 0) {
+        uv_timer_stop(&W.clients.ramp);
         uv_timer_stop(&W.sends);
         uv_timer_stop(&W.sweep);
     }
@@ -752,67 +704,34 @@ void worker_conn_closed(void)
 
 static const struct ws_handler handler = { on_open, on_message, on_closed };
 
-bool worker_ramp_due(uint32_t g, double rate, uint64_t t0, uint64_t now, unsigned connecting)
-{
-    if (rate > 0)
-        return t0 + (uint64_t)((double)g * 1e9 / rate) <= now;
-    return connecting < WORKER_MAX_CONNECTING;
-}
-
-const struct sockaddr *worker_src_addr(uint32_t g, const struct ws_target *t,
-                                       struct sockaddr_in *buf)
-{
-    if (W.o->src_ips == 0 || t->addr.ss_family != AF_INET)
-        return NULL;
-    memset(buf, 0, sizeof *buf);
-    buf->sin_family = AF_INET;
-    buf->sin_addr.s_addr = htonl(0x7f000001u + g % W.o->src_ips);
-    return (const struct sockaddr *)buf;
-}
-
 static void start_session(struct sess *s)
 {
     const struct load_opts *o = W.o;
-    struct sockaddr_in src;
     uint64_t now = now_ns();
     int r;
 
     /* a resume goes to the next url: a buyer may come back on any node */
     const struct ws_target *t =
-        &o->targets[(s->g + s->resuming + s->resumes_done) % o->ntargets];
+        &o->targets[(s->c.g + s->resuming + s->resumes_done) % o->ntargets];
     if (!s->resuming) {
         s->t_start = now;
-        W.res.started++;
+        W.res.buyers.started++;
         if (!W.res.t_first_start || now < W.res.t_first_start)
             W.res.t_first_start = now;
     }
     s->t_wait = now;
     s->state = S_CONNECTING;
-    W.connecting++;
-    r = ws_connect(&s->ws, &W.loop, t, worker_src_addr(s->g, t, &src), &handler);
-    if (r != 0) {
+    r = client_connect(&W.clients, &s->c, t);
+    if (r != 0)
         fail(s, FAIL_LOCAL, uv_err_name(r));
-        return;
-    }
-    W.open++;
+}
+
+static void start_client(struct client *c)
+{
+    start_session((struct sess *)c);
 }
 
 /* ---- timers --------------------------------------------------------------- */
-
-static void on_ramp(uv_timer_t *t)
-{
-    uint64_t now = now_ns();
-
-    while (W.next_start < W.n && !W.stopping) {
-        struct sess *s = &W.s[W.next_start];
-        if (!worker_ramp_due(s->g, W.o->rate, W.buyers_t0, now, W.connecting))
-            break;
-        W.next_start++;
-        start_session(s);
-    }
-    if (W.next_start >= W.n || W.stopping)
-        uv_timer_stop(t);
-}
 
 static void stop_run(void)
 {
@@ -820,10 +739,11 @@ static void stop_run(void)
         return;
     W.stopping = true;
     W.stop_at = now_ns() + CLOSE_GRACE_NS;
-    uv_timer_stop(&W.ramp);
+    W.clients.stopping = true;
+    uv_timer_stop(&W.clients.ramp);
     uv_timer_stop(&W.sends);
     agents_stop();
-    for (uint32_t i = 0; i < W.n; i++) {
+    for (uint32_t i = 0; i < W.clients.n; i++) {
         struct sess *s = &W.s[i];
         switch (s->state) {
         case S_NEW:
@@ -832,8 +752,7 @@ static void stop_run(void)
             break;
         case S_DONE:
             s->state = S_CLOSED;
-            s->closed_by_us = 1;
-            ws_close(&s->ws, 1000);
+            client_close(&s->c);
             break;
         case S_DROPPING:               /* the close callback will not reconnect */
             fail(s, FAIL_UNFINISHED, "still resuming at the end");
@@ -843,7 +762,7 @@ static void stop_run(void)
             break;
         }
     }
-    if (W.open == 0 && agents_open() == 0) {
+    if (W.clients.open == 0 && agents_open() == 0) {
         uv_timer_stop(&W.sweep);
     }
 }
@@ -855,11 +774,10 @@ static void on_sweep(uv_timer_t *t)
     (void)t;
     if (W.stopping) {
         if (now >= W.stop_at) {        /* the grace is over: drop the rest */
-            for (uint32_t i = 0; i < W.n; i++)
-                ws_abort(&W.s[i].ws);  /* no-op on a closed one */
+            client_abort_all(&W.clients);
             agents_abort();
         }
-        if (W.open == 0 && agents_open() == 0)
+        if (W.clients.open == 0 && agents_open() == 0)
             uv_timer_stop(&W.sweep);
         return;
     }
@@ -868,7 +786,7 @@ static void on_sweep(uv_timer_t *t)
         return;
     }
     agents_sweep(now);
-    for (uint32_t i = 0; i < W.next_start; i++) {
+    for (uint32_t i = 0; i < W.clients.next_start; i++) {
         struct sess *s = &W.s[i];
         bool waiting;
 
@@ -902,21 +820,18 @@ static void on_sweep(uv_timer_t *t)
 
 static void start_buyers(uint64_t t0)
 {
-    uint64_t now = now_ns();
-
     if (W.buyers_started || W.stopping)
         return;
     W.buyers_started = true;
-    W.buyers_t0 = t0;
-    uv_timer_start(&W.ramp, on_ramp, t0 > now ? (t0 - now) / 1000000 : 0, 1);
+    client_ramp_start(&W.clients, t0);
 }
 
 static bool barrier_reached(enum barrier b)
 {
     switch (b) {
     case BAR_AGENTS_READY: return agents_settled() >= W.na;
-    case BAR_QUEUED: return W.b_queued >= W.n;
-    case BAR_ASSIGNED: return W.b_assigned >= W.n;
+    case BAR_QUEUED: return W.b_queued >= W.clients.n;
+    case BAR_ASSIGNED: return W.b_assigned >= W.clients.n;
     default: return true;
     }
 }
@@ -958,7 +873,7 @@ static void pass_barrier(void)
     case BAR_ASSIGNED:
         W.released = true;
         W.t_release = now;
-        for (uint32_t i = 0; i < W.next_start; i++)
+        for (uint32_t i = 0; i < W.clients.next_start; i++)
             schedule(&W.s[i]);
         heap_arm();
         break;
@@ -1024,12 +939,11 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     W.index = index;
     W.ctl_fd = ctl_fd;
     W.out_fd = out_fd;
-    W.n = n;
     W.verbose_left = VERBOSE_MAX;
     W.interval_ns = o->msg_rate > 0 ? (uint64_t)(1e9 / o->msg_rate) : 0;
     W.deadline = o->t0_ns + (uint64_t)(o->duration_s * 1e9);
     result_init(&W.res);
-    W.res.rss_start_kib = self_rss_kib();
+    W.res.rss_start_kib = load_rss_kib(getpid());
     W.s = calloc(n ? n : 1, sizeof *W.s);
     W.heap = calloc(n ? n : 1, sizeof *W.heap);
     W.na = na;
@@ -1040,12 +954,17 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     }
     for (uint32_t i = 0; i < n; i++) {
         struct sess *s = &W.s[i];
-        s->g = index + i * o->workers;
+        s->c.g = index + i * o->workers;
         s->heap_at = NO_HEAP;
-        s->pipelined = picked(s->g, o->pipeline_frac);
-        s->resumer = picked(s->g, o->resume_frac);
+        s->pipelined = picked(s->c.g, o->pipeline_frac);
+        s->resumer = picked(s->c.g, o->resume_frac);
     }
-    uv_timer_init(&W.loop, &W.ramp);
+    W.clients = (struct client_set){
+        .role = "session", .o = o, .loop = &W.loop, .clients = W.s, .size = sizeof *W.s,
+        .n = n, .frames = frames, .handler = &handler, .res = &W.res.buyers,
+        .rate = o->rate, .start = start_client,
+    };
+    client_set_init(&W.clients);
     uv_timer_init(&W.loop, &W.sends);
     uv_timer_init(&W.loop, &W.sweep);
     uv_poll_init(&W.loop, &W.ctl, ctl_fd);
@@ -1061,7 +980,7 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
     /* runs until every session is closed after stop_run stopped the timers;
      * the ctl poll stays active meanwhile, so it is stopped here */
     while (uv_run(&W.loop, UV_RUN_ONCE)) {
-        if (W.stopping && W.open == 0 && agents_open() == 0 &&
+        if (W.stopping && W.clients.open == 0 && agents_open() == 0 &&
             !uv_is_active((uv_handle_t *)&W.sweep))
             break;
     }

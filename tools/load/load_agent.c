@@ -36,13 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <uv.h>
 
-#include "agent_wire.h"
-#include "load.h"
+#include "client.h"
 
 #define CHAT_HEX 32
 
@@ -63,9 +60,8 @@ struct achat {
 };
 
 struct agent {
-    struct ws_conn ws;              /* first: callbacks cast back */
-    uint32_t g;                     /* number in the whole run */
-    uint8_t state, closed_by_us, over;
+    struct client c;                /* first: callbacks cast back */
+    uint8_t state, over;
     uint32_t cap, nchats, chats_cap, next_id;
     struct achat *chats;
     uint64_t t_start, t_login, t_wait;
@@ -82,11 +78,10 @@ static struct {
     struct worker_env env;
     const struct load_opts *o;
     struct load_result *res;
+    struct client_set clients;      /* the agents: A.a, the ramp, the counts */
     struct agent *a;
-    uint32_t n, next_start, connecting, open, settled;
-    uint64_t t0;
-    bool stopping;
-    uv_timer_t ramp, replies;
+    uint32_t settled;
+    uv_timer_t replies;
     bool timers;
     struct pending *pq;             /* ring of replies due */
     uint32_t pq_head, pq_len, pq_cap;
@@ -96,20 +91,9 @@ static struct {
     uint64_t nids, ids_cap;
 } A;
 
-static uint64_t now_ns(void)
-{
-    return uv_hrtime();
-}
-
-static uint64_t us_since(uint64_t t)
-{
-    uint64_t now = now_ns();
-    return now > t ? (now - t) / 1000 : 0;
-}
-
 static void note(struct agent *a, const char *what, const char *detail)
 {
-    worker_note("agent", a->g, what, detail);
+    worker_note(A.clients.role, a->c.g, what, detail);
 }
 
 static void copy_str(char *dst, size_t cap, struct wire_str s)
@@ -205,8 +189,7 @@ static void ids_add(const uint8_t *k)
 
 static void send_buf(struct agent *a, const uint8_t *p, size_t n)
 {
-    if (n > 0)
-        ws_send(&a->ws, A.o->enc == WIRE_MSGPACK ? WS_OP_BINARY : WS_OP_TEXT, p, n);
+    client_send(&A.clients, &a->c, p, n);
 }
 
 static void send_msg(struct agent *a, const char *chat, const char *text)
@@ -242,7 +225,7 @@ static void replies_arm(void)
 {
     uint64_t now = now_ns(), due;
 
-    if (A.pq_len == 0 || A.stopping) {
+    if (A.pq_len == 0 || A.clients.stopping) {
         uv_timer_stop(&A.replies);
         return;
     }
@@ -302,9 +285,9 @@ static void fail(struct agent *a, enum fail why, const char *detail)
     if (a->state == A_READY || a->state == A_FAILED || a->state == A_CLOSED || a->state == A_NEW)
         return;
     if (a->state == A_CONNECTING)
-        A.connecting--;
+        A.clients.connecting--;
     a->state = A_FAILED;
-    A.res->agent_failed[why]++;
+    A.res->agents.failed[why]++;
     note(a, "failed", detail);
     settle();
 }
@@ -312,18 +295,18 @@ static void fail(struct agent *a, enum fail why, const char *detail)
 static void fail_and_close(struct agent *a, enum fail why, const char *detail)
 {
     fail(a, why, detail);
-    a->closed_by_us = 1;
-    ws_close(&a->ws, 1000);
+    client_close(&a->c);
 }
 
 /* ---- frames from the gateway ---------------------------------------------- */
 
-static void on_welcome(struct agent *a, const struct wire_reply *r)
+static void on_welcome(struct client *c, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)c;
     uint8_t b[64];
 
     if (a->state != A_LOGIN) {
-        A.res->agent_other_frames++;
+        A.res->agents.other_frames++;
         return;
     }
     hist_add(&A.res->lat[LAT_LOGIN], us_since(a->t_login));
@@ -333,12 +316,13 @@ static void on_welcome(struct agent *a, const struct wire_reply *r)
     send_buf(a, b, wire_state(b, sizeof b, A.o->enc, "ready"));
 }
 
-static void on_state(struct agent *a, const struct wire_reply *r)
+static void on_state(struct client *c, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)c;
     uint64_t now = now_ns();
 
     if (a->state != A_STATE || !wire_is(r->state, "ready")) {
-        A.res->agent_other_frames++;
+        A.res->agents.other_frames++;
         return;
     }
     a->state = A_READY;
@@ -348,18 +332,19 @@ static void on_state(struct agent *a, const struct wire_reply *r)
     settle();
 }
 
-static void on_assign(struct agent *a, const struct wire_reply *r)
+static void on_assign(struct client *cl, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)cl;
     uint8_t key[16];
     uint64_t now = now_ns();
     struct achat *c;
 
     if (a->state != A_READY && a->state != A_STATE) {
-        A.res->agent_other_frames++;
+        A.res->agents.other_frames++;
         return;
     }
     if (!chat_bytes(r->chat, key)) {
-        A.res->agent_bad_frames++;
+        A.res->agents.bad_frames++;
         return;
     }
     A.res->assigns++;
@@ -403,8 +388,9 @@ static void on_assign(struct agent *a, const struct wire_reply *r)
     }
 }
 
-static void on_unassign(struct agent *a, const struct wire_reply *r)
+static void on_unassign(struct client *cl, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)cl;
     struct achat *c = find_chat(a, r->chat);
 
     A.res->unassigns++;
@@ -413,8 +399,9 @@ static void on_unassign(struct agent *a, const struct wire_reply *r)
     *c = a->chats[--a->nchats];
 }
 
-static void on_msg(struct agent *a, const struct wire_reply *r)
+static void on_msg(struct client *cl, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)cl;
     uint64_t stamp, now = now_ns();
     struct achat *c;
     char text[64];
@@ -453,12 +440,12 @@ static void on_msg(struct agent *a, const struct wire_reply *r)
     }
 }
 
-static void on_error(struct agent *a, const struct wire_reply *r)
+static void on_error(struct client *c, const struct wire_reply *r)
 {
+    struct agent *a = (struct agent *)c;
     char code[40];
 
-    A.res->agent_errors[result_error_index(r->code)]++;
-    snprintf(code, sizeof code, "%.*s", (int)(r->code.n < 32 ? r->code.n : 32), r->code.p);
+    client_error(&A.clients, r, code, sizeof code);
     if (r->ref.n > 0 && r->ref.p[0] == 'a') {
         A.res->agent_refused++;
         note(a, "message refused", code);
@@ -469,31 +456,27 @@ static void on_error(struct agent *a, const struct wire_reply *r)
     }
 }
 
+static void on_ack(struct client *c, const struct wire_reply *r)
+{
+    (void)c;
+    (void)r;
+    A.res->agent_acked++;
+}
+
+static const struct client_frame frames[] = {
+    { "msg", false, on_msg },
+    { "ack", false, on_ack },
+    { "assign", false, on_assign },
+    { "unassign", false, on_unassign },
+    { "welcome", false, on_welcome },
+    { "state", false, on_state },
+    { "error", false, on_error },
+    { NULL, false, NULL },
+};
+
 static void on_message(struct ws_conn *c, const uint8_t *p, size_t n, bool binary)
 {
-    struct agent *a = (struct agent *)c;
-    struct wire_reply r;
-
-    if (wire_parse(p, n, binary, &r) != 0 || r.t.n == 0) {
-        A.res->agent_bad_frames++;
-        return;
-    }
-    if (wire_is(r.t, "msg"))
-        on_msg(a, &r);
-    else if (wire_is(r.t, "ack"))
-        A.res->agent_acked++;
-    else if (wire_is(r.t, "assign"))
-        on_assign(a, &r);
-    else if (wire_is(r.t, "unassign"))
-        on_unassign(a, &r);
-    else if (wire_is(r.t, "welcome"))
-        on_welcome(a, &r);
-    else if (wire_is(r.t, "state"))
-        on_state(a, &r);
-    else if (wire_is(r.t, "error"))
-        on_error(a, &r);
-    else
-        A.res->agent_other_frames++;
+    client_on_message(&A.clients, (struct client *)c, p, n, binary);
 }
 
 /* ---- the connection's life ------------------------------------------------ */
@@ -503,43 +486,25 @@ static void on_open(struct ws_conn *c)
     struct agent *a = (struct agent *)c;
     uint8_t b[160];
 
-    A.connecting--;
-    A.res->agents_connected++;
+    A.clients.connecting--;
+    A.res->agents.connected++;
     a->state = A_LOGIN;
     a->t_login = a->t_wait = now_ns();
-    send_buf(a, b, wire_login(b, sizeof b, A.o->enc, A.o->tokens[a->g]));
+    send_buf(a, b, wire_login(b, sizeof b, A.o->enc, A.o->tokens[a->c.g]));
 }
 
 static void on_closed(struct ws_conn *c, enum ws_why why, unsigned code, int err)
 {
-    static const enum fail fail_of[WS__COUNT] = {
-        [WS_OK] = FAIL_CLOSED, [WS_CONNECT] = FAIL_CONNECT, [WS_HANDSHAKE] = FAIL_HANDSHAKE,
-        [WS_ACCEPT] = FAIL_ACCEPT, [WS_PROTOCOL] = FAIL_PROTOCOL, [WS_EOF] = FAIL_EOF,
-        [WS_IO] = FAIL_IO, [WS_ABORT] = FAIL_UNFINISHED,
-    };
     struct agent *a = (struct agent *)c;
     char detail[96];
+    enum fail failed = client_on_closed(&A.clients, &a->c, why, code, err, detail, sizeof detail);
 
-    A.open--;
-    if (!a->closed_by_us) {
-        if (why == WS_OK)
-            result_count_agent_close(A.res, code, 1);
-        else if (why == WS_EOF)
-            result_count_agent_close(A.res, 1006, 1);
-    }
-    if (why == WS_OK)
-        snprintf(detail, sizeof detail, "close frame %u", code);
-    else if (why == WS_HANDSHAKE)
-        snprintf(detail, sizeof detail, "upgrade answered with HTTP %u", code);
-    else
-        snprintf(detail, sizeof detail, "%s%s%s", ws_why_name(why), err ? " " : "",
-                 err ? uv_err_name(err) : "");
-    if (a->state == A_READY && !a->closed_by_us) {
+    if (a->state == A_READY && !a->c.closed_by_us) {
         a->state = A_CLOSED;
         A.res->agents_lost++;
         note(a, "closed while serving", detail);
     } else {
-        fail(a, fail_of[why], detail);
+        fail(a, failed, detail);
     }
     a->nchats = 0;
     worker_conn_closed();
@@ -547,38 +512,18 @@ static void on_closed(struct ws_conn *c, enum ws_why why, unsigned code, int err
 
 static const struct ws_handler handler = { on_open, on_message, on_closed };
 
-static void start_agent(struct agent *a)
+static void start_agent(struct client *c)
 {
+    struct agent *a = (struct agent *)c;
     const struct load_opts *o = A.o;
-    const struct ws_target *t = &o->agent_targets[a->g % o->nagent_targets];
-    struct sockaddr_in src;
     int r;
 
     a->t_start = a->t_wait = now_ns();
     a->state = A_CONNECTING;
-    A.res->agents_started++;
-    A.connecting++;
-    r = ws_connect(&a->ws, A.env.loop, t, worker_src_addr(a->g, t, &src), &handler);
-    if (r != 0) {
+    A.res->agents.started++;
+    r = client_connect(&A.clients, c, &o->agent_targets[c->g % o->nagent_targets]);
+    if (r != 0)
         fail(a, FAIL_LOCAL, uv_err_name(r));
-        return;
-    }
-    A.open++;
-}
-
-static void on_ramp(uv_timer_t *t)
-{
-    uint64_t now = now_ns();
-
-    while (A.next_start < A.n && !A.stopping) {
-        struct agent *a = &A.a[A.next_start];
-        if (!worker_ramp_due(a->g, A.o->agent_rate, A.t0, now, A.connecting))
-            break;
-        A.next_start++;
-        start_agent(a);
-    }
-    if (A.next_start >= A.n || A.stopping)
-        uv_timer_stop(t);
 }
 
 /* ---- the worker's side ------------------------------------------------------ */
@@ -589,13 +534,17 @@ int agents_init(const struct worker_env *env, uint32_t n)
     A.env = *env;
     A.o = env->o;
     A.res = env->res;
-    A.n = n;
     A.a = calloc(n ? n : 1, sizeof *A.a);
     if (!A.a)
         return -1;
     for (uint32_t i = 0; i < n; i++)
-        A.a[i].g = env->index + i * env->o->workers;
-    uv_timer_init(env->loop, &A.ramp);
+        A.a[i].c.g = env->index + i * env->o->workers;
+    A.clients = (struct client_set){
+        .role = "agent", .o = env->o, .loop = env->loop, .clients = A.a, .size = sizeof *A.a,
+        .n = n, .frames = frames, .handler = &handler, .res = &env->res->agents,
+        .rate = env->o->agent_rate, .start = start_agent,
+    };
+    client_set_init(&A.clients);
     uv_timer_init(env->loop, &A.replies);
     A.timers = true;
     return 0;
@@ -603,21 +552,18 @@ int agents_init(const struct worker_env *env, uint32_t n)
 
 void agents_start(uint64_t t0)
 {
-    uint64_t now = now_ns();
-
-    if (A.n == 0 || A.stopping)
+    if (A.clients.n == 0 || A.clients.stopping)
         return;
-    A.t0 = t0;
-    uv_timer_start(&A.ramp, on_ramp, t0 > now ? (t0 - now) / 1000000 : 0, 1);
+    client_ramp_start(&A.clients, t0);
 }
 
 void agents_sweep(uint64_t now)
 {
     uint64_t limit = (uint64_t)(A.o->timeout_s * 1e9);
 
-    if (A.stopping)
+    if (A.clients.stopping)
         return;
-    for (uint32_t i = 0; i < A.next_start; i++) {
+    for (uint32_t i = 0; i < A.clients.next_start; i++) {
         struct agent *a = &A.a[i];
         if ((a->state == A_CONNECTING || a->state == A_LOGIN || a->state == A_STATE) &&
             now - a->t_wait > limit) {
@@ -632,14 +578,14 @@ void agents_sweep(uint64_t now)
 
 void agents_stop(void)
 {
-    if (A.stopping)
+    if (A.clients.stopping)
         return;
-    A.stopping = true;
+    A.clients.stopping = true;
     if (A.timers) {
-        uv_timer_stop(&A.ramp);
+        uv_timer_stop(&A.clients.ramp);
         uv_timer_stop(&A.replies);
     }
-    for (uint32_t i = 0; i < A.n; i++) {
+    for (uint32_t i = 0; i < A.clients.n; i++) {
         struct agent *a = &A.a[i];
         switch (a->state) {
         case A_NEW:
@@ -648,8 +594,7 @@ void agents_stop(void)
             break;
         case A_READY:
             a->state = A_CLOSED;
-            a->closed_by_us = 1;
-            ws_close(&a->ws, 1000);
+            client_close(&a->c);
             break;
         default:
             fail_and_close(a, FAIL_UNFINISHED, "still logging in at the end");
@@ -660,13 +605,12 @@ void agents_stop(void)
 
 void agents_abort(void)
 {
-    for (uint32_t i = 0; i < A.n; i++)
-        ws_abort(&A.a[i].ws);          /* no-op on a closed one */
+    client_abort_all(&A.clients);
 }
 
 uint32_t agents_open(void)
 {
-    return A.open;
+    return A.clients.open;
 }
 
 uint32_t agents_settled(void)
@@ -676,7 +620,7 @@ uint32_t agents_settled(void)
 
 uint32_t agents_count(void)
 {
-    return A.n;
+    return A.clients.n;
 }
 
 const uint8_t *agents_assigned(uint64_t *n)
@@ -687,7 +631,7 @@ const uint8_t *agents_assigned(uint64_t *n)
 
 void agents_free(void)
 {
-    for (uint32_t i = 0; i < A.n; i++)
+    for (uint32_t i = 0; i < A.clients.n; i++)
         free(A.a[i].chats);
     free(A.a);
     free(A.pq);

@@ -22,7 +22,7 @@
 
 #include "ctl.h"
 #include "ctl_link.h"
-#include "db.h"
+#include "db_url.h"
 
 #define PACKAGED_SOCK "/var/lib/chatgw/redis.sock"
 #define MAKE_RUN_SOCK "var/redis.sock"

@@ -1,9 +1,11 @@
 /*
- * buyer_wire.c - encode the buyer frames chatgw-load sends and pick the
- * needed fields out of the gateway's answers (see buyer_wire.h).
+ * wire.c - encode the frames chatgw-load sends, buyers' and agents', and
+ * pick the needed fields out of the gateway's answers (see wire.h).
  *
  * Writing: one small builder emits a flat map either as JSON or as
- * msgpack, field by field, so each frame is written once for both.
+ * msgpack, field by field; a frame is a list of fields given to
+ * write_map, so each frame is written once for both encodings and both
+ * roles.
  * Reading: a bounded walk over one top-level map; values of keys we do
  * not want are skipped (nested maps and arrays too, depth-limited), and
  * any length that runs past the end makes the frame unreadable.
@@ -11,11 +13,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buyer_wire.h"
+#include "wire.h"
 
 #define SKIP_DEPTH 16
 
 /* ---- writing --------------------------------------------------------------- */
+
+/* A frame being written, in JSON or msgpack. */
+struct wire_out {
+    uint8_t *p;
+    size_t len, cap;
+    enum wire_enc enc;
+    bool err;
+};
+
+/* One field of a frame: a string, or (s NULL) a number. */
+struct field {
+    const char *k, *s;
+    int64_t i;
+};
 
 static void put(struct wire_out *o, const void *s, size_t n)
 {
@@ -72,34 +88,8 @@ static void put_str(struct wire_out *o, const char *s)
     put_byte(o, '"');
 }
 
-void wire_begin(struct wire_out *o, uint8_t *p, size_t cap, enum wire_enc enc, unsigned nfields)
+static void put_int(struct wire_out *o, int64_t v)
 {
-    *o = (struct wire_out){ .p = p, .cap = cap, .enc = enc };
-    if (enc == WIRE_MSGPACK)
-        put_byte(o, (uint8_t)(0x80 | nfields));      /* fixmap: we send at most 4 */
-    else
-        put_byte(o, '{');
-}
-
-static void key(struct wire_out *o, const char *k)
-{
-    if (o->enc == WIRE_JSON && o->fields)
-        put_byte(o, ',');
-    o->fields++;
-    put_str(o, k);
-    if (o->enc == WIRE_JSON)
-        put_byte(o, ':');
-}
-
-void wire_field_str(struct wire_out *o, const char *k, const char *v)
-{
-    key(o, k);
-    put_str(o, v);
-}
-
-void wire_field_int(struct wire_out *o, const char *k, int64_t v)
-{
-    key(o, k);
     if (o->enc == WIRE_JSON) {
         char b[24];
         int n = snprintf(b, sizeof b, "%lld", (long long)v);
@@ -113,45 +103,74 @@ void wire_field_int(struct wire_out *o, const char *k, int64_t v)
     }
 }
 
-size_t wire_end(struct wire_out *o)
+/* The map of the n fields f (at most 15: a msgpack fixmap) into p: its
+ * length, or 0 when cap is too small. */
+static size_t write_map(uint8_t *p, size_t cap, enum wire_enc enc, const struct field *f,
+                        unsigned n)
 {
-    if (o->enc == WIRE_JSON)
-        put_byte(o, '}');
-    return o->err ? 0 : o->len;
+    struct wire_out o = { .p = p, .cap = cap, .enc = enc };
+
+    put_byte(&o, enc == WIRE_MSGPACK ? (uint8_t)(0x80 | n) : '{');
+    for (unsigned i = 0; i < n; i++) {
+        if (enc == WIRE_JSON && i > 0)
+            put_byte(&o, ',');
+        put_str(&o, f[i].k);
+        if (enc == WIRE_JSON)
+            put_byte(&o, ':');
+        if (f[i].s)
+            put_str(&o, f[i].s);
+        else
+            put_int(&o, f[i].i);
+    }
+    if (enc == WIRE_JSON)
+        put_byte(&o, '}');
+    return o.err ? 0 : o.len;
 }
+
+/* A frame of the fields given, e.g. FRAME(STR("t", "hello"), INT("since", 3)). */
+#define FRAME(...)                                                             \
+    write_map(p, cap, enc, (const struct field[]){ __VA_ARGS__ },              \
+              sizeof((const struct field[]){ __VA_ARGS__ }) / sizeof(struct field))
+#define STR(k, v) { (k), (v), 0 }
+#define INT(k, v) { (k), NULL, (v) }
 
 size_t wire_hello(uint8_t *p, size_t cap, enum wire_enc enc, const char *store)
 {
-    struct wire_out o;
-
-    wire_begin(&o, p, cap, enc, 2);
-    wire_field_str(&o, "t", "hello");
-    wire_field_str(&o, "store", store);
-    return wire_end(&o);
+    return FRAME(STR("t", "hello"), STR("store", store));
 }
 
 size_t wire_resume(uint8_t *p, size_t cap, enum wire_enc enc, const char *token, int64_t since)
 {
-    struct wire_out o;
-
-    wire_begin(&o, p, cap, enc, 3);
-    wire_field_str(&o, "t", "hello");
-    wire_field_str(&o, "resume", token);
-    wire_field_int(&o, "since", since);
-    return wire_end(&o);
+    return FRAME(STR("t", "hello"), STR("resume", token), INT("since", since));
 }
 
 size_t wire_msg(uint8_t *p, size_t cap, enum wire_enc enc, uint32_t k, const char *text)
 {
-    struct wire_out o;
     char id[16];
 
     snprintf(id, sizeof id, "m%u", k);
-    wire_begin(&o, p, cap, enc, 3);
-    wire_field_str(&o, "t", "msg");
-    wire_field_str(&o, "id", id);
-    wire_field_str(&o, "text", text);
-    return wire_end(&o);
+    return FRAME(STR("t", "msg"), STR("id", id), STR("text", text));
+}
+
+size_t wire_login(uint8_t *p, size_t cap, enum wire_enc enc, const char *token)
+{
+    return FRAME(STR("t", "login"), STR("token", token));
+}
+
+size_t wire_state(uint8_t *p, size_t cap, enum wire_enc enc, const char *state)
+{
+    return FRAME(STR("t", "state"), STR("state", state));
+}
+
+size_t wire_agent_msg(uint8_t *p, size_t cap, enum wire_enc enc, const char *chat,
+                      const char *id, const char *text)
+{
+    return FRAME(STR("t", "msg"), STR("chat", chat), STR("id", id), STR("text", text));
+}
+
+size_t wire_close(uint8_t *p, size_t cap, enum wire_enc enc, const char *chat)
+{
+    return FRAME(STR("t", "close"), STR("chat", chat));
 }
 
 /* ---- reading --------------------------------------------------------------- */

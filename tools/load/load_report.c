@@ -8,7 +8,7 @@
  * shell script can pick one out without a JSON parser.
  *
  * API: result_init, result_merge, result_count_close, result_error_index,
- *      report_text, report_json.
+ *      barrier_name, report_text, report_json.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -73,26 +73,16 @@ const char *barrier_name(enum barrier b)
     return b < BAR__COUNT ? barrier_names[b] : "?";
 }
 
-static void count_close(struct close_count *slots, uint64_t *other, uint32_t code, uint64_t n)
+void result_count_close(struct role_result *r, uint32_t code, uint64_t n)
 {
     for (int i = 0; i < LOAD_CLOSE_SLOTS; i++) {
-        if (slots[i].code == code || slots[i].code == 0) {
-            slots[i].code = code;
-            slots[i].n += (uint32_t)n;
+        if (r->closes[i].code == code || r->closes[i].code == 0) {
+            r->closes[i].code = code;
+            r->closes[i].n += (uint32_t)n;
             return;
         }
     }
-    *other += n;
-}
-
-void result_count_close(struct load_result *r, uint32_t code, uint64_t n)
-{
-    count_close(r->closes, &r->closes_other, code, n);
-}
-
-void result_count_agent_close(struct load_result *r, uint32_t code, uint64_t n)
-{
-    count_close(r->agent_closes, &r->agent_closes_other, code, n);
+    r->closes_other += n;
 }
 
 static void min_stamp(uint64_t *into, uint64_t v)
@@ -113,33 +103,44 @@ static void add_rss(int64_t *into, int64_t v)
         *into = *into < 0 ? v : *into + v;
 }
 
+static void role_merge(struct role_result *into, const struct role_result *f)
+{
+    into->started += f->started;
+    into->connected += f->connected;
+    for (int i = 0; i < FAIL__COUNT; i++)
+        into->failed[i] += f->failed[i];
+    for (int i = 0; i < ERR__COUNT; i++)
+        into->errors[i] += f->errors[i];
+    for (int i = 0; i < LOAD_CLOSE_SLOTS && f->closes[i].code; i++)
+        result_count_close(into, f->closes[i].code, f->closes[i].n);
+    into->closes_other += f->closes_other;
+    into->other_frames += f->other_frames;
+    into->bad_frames += f->bad_frames;
+}
+
 void result_merge(struct load_result *into, const struct load_result *f)
 {
     for (int i = 0; i < LAT__COUNT; i++)
         hist_merge(&into->lat[i], &f->lat[i]);
+    role_merge(&into->buyers, &f->buyers);
+    role_merge(&into->agents, &f->agents);
 #define ADD(field) into->field += f->field
-    ADD(started); ADD(connected); ADD(completed); ADD(lost_idle);
+    ADD(completed); ADD(lost_idle);
     ADD(msgs_sent); ADD(msgs_acked); ADD(msgs_refused);
-    ADD(greetings); ADD(holds); ADD(queue); ADD(closed_frames); ADD(other_frames);
-    ADD(bad_frames); ADD(pings); ADD(dropped); ADD(resumed); ADD(replayed); ADD(resume_gaps);
-    ADD(resume_dups); ADD(resume_lost); ADD(closes_other);
+    ADD(greetings); ADD(holds); ADD(queue); ADD(closed_frames);
+    ADD(pings); ADD(dropped); ADD(resumed); ADD(replayed); ADD(resume_gaps);
+    ADD(resume_dups); ADD(resume_lost);
     ADD(agent_frames); ADD(agent_frames_again); ADD(agent_msgs_in); ADD(echoes);
     ADD(system_msgs); ADD(closed_by_agent); ADD(queue_after_agent); ADD(agent_before_ack);
-    ADD(agents_started); ADD(agents_connected); ADD(agents_ready); ADD(agents_lost);
-    ADD(agents_over_capacity); ADD(over_capacity_events); ADD(agent_closes_other);
+    ADD(agents_ready); ADD(agents_lost);
+    ADD(agents_over_capacity); ADD(over_capacity_events);
     ADD(assigns); ADD(unassigns); ADD(double_local); ADD(buyer_msgs_in); ADD(other_msgs_in);
     ADD(unknown_chat_msgs); ADD(agent_sent); ADD(agent_acked); ADD(agent_refused);
-    ADD(replies); ADD(chat_closes); ADD(agent_other_frames); ADD(agent_bad_frames);
+    ADD(replies); ADD(chat_closes);
     ADD(assigned_ids);
 #undef ADD
     if (f->max_load > into->max_load)
         into->max_load = f->max_load;
-    for (int i = 0; i < FAIL__COUNT; i++)
-        into->agent_failed[i] += f->agent_failed[i];
-    for (int i = 0; i < ERR__COUNT; i++)
-        into->agent_errors[i] += f->agent_errors[i];
-    for (int i = 0; i < LOAD_CLOSE_SLOTS && f->agent_closes[i].code; i++)
-        result_count_agent_close(into, f->agent_closes[i].code, f->agent_closes[i].n);
     for (int i = 0; i < LOAD_TIMELINE; i++) {
         into->timeline[i].n += f->timeline[i].n;
         into->timeline[i].slow += f->timeline[i].slow;
@@ -149,12 +150,6 @@ void result_merge(struct load_result *into, const struct load_result *f)
     min_stamp(&into->t_first_ready, f->t_first_ready);
     min_stamp(&into->t_first_assign, f->t_first_assign);
     max_stamp(&into->t_last_assign, f->t_last_assign);
-    for (int i = 0; i < FAIL__COUNT; i++)
-        into->failed[i] += f->failed[i];
-    for (int i = 0; i < ERR__COUNT; i++)
-        into->errors[i] += f->errors[i];
-    for (int i = 0; i < LOAD_CLOSE_SLOTS && f->closes[i].code; i++)
-        result_count_close(into, f->closes[i].code, f->closes[i].n);
     min_stamp(&into->t_first_start, f->t_first_start);
     min_stamp(&into->t_first_msg, f->t_first_msg);
     max_stamp(&into->t_last_connect, f->t_last_connect);
@@ -165,7 +160,7 @@ void result_merge(struct load_result *into, const struct load_result *f)
 
 /* ---- derived figures ------------------------------------------------------ */
 
-static uint64_t failed_total(const struct load_result *r)
+static uint64_t failed_total(const struct role_result *r)
 {
     uint64_t n = 0;
 
@@ -181,7 +176,7 @@ static double per_s(uint64_t n, uint64_t from, uint64_t to)
 
 static double sessions_per_s(const struct load_result *r)
 {
-    return per_s(r->connected, r->t_first_start, r->t_last_connect);
+    return per_s(r->buyers.connected, r->t_first_start, r->t_last_connect);
 }
 
 static double msgs_per_s(const struct load_result *r)
@@ -208,15 +203,6 @@ static double assign_span_s(const struct load_result *r)
     return r->t_last_assign > from && from ? (double)(r->t_last_assign - from) / 1e9 : 0.0;
 }
 
-static uint64_t agents_failed_total(const struct load_result *r)
-{
-    uint64_t n = 0;
-
-    for (int i = 0; i < FAIL__COUNT; i++)
-        n += r->agent_failed[i];
-    return n;
-}
-
 static const char *const agent_start_names[] = { "with", "first", "after" };
 
 /*
@@ -230,16 +216,16 @@ static double gw_kib_per_session(const struct load_opts *o, const struct load_ru
     int64_t at = run->gw_rss_kib[RSS_HELD] >= 0 ? run->gw_rss_kib[RSS_HELD]
                                                 : run->gw_rss_kib[RSS_LOADED];
 
-    if (start < 0 || at < 0 || run->r.connected == 0)
+    if (start < 0 || at < 0 || run->r.buyers.connected == 0)
         return NAN;
-    return (double)(at - start) * o->ntargets / (double)run->r.connected;
+    return (double)(at - start) * o->ntargets / (double)run->r.buyers.connected;
 }
 
 static double gen_kib_per_session(const struct load_result *r)
 {
-    if (r->rss_start_kib < 0 || r->rss_loaded_kib < 0 || r->connected == 0)
+    if (r->rss_start_kib < 0 || r->rss_loaded_kib < 0 || r->buyers.connected == 0)
         return NAN;
-    return (double)(r->rss_loaded_kib - r->rss_start_kib) / (double)r->connected;
+    return (double)(r->rss_loaded_kib - r->rss_start_kib) / (double)r->buyers.connected;
 }
 
 /* ---- text ----------------------------------------------------------------- */
@@ -259,6 +245,17 @@ static void text_counts(FILE *out, const char *title, const char *const *names,
     fprintf(out, "%s\n", any ? "" : " none");
 }
 
+/* The close codes the gateway sent one role, and how often. */
+static void text_closes(FILE *out, const char *title, const struct role_result *r)
+{
+    fprintf(out, "%-11s", title);
+    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->closes[i].code; i++)
+        fprintf(out, " %" PRIu32 " x%" PRIu32, r->closes[i].code, r->closes[i].n);
+    if (r->closes_other)
+        fprintf(out, " other x%" PRIu64, r->closes_other);
+    fprintf(out, "%s\n", r->closes[0].code || r->closes_other ? "" : " none (by the gateway)");
+}
+
 static void text_rss(FILE *out, const char *name, int64_t kib)
 {
     if (kib >= 0)
@@ -268,7 +265,8 @@ static void text_rss(FILE *out, const char *name, int64_t kib)
 void report_text(FILE *out, const struct load_opts *o, const struct load_run *run)
 {
     const struct load_result *r = &run->r;
-    uint64_t failed = failed_total(r);
+    const struct role_result *b = &r->buyers, *ag = &r->agents;
+    uint64_t failed = failed_total(b);
     double gw = gw_kib_per_session(o, run), gen = gen_kib_per_session(r);
 
     fprintf(out, "chatgw-load: %" PRIu32 " sessions on %u url%s (%s), ", o->sessions,
@@ -306,10 +304,10 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
     }
     fprintf(out, "sessions    started %" PRIu64 "  connected %" PRIu64 "  completed %" PRIu64
             "  failed %" PRIu64 "  closed while idle %" PRIu64 "  not started %" PRIu64 "\n",
-            r->started, r->connected, r->completed, failed, r->lost_idle,
-            (uint64_t)o->sessions - r->started);
+            b->started, b->connected, r->completed, failed, r->lost_idle,
+            (uint64_t)o->sessions - b->started);
     if (failed)
-        text_counts(out, "failures", fail_name, r->failed, FAIL__COUNT);
+        text_counts(out, "failures", fail_name, b->failed, FAIL__COUNT);
     fprintf(out, "messages    sent %" PRIu64 "  acked %" PRIu64 "  refused %" PRIu64
             "  greetings %" PRIu64 "  holds %" PRIu64 "  queue %" PRIu64 "  pings %" PRIu64 "\n",
             r->msgs_sent, r->msgs_acked, r->msgs_refused, r->greetings, r->holds, r->queue,
@@ -319,16 +317,11 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
                 "  gaps %" PRIu64 "  dups %" PRIu64 "  lost %" PRIu64 "\n",
                 r->dropped, r->resumed, r->replayed, r->resume_gaps, r->resume_dups,
                 r->resume_lost);
-    text_counts(out, "errors", err_name, r->errors, ERR__COUNT);
-    fprintf(out, "%-11s", "closes");
-    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->closes[i].code; i++)
-        fprintf(out, " %" PRIu32 " x%" PRIu32, r->closes[i].code, r->closes[i].n);
-    if (r->closes_other)
-        fprintf(out, " other x%" PRIu64, r->closes_other);
-    fprintf(out, "%s\n", r->closes[0].code || r->closes_other ? "" : " none (by the gateway)");
-    if (r->bad_frames || r->other_frames || r->closed_frames)
+    text_counts(out, "errors", err_name, b->errors, ERR__COUNT);
+    text_closes(out, "closes", b);
+    if (b->bad_frames || b->other_frames || r->closed_frames)
         fprintf(out, "frames      unreadable %" PRIu64 "  unexpected %" PRIu64
-                "  closed %" PRIu64 "\n", r->bad_frames, r->other_frames, r->closed_frames);
+                "  closed %" PRIu64 "\n", b->bad_frames, b->other_frames, r->closed_frames);
     if (o->agents || o->await_agent)
         fprintf(out, "with agents agent frames %" PRIu64 " (again %" PRIu64 ", before the ack %"
                 PRIu64 ", then a queue %" PRIu64 ")  agent msgs %" PRIu64 "  echoes %" PRIu64
@@ -336,13 +329,13 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
                 r->agent_frames, r->agent_frames_again, r->agent_before_ack, r->queue_after_agent,
                 r->agent_msgs_in, r->echoes, r->system_msgs, r->closed_by_agent);
     if (o->agents) {
-        uint64_t af = agents_failed_total(r);
+        uint64_t af = failed_total(ag);
         fprintf(out, "agents      started %" PRIu64 "  connected %" PRIu64 "  ready %" PRIu64
                 "  failed %" PRIu64 "  lost %" PRIu64 "  not started %" PRIu64 "\n",
-                r->agents_started, r->agents_connected, r->agents_ready, af, r->agents_lost,
-                (uint64_t)o->agents - r->agents_started);
+                ag->started, ag->connected, r->agents_ready, af, r->agents_lost,
+                (uint64_t)o->agents - ag->started);
         if (af)
-            text_counts(out, "  failures", fail_name, r->agent_failed, FAIL__COUNT);
+            text_counts(out, "  failures", fail_name, ag->failed, FAIL__COUNT);
         fprintf(out, "assignment  assigns %" PRIu64 " (%" PRIu64 " chats)  %.1f/s over %.3f s"
                 "  DOUBLE %" PRIu64 "  OVER CAPACITY %" PRIu64 " agents (%" PRIu64
                 " times, max load %" PRIu64 ")  unassigns %" PRIu64 "\n",
@@ -354,17 +347,11 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
                 PRIu64 "  closes %" PRIu64 "\n",
                 r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
                 r->agent_acked, r->agent_refused, r->replies, r->chat_closes);
-        text_counts(out, "  errors", err_name, r->agent_errors, ERR__COUNT);
-        fprintf(out, "%-11s", "  closes");
-        for (int i = 0; i < LOAD_CLOSE_SLOTS && r->agent_closes[i].code; i++)
-            fprintf(out, " %" PRIu32 " x%" PRIu32, r->agent_closes[i].code, r->agent_closes[i].n);
-        if (r->agent_closes_other)
-            fprintf(out, " other x%" PRIu64, r->agent_closes_other);
-        fprintf(out, "%s\n", r->agent_closes[0].code || r->agent_closes_other ? ""
-                                                                              : " none (by the gateway)");
-        if (r->agent_bad_frames || r->agent_other_frames)
+        text_counts(out, "  errors", err_name, ag->errors, ERR__COUNT);
+        text_closes(out, "  closes", ag);
+        if (ag->bad_frames || ag->other_frames)
             fprintf(out, "  frames    unreadable %" PRIu64 "  unexpected %" PRIu64 "\n",
-                    r->agent_bad_frames, r->agent_other_frames);
+                    ag->bad_frames, ag->other_frames);
     }
     {
         /* the relay second by second: how many seconds had slow messages */
@@ -443,6 +430,17 @@ static void json_counts(FILE *out, const char *key, const char *const *names,
     fprintf(out, "}");
 }
 
+static void json_closes(FILE *out, const char *key, const struct role_result *r)
+{
+    fprintf(out, ",\"%s\":{", key);
+    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->closes[i].code; i++)
+        fprintf(out, "%s\"%" PRIu32 "\":%" PRIu32, i ? "," : "", r->closes[i].code,
+                r->closes[i].n);
+    if (r->closes_other)
+        fprintf(out, "%s\"other\":%" PRIu64, r->closes[0].code ? "," : "", r->closes_other);
+    fprintf(out, "}");
+}
+
 static void json_num_or_null(FILE *out, const char *key, double v, bool ok, bool comma)
 {
     fprintf(out, "%s\"%s\":", comma ? "," : "", key);
@@ -455,6 +453,7 @@ static void json_num_or_null(FILE *out, const char *key, double v, bool ok, bool
 void report_json(FILE *out, const struct load_opts *o, const struct load_run *run)
 {
     const struct load_result *r = &run->r;
+    const struct role_result *b = &r->buyers, *ag = &r->agents;
     double gw = gw_kib_per_session(o, run), gen = gen_kib_per_session(r);
     static const char *const rss_names[] = { "start", "loaded", "held", "end" };
 
@@ -498,27 +497,21 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
     fprintf(out, ",\"sessions\":{\"started\":%" PRIu64 ",\"connected\":%" PRIu64
             ",\"completed\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"closed_while_idle\":%" PRIu64
             ",\"not_started\":%" PRIu64 "}",
-            r->started, r->connected, r->completed, failed_total(r), r->lost_idle,
-            (uint64_t)o->sessions - r->started);
-    json_counts(out, "failures", fail_name, r->failed, FAIL__COUNT, true);
+            b->started, b->connected, r->completed, failed_total(b), r->lost_idle,
+            (uint64_t)o->sessions - b->started);
+    json_counts(out, "failures", fail_name, b->failed, FAIL__COUNT, true);
     fprintf(out, ",\"messages\":{\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"refused\":%" PRIu64
             ",\"greetings\":%" PRIu64 ",\"holds\":%" PRIu64 ",\"queue\":%" PRIu64
             ",\"pings_answered\":%" PRIu64 ",\"closed_frames\":%" PRIu64 ",\"unexpected_frames\":%" PRIu64
             ",\"unreadable_frames\":%" PRIu64 "}",
             r->msgs_sent, r->msgs_acked, r->msgs_refused, r->greetings, r->holds, r->queue,
-            r->pings, r->closed_frames, r->other_frames, r->bad_frames);
+            r->pings, r->closed_frames, b->other_frames, b->bad_frames);
     fprintf(out, ",\"resume\":{\"dropped\":%" PRIu64 ",\"resumed\":%" PRIu64
             ",\"replayed\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"dups\":%" PRIu64
             ",\"lost\":%" PRIu64 "}",
             r->dropped, r->resumed, r->replayed, r->resume_gaps, r->resume_dups, r->resume_lost);
-    json_counts(out, "errors", err_name, r->errors, ERR__COUNT, false);
-    fprintf(out, ",\"closes\":{");
-    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->closes[i].code; i++)
-        fprintf(out, "%s\"%" PRIu32 "\":%" PRIu32, i ? "," : "", r->closes[i].code,
-                r->closes[i].n);
-    if (r->closes_other)
-        fprintf(out, "%s\"other\":%" PRIu64, r->closes[0].code ? "," : "", r->closes_other);
-    fprintf(out, "}");
+    json_counts(out, "errors", err_name, b->errors, ERR__COUNT, false);
+    json_closes(out, "closes", b);
     fprintf(out, ",\"throughput\":{\"sessions_per_s\":%.1f,\"msgs_per_s\":%.1f"
             ",\"assigns_per_s\":%.1f}",
             sessions_per_s(r), msgs_per_s(r), assigns_per_s(r));
@@ -532,10 +525,10 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
             ",\"ready\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"lost\":%" PRIu64
             ",\"not_started\":%" PRIu64 ",\"over_capacity\":%" PRIu64
             ",\"over_capacity_events\":%" PRIu64 ",\"max_load\":%" PRIu64 "}",
-            r->agents_started, r->agents_connected, r->agents_ready, agents_failed_total(r),
-            r->agents_lost, (uint64_t)o->agents - r->agents_started, r->agents_over_capacity,
+            ag->started, ag->connected, r->agents_ready, failed_total(ag),
+            r->agents_lost, (uint64_t)o->agents - ag->started, r->agents_over_capacity,
             r->over_capacity_events, r->max_load);
-    json_counts(out, "agent_failures", fail_name, r->agent_failed, FAIL__COUNT, true);
+    json_counts(out, "agent_failures", fail_name, ag->failed, FAIL__COUNT, true);
     fprintf(out, ",\"assignment\":{\"assigns\":%" PRIu64 ",\"chats\":%" PRIu64
             ",\"double\":%" PRIu64 ",\"double_in_worker\":%" PRIu64 ",\"unassigns\":%" PRIu64
             ",\"per_s\":%.1f,\"span_s\":%.3f}",
@@ -546,17 +539,10 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
             ",\"refused\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"closes\":%" PRIu64
             ",\"unexpected_frames\":%" PRIu64 ",\"unreadable_frames\":%" PRIu64 "}",
             r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
-            r->agent_acked, r->agent_refused, r->replies, r->chat_closes, r->agent_other_frames,
-            r->agent_bad_frames);
-    json_counts(out, "agent_errors", err_name, r->agent_errors, ERR__COUNT, false);
-    fprintf(out, ",\"agent_closes\":{");
-    for (int i = 0; i < LOAD_CLOSE_SLOTS && r->agent_closes[i].code; i++)
-        fprintf(out, "%s\"%" PRIu32 "\":%" PRIu32, i ? "," : "", r->agent_closes[i].code,
-                r->agent_closes[i].n);
-    if (r->agent_closes_other)
-        fprintf(out, "%s\"other\":%" PRIu64, r->agent_closes[0].code ? "," : "",
-                r->agent_closes_other);
-    fprintf(out, "}");
+            r->agent_acked, r->agent_refused, r->replies, r->chat_closes, ag->other_frames,
+            ag->bad_frames);
+    json_counts(out, "agent_errors", err_name, ag->errors, ERR__COUNT, false);
+    json_closes(out, "agent_closes", ag);
     /* buyer->agent second by second (of the send, from the start of the
      * ramp): [second, messages, over LOAD_SLOW_US, max us] */
     fprintf(out, ",\"timeline_buyer_agent\":{\"slow_us\":%d,\"s\":[", LOAD_SLOW_US);

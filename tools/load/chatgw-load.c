@@ -464,7 +464,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
 
 /* ---- the machine: descriptors, ports, the gateway's memory -------------- */
 
-static int64_t rss_kib(int pid)
+int64_t load_rss_kib(int pid)
 {
     char path[64], line[256];
     int64_t kib = -1;
@@ -534,7 +534,7 @@ static int check_machine(const struct load_opts *o)
                 (o->sessions + pairs - 1) / pairs, hi - lo + 1);
     if (o->gw_pid) {
         uint64_t lim = gw_nofile(o->gw_pid);
-        if (rss_kib(o->gw_pid) < 0) {
+        if (load_rss_kib(o->gw_pid) < 0) {
             fprintf(stderr, "chatgw-load: --pid %d: no such process to watch\n", o->gw_pid);
             return -1;
         }
@@ -579,6 +579,21 @@ static int spawn_workers(const struct load_opts *o)
     return 0;
 }
 
+/* Whether a read of n from worker w brought bytes. EINTR: not now. EOF
+ * or an error: nothing more will come; `dead` says whether that loses
+ * its result. */
+static bool read_some(struct worker *w, ssize_t n, bool dead)
+{
+    if (n < 0 && errno == EINTR)
+        return false;
+    if (n <= 0) {
+        w->dead = dead;
+        w->loaded = w->reported = true;
+        return false;
+    }
+    return true;
+}
+
 /* Reads what worker w has sent: 'P', 'L', or 'R', its result and its chat ids. */
 static void read_worker(struct worker *w)
 {
@@ -587,13 +602,8 @@ static void read_worker(struct worker *w)
     if (w->tag == 'I') {
         size_t want = (size_t)w->r.assigned_ids * 16;
         n = read(w->out, w->ids + w->got, want - w->got);
-        if (n < 0 && errno == EINTR)
+        if (!read_some(w, n, true))
             return;
-        if (n <= 0) {
-            w->dead = true;
-            w->loaded = w->reported = true;
-            return;
-        }
         w->got += (size_t)n;
         if (w->got == want) {
             w->reported = w->loaded = true;
@@ -604,13 +614,8 @@ static void read_worker(struct worker *w)
     if (w->tag != 'R') {
         char c;
         n = read(w->out, &c, 1);
-        if (n < 0 && errno == EINTR)
+        if (!read_some(w, n, !w->reported))
             return;
-        if (n <= 0) {
-            w->dead = !w->reported;
-            w->loaded = w->reported = true;      /* nothing more will come */
-            return;
-        }
         if (c == 'L')
             w->loaded = true;
         else if (c == 'P')
@@ -620,13 +625,8 @@ static void read_worker(struct worker *w)
         return;
     }
     n = read(w->out, (char *)&w->r + w->got, sizeof w->r - w->got);
-    if (n < 0 && errno == EINTR)
+    if (!read_some(w, n, true))
         return;
-    if (n <= 0) {
-        w->dead = true;
-        w->loaded = w->reported = true;
-        return;
-    }
     w->got += (size_t)n;
     if (w->got == sizeof w->r) {
         w->got = 0;
@@ -823,7 +823,7 @@ static int run(struct load_opts *o, struct load_run *rr)
         rr->gw_rss_kib[i] = -1;
     result_init(&rr->r);
     if (o->gw_pid)
-        rr->gw_rss_kib[RSS_START] = rss_kib(o->gw_pid);
+        rr->gw_rss_kib[RSS_START] = load_rss_kib(o->gw_pid);
     hook(o, "start");
     o->t0_ns = now_ns() + 50000000ull;           /* let every worker be ready */
     deadline = o->t0_ns + (uint64_t)(o->duration_s * 1e9);
@@ -843,7 +843,7 @@ static int run(struct load_opts *o, struct load_run *rr)
     if (rr->loaded)
         rr->t_loaded = now_ns();
     if (o->gw_pid)
-        rr->gw_rss_kib[RSS_LOADED] = rss_kib(o->gw_pid);
+        rr->gw_rss_kib[RSS_LOADED] = load_rss_kib(o->gw_pid);
     if (rr->loaded)
         hook(o, "loaded");
     if (rr->loaded && o->hold_s > 0) {
@@ -852,7 +852,7 @@ static int run(struct load_opts *o, struct load_run *rr)
         wait_until(n, NULL, hold_end < deadline ? hold_end : deadline, true);
         rr->held = rr->held && !interrupted;
         if (o->gw_pid)
-            rr->gw_rss_kib[RSS_HELD] = rss_kib(o->gw_pid);
+            rr->gw_rss_kib[RSS_HELD] = load_rss_kib(o->gw_pid);
         if (rr->held)
             hook(o, "held");
     }
@@ -879,7 +879,7 @@ static int run(struct load_opts *o, struct load_run *rr)
     rr->cpu_s = cpu_children_s();
     if (o->gw_pid) {
         sleep_ns(SETTLE_NS);                     /* let the gateway free the sessions */
-        rr->gw_rss_kib[RSS_END] = rss_kib(o->gw_pid);
+        rr->gw_rss_kib[RSS_END] = load_rss_kib(o->gw_pid);
     }
     return 0;
 }
@@ -913,7 +913,7 @@ int main(int argc, char **argv)
     }
     free(o.tokens);
     for (int i = 0; i < FAIL__COUNT; i++)
-        failed += rr.r.failed[i] + rr.r.agent_failed[i];
+        failed += rr.r.buyers.failed[i] + rr.r.agents.failed[i];
     return failed || rr.workers_lost || rr.r.completed < o.sessions || rr.r.resume_gaps ||
                    rr.r.resume_dups || rr.r.resume_lost || rr.r.agents_ready < o.agents ||
                    rr.r.agents_lost || rr.double_assignments || rr.r.agents_over_capacity ||

@@ -11,14 +11,17 @@
  * parent checks for double assignments across workers).
  *
  * Agents (--agents, load_agent.c) live in the same workers as buyers,
- * agent a in worker a % W. A run may have barriers (enum barrier): each
+ * agent a in worker a % W. What the two roles do alike (the ramp, the
+ * connection, frame dispatch by table, how a connection ended) is
+ * client.c's, and each counts it into its own struct role_result. A run may have barriers (enum barrier): each
  * worker says 'P' when its sessions reached the next one, and the parent,
  * once every worker has, runs --hook and answers 'G', which starts the
  * next part of the run in every worker at once.
  *
- * API: struct load_opts, struct load_result, struct load_run,
- *      worker_run, result_init, result_merge, report_text, report_json;
- *      inside a worker: struct worker_env, worker_*, agents_*.
+ * API: struct load_opts, struct role_result, struct load_result,
+ *      struct load_run, worker_run, result_init, result_merge,
+ *      result_count_close, result_error_index, report_text, report_json,
+ *      load_rss_kib; inside a worker: struct worker_env, worker_*, agents_*.
  */
 #ifndef CHATGW_LOAD_H
 #define CHATGW_LOAD_H
@@ -29,8 +32,8 @@
 
 #include <uv.h>
 
-#include "buyer_wire.h"
 #include "hist.h"
+#include "wire.h"
 #include "ws_client.h"
 
 #define LOAD_MAX_URLS 16
@@ -163,16 +166,24 @@ struct tl_sec {
     uint32_t max_us;
 };
 
+/* What buyers and agents count alike, each into its own. */
+struct role_result {
+    uint64_t started, connected;
+    uint64_t failed[FAIL__COUNT];
+    uint64_t errors[ERR__COUNT];   /* error frames, by code */
+    struct close_count closes[LOAD_CLOSE_SLOTS];   /* by the gateway */
+    uint64_t closes_other;
+    uint64_t other_frames;         /* readable, but not expected then */
+    uint64_t bad_frames;           /* unreadable */
+};
+
 struct load_result {
     struct hist lat[LAT__COUNT];
-    uint64_t started, connected, completed, lost_idle;
-    uint64_t failed[FAIL__COUNT];
+    struct role_result buyers, agents;
+    uint64_t completed, lost_idle;
     uint64_t msgs_sent, msgs_acked, msgs_refused;
-    uint64_t greetings, holds, queue, closed_frames, other_frames, bad_frames, pings;
+    uint64_t greetings, holds, queue, closed_frames, pings;
     uint64_t dropped, resumed, replayed, resume_gaps, resume_dups, resume_lost;
-    uint64_t errors[ERR__COUNT];
-    struct close_count closes[LOAD_CLOSE_SLOTS];
-    uint64_t closes_other;
     /* uv_hrtime stamps (one clock for all processes); 0 = never */
     uint64_t t_first_start, t_last_connect, t_first_msg, t_last_ack;
     int64_t rss_start_kib, rss_loaded_kib;  /* the worker's own */
@@ -182,15 +193,10 @@ struct load_result {
     uint64_t queue_after_agent;    /* `queue` once the buyer had its `agent` */
     uint64_t agent_before_ack;     /* `agent` before the first msg's ack */
     /* agents */
-    uint64_t agents_started, agents_connected, agents_ready, agents_lost;
+    uint64_t agents_ready, agents_lost;
     uint64_t agents_over_capacity, over_capacity_events, max_load;
-    uint64_t agent_failed[FAIL__COUNT];
-    uint64_t agent_errors[ERR__COUNT];
-    struct close_count agent_closes[LOAD_CLOSE_SLOTS];
-    uint64_t agent_closes_other;
     uint64_t assigns, unassigns, double_local, buyer_msgs_in, other_msgs_in, unknown_chat_msgs;
     uint64_t agent_sent, agent_acked, agent_refused, replies, chat_closes;
-    uint64_t agent_other_frames, agent_bad_frames;
     uint64_t t_first_ready, t_first_assign, t_last_assign;
     uint64_t assigned_ids;         /* 16-byte chat ids after the result on the pipe */
     struct tl_sec timeline[LOAD_TIMELINE];
@@ -219,14 +225,16 @@ int worker_run(const struct load_opts *o, unsigned index, int ctl_fd, int out_fd
 
 void result_init(struct load_result *r);
 void result_merge(struct load_result *into, const struct load_result *from);
-void result_count_close(struct load_result *r, uint32_t code, uint64_t n);
-void result_count_agent_close(struct load_result *r, uint32_t code, uint64_t n);
+/* n closes with code (1006: TCP closed without a close frame). */
+void result_count_close(struct role_result *r, uint32_t code, uint64_t n);
 /* The index of an error code in ERR_CODES. */
 unsigned result_error_index(struct wire_str code);
 
 void report_text(FILE *out, const struct load_opts *o, const struct load_run *run);
 void report_json(FILE *out, const struct load_opts *o, const struct load_run *run);
 const char *barrier_name(enum barrier b);
+/* The VmRSS of process pid, or -1 when it cannot be read. */
+int64_t load_rss_kib(int pid);
 
 /* ---- inside a worker: what load_worker.c and load_agent.c share ---------- */
 
@@ -241,15 +249,6 @@ struct worker_env {
 void worker_note(const char *role, uint32_t g, const char *what, const char *detail);
 void worker_progress(void);        /* an agent got ready or failed: barriers, 'L' */
 void worker_conn_closed(void);     /* an agent's connection is gone */
-/* Whether client number g of a ramp that started at t0 (ns) is due at now:
- * at `rate` per second, or with rate 0 as soon as fewer than
- * WORKER_MAX_CONNECTING handshakes are under way. */
-#define WORKER_MAX_CONNECTING 256
-bool worker_ramp_due(uint32_t g, double rate, uint64_t t0, uint64_t now, unsigned connecting);
-/* The source address of client g with --src-ips (127.0.0.1 + g % N), in
- * *buf, or NULL: no --src-ips, or a target that is not IPv4. */
-const struct sockaddr *worker_src_addr(uint32_t g, const struct ws_target *t,
-                                       struct sockaddr_in *buf);
 
 /* load_agent.c: this worker's n agents (numbers index, index+W, ...) */
 int agents_init(const struct worker_env *env, uint32_t n);
