@@ -5,7 +5,7 @@
 # Ctrl-C stops chatgwd, which stops its Redis; this script exits with it.
 set -u
 cd "$(dirname "$0")/.."
-mkdir -p -m 700 var   # transcripts: chatgwd refuses to leave them open to others
+mkdir -p -m 700 var   # transcripts: chatgwd would close it to others, with a warning
 echo "chatgw: buyers connect to ws://127.0.0.1:8080/v1/buyer and say {\"t\":\"hello\",\"store\":\"demo\"};"
 echo "chatgw: agents to ws://127.0.0.1:8080/v1/agent with {\"t\":\"login\",\"token\":...};"
 echo "chatgw: health at http://127.0.0.1:8080/healthz, metrics at /metrics; data in ./var; Ctrl-C stops."
