@@ -44,10 +44,12 @@
 #include "log.h"
 #include "redis_uv.h"
 
-extern const char lua_append[], lua_resume[], lua_router[];
+extern const char lua_append[], lua_resume[], lua_router[], lua_schema[];
 
-static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router };
-static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router" };
+static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router,
+                                                              lua_schema };
+static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router",
+                                                               "schema" };
 
 enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 

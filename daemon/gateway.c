@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "router.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 #include "session_agent.h"
 #include "session_buyer.h"
 
@@ -48,6 +50,7 @@ static struct {
     uint64_t drain_deadline;
     struct db_url url;
     bool notified_ready, embedded;
+    bool fatal;                    /* stopping on an error: exit status 1 */
 } G;
 
 /* systemd's notify protocol: one datagram to $NOTIFY_SOCKET, if any. */
@@ -71,7 +74,7 @@ static void sd_notify_msg(const char *msg)
     close(fd);
 }
 
-static void on_db_state(bool ready)
+static void db_usable(bool ready)
 {
     metrics.redis_up = ready;
     server_set_ready(ready);
@@ -90,6 +93,77 @@ static void on_db_state(bool ready)
     } else {
         sd_notify_msg("STATUS=redis unavailable; greeting only");
     }
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig);
+static void on_schema(void *ud, redisReply *r);
+
+/* Stops the daemon because it must not serve this Redis. */
+static void stop_fatal(void)
+{
+    G.fatal = true;
+    on_stop_signal(NULL, 0);
+}
+
+/* One step of the migration done: the next, or serve. */
+static void on_migrated(void *ud, redisReply *r)
+{
+    int from = (int)(intptr_t)ud;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        log_error("schema_upgrade_failed", "from=%d error=%s", from,
+                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+        return;                         /* the next connect tries again */
+    }
+    if (strcmp(r->element[0]->str, "0") != 0) {
+        if (store_schema_migrate(from, r->element[0]->str, on_migrated, ud) != 0)
+            log_error("schema_upgrade_failed", "from=%d error=redis_unavailable", from);
+        return;
+    }
+    log_info("schema_upgraded", "from=%d to=%d", from, from + 1);
+    if (store_schema_check(on_schema, NULL) != 0)
+        log_error("schema_check_failed", "error=redis_unavailable");
+}
+
+/*
+ * The data's layout, checked each time the link comes up, before this node
+ * serves: a newer one (a newer chatgwd wrote it) stops the daemon, an older
+ * one is brought up to date a step at a time, then the node serves.
+ */
+static void on_schema(void *ud, redisReply *r)
+{
+    (void)ud;
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        log_error("schema_check_failed", "error=%s",
+                  r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+        return;                         /* the next connect tries again */
+    }
+    if (r->integer > STORE_SCHEMA) {
+        log_error("schema_newer", "found=%lld supported=%d action=stop reason=\"this Redis holds "
+                  "data of a newer chatgwd; run that version, or a Redis of its own\"",
+                  (long long)r->integer, STORE_SCHEMA);
+        stop_fatal();
+        return;
+    }
+    if (r->integer < STORE_SCHEMA) {
+        log_info("schema_upgrading", "from=%lld to=%d", (long long)r->integer, STORE_SCHEMA);
+        if (store_schema_migrate((int)r->integer, "0", on_migrated,
+                                 (void *)(intptr_t)r->integer) != 0)
+            log_error("schema_upgrade_failed", "error=redis_unavailable");
+        return;
+    }
+    db_usable(true);
+}
+
+static void on_db_state(bool ready)
+{
+    if (!ready) {
+        db_usable(false);
+        return;
+    }
+    if (store_schema_check(on_schema, NULL) != 0)
+        log_error("schema_check_failed", "error=redis_unavailable");
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -358,7 +432,7 @@ int gateway_run(const struct cli_opts *cli)
     }
     sessions_tick_start();
     uv_run(&loop, UV_RUN_DEFAULT);
-    rc = 0;
+    rc = G.fatal ? 1 : 0;
     log_info("stopped", "node=%s", gw.node_id);
 out:
     roles_stop();

@@ -22,6 +22,8 @@
     X(TOKEN,      "cg:tok:%s",       "token hash: agent:<id> | supervisor:<id>")      \
     X(AGENT,      "cg:agent:%s",     "agent id: name, store, groups, capacity, tok")  \
     X(AGENTS,     "cg:agents",       "every agent id")                                \
+    X(SUP,        "cg:sup:%s",       "supervisor id: name, store, tok")              \
+    X(SUPS,       "cg:sups",         "every supervisor id")                           \
     X(AGENT_RT,   "cg:ar:%s",        "agent id: state, load, idle, online")           \
     X(AGENT_NODES,"cg:an:%s",        "agent id: node -> sessions there")              \
     X(AGENT_SESS, "cg:asess:%s",     "agent id: its registered sessions")             \
@@ -32,7 +34,8 @@
     X(NODES,      "cg:nodes",        "nodes by last heartbeat")                       \
     X(NODE_AGENTS,"cg:nodeagents:%s","node: agents with sessions there")              \
     X(NODE_CHAN,  "cg:node:%s",      "channel: events for one node's sessions")       \
-    X(CTL_CHAN,   "cg:ctl",          "channel: events for every node")
+    X(CTL_CHAN,   "cg:ctl",          "channel: events for every node")             \
+    X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

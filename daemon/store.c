@@ -148,3 +148,21 @@ int store_route(const char *op, int nargs, const char **args, db_reply_cb *cb, v
         argv[3 + i] = args[i];
     return db_eval(DB_LUA_ROUTER, cb, ud, 0, 3 + nargs, argv, NULL);
 }
+
+int store_schema_check(db_reply_cb *cb, void *ud)
+{
+    char cur[24];
+
+    fmt_u64(cur, sizeof cur, STORE_SCHEMA);
+    const char *argv[] = { "check", cur };
+    return db_eval(DB_LUA_SCHEMA, cb, ud, 0, 2, argv, NULL);
+}
+
+int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud)
+{
+    char f[24];
+
+    fmt_u64(f, sizeof f, (uint64_t)from);
+    const char *argv[] = { "migrate", f, cursor, "200" };
+    return db_eval(DB_LUA_SCHEMA, cb, ud, 0, 4, argv, NULL);
+}

@@ -12,7 +12,8 @@
  *
  * API: store_append, store_resume, store_replay, store_log_length,
  *      store_queue_position, store_token_owner, store_agent_identity,
- *      store_locate, store_publish_store, store_route, store_key.
+ *      store_locate, store_publish_store, store_route, store_schema_check,
+ *      store_schema_migrate, store_key.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -67,6 +68,13 @@ void store_publish_store(const struct store_conf *st);
 
 /* One routing step: EVALSHA router.lua OP now node args... (see router.lua). */
 int store_route(const char *op, int nargs, const char **args, db_reply_cb *cb, void *ud);
+
+/* The layout of the data (schema.lua): the version found, an integer;
+ * a Redis with no chatgw data gets `current`. */
+#define STORE_SCHEMA 2
+int store_schema_check(db_reply_cb *cb, void *ud);
+/* One step of the migration from version `from`. Reply: {next cursor, chats}. */
+int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud);
 
 /* A key of the table with its one or two parts (NULL where it has none). */
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);

@@ -10,6 +10,8 @@ local KEY = {
   TOKEN       = 'cg:tok:%s',
   AGENT       = 'cg:agent:%s',
   AGENTS      = 'cg:agents',
+  SUP         = 'cg:sup:%s',
+  SUPS        = 'cg:sups',
   AGENT_RT    = 'cg:ar:%s',
   AGENT_NODES = 'cg:an:%s',
   AGENT_SESS  = 'cg:asess:%s',
@@ -21,5 +23,6 @@ local KEY = {
   NODE_AGENTS = 'cg:nodeagents:%s',
   NODE_CHAN   = 'cg:node:%s',
   CTL_CHAN    = 'cg:ctl',
+  SCHEMA      = 'cg:schema',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end
