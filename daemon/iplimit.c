@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bucket.h"
 #include "iplimit.h"
 
 #define IP_BUCKETS 4096
@@ -21,10 +22,9 @@ struct ip_slot {
     struct ip_slot *next;
     uint32_t count;
     uint32_t hash;
-    double tokens;                  /* new chats it may open now; see iplimit_take_chat */
+    struct bucket chats;            /* new chats it may open now; see iplimit_take_chat */
     double burst;                   /* 0: the meter was never used (full) */
-    double rate;                    /* refill, chats per ms */
-    uint64_t tokens_ms;
+    double per_s;                   /* its refill, as last taken with */
     char ip[48];
 };
 
@@ -41,15 +41,7 @@ static uint32_t hash_str(const char *s)
 /* The meter refilled up to now; true when it is full (the slot may go). */
 static bool refill(struct ip_slot *e, uint64_t now_ms)
 {
-    if (e->burst == 0)
-        return true;
-    if (now_ms > e->tokens_ms) {
-        e->tokens += (double)(now_ms - e->tokens_ms) * e->rate;
-        e->tokens_ms = now_ms;
-    }
-    if (e->tokens >= e->burst)
-        e->tokens = e->burst;
-    return e->tokens >= e->burst;
+    return e->burst == 0 || bucket_refill(&e->chats, e->per_s, e->burst, now_ms);
 }
 
 struct ip_slot *iplimit_acquire(const char *ip, uint32_t max, uint64_t now_ms)
@@ -88,17 +80,11 @@ bool iplimit_take_chat(struct ip_slot *slot, double per_s, uint32_t burst, uint6
 {
     if (!slot)
         return true;
-    if (slot->burst == 0) {             /* first use: a full meter */
-        slot->tokens = burst;
-        slot->tokens_ms = now_ms;
-    }
+    if (slot->burst == 0)               /* first use: a full meter */
+        bucket_fill(&slot->chats, burst, now_ms);
     slot->burst = burst;
-    slot->rate = per_s / 1000.0;
-    refill(slot, now_ms);
-    if (slot->tokens < 1.0)
-        return false;
-    slot->tokens -= 1.0;
-    return true;
+    slot->per_s = per_s;
+    return bucket_take(&slot->chats, per_s, burst, now_ms);
 }
 
 void iplimit_release(struct ip_slot *slot, uint64_t now_ms)

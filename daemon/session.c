@@ -329,28 +329,12 @@ void sessions_flush(void)
 
 /* ---- limits -------------------------------------------------------------- */
 
-/* Refills a token bucket for the time since *ms and takes one if it can. */
-static bool bucket_take(double *tokens, uint64_t *ms, double rate, double burst)
-{
-    uint64_t now = gw_now_ms();
-
-    *tokens += (double)(now - *ms) * rate / 1000.0;
-    if (*tokens > burst)
-        *tokens = burst;
-    *ms = now;
-    if (*tokens < 1.0)
-        return false;
-    *tokens -= 1.0;
-    return true;
-}
-
 bool session_take_token(struct session *s)
 {
     bool agent = s->role->kind == ROLE_AGENT;
 
-    return bucket_take(&s->tokens, &s->tokens_ms,
-                       agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate,
-                       agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst);
+    return bucket_take(&s->msgs, agent ? gw.cfg->agent_msg_rate : gw.cfg->msg_rate,
+                       agent ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst, gw_now_ms());
 }
 
 bool session_take_chat(struct session *s)
@@ -474,8 +458,8 @@ static void dispatch(struct session *s, const struct proto_value *frame)
         note_bad_frame(s);
         return;
     }
-    if (h->signal && !bucket_take(&s->signal_tokens, &s->signal_ms, gw.cfg->signal_rate,
-                                  gw.cfg->signal_burst)) {
+    if (h->signal && !bucket_take(&s->signals, gw.cfg->signal_rate, gw.cfg->signal_burst,
+                                  gw_now_ms())) {
         metrics.signals_dropped++;
         return;
     }
@@ -589,9 +573,10 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     s->wsi = wsi;
     s->role = role;
     s->refs = 1;
-    s->created_ms = s->last_rx_ms = s->last_ping_ms = s->tokens_ms = s->signal_ms = now;
-    s->tokens = role->kind == ROLE_AGENT ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst;
-    s->signal_tokens = gw.cfg->signal_burst;
+    s->created_ms = s->last_rx_ms = s->last_ping_ms = now;
+    bucket_fill(&s->msgs, role->kind == ROLE_AGENT ? gw.cfg->agent_msg_burst : gw.cfg->msg_burst,
+                now);
+    bucket_fill(&s->signals, gw.cfg->signal_burst, now);
     s->next = S.head;
     if (S.head)
         S.head->prev = s;

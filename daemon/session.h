@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bucket.h"
 #include "codec.h"
 #include "errors.h"
 #include "roles.h"
@@ -73,8 +74,8 @@ struct session {
     char *rx;                      /* partial message, only while fragmented */
     struct ip_slot *ip;
     void *data;                    /* the role's state */
-    uint64_t created_ms, last_rx_ms, last_ping_ms, bad_since_ms, tokens_ms, signal_ms;
-    double tokens, signal_tokens;  /* msg and signal token buckets */
+    uint64_t created_ms, last_rx_ms, last_ping_ms, bad_since_ms;
+    struct bucket msgs, signals;   /* msg_rate (or agent_msg_rate), signal_rate */
     uint32_t refs, out_bytes, rx_len, inflight, bad_count;
     uint16_t close_code;
     uint8_t enc, enc_known, hello_done, closing, ping_due, rx_paused, close_reason, on_flush;
