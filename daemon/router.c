@@ -42,7 +42,7 @@ static struct {
     uint32_t arena_elems;
     size_t arena_bytes;
     uv_timer_t beat;
-    bool started, reset_done;
+    bool started;
     char chan_node[160];
     char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
 } R;
