@@ -118,9 +118,13 @@ local function has_group(store, g)
   return false
 end
 
--- Puts chat c back in its group's queue, at the head, and tells its buyer
--- where it stands now (and in which group: a transfer may have moved it).
-local function requeue(c, m)
+-- Puts chat c, its agent gone, back in its group's queue, at the head: the
+-- buyer gets `text` as a system message and where it stands now (and in
+-- which group: a transfer may have moved it).
+local function requeue(c, m, text)
+  m.agent, m.agent_name = nil, nil
+  meta_set(c, m)
+  system_msg(c, text, nil)
   local q = key('QUEUE', m.store, m.group)
   redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
   to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
@@ -272,10 +276,7 @@ if op == 'refresh' then
       local m = meta_get(c)
       if m and m.agent == a and m.store ~= info.store and m.state ~= 'closed' then
         take_back(c, a, 'store_changed')
-        m.agent, m.agent_name = nil, nil
-        meta_set(c, m)
-        system_msg(c, 'You are being transferred to another agent.', nil)
-        requeue(c, m)
+        requeue(c, m, 'You are being transferred to another agent.')
         out[#out + 1] = m.store .. ' ' .. m.group
       end
     end
@@ -367,10 +368,8 @@ if op == 'release' then
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
     take_back(c, owner, 'transferred')
-    m.agent, m.agent_name, m.group = nil, nil, g
-    meta_set(c, m)
-    system_msg(c, 'You are being transferred to another agent.', nil)
-    requeue(c, m)
+    m.group = g
+    requeue(c, m, 'You are being transferred to another agent.')
     local out = groups_of(owner)
     out[#out + 1] = m.store .. ' ' .. g
     return out
@@ -436,10 +435,7 @@ if op == 'sweep' then
     for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.state ~= 'closed' then
-        m.agent, m.agent_name = nil, nil
-        meta_set(c, m)
-        system_msg(c, 'Your agent was disconnected; we are finding you another one.', nil)
-        requeue(c, m)
+        requeue(c, m, 'Your agent was disconnected; we are finding you another one.')
         touch({ m.store .. ' ' .. m.group })
         -- its sessions are not registered (that is why it is offline), yet
         -- some may still be open on a node declared dead that comes back:
