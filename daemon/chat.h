@@ -1,12 +1,14 @@
 /*
  * chat.h - a chat's keys and stored records, shared by buyers and agents.
  *
- * A chat lives in Redis under cg:chat:{<id>}:* (keys.h; the hash tag keeps
- * one chat's keys on one Cluster slot): meta (a msgpack map), log (a list of
- * msgpack message records; a record's seq is its 1-based index) and ids
- * (client message id -> seq, for idempotent resends). A record is a map
- * {from, name?, text, ts, id?}; on the wire it becomes {t:"msg", seq,
- * chat? ...the record's fields}.
+ * A chat lives in Redis as one hash, cg:chat:{<id>} (keys.h; the hash tag
+ * keeps it on one Cluster slot): its record's fields (store, group, buyer,
+ * name, state, agent, created, tok, ...), n (the number of messages) and
+ * each message under its seq "1".."n" (a msgpack record), the client ids
+ * ("<writer>\0<id>" -> seq, for idempotent resends), loc (the buyer's
+ * node) and an (the holding agent's nodes). A record is a map {from,
+ * name?, text, ts, id?}; on the wire it becomes {t:"msg", seq, chat?
+ * ...the record's fields}.
  *
  * API: chat_id_valid, chat_record, chat_write_msg, chat_init,
  *      chat_shutdown.

@@ -15,7 +15,8 @@
 #define CHATGW_KEYS_H
 
 #define CHATGW_KEY_MAP(X)                                                            \
-    X(CHAT,       "cg:chat:{%s}:%s", "chat id, part: meta | log | ids | loc")         \
+    X(CHAT,       "cg:chat:{%s}",    "chat id: one hash, its record, messages, ids")  \
+    X(CHAT_V2,    "cg:chat:{%s}:%s", "chat id, part: layout 2, read by schema.lua")   \
     X(QUEUE,      "cg:q:%s:%s",      "store, group: waiting chats by arrival number") \
     X(QSEQ,       "cg:qseq",         "the arrival counter of every queue")            \
     X(READY,      "cg:ready:%s:%s",  "store, group: agents ready, by load and idle")  \

@@ -44,6 +44,7 @@
 #include "window.h"
 
 #define REPLAY_PAGE 100
+_Static_assert(REPLAY_PAGE <= STORE_REPLAY_MAX, "a replay page is one store_replay");
 #define ID_MAX_BYTES 64
 #define NAME_MAX_CHARS 64
 
@@ -695,6 +696,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
                                .rec_len = rec_len, .greet = greet_rec, .greet_len = greet_len,
                                .meta = b->meta, .meta_len = b->meta_len, .who = "buyer",
                                .tag = "", .store = "", .node = b->meta ? router_node() : "",
+                               .queue_store = b->store, .queue_group = b->group,
                                .now_ms = ts };
     q = req_new(s, id);
     if (!q || store_append(&ap, on_appended, q) != 0) {
@@ -1000,8 +1002,8 @@ static void on_resync_len(void *ud, redisReply *r)
 
     if (!req_end(q, &s))
         return;
-    if (r && r->type == REDIS_REPLY_INTEGER)
-        catch_up(s, r->integer);
+    if (r && r->type == REDIS_REPLY_STRING)
+        catch_up(s, strtoll(r->str, NULL, 10));
 }
 
 /* Events may have been lost: read the transcript's length, send what is missing. */

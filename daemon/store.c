@@ -34,51 +34,65 @@ static size_t fmt_u64(char *out, size_t cap, uint64_t v)
 }
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
 {
-    char keys[3][96], ttl[24], now[24];
+    char keys[3][160], ttl[24], now[24];
+    int nkeys = a->greet ? 3 : 1;
 
-    store_key(keys[0], sizeof keys[0], KEY_CHAT, a->chat, "meta");
-    store_key(keys[1], sizeof keys[1], KEY_CHAT, a->chat, "log");
-    store_key(keys[2], sizeof keys[2], KEY_CHAT, a->chat, "ids");
+    store_key(keys[0], sizeof keys[0], KEY_CHAT, a->chat, NULL);
+    if (a->greet) {
+        store_key(keys[1], sizeof keys[1], KEY_QUEUE, a->queue_store, a->queue_group);
+        store_key(keys[2], sizeof keys[2], KEY_QSEQ, NULL, NULL);
+    }
     size_t ttl_len = fmt_u64(ttl, sizeof ttl, gw.cfg->transcript_ttl_ms);
     size_t now_len = fmt_u64(now, sizeof now, a->now_ms);
-    const char *argv[] = { keys[0], keys[1], keys[2], a->id, a->rec, ttl,
-                           a->greet ? a->greet : "", a->meta ? a->meta : "", a->chat,
-                           a->who, a->tag, now, a->store, a->node };
-    size_t lens[] = { strlen(keys[0]), strlen(keys[1]), strlen(keys[2]), a->id_len, a->rec_len,
-                      ttl_len, a->greet ? a->greet_len : 0, a->meta ? a->meta_len : 0,
-                      strlen(a->chat), strlen(a->who), strlen(a->tag), now_len,
-                      strlen(a->store), strlen(a->node) };
-    return db_eval(DB_LUA_APPEND, cb, ud, 3, 14, argv, lens);
+    const char *argv[14] = { keys[0], keys[1], keys[2] };
+    size_t lens[14] = { strlen(keys[0]), nkeys > 1 ? strlen(keys[1]) : 0,
+                        nkeys > 2 ? strlen(keys[2]) : 0 };
+    const char *args[] = { a->id, a->rec, ttl, a->greet ? a->greet : "", a->meta ? a->meta : "",
+                           a->chat, a->who, a->tag, now, a->store, a->node };
+    size_t arg_lens[] = { a->id_len, a->rec_len, ttl_len, a->greet ? a->greet_len : 0,
+                          a->meta ? a->meta_len : 0, strlen(a->chat), strlen(a->who),
+                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node) };
+    for (int i = 0; i < 11; i++) {
+        argv[nkeys + i] = args[i];
+        lens[nkeys + i] = arg_lens[i];
+    }
+    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 11, argv, lens);
 }
 
 int store_resume(const char *chat, db_reply_cb *cb, void *ud)
 {
-    char meta[96], log[96];
+    char key[96];
 
-    store_key(meta, sizeof meta, KEY_CHAT, chat, "meta");
-    store_key(log, sizeof log, KEY_CHAT, chat, "log");
-    const char *argv[] = { meta, log };
-    return db_eval(DB_LUA_RESUME, cb, ud, 2, 2, argv, NULL);
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    const char *argv[] = { key, "get" };
+    return db_eval(DB_LUA_RESUME, cb, ud, 1, 2, argv, NULL);
 }
 
 int store_replay(const char *chat, int64_t first_seq, int64_t last_seq, db_reply_cb *cb, void *ud)
 {
-    char key[96], from[24], to[24];
+    char key[96], seqs[STORE_REPLAY_MAX][24];
+    const char *argv[2 + STORE_REPLAY_MAX];
+    int n = 0;
 
-    store_key(key, sizeof key, KEY_CHAT, chat, "log");
-    snprintf(from, sizeof from, "%lld", (long long)(first_seq - 1));
-    snprintf(to, sizeof to, "%lld", (long long)(last_seq - 1));
-    const char *argv[] = { "LRANGE", key, from, to };
-    return db_command(cb, ud, 4, argv, NULL);
+    if (first_seq < 1 || last_seq < first_seq || last_seq - first_seq >= STORE_REPLAY_MAX)
+        return -1;
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (int64_t s = first_seq; s <= last_seq; s++, n++) {
+        fmt_u64(seqs[n], sizeof seqs[n], (uint64_t)s);
+        argv[2 + n] = seqs[n];
+    }
+    return db_command(cb, ud, 2 + n, argv, NULL);
 }
 
 int store_log_length(const char *chat, db_reply_cb *cb, void *ud)
 {
     char key[96];
 
-    store_key(key, sizeof key, KEY_CHAT, chat, "log");
-    const char *argv[] = { "LLEN", key };
-    return db_command(cb, ud, 2, argv, NULL);
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    const char *argv[] = { "HGET", key, "n" };
+    return db_command(cb, ud, 3, argv, NULL);
 }
 
 int store_queue_position(const char *store, const char *group, const char *chat,
@@ -111,12 +125,11 @@ int store_agent_identity(const char *agent, db_reply_cb *cb, void *ud)
 
 int store_locate(const char *chat, const char *node, db_reply_cb *cb, void *ud)
 {
-    char key[96], ttl[24];
+    char key[96];
 
-    store_key(key, sizeof key, KEY_CHAT, chat, "loc");
-    fmt_u64(ttl, sizeof ttl, gw.cfg->transcript_ttl_ms);
-    const char *argv[] = { "SET", key, node, "PX", ttl };
-    return db_command(cb, ud, 5, argv, NULL);
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    const char *argv[] = { key, "locate", node };
+    return db_eval(DB_LUA_RESUME, cb, ud, 1, 3, argv, NULL);
 }
 
 void store_publish_store(const struct store_conf *st)

@@ -40,17 +40,21 @@ struct store_append {
     const char *tag;                   /* the writing session, for its other windows; or "" */
     const char *store;                 /* the writing agent's store; "" unless an agent */
     const char *node;                  /* locate the chat at this node (new chat), or "" */
+    const char *queue_store;           /* with greet: the queue the new chat joins */
+    const char *queue_group;
     uint64_t now_ms;
 };
 /* Reply: {seq, duplicate 0|1, greeting seq|0, queue position|0}, or an
  * error "closed" | "no_chat" | "forbidden". */
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud);
 
-/* Reply: {meta record or nil, number of messages} (resume.lua). */
+/* Reply: {the chat's record (msgpack map) or nil, number of messages} (resume.lua). */
 int store_resume(const char *chat, db_reply_cb *cb, void *ud);
-/* Records first_seq..last_seq (1-based, inclusive). Reply: array of records. */
+/* Records first_seq..last_seq (1-based, inclusive; at most STORE_REPLAY_MAX).
+ * Reply: array of records, nil for any the chat does not have. */
+#define STORE_REPLAY_MAX 256
 int store_replay(const char *chat, int64_t first_seq, int64_t last_seq, db_reply_cb *cb, void *ud);
-/* Reply: integer, the chat's last seq. */
+/* Reply: the chat's last seq, as a string (nil: no chat). */
 int store_log_length(const char *chat, db_reply_cb *cb, void *ud);
 /* Reply: integer rank (0 = next), or nil when not queued there. */
 int store_queue_position(const char *store, const char *group, const char *chat,
@@ -61,7 +65,8 @@ int store_token_owner(const char *token_hash, db_reply_cb *cb, void *ud);
 /* Reply: {name, store, groups, capacity, token hash} (nil fields when absent). */
 int store_agent_identity(const char *agent, db_reply_cb *cb, void *ud);
 
-/* Events for the chat's buyer go to node from now on. Reply: OK. */
+/* Events for the chat's buyer go to node from now on. Reply: 1, or 0 when
+ * the chat is gone. */
 int store_locate(const char *chat, const char *node, db_reply_cb *cb, void *ud);
 /* Says which groups a store has (chatgwctl and router.lua read it). No reply. */
 void store_publish_store(const struct store_conf *st);
@@ -71,7 +76,7 @@ int store_route(const char *op, int nargs, const char **args, db_reply_cb *cb, v
 
 /* The layout of the data (schema.lua): the version found, an integer;
  * a Redis with no chatgw data gets `current`. */
-#define STORE_SCHEMA 2
+#define STORE_SCHEMA 3
 int store_schema_check(db_reply_cb *cb, void *ud);
 /* One step of the migration from version `from`. Reply: {next cursor, chats}. */
 int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud);

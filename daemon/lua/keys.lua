@@ -3,7 +3,8 @@
 -- spells the same table for C; tests/unit/test_store.c checks that the two
 -- agree, row by row. key('QUEUE', store, group) -> 'cg:q:<store>:<group>'.
 local KEY = {
-  CHAT        = 'cg:chat:{%s}:%s',
+  CHAT        = 'cg:chat:{%s}',
+  CHAT_V2     = 'cg:chat:{%s}:%s',
   QUEUE       = 'cg:q:%s:%s',
   QSEQ        = 'cg:qseq',
   READY       = 'cg:ready:%s:%s',

@@ -1,4 +1,24 @@
 -- resume.lua: what a node needs to reattach a buyer to a chat.
--- KEYS[1] meta, KEYS[2] log. Returns {meta or false, number of messages}.
--- The token is checked by the node (constant time), not here.
-return {redis.call('GET', KEYS[1]), redis.call('LLEN', KEYS[2])}
+-- KEYS[1] the chat (one hash, see append.lua).
+--   ARGV[1] 'get': {its record as a msgpack map, or false; its number of
+--                   messages}. The token is checked by the node (constant
+--                   time, against the record's tok), not here.
+--   ARGV[1] 'locate', ARGV[2] node: events for the chat's buyer go to node
+--                   from now on (the token was checked). A chat that
+--                   expired meanwhile stays gone: 0, else 1.
+local K = KEYS[1]
+if ARGV[1] == 'locate' then
+  if redis.call('EXISTS', K) == 0 then return 0 end
+  redis.call('HSET', K, 'loc', ARGV[2])
+  return 1
+end
+local F = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
+            'agent_name', 'reason', 'closed' }
+local v = redis.call('HMGET', K, 'n', unpack(F))
+if not v[2] then return {false, 0} end
+local m = {}
+for i, f in ipairs(F) do
+  local x = v[i + 1]
+  if x then m[f] = (f == 'created' or f == 'closed') and tonumber(x) or x end
+end
+return {cmsgpack.pack(m), tonumber(v[1]) or 0}

@@ -7,8 +7,10 @@
 -- {chat} hash tag for the day transcripts move elsewhere.
 --
 -- Events for sessions go out by PUBLISH on cg:node:<node> of the node that
--- holds the session (agents: cg:an:<agent> lists their nodes; buyers:
--- cg:chat:{c}:loc), as msgpack maps with k = assign|unassign|agent|amsg|
+-- holds the session (agents: cg:an:<agent> lists their nodes, and the
+-- chat's field 'an' a copy of it while the agent holds the chat, kept here,
+-- so that append.lua need not read it; buyers: the chat's field 'loc'),
+-- as msgpack maps with k = assign|unassign|agent|amsg|
 -- bmsg|closed; an unassign for an agent whose sessions are not registered
 -- (grace over) goes to every node on cg:ctl. Redis is the truth; events are
 -- how nodes hear of it.
@@ -41,7 +43,13 @@
 --   reset_node                    NODE starts: forget what its last run held
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
-local function ckey(c, what) return key('CHAT', c, what) end
+local function ckey(c) return key('CHAT', c) end
+
+-- A chat's record is fields of its hash (daemon/chat.h), next to its
+-- messages: these are the record's, the numbers among them read as numbers.
+local META = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
+               'agent_name', 'assigned', 'reason', 'closed', 'an' }
+local NUMERIC = { created = true, assigned = true, closed = true }
 
 local function agent_info(a)
   local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'groups', 'capacity')
@@ -79,7 +87,7 @@ local function to_agent(a, ev)
 end
 
 local function to_buyer(c, ev)
-  local n = redis.call('GET', ckey(c, 'loc'))
+  local n = redis.call('HGET', ckey(c), 'loc')
   if n then
     ev.chat = c
     redis.call('PUBLISH', key('NODE_CHAN', n), cmsgpack.pack(ev))
@@ -87,19 +95,61 @@ local function to_buyer(c, ev)
 end
 
 local function meta_get(c)
-  local raw = redis.call('GET', ckey(c, 'meta'))
-  if not raw then return nil end
-  return cmsgpack.unpack(raw)
+  local v = redis.call('HMGET', ckey(c), unpack(META))
+  if not v[1] then return nil end
+  local m = {}
+  for i, f in ipairs(META) do
+    if v[i] then m[f] = NUMERIC[f] and tonumber(v[i]) or v[i] end
+  end
+  return m
 end
 
+-- Writes m's fields; those it lacks (an agent gone) are removed.
 local function meta_set(c, m)
-  redis.call('SET', ckey(c, 'meta'), cmsgpack.pack(m), 'KEEPTTL')
+  local set, del = {}, {}
+  for _, f in ipairs(META) do
+    if m[f] ~= nil then set[#set + 1] = f; set[#set + 1] = m[f] else del[#del + 1] = f end
+  end
+  redis.call('HSET', ckey(c), unpack(set))
+  if #del > 0 then redis.call('HDEL', ckey(c), unpack(del)) end
+end
+
+-- The agent's nodes and its sessions on each, as the chats it holds keep
+-- them (field 'an'; nil when it has no session): {node, count, ...}.
+local function nodes_of(a)
+  local t = redis.call('HGETALL', key('AGENT_NODES', a))
+  if #t == 0 then return nil end
+  for i = 2, #t, 2 do t[i] = tonumber(t[i]) end
+  return cmsgpack.pack(t)
+end
+
+-- The agent's sessions changed: each chat it holds learns where they are.
+local function nodes_changed(a)
+  local an = nodes_of(a)
+  for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
+    if redis.call('HGET', ckey(c), 'agent') == a then
+      if an then redis.call('HSET', ckey(c), 'an', an) else redis.call('HDEL', ckey(c), 'an') end
+    end
+  end
+end
+
+-- Appends records to chat c's messages; the seq of the first.
+local function push(c, ...)
+  local recs = { ... }
+  local n = redis.call('HINCRBY', ckey(c), 'n', #recs)
+  local set = {}
+  for i, rec in ipairs(recs) do
+    set[#set + 1] = n - #recs + i
+    set[#set + 1] = rec
+  end
+  redis.call('HSET', ckey(c), unpack(set))
+  return n - #recs + 1
 end
 
 -- A message from the gateway itself, stored and sent to both sides.
 local function system_msg(c, text, agent)
   local rec = cmsgpack.pack({ from = 'system', text = text, ts = now })
-  local seq = redis.call('RPUSH', ckey(c, 'log'), rec)
+  local seq = push(c, rec)
   to_buyer(c, { k = 'bmsg', seq = seq, rec = rec })
   if agent then to_agent(agent, { k = 'amsg', chat = c, seq = seq, rec = rec }) end
   return seq
@@ -122,7 +172,7 @@ end
 -- buyer gets `text` as a system message and where it stands now (and in
 -- which group: a transfer may have moved it).
 local function requeue(c, m, text)
-  m.agent, m.agent_name = nil, nil
+  m.agent, m.agent_name, m.an = nil, nil, nil
   meta_set(c, m)
   system_msg(c, text, nil)
   local q = key('QUEUE', m.store, m.group)
@@ -130,10 +180,15 @@ local function requeue(c, m, text)
   to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
 end
 
+-- The last hist messages of chat c: the seq of the first, and them.
 local function history(c, hist)
-  local len = redis.call('LLEN', ckey(c, 'log'))
-  local recs = redis.call('LRANGE', ckey(c, 'log'), -hist, -1)
-  return len - #recs + 1, recs
+  local len = tonumber(redis.call('HGET', ckey(c), 'n')) or 0
+  local first = math.max(len - hist + 1, 1)
+  if first > len then return len + 1, {} end
+  local seqs = {}
+  for s = first, len do seqs[#seqs + 1] = s end
+  local recs = redis.call('HMGET', ckey(c), unpack(seqs))
+  return first, recs
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
@@ -145,6 +200,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
   m.agent = a
   m.agent_name = info.name
   m.assigned = now
+  m.an = nodes_of(a)
   meta_set(c, m)
   local first, recs = history(c, hist)
   to_agent(a, { k = 'assign', chat = c, buyer = m.buyer or '', bname = m.name or '',
@@ -208,6 +264,7 @@ local function drop_node(a, n)
     if t[i + 1] == n then redis.call('HDEL', sk, t[i]) end
   end
   redis.call('HDEL', key('AGENT_NODES', a), n)
+  nodes_changed(a)
   went_offline_if_gone(a)
 end
 
@@ -233,6 +290,7 @@ if op == 'online' then
     end
     redis.call('HSET', sk, tag, node)
     redis.call('HINCRBY', key('AGENT_NODES', a), node, 1)
+    nodes_changed(a)
   end
   redis.call('SADD', key('NODE_AGENTS', node), a)
   redis.call('ZREM', key('OFFLINE'), a)
@@ -253,6 +311,7 @@ if op == 'offline' then
       redis.call('HDEL', key('AGENT_NODES', a), n)
       redis.call('SREM', key('NODE_AGENTS', n), a)
     end
+    nodes_changed(a)
   end
   went_offline_if_gone(a)
   return 1
@@ -354,10 +413,9 @@ if op == 'release' then
     m.state = 'closed'
     m.reason = mode == 'agent_close' and 'agent_closed' or 'buyer_left'
     m.closed = now
-    m.agent = nil
-    redis.call('SET', ckey(c, 'meta'), cmsgpack.pack(m), 'PX', ttl)
-    redis.call('PEXPIRE', ckey(c, 'log'), ttl)
-    redis.call('PEXPIRE', ckey(c, 'ids'), ttl)
+    m.agent, m.an = nil, nil
+    meta_set(c, m)
+    redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left') end
     if mode == 'agent_close' then to_buyer(c, { k = 'closed', reason = 'agent_closed' }) end

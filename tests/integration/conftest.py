@@ -33,6 +33,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+# A chat in Redis (daemon/chat.h): one hash holding its record's fields,
+# 'n' and its messages by seq, the client ids, 'loc' and 'an'.
+CHAT_NUMERIC = ("created", "assigned", "closed")
+CHAT_RECORD = ("store", "buyer", "name", "group", "created", "state", "tok", "agent",
+               "agent_name", "assigned", "reason", "closed")
+
+
+def chat_key(chat):
+    return f"cg:chat:{{{chat}}}"
+
+
+def chat_meta(r, chat):
+    """The chat's record as a dict (numbers as ints), or None."""
+    v = r.hmget(chat_key(chat), CHAT_RECORD)
+    if v[0] is None:
+        return None
+    return {f: (int(x) if f in CHAT_NUMERIC else x.decode())
+            for f, x in zip(CHAT_RECORD, v) if x is not None}
+
+
+def chat_transcript(r, chat):
+    """The chat's messages, oldest first, as dicts."""
+    n = int(r.hget(chat_key(chat), "n") or 0)
+    recs = r.hmget(chat_key(chat), [str(i) for i in range(1, n + 1)]) if n else []
+    import msgpack
+    return [msgpack.unpackb(x, raw=False) for x in recs]
+
+
 def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

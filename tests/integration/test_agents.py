@@ -5,12 +5,11 @@ import hashlib
 import os
 import time
 
-import msgpack
 import pytest
 import redis as redis_py
 
 from client import Client, Closed, buyer, run
-from conftest import wait_for, wait_for_async
+from conftest import chat_key, chat_meta, wait_for, wait_for_async
 from test_buyer import transcript
 
 FAST = dict(node_heartbeat="200ms", node_timeout="1s", agent_grace="1s")
@@ -217,7 +216,7 @@ def test_transfer_to_an_agent_and_to_a_group(redis, gateway):
         return bw
 
     bw = run(body())
-    m = msgpack.unpackb(redis.client().get(f"cg:chat:{{{bw['chat']}}}:meta"), raw=False)
+    m = chat_meta(redis.client(), bw["chat"])
     assert (m["agent"], m["group"]) == ("carol", "after-sales")
 
 
@@ -563,7 +562,7 @@ def test_a_held_chat_that_expires_frees_its_agent_for_the_next_chat(redis, gatew
         # nobody says anything: the transcript expires while alice holds it
         await wait_for_async(lambda: int(r.hget("cg:ar:alice", "load")) == 0, 6,
                              what="alice's load to drop with no chat behind it")
-        assert not r.exists(f"cg:chat:{{{w1['chat']}}}:meta")
+        assert not r.exists(chat_key(w1["chat"]))
         assert r.scard("cg:achats:alice") == 0
         b2, w2 = await buyer(gw)
         await b2.first_message("my turn", "m1")
@@ -596,7 +595,7 @@ def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, g
 
     run(body(), timeout=120)
     for chat, reason in told.items():
-        meta = msgpack.unpackb(r.get(f"cg:chat:{{{chat}}}:meta"), raw=False)
+        meta = chat_meta(r, chat)
         assert meta["state"] == "closed"
         assert reason == meta["reason"], f"told {reason}, stored {meta['reason']}"
     assert len(told) == 80
@@ -718,7 +717,7 @@ def test_a_node_paused_past_its_timeout_comes_back_with_its_agent_told_and_onlin
                              what="alice online again while connected")
         assert r.hkeys("cg:an:alice") == [b"node-a"]
         for c in chats:
-            assert msgpack.unpackb(r.get(f"cg:chat:{{{c}}}:meta"), raw=False)["agent"] == "bob"
+            assert chat_meta(r, c)["agent"] == "bob"
         # a second window on node A; the first closing does not undo it
         a2, _ = await agent(na, ta)
         assert r.hlen("cg:asess:alice") == 2

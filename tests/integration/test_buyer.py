@@ -6,21 +6,11 @@ import time
 import msgpack
 
 from client import Client, Closed, buyer, run
-from conftest import wait_for
+from conftest import chat_key, chat_meta, chat_transcript, wait_for
 
 
-def chat_keys(chat):
-    return (f"cg:chat:{{{chat}}}:meta", f"cg:chat:{{{chat}}}:log",
-            f"cg:chat:{{{chat}}}:ids")
-
-
-def transcript(r, chat):
-    return [msgpack.unpackb(x, raw=False) for x in r.lrange(chat_keys(chat)[1], 0, -1)]
-
-
-def meta(r, chat):
-    raw = r.get(chat_keys(chat)[0])
-    return msgpack.unpackb(raw, raw=False) if raw else None
+transcript = chat_transcript
+meta = chat_meta
 
 
 def test_hello_greeting_ack_queue_and_what_redis_holds(redis, gateway):
@@ -56,8 +46,7 @@ def test_hello_greeting_ack_queue_and_what_redis_holds(redis, gateway):
     score = r.zscore("cg:q:demo:pre-sales", w["chat"])
     assert score == int(r.get("cg:qseq")) and score >= 1
     # and the whole chat is kept for transcript_ttl from its first message
-    for what in ("meta", "log", "ids"):
-        assert r.pttl(f"cg:chat:{{{w['chat']}}}:{what}") > 80 * 86400 * 1000
+    assert r.pttl(chat_key(w["chat"])) > 80 * 86400 * 1000
 
 
 def test_greeting_is_rendered_per_store_and_missing_values_are_empty(redis, gateway):
@@ -190,23 +179,22 @@ def test_bye_closes_the_chat_and_starts_retention(redis, gateway):
     m = meta(r, w["chat"])
     assert m["state"] == "closed" and m["reason"] == "buyer_left"
     assert abs(m["closed"] / 1000 - time.time()) < 60
-    for k in chat_keys(w["chat"]):
-        ttl = r.pttl(k)
-        assert 0 < ttl <= 3600 * 1000, (k, ttl)
+    ttl = r.pttl(chat_key(w["chat"]))
+    assert 0 < ttl <= 3600 * 1000, ttl
     assert r.zscore("cg:q:demo:pre-sales", w["chat"]) is None
     assert len(transcript(r, w["chat"])) == 2
 
 
 def test_activity_restarts_the_retention_clock(redis, gateway):
     # transcript_ttl 4s: a chat with a message every 1.5 s outlives it, its
-    # three keys always about to expire 4 s after the latest renewal
+    # one key always about to expire 4 s after the latest renewal
     gw = gateway(redis.url, transcript_ttl="4s")
     r = redis.client()
 
     async def body():
         c, w = await buyer(gw)
         await c.first_message()
-        keys = chat_keys(w["chat"])
+        keys = [chat_key(w["chat"])]
         for k in keys:
             assert 0 < r.pttl(k) <= 4000, k
         for i in range(4):                  # 6 s of activity, longer than the ttl

@@ -7,7 +7,7 @@ simultaneous arrivals, and a transferred buyer told its new queue."""
 import asyncio
 
 from client import Client, buyer, run
-from conftest import DEMO_GREETING, DEMO_HOLD, wait_for
+from conftest import DEMO_GREETING, DEMO_HOLD, chat_key, wait_for
 from test_agents import agent, frames_until, make_agent
 from test_buyer import meta, transcript
 from test_chatgwctl import ok
@@ -129,8 +129,8 @@ def test_hello_alone_stores_nothing_and_new_chats_are_metered_per_address(redis,
 
     back = run(resume())
     assert back["seq"] == 2
-    assert r.pttl(f"cg:chat:{{{back['chat']}}}:meta") > 80 * 86400 * 1000
-    assert r.get(f"cg:chat:{{{back['chat']}}}:loc") is not None
+    assert r.pttl(chat_key(back["chat"])) > 80 * 86400 * 1000
+    assert r.hget(chat_key(back["chat"]), "loc") is not None
 
 
 def test_agent_moved_to_another_store_lets_go_of_its_chats(redis, gateway):

@@ -31,9 +31,9 @@ def test_resumes_spread_over_the_run_replay_without_gaps(redis, gateway):
     assert out["messages"]["acked"] == 240 and out["messages"]["greetings"] == 40
     # Redis holds what the generator counted: 6 buyer messages + the greeting
     r = redis.client()
-    logs = [k for k in r.scan_iter("cg:chat:*:log")]
-    assert len(logs) == 40
-    assert all(r.llen(k) == 7 for k in logs)
+    chats = [k for k in r.scan_iter("cg:chat:*")]
+    assert len(chats) == 40
+    assert all(int(r.hget(k, "n")) == 7 for k in chats)
 
 
 def test_a_gateway_that_is_not_there_is_a_failure(redis):

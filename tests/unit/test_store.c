@@ -101,7 +101,9 @@ TEST(daemon_c_files_spell_no_key_themselves)
 TEST(store_key_fills_the_parts)
 {
     char k[128];
-    store_key(k, sizeof k, KEY_CHAT, "abc", "log");
+    store_key(k, sizeof k, KEY_CHAT, "abc", NULL);
+    ASSERT_STREQ(k, "cg:chat:{abc}");
+    store_key(k, sizeof k, KEY_CHAT_V2, "abc", "log");
     ASSERT_STREQ(k, "cg:chat:{abc}:log");
     store_key(k, sizeof k, KEY_QUEUE, "demo", "pre-sales");
     ASSERT_STREQ(k, "cg:q:demo:pre-sales");
