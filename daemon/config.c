@@ -50,7 +50,8 @@
 #define TPL_MAX 2048              /* bytes in a greeting/hold_text template */
 #define ZONEINFO "/usr/share/zoneinfo/"
 
-enum type { T_SECTION, T_STR, T_BOOL, T_U32, T_DBL, T_DUR, T_SIZE, T_LEVEL, T_LISTEN, T_LIST };
+enum type { T_SECTION, T_STR, T_BOOL, T_U32, T_DBL, T_DUR, T_SIZE, T_LEVEL, T_LISTEN, T_LIST,
+            T_TEXTS };
 
 typedef int check_fn(const char *v, char *why, size_t cap);
 
@@ -59,11 +60,11 @@ struct opt {
     enum type type;
     size_t off;                   /* field in struct config / store_conf */
     const char *def;              /* default, as written in a config file */
-    double min, max;              /* numbers: plain, bytes or ms; T_LIST: count */
+    double min, max;              /* numbers: plain, bytes or ms; T_LIST, T_TEXTS: count */
     check_fn *check;              /* extra check of a string value, or NULL */
     const char *unit;
     const char *help;
-    size_t count_off;             /* T_LIST: the int holding the count */
+    size_t count_off;             /* T_LIST, T_TEXTS: the int holding the count */
 };
 
 static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty,
@@ -89,6 +90,8 @@ static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, chec
 #define DUR(n, d, lo, hi, h)    { #n, T_DUR, OFF(n##_ms), d, lo, hi, NULL, "duration", h, 0 }
 #define LISTU(n, cnt, d, lo, hi, chk, u, h) { #n, T_LIST, OFF(n), d, lo, hi, chk, u, h, OFF(cnt) }
 #define LIST(n, cnt, d, lo, hi, chk, h) LISTU(n, cnt, d, lo, hi, chk, "names", h)
+/* a text option that may be given several times (each line adds one) */
+#define TEXTS(n, cnt, d, hi, chk, u, h) { #n, T_TEXTS, OFF(n), d, 1, hi, chk, u, h, OFF(cnt) }
 
 #define OPT_STRUCT struct config
 static const struct opt global_opts[] = {
@@ -114,6 +117,10 @@ static const struct opt global_opts[] = {
         "requests waiting get unavailable, /healthz turns 503, and the link reconnects"),
     DUR(redis_backoff_max, "5s", 100 * MS, 10 * MINUTE, "longest wait between Redis reconnection attempts"),
     DUR(transcript_ttl, "90d", 1 * SEC, 3650 * DAY, "a chat is kept this long after its last activity"),
+    DUR(stats_ttl, "90d", 1 * HOUR, 3650 * DAY, "hourly statistics (response times, breaches, ...) are kept "
+        "this long"),
+    DUR(stats_flush, "1s", 100 * MS, 1 * MINUTE, "response times are added to the statistics in Redis "
+        "this often (a node killed loses at most this much of them)"),
     SECTION("Identity and logging"),
     STR(node_id, "", NULL, "text", "name of this process in logs and Redis; empty = hostname:port (and :pid with reuseport)"),
     LEVEL(log_level, "info", "least important level logged"),
@@ -171,9 +178,20 @@ static const struct opt store_opts[] = {
     STR(greeting, "Hello, welcome to {store}! How can I help you?", check_tpl, "template",
         "automatic reply to a chat's first message; placeholders {store} {buyer} {position} {agent}, "
         "{{ and }} for literal braces"),
-    STR(hold_text, "Thanks for waiting! All our agents are busy right now; we will be with you "
-        "shortly.", check_tpl, "template",
-        "automatic reply to a buyer message unanswered for hold_after (the queue position follows as a queue frame); same placeholders"),
+    TEXTS(hold_text, nhold_text, "Thanks for waiting! All our agents are busy right now; we will be "
+        "with you shortly.", CONFIG_MAX_TEXTS, check_tpl, "template",
+        "holding reply to a buyer message unanswered for hold_after; may be given up to 8 times "
+        "(used in turn); same placeholders ({position}: the place in the queue, empty once assigned)"),
+    STR(transfer_text, "You are being transferred to another agent.", check_tpl, "template",
+        "told to the buyer when its chat moves to another agent or group"),
+    STR(agent_gone_text, "Your agent was disconnected; we are finding you another one.", check_tpl,
+        "template", "told to the buyer when its agent has been gone for agent_grace"),
+    STR(reassign_text, "Sorry for the wait! {agent} will help you now.", check_tpl, "template",
+        "told to the buyer when a colleague takes over an unanswered chat ({agent}: the new agent)"),
+    STR(farewell_sold, "Thank you for your order at {store}! Feel free to come back any time.",
+        check_tpl, "template", "sent when an agent closes the chat with outcome sold"),
+    STR(farewell_no_sale, "Thank you for visiting {store}! We are here whenever you need us.",
+        check_tpl, "template", "sent when an agent closes the chat with outcome no_sale"),
     STR(timezone, "UTC", check_tz, "IANA zone", "the store's time zone, e.g. Asia/Shanghai"),
     LIST(groups, ngroups, "pre-sales after-sales", 1, CONFIG_MAX_GROUPS, check_id,
          "agent groups a buyer may ask for: 1 to 16 names of A-Z a-z 0-9 _ . -"),
@@ -181,8 +199,16 @@ static const struct opt store_opts[] = {
         "groups; empty = the first group"),
     U32(max_text_chars, "2000", 1, 65536, "characters", "longest buyer message; a longer one gets too_large"),
     DUR(hold_after, "20s", 100 * MS, 1 * DAY, "a buyer message unanswered this long gets hold_text"),
-    DUR(breach_after, "60s", 100 * MS, 7 * DAY, "unanswered this long, a chat is flagged; must be longer "
-        "than hold_after"),
+    DUR(hold_every, "30s", 100 * MS, 1 * DAY, "holding replies are at least this far apart (and each "
+        "needs a new buyer message since the last)"),
+    U32(hold_max, "3", 0, 100, "replies", "most holding replies while a buyer waits for an answer; "
+        "0 = none"),
+    DUR(breach_after, "30s", 100 * MS, 7 * DAY, "unanswered this long, a chat is flagged (event breach, "
+        "counted against its agent); must be longer than hold_after"),
+    DUR(reassign_after, "60s", 0, 7 * DAY, "an assigned chat its agent has not answered this long is "
+        "given to a free colleague of its group (a waiting chat goes to the head of its queue); 0 = off"),
+    DUR(away_reassign, "2m", 0, 7 * DAY, "an agent away this long has its unanswered chats given to "
+        "free colleagues; 0 = never"),
 };
 #undef OPT_STRUCT
 
@@ -550,6 +576,7 @@ static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, 
     if (n != 1)
         return fail(why, cap, n ? "expects one value (quote a value that contains spaces)" : "missing value");
     switch (o->type) {
+    case T_TEXTS:
     case T_STR:
         if (!utf8_valid((const unsigned char *)v[0]))
             return fail(why, cap, "not valid UTF-8");
@@ -559,6 +586,16 @@ static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, 
             return fail(why, cap, "control character (only \\n and tabs are allowed)");
         if (o->check && o->check(v[0], why, cap) != 0)
             return -1;
+        if (o->type == T_TEXTS) {
+            int *count = (int *)((char *)base + o->count_off);
+            if (*count >= o->max)
+                return fail(why, cap, "given more than %.0f times", o->max);
+            ((char **)f)[*count] = NULL;
+            if (set_str(&((char **)f)[*count], v[0], why, cap) != 0)
+                return -1;
+            (*count)++;
+            return 0;
+        }
         return set_str(f, v[0], why, cap);
     case T_LISTEN:
         return check_listen(v[0], why, cap) ? -1 : set_str(f, v[0], why, cap);
@@ -672,7 +709,7 @@ static void free_fields(const struct opt *t, size_t n, void *base)
         if (t[i].type == T_STR || t[i].type == T_LISTEN) {
             free(*f);
             *f = NULL;
-        } else if (t[i].type == T_LIST) {
+        } else if (t[i].type == T_LIST || t[i].type == T_TEXTS) {
             int *count = (int *)((char *)base + t[i].count_off);
             for (int j = 0; j < *count; j++)
                 free(f[j]);
@@ -795,16 +832,29 @@ static void do_line(struct ctx *x, char *s)
                "unknown option");
         return;
     }
-    if (*lines) {
+    if (*lines && o->type != T_TEXTS) {
         report(x, x->line, w[0], "given twice (first on line %d)", *lines);
         return;
     }
+    if (!*lines && o->type == T_TEXTS)
+        free_fields(o, 1, base);  /* the first line replaces the default */
     *lines = x->line;
     if (set_opt(o, base, w + 1, n - 1, why, sizeof why) != 0)
         report(x, x->line, w[0], "%s", why);
 }
 
 /* ---- API ---- */
+
+uint64_t config_clock_start_ms(const struct store_conf *st)
+{
+    uint64_t m = st->breach_after_ms;
+
+    if (st->hold_max > 0 && st->nhold_text > 0 && st->hold_after_ms < m)
+        m = st->hold_after_ms;
+    if (st->reassign_after_ms > 0 && st->reassign_after_ms < m)
+        m = st->reassign_after_ms;
+    return m;
+}
 
 void config_defaults(struct config *c)
 {

@@ -29,6 +29,7 @@
 
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_ORIGINS 16
+#define CONFIG_MAX_TEXTS 8        /* hold_text lines per store */
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -37,14 +38,23 @@ struct store_conf {
     char *id;
     char *name;                   /* display name, {store} in templates */
     char *greeting;               /* first-message auto reply; {store} {buyer} */
-    char *hold_text;              /* holding reply; {store} {buyer} {position} */
+    char *hold_text[CONFIG_MAX_TEXTS]; /* holding replies, taken in turn */
+    int nhold_text;
+    char *transfer_text;          /* the buyer is moved to another agent or group */
+    char *agent_gone_text;        /* its agent was disconnected past agent_grace */
+    char *reassign_text;          /* its agent did not answer: a colleague takes over */
+    char *farewell_sold, *farewell_no_sale; /* close with outcome sold / no_sale */
     char *timezone;               /* IANA name, e.g. Asia/Shanghai */
     char *groups[CONFIG_MAX_GROUPS];
     int ngroups;                  /* default: pre-sales, after-sales */
     char *default_group;          /* default: first group */
     uint32_t max_text_chars;      /* default 2000 */
     uint64_t hold_after_ms;       /* unanswered buyer msg -> holding reply; 20s */
-    uint64_t breach_after_ms;     /* unanswered this long -> flagged; 60s */
+    uint64_t hold_every_ms;       /* holding replies at least this far apart; 30s */
+    uint32_t hold_max;            /* holding replies per unanswered stretch; 3 */
+    uint64_t breach_after_ms;     /* unanswered this long -> flagged; 30s */
+    uint64_t reassign_after_ms;   /* unanswered -> a free colleague; 60s; 0 = off */
+    uint64_t away_reassign_ms;    /* agent away this long -> its chats move; 2m; 0 = off */
 };
 
 struct config {
@@ -67,6 +77,8 @@ struct config {
     uint64_t redis_timeout_ms;          /* a reply overdue this long: link down; 2s */
     uint64_t redis_backoff_max_ms;      /* 5s */
     uint64_t transcript_ttl_ms;   /* kept after close (and after last activity): 90d */
+    uint64_t stats_ttl_ms;        /* hourly statistics kept: 90d */
+    uint64_t stats_flush_ms;      /* response times sent to Redis this often: 1s */
 
     /* identity and logging */
     char *node_id;                /* default: hostname:port */
@@ -126,5 +138,9 @@ bool config_store_has_group(const struct store_conf *s, const char *group);
 
 /* Writes a commented config with every option and its default and unit. */
 void config_write_defaults(FILE *out);
+
+/* How long after an unanswered buyer message the store's clock takes its
+ * first step (a hold, the breach or a reassignment); 0 = no clock. */
+uint64_t config_clock_start_ms(const struct store_conf *st);
 
 #endif

@@ -39,6 +39,7 @@
 #include "router.h"
 #include "server.h"
 #include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "session_agent.h"
 #include "session_buyer.h"
@@ -264,6 +265,7 @@ static void close_everything(void)
     uv_close((uv_handle_t *)&G.drain, NULL);
     sessions_shutdown();
     server_stop();
+    stats_stop();                      /* its last flush, while Redis is up */
     router_stop();
     db_stop();
     redis_child_stop();
@@ -358,6 +360,7 @@ static int start_redis_link(void)
             c->redis_backoff_max_ms, on_db_state);
     if (router_init(&G.url) != 0)
         return -1;
+    stats_init();
     if (child == 0)
         db_start();
     return 0;

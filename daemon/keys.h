@@ -36,7 +36,9 @@
     X(NODE_AGENTS,"cg:nodeagents:%s","node: agents with sessions there")              \
     X(NODE_CHAN,  "cg:node:%s",      "channel: events for one node's sessions")       \
     X(CTL_CHAN,   "cg:ctl",          "channel: events for every node")             \
-    X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")
+    X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")       \
+    X(CLOCK,      "cg:clock",        "deadlines: chat ids and a:<agent>, by when due")  \
+    X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

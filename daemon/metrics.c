@@ -96,7 +96,11 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_chats_created_total", "New chats.", metrics.chats_created);
     counter(&b, "chatgw_chats_resumed_total", "Chats resumed.", metrics.chats_resumed);
     counter(&b, "chatgw_greetings_total", "Auto-greetings sent.", metrics.greetings);
-    counter(&b, "chatgw_holds_total", "Holding replies sent.", metrics.holds);
+    counter(&b, "chatgw_holds_total", "Holding replies sent by this node's clock steps.", metrics.holds);
+    counter(&b, "chatgw_breaches_total", "Chats left unanswered past breach_after (found by this node).",
+            metrics.breaches);
+    counter(&b, "chatgw_reassigned_total", "Unanswered chats moved to another agent by this node.",
+            metrics.reassigned);
     counter(&b, "chatgw_msgs_stored_total", "Messages acknowledged as stored.", metrics.msgs_stored);
     counter(&b, "chatgw_assignments_total", "Chats this node handed to agents.", metrics.assignments);
     counter(&b, "chatgw_events_total", "Routing events received from Redis.", metrics.events_in);

@@ -25,6 +25,7 @@ struct metrics {
     uint64_t sessions_opened[ROLE__COUNT];
     int64_t sessions[ROLE__COUNT];
     uint64_t chats_created, chats_resumed, greetings, holds, msgs_stored;
+    uint64_t breaches, reassigned;     /* clock steps this node ran */
     uint64_t accept_errors;
     uint64_t origin_refused;       /* desk upgrades refused for their Origin */
     uint64_t signals_dropped;      /* typing/read frames over signal_rate */

@@ -42,6 +42,9 @@ static struct {
     uint32_t arena_elems;
     size_t arena_bytes;
     uv_timer_t beat;
+    uv_timer_t clock;               /* armed to the next deadline in cg:clock */
+    uint64_t clock_at;              /* wall ms it is armed for; 0 = not armed */
+    bool clock_busy;                /* a clock step is in flight */
     bool started;
     char chan_node[160];
     char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
@@ -119,18 +122,80 @@ static void assign_all(void)
             router_assign(c->stores[i].id, c->stores[i].groups[g]);
 }
 
+/* ---- the 30-second clock --------------------------------------------------- */
+
+/*
+ * Deadlines live in Redis (cg:clock, see router.lua): every node arms one
+ * timer to the earliest it knows of. It learns them from its own appends
+ * (the deadline comes with the ack), from its clock steps (the next one
+ * comes with the reply) and from every heartbeat (the head of cg:clock),
+ * so a deadline set by a node that dies still fires, at most a heartbeat
+ * late, and one set by a live node fires on time. Whichever node runs a
+ * due step first does it; the others find nothing due.
+ */
+#define CLOCK_BATCH "64"
+
+static void clock_run(void);
+
+static void on_clock_step(void *ud, redisReply *r)
+{
+    (void)ud;
+    R.clock_busy = false;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("clock_failed", "error=%s", r->str);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 5)
+        return;
+    router_assign_groups(r->element[1]);
+    metrics.holds += (uint64_t)r->element[2]->integer;
+    metrics.breaches += (uint64_t)r->element[3]->integer;
+    metrics.reassigned += (uint64_t)r->element[4]->integer;
+    if (r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer > 0)
+        router_clock_arm((uint64_t)r->element[0]->integer);
+}
+
+static void clock_run(void)
+{
+    char hist[16];
+
+    if (!db_ready() || R.clock_busy)
+        return;
+    snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
+    const char *args[] = { CLOCK_BATCH, hist };
+    if (store_route("clock", 2, args, on_clock_step, NULL) == 0)
+        R.clock_busy = true;
+}
+
+static void on_clock(uv_timer_t *t)
+{
+    (void)t;
+    R.clock_at = 0;
+    clock_run();
+}
+
+void router_clock_arm(uint64_t at_ms)
+{
+    uint64_t now = gw_wall_ms();
+
+    if (!R.started || (R.clock_at && R.clock_at <= at_ms))
+        return;
+    R.clock_at = at_ms;
+    uv_timer_start(&R.clock, on_clock, at_ms > now ? at_ms - now : 0, 0);
+}
+
 /* ---- heartbeat and sweep -------------------------------------------------- */
 
 static void rejoin_all(void);
 
-/* {next cursor, {"store group"...}, declared dead} */
+/* {next cursor, {"store group"...}, declared dead, the clock's next deadline} */
 static void on_swept(void *ud, redisReply *r)
 {
     (void)ud;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("sweep_failed", "error=%s", r->str);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
         return;
+    if (r->element[3]->type == REDIS_REPLY_INTEGER && r->element[3]->integer > 0)
+        router_clock_arm((uint64_t)r->element[3]->integer);
     if (r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof R.sweep_cursor)
         memcpy(R.sweep_cursor, r->element[0]->str, r->element[0]->len + 1);
     router_assign_groups(r->element[1]);
@@ -454,6 +519,7 @@ int router_init(const struct db_url *url)
     if (event_consumer_add(on_local_event, NULL) != 0)
         return -1;
     uv_timer_init(gw.loop, &R.beat);
+    uv_timer_init(gw.loop, &R.clock);
     uv_timer_start(&R.beat, on_beat, gw.cfg->node_heartbeat_ms, gw.cfg->node_heartbeat_ms);
     R.started = true;
     return 0;
@@ -466,6 +532,8 @@ void router_stop(void)
     R.started = false;
     uv_timer_stop(&R.beat);
     uv_close((uv_handle_t *)&R.beat, NULL);
+    uv_timer_stop(&R.clock);
+    uv_close((uv_handle_t *)&R.clock, NULL);
     local_free_all(&R.buyers);
     local_free_all(&R.agents);
     proto_arena_free(&R.arena);

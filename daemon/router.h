@@ -31,6 +31,9 @@
 struct session;
 struct proto_value;
 
+/* A deadline of the clock (cg:clock) falls due at at_ms (wall clock):
+ * this node runs the due steps then, unless armed earlier already. */
+void router_clock_arm(uint64_t at_ms);
 int router_init(const struct db_url *url);
 void router_stop(void);
 /* The command link came up (or went down). */

@@ -757,7 +757,8 @@ int sessions_reconfigure(void)
 /*
  * The sweep runs often enough to honour the shortest configured timer to
  * within a quarter of it: once a second with the defaults, faster only
- * when a config asks for sub-second pings, hello timeouts or holds.
+ * when a config asks for sub-second pings or hello timeouts (the chat
+ * clock has its own timer, router.c).
  */
 static uint64_t sweep_interval_ms(void)
 {
@@ -768,9 +769,6 @@ static uint64_t sweep_interval_ms(void)
         m = c->idle_timeout_ms - c->ping_interval_ms;
     if (c->hello_timeout_ms < m)
         m = c->hello_timeout_ms;
-    for (size_t i = 0; i < c->nstores; i++)
-        if (c->stores[i].hold_after_ms < m)
-            m = c->stores[i].hold_after_ms;
     m /= 4;
     return m < 50 ? 50 : m > 1000 ? 1000 : m;
 }

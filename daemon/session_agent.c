@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "session_agent.h"
 #include "token.h"
@@ -179,7 +180,8 @@ static void agent_on_event(struct session *s, const struct event *e)
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
         return;
     }
-    if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT)
+    if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT &&
+        e->id != EV_BREACH)
         return;
     if (!a->logged_in) {
         /* between "online" and the welcome: the welcome's list may not
@@ -194,6 +196,11 @@ static void agent_on_event(struct session *s, const struct event *e)
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
                          ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
                          proto_map_get(ev, "hist"));
+    } else if (e->id == EV_BREACH) {
+        proto_w_map(w, 3);
+        proto_w_key(w, "t");         proto_w_cstr(w, "breach");
+        proto_w_key(w, "chat");      proto_w_cstr(w, ev_s(ev, "chat"));
+        proto_w_key(w, "waited_ms"); proto_w_int(w, ev_i(ev, "waited"));
     } else if (e->id == EV_UNASSIGNED) {
         proto_w_map(w, 3);
         proto_w_key(w, "t");      proto_w_cstr(w, "unassign");
@@ -726,12 +733,15 @@ static void on_msg_stored(void *ud, redisReply *r)
         refuse(s, chat, script_error(db_error_text(r)), id, "msg", r->str);
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != STORE_APPEND_REPLY) {
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
     if (!r->element[1]->integer)
         metrics.msgs_stored++;
+    if (r->element[5]->integer >= 0 && r->element[7]->type == REDIS_REPLY_STRING)
+        stats_response(A(s)->store, r->element[7]->str, A(s)->id, r->element[5]->integer,
+                       r->element[6]->integer == 1, gw_wall_ms());
     struct proto_writer *w = session_writer(s);
     proto_w_map(w, 4);
     proto_w_key(w, "t");    proto_w_cstr(w, "ack");
@@ -769,7 +779,8 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_RATE_LIMITED, id);
         return;
     }
-    rec = chat_record("agent", a->name, tv->u.s, gw_wall_ms(), id, &rec_len);
+    uint64_t now = gw_wall_ms();       /* the record's time is the response's */
+    rec = chat_record("agent", a->name, tv->u.s, now, id, &rec_len);
     if (!rec) {
         session_error(s, CG_E_INTERNAL, id);
         return;
@@ -782,7 +793,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
     snprintf(q->chat, sizeof q->chat, "%s", chat);
     struct store_append ap = { .chat = q->chat, .id = id, .id_len = idv->len, .rec = rec,
                                .rec_len = rec_len, .who = who, .tag = a->tag, .store = a->store,
-                               .node = "", .now_ms = gw_wall_ms() };
+                               .node = "", .now_ms = now };
     if (store_append(&ap, on_msg_stored, q) != 0)
         req_unsent(q, id);
 }
@@ -820,7 +831,8 @@ static void on_released(void *ud, redisReply *r)
     }
 }
 
-static void release(struct session *s, const char *chat, const char *mode, const char *to)
+static void release(struct session *s, const char *chat, const char *mode, const char *to,
+                    const char *outcome)
 {
     char ttl[24], hist[16];
     struct agent_req *q = req_new(s);
@@ -831,8 +843,8 @@ static void release(struct session *s, const char *chat, const char *mode, const
     snprintf(q->to, sizeof q->to, "%s", to ? to : "");
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)gw.cfg->transcript_ttl_ms);
     snprintf(hist, sizeof hist, "%u", gw.cfg->history_max);
-    const char *args[] = { chat, mode, A(s)->id, to ? to : "", ttl, hist };
-    if (store_route("release", 6, args, on_released, q) != 0)
+    const char *args[] = { chat, mode, A(s)->id, to ? to : "", ttl, hist, outcome ? outcome : "" };
+    if (store_route("release", 7, args, on_released, q) != 0)
         req_unsent(q, NULL);
 }
 
@@ -847,15 +859,23 @@ static void on_transfer(struct session *s, const struct proto_value *f)
         session_error_field(s, CG_E_BAD_VALUE, NULL, "to");
         return;
     }
-    release(s, chat, "transfer", to->u.s);
+    release(s, chat, "transfer", to->u.s, NULL);
 }
 
+/* close {chat, outcome?}: outcome sold | no_sale sends the store's farewell */
 static void on_close_chat(struct session *s, const struct proto_value *f)
 {
     const char *chat = chat_field(s, f, NULL);
+    const struct proto_value *o = proto_map_get(f, "outcome");
 
-    if (chat)
-        release(s, chat, "agent_close", NULL);
+    if (!chat)
+        return;
+    if (o && o->type != PROTO_NIL && (o->type != PROTO_STR ||
+        (strcmp(o->u.s, "sold") != 0 && strcmp(o->u.s, "no_sale") != 0))) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "outcome");
+        return;
+    }
+    release(s, chat, "agent_close", NULL, o && o->type == PROTO_STR ? o->u.s : NULL);
 }
 
 static void on_typing(struct session *s, const struct proto_value *f)

@@ -59,8 +59,7 @@ struct buyer {
     unsigned char secret[TOKEN_ID_BYTES]; /* of the resume token, until Redis has the chat */
     int64_t seq;                         /* last seq this session knows */
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
-    uint64_t unanswered_ms;              /* oldest unanswered buyer msg, 0 = none */
-    uint8_t greeted, greet_pending, closed, replaying, replay_busy, hold_busy;
+    uint8_t greeted, greet_pending, closed, replaying, replay_busy;
     uint8_t assigned;                    /* the buyer was told its agent */
     uint8_t fresh;                       /* a new chat Redis has no record of yet */
     char *agent_later;                   /* agent name held until the first ack */
@@ -586,21 +585,21 @@ static void on_appended(void *ud, redisReply *r)
         session_error(s, closed ? CG_E_CONFLICT : CG_E_UNAVAILABLE, id);
         return;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != STORE_APPEND_REPLY) {
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
     int64_t seq = r->element[0]->integer, dup = r->element[1]->integer,
-            greet = r->element[2]->integer, position = r->element[3]->integer;
+            greet = r->element[2]->integer, position = r->element[3]->integer,
+            deadline = r->element[4]->integer;
+    if (deadline > 0)
+        router_clock_arm((uint64_t)deadline);   /* the clock started: holds, breach */
     forget_meta(b);
     b->fresh = 0;
     memset(b->secret, 0, sizeof b->secret);
     b->greet_pending = 0;
-    if (!dup) {
+    if (!dup)
         metrics.msgs_stored++;
-        if (b->unanswered_ms == 0 && !greet)
-            b->unanswered_ms = gw_now_ms();
-    }
     if ((greet ? greet : seq) > b->seq)
         b->seq = greet ? greet : seq;
     window_mark(&b->had, seq);
@@ -697,6 +696,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
                                .meta = b->meta, .meta_len = b->meta_len, .who = "buyer",
                                .tag = "", .store = "", .node = b->meta ? router_node() : "",
                                .queue_store = b->store, .queue_group = b->group,
+                               .clock_start_ms = config_clock_start_ms(st),
                                .now_ms = ts };
     q = req_new(s, id);
     if (!q || store_append(&ap, on_appended, q) != 0) {
@@ -706,90 +706,6 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, CG_E_UNAVAILABLE, id);
     }
     free(greet_rec);
-}
-
-/* ---- holding replies ------------------------------------------------------ */
-
-static void on_hold_stored(void *ud, redisReply *r);
-
-struct hold_req {
-    struct buyer_req base;
-    int64_t position;
-    char *text;
-};
-
-static void on_hold_position(void *ud, redisReply *r)
-{
-    struct hold_req *h = ud;
-    struct session *s = h->base.s;
-    struct buyer *b = B(s);
-    const struct store_conf *st = buyer_store(b);
-    char pos[24] = "", text[4096];
-    const char *rec;
-    size_t len;
-
-    if (!session_alive(s) || !st) {
-        if (b)
-            b->hold_busy = 0;        /* the store may come back on a reload */
-        session_req_drop(h);
-        return;
-    }
-    if (r && r->type == REDIS_REPLY_INTEGER) {
-        h->position = r->integer + 1;
-        snprintf(pos, sizeof pos, "%lld", (long long)h->position);
-    }
-    greet_render(st->hold_text, &(struct greet_vars){ .store = st->name, .buyer = b->name, .position = pos },
-                 text, sizeof text);
-    h->text = strdup(text);
-    rec = chat_record("auto", st->name, text, gw_wall_ms(), NULL, &len);
-    struct store_append ap = { .chat = b->chat, .id = "", .rec = rec, .rec_len = len,
-                               .who = "", .tag = "", .store = "", .node = "",
-                               .now_ms = gw_wall_ms() };
-    if (!h->text || !rec || store_append(&ap, on_hold_stored, h) != 0)
-        on_hold_stored(h, NULL);
-}
-
-static void on_hold_stored(void *ud, redisReply *r)
-{
-    struct hold_req *h = ud;
-    struct session *s = h->base.s;
-    struct buyer *b = B(s);
-
-    if (session_alive(s)) {
-        b->hold_busy = 0;
-        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
-            int64_t seq = r->element[0]->integer;
-            const struct store_conf *st = buyer_store(b);
-            if (seq > b->seq)
-                b->seq = seq;
-            window_mark(&b->had, seq);
-            metrics.holds++;
-            send_msg(s, seq, "auto", st ? st->name : NULL, h->text, gw_wall_ms());
-            if (h->position > 0)
-                send_queue(s, h->position);
-            b->unanswered_ms = 0;
-        }
-    }
-    free(h->text);
-    session_req_drop(h);
-}
-
-static void buyer_tick(struct session *s, uint64_t now)
-{
-    struct buyer *b = B(s);
-    const struct store_conf *st;
-    struct hold_req *h;
-
-    if (!b || !b->unanswered_ms || b->hold_busy || b->closed || !db_ready())
-        return;
-    st = buyer_store(b);
-    if (!st || now - b->unanswered_ms < st->hold_after_ms)
-        return;
-    h = session_req_new(s, sizeof *h);
-    if (!h)
-        return;
-    b->hold_busy = 1;
-    ask_position(s, on_hold_position, h);
 }
 
 /* ---- the rest ------------------------------------------------------------- */
@@ -956,7 +872,6 @@ static void buyer_on_event(struct session *s, const struct event *e)
         window_mark(&b->had, seq);
         if (seq > b->seq)
             b->seq = seq;
-        b->unanswered_ms = 0;               /* a human (or the gateway) answered */
         metrics.relayed++;
         break;
     }
@@ -1039,7 +954,6 @@ const struct role buyer_role = {
     .frames = buyer_frames,
     .on_close = buyer_close,
     .on_free = buyer_free,
-    .on_tick = buyer_tick,
     .on_drain = buyer_drain,
     .on_event = buyer_on_event,
     .start = buyer_start,

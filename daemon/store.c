@@ -34,29 +34,36 @@ static size_t fmt_u64(char *out, size_t cap, uint64_t v)
 }
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
 {
-    char keys[3][160], ttl[24], now[24];
-    int nkeys = a->greet ? 3 : 1;
+    char keys[4][160], ttl[24], now[24], start[24] = "";
+    int nkeys = a->greet ? 4 : 2;
+    size_t start_len = 0;
 
     store_key(keys[0], sizeof keys[0], KEY_CHAT, a->chat, NULL);
+    store_key(keys[1], sizeof keys[1], KEY_CLOCK, NULL, NULL);
     if (a->greet) {
-        store_key(keys[1], sizeof keys[1], KEY_QUEUE, a->queue_store, a->queue_group);
-        store_key(keys[2], sizeof keys[2], KEY_QSEQ, NULL, NULL);
+        store_key(keys[2], sizeof keys[2], KEY_QUEUE, a->queue_store, a->queue_group);
+        store_key(keys[3], sizeof keys[3], KEY_QSEQ, NULL, NULL);
     }
     size_t ttl_len = fmt_u64(ttl, sizeof ttl, gw.cfg->transcript_ttl_ms);
     size_t now_len = fmt_u64(now, sizeof now, a->now_ms);
-    const char *argv[14] = { keys[0], keys[1], keys[2] };
-    size_t lens[14] = { strlen(keys[0]), nkeys > 1 ? strlen(keys[1]) : 0,
-                        nkeys > 2 ? strlen(keys[2]) : 0 };
+    if (strcmp(a->who, "buyer") == 0)
+        start_len = fmt_u64(start, sizeof start, a->clock_start_ms);
+    const char *argv[16];
+    size_t lens[16];
+    for (int i = 0; i < nkeys; i++) {
+        argv[i] = keys[i];
+        lens[i] = strlen(keys[i]);
+    }
     const char *args[] = { a->id, a->rec, ttl, a->greet ? a->greet : "", a->meta ? a->meta : "",
-                           a->chat, a->who, a->tag, now, a->store, a->node };
+                           a->chat, a->who, a->tag, now, a->store, a->node, start };
     size_t arg_lens[] = { a->id_len, a->rec_len, ttl_len, a->greet ? a->greet_len : 0,
                           a->meta ? a->meta_len : 0, strlen(a->chat), strlen(a->who),
-                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node) };
-    for (int i = 0; i < 11; i++) {
+                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len };
+    for (int i = 0; i < 12; i++) {
         argv[nkeys + i] = args[i];
         lens[nkeys + i] = arg_lens[i];
     }
-    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 11, argv, lens);
+    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 12, argv, lens);
 }
 
 int store_resume(const char *chat, db_reply_cb *cb, void *ud)
@@ -132,18 +139,48 @@ int store_locate(const char *chat, const char *node, db_reply_cb *cb, void *ud)
     return db_eval(DB_LUA_RESUME, cb, ud, 1, 3, argv, NULL);
 }
 
+/* A store's settings the scripts need (router.lua's store_cfg): its name
+ * and groups, the clock's durations in ms, and its texts (templates). */
 void store_publish_store(const struct store_conf *st)
 {
-    char key[96], groups[16 * (CONFIG_ID_MAX + 1)] = "";
+    char key[96], groups[16 * (CONFIG_ID_MAX + 1)] = "", num[6][24];
     size_t n = 0;
 
     for (int g = 0; g < st->ngroups; g++)
         n += (size_t)snprintf(groups + n, sizeof groups - n, "%s%s", g ? " " : "", st->groups[g]);
+    /* the holding replies: a msgpack array of strings */
+    struct proto_writer w;
+    proto_writer_init(&w, PROTO_MSGPACK, 0);
+    proto_w_array(&w, (uint32_t)st->nhold_text);
+    for (int i = 0; i < st->nhold_text; i++)
+        proto_w_cstr(&w, st->hold_text[i]);
     store_key(key, sizeof key, KEY_STORE, st->id, NULL);
-    const char *hset[] = { "HSET", key, "name", st->name, "groups", groups };
+    fmt_u64(num[0], sizeof num[0], st->hold_after_ms);
+    fmt_u64(num[1], sizeof num[1], st->hold_every_ms);
+    fmt_u64(num[2], sizeof num[2], st->hold_max);
+    fmt_u64(num[3], sizeof num[3], st->breach_after_ms);
+    fmt_u64(num[4], sizeof num[4], st->reassign_after_ms);
+    fmt_u64(num[5], sizeof num[5], st->away_reassign_ms);
+    char ttl[24];
+    fmt_u64(ttl, sizeof ttl, gw.cfg->stats_ttl_ms);
+    const char *hset[] = { "HSET", key, "name", st->name, "groups", groups,
+                           "hold_after", num[0], "hold_every", num[1], "hold_max", num[2],
+                           "breach_after", num[3], "reassign_after", num[4],
+                           "away_reassign", num[5], "stats_ttl", ttl,
+                           "transfer_text", st->transfer_text,
+                           "agent_gone_text", st->agent_gone_text,
+                           "reassign_text", st->reassign_text,
+                           "farewell_sold", st->farewell_sold,
+                           "farewell_no_sale", st->farewell_no_sale,
+                           "hold_text", w.err ? "" : proto_writer_data(&w) };
+    size_t lens[sizeof hset / sizeof hset[0]];
+    for (size_t i = 0; i < sizeof hset / sizeof hset[0]; i++)
+        lens[i] = strlen(hset[i]);
+    lens[sizeof hset / sizeof hset[0] - 1] = w.err ? 0 : w.len;
     const char *sadd[] = { "SADD", key_pattern(KEY_STORES), st->id };
-    db_command(NULL, NULL, 6, hset, NULL);
+    db_command(NULL, NULL, (int)(sizeof hset / sizeof hset[0]), hset, lens);
     db_command(NULL, NULL, 3, sadd, NULL);
+    proto_writer_free(&w);
 }
 
 int store_route(const char *op, int nargs, const char **args, db_reply_cb *cb, void *ud)
@@ -178,4 +215,17 @@ int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud
     fmt_u64(f, sizeof f, (uint64_t)from);
     const char *argv[] = { "migrate", f, cursor, "200" };
     return db_eval(DB_LUA_SCHEMA, cb, ud, 0, 4, argv, NULL);
+}
+
+int store_stats_add(const char *store, uint64_t hour, const char *field, const char *inc,
+                    size_t inc_len)
+{
+    char key[160], h[24], ttl[24];
+
+    fmt_u64(h, sizeof h, hour);
+    store_key(key, sizeof key, KEY_STATS, store, h);
+    fmt_u64(ttl, sizeof ttl, gw.cfg->stats_ttl_ms);
+    const char *argv[] = { key, ttl, field, inc };
+    size_t lens[] = { strlen(key), strlen(ttl), strlen(field), inc_len };
+    return db_eval(DB_LUA_STATS, NULL, NULL, 1, 4, argv, lens);
 }

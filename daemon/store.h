@@ -13,7 +13,7 @@
  * API: store_append, store_resume, store_replay, store_log_length,
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
- *      store_schema_migrate, store_key.
+ *      store_schema_migrate, store_stats_add, store_key.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -40,12 +40,16 @@ struct store_append {
     const char *tag;                   /* the writing session, for its other windows; or "" */
     const char *store;                 /* the writing agent's store; "" unless an agent */
     const char *node;                  /* locate the chat at this node (new chat), or "" */
+    uint64_t clock_start_ms;           /* a buyer message: its store's first clock step; 0 = none */
     const char *queue_store;           /* with greet: the queue the new chat joins */
     const char *queue_group;
     uint64_t now_ms;
 };
-/* Reply: {seq, duplicate 0|1, greeting seq|0, queue position|0}, or an
- * error "closed" | "no_chat" | "forbidden". */
+/* Reply (STORE_APPEND_REPLY elements): {seq, duplicate 0|1, greeting
+ * seq|0, queue position|0, the clock's deadline it set|0 (wall ms),
+ * response time ms|-1 (an agent's answer), first response 0|1, the
+ * chat's group}, or an error "closed" | "no_chat" | "forbidden". */
+#define STORE_APPEND_REPLY 8
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud);
 
 /* Reply: {the chat's record (msgpack map) or nil, number of messages} (resume.lua). */
@@ -81,6 +85,10 @@ int store_schema_check(db_reply_cb *cb, void *ud);
 /* One step of the migration from version `from`. Reply: {next cursor, chats}. */
 int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud);
 
+/* Adds a msgpack map of increments to one field of a store's statistics
+ * for an hour (stats.lua). No reply. */
+int store_stats_add(const char *store, uint64_t hour, const char *field, const char *inc,
+                    size_t inc_len);
 /* A key of the table with its one or two parts (NULL where it has none). */
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);
 

@@ -1,8 +1,9 @@
 -- append.lua: store one message in a chat's transcript, exactly once.
 -- KEYS[1] the chat (one hash: its record's fields, 'n' the number of
 -- messages, each message under its seq, 'loc' the buyer's node, 'an' the
--- agent's nodes, the client ids; see daemon/chat.h). With a greeting (the
--- chat's first message) also KEYS[2] its group's queue and KEYS[3] the
+-- agent's nodes, the client ids, the clock's fields; see daemon/chat.h),
+-- KEYS[2] cg:clock (the deadlines, see router.lua). With a greeting (the
+-- chat's first message) also KEYS[3] its group's queue and KEYS[4] the
 -- queue counter: a new chat joins its queue in the same step.
 -- ARGV[1] client id ('' = none), ARGV[2] record, ARGV[3] ttl ms,
 -- ARGV[4] greeting record to store right after it when the chat has no
@@ -17,8 +18,16 @@
 -- ARGV[10] the writing agent's store ('' unless an agent writes),
 -- ARGV[11] the buyer's node, set as the chat's location ('' = leave it):
 -- a new chat has none before its first message.
+-- ARGV[12] a buyer message: ms from an unanswered message to the clock's
+-- first step in its store ('0' = no clock; '' for others).
+-- The clock: a buyer message with none unanswered before it starts it
+-- (ua = now) and puts a deadline in cg:clock unless an earlier one is
+-- there; an agent's message stops it (ua = '') and is a response, timed
+-- and counted in the chat (fr first, rn count, rs sum, r30 within 30 s).
 -- The new record is published to the other side's node(s) (see router.lua).
--- Returns {seq, duplicate 0|1, greeting seq or 0, queue position or 0}, or
+-- Returns {seq, duplicate 0|1, greeting seq or 0, queue position or 0,
+-- the deadline this step set or 0, the response time or -1, 1 when it was
+-- the chat's first response, the chat's group}, or
 -- an error "closed" / "no_chat" / "forbidden". seq is the record's 1-based
 -- number; the position (1 = next) is given when this step queued the chat,
 -- so the buyer learns it with the ack and before any agent can take it.
@@ -40,7 +49,8 @@ local writer = string.match(who, '^agent:(.+)$')
 -- when the retention clock was last restarted
 local RENEWED = '\0renewed'
 local idf = id ~= '' and (who ~= '' and who or 'gateway') .. '\0' .. id or RENEWED
-local got = redis.call('HMGET', K, 'store', 'state', 'agent', 'n', 'loc', 'an', RENEWED, idf)
+local got = redis.call('HMGET', K, 'store', 'state', 'agent', 'n', 'loc', 'an', RENEWED, idf,
+                      'group', 'ua', 'dl', 'rn', 'rs', 'r30', 'fr', 'hw')
 local store, state, agent, n = got[1], got[2], got[3], tonumber(got[4]) or 0
 local set = {}
 if not store then
@@ -48,12 +58,12 @@ if not store then
   if ARGV[5] == '' then return redis.error_reply('no_chat') end
   local m = cmsgpack.unpack(ARGV[5])
   for f, v in pairs(m) do set[#set + 1] = f; set[#set + 1] = v end
-  store, state = m.store, m.state
+  store, state, got[9] = m.store, m.state, m.group
 end
 if writer and (agent ~= writer or store ~= ARGV[10]) then
   return redis.error_reply('forbidden')
 end
-if id ~= '' and got[8] then return {tonumber(got[8]), 1, 0, 0} end
+if id ~= '' and got[8] then return {tonumber(got[8]), 1, 0, 0, 0, -1, 0, ''} end
 if state == 'closed' then return redis.error_reply('closed') end
 local seq, greet, pos = n + 1, 0, 0
 set[#set + 1] = seq
@@ -65,8 +75,8 @@ if ARGV[4] ~= '' and n == 0 then
   -- queue scores come from one counter: unique and increasing on every
   -- node whatever its clock, so the position told here is the one the
   -- chat has (only chats sent to the head, see router.lua, go before it)
-  redis.call('ZADD', KEYS[2], 'NX', redis.call('INCR', KEYS[3]), chat)
-  pos = redis.call('ZRANK', KEYS[2], chat) + 1
+  redis.call('ZADD', KEYS[3], 'NX', redis.call('INCR', KEYS[4]), chat)
+  pos = redis.call('ZRANK', KEYS[3], chat) + 1
 end
 set[#set + 1] = 'n'
 set[#set + 1] = greet > 0 and greet or seq
@@ -77,6 +87,42 @@ end
 if id ~= '' then
   set[#set + 1] = idf
   set[#set + 1] = seq
+end
+-- the 30-second clock
+local ua, deadline, rt, first = got[10], 0, -1, 0
+local start = tonumber(ARGV[12]) or 0
+if who == 'buyer' and start > 0 then
+  local now_ = tonumber(ARGV[9])
+  local dl = tonumber(got[11])
+  local d
+  if not ua or ua == '' then              -- a new question: the clock starts
+    for _, f in ipairs({ 'ua', now_, 'hc', 0, 'hl', 0, 'br', 0, 'ra', 0, 'hw', 0 }) do
+      set[#set + 1] = f
+    end
+    d = now_ + start
+  elseif got[16] == '1' then              -- a hold waited for this message
+    d = now_
+    set[#set + 1] = 'hw'
+    set[#set + 1] = 0
+  end
+  if d and dl and dl <= d then d = nil end  -- an earlier deadline comes first
+  if d then
+    redis.call('ZADD', KEYS[2], d, chat)
+    set[#set + 1] = 'dl'
+    set[#set + 1] = d
+    deadline = d
+  end
+  set[#set + 1] = 'lb'
+  set[#set + 1] = now_
+elseif writer and ua and ua ~= '' then   -- an answer: the clock stops
+  rt = tonumber(ARGV[9]) - tonumber(ua)
+  first = got[15] and 0 or 1
+  for _, f in ipairs({ 'ua', '', 'rn', (tonumber(got[12]) or 0) + 1,
+                       'rs', (tonumber(got[13]) or 0) + rt,
+                       'r30', (tonumber(got[14]) or 0) + (rt <= 30000 and 1 or 0) }) do
+    set[#set + 1] = f
+  end
+  if first == 1 then set[#set + 1] = 'fr'; set[#set + 1] = rt end
 end
 -- the retention clock restarts with activity; restarting it when a tenth
 -- of it has passed is as good as on every append
@@ -106,4 +152,4 @@ if agent and got[6] then
   end
 end
 if renew then redis.call('PEXPIRE', K, ttl) end
-return {seq, 0, greet, pos}
+return {seq, 0, greet, pos, deadline, rt, first, got[9] or ''}

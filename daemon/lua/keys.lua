@@ -25,5 +25,7 @@ local KEY = {
   NODE_CHAN   = 'cg:node:%s',
   CTL_CHAN    = 'cg:ctl',
   SCHEMA      = 'cg:schema',
+  CLOCK       = 'cg:clock',
+  STATS       = 'cg:stats:%s:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

@@ -37,7 +37,8 @@
 --                                 heartbeat, dead nodes, expired grace, and a
 --                                 slice of this node's agents checked for chats
 --                                 that expired while held; answers
---                                 {next cursor, {"store group"...}, dead}:
+--                                 {next cursor, {"store group"...}, dead,
+--                                 the clock's next deadline or 0}:
 --                                 dead = 1 when NODE had been declared dead
 --                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
@@ -48,7 +49,7 @@ local function ckey(c) return key('CHAT', c) end
 -- A chat's record is fields of its hash (daemon/chat.h), next to its
 -- messages: these are the record's, the numbers among them read as numbers.
 local META = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
-               'agent_name', 'assigned', 'reason', 'closed', 'an' }
+               'agent_name', 'assigned', 'reason', 'closed', 'an', 'outcome' }
 local NUMERIC = { created = true, assigned = true, closed = true }
 
 local function agent_info(a)
@@ -146,9 +147,10 @@ local function push(c, ...)
   return n - #recs + 1
 end
 
--- A message from the gateway itself, stored and sent to both sides.
-local function system_msg(c, text, agent)
-  local rec = cmsgpack.pack({ from = 'system', text = text, ts = now })
+-- A message from the gateway itself (from: system, or auto with the
+-- store's name), stored and sent to both sides.
+local function system_msg(c, text, agent, from, name)
+  local rec = cmsgpack.pack({ from = from or 'system', name = name, text = text, ts = now })
   local seq = push(c, rec)
   to_buyer(c, { k = 'bmsg', seq = seq, rec = rec })
   if agent then to_agent(agent, { k = 'amsg', chat = c, seq = seq, rec = rec }) end
@@ -160,6 +162,52 @@ end
 -- the head of its queue (a transfer, an agent gone) gets its number less
 -- HEAD, before every arrival and after the chats sent there earlier.
 local HEAD = 2 ^ 50
+
+-- A store's settings as the nodes publish them (store.c), read once per
+-- script run: the clock's durations (ms) and its texts (templates).
+local STORE_NUM = { 'hold_after', 'hold_every', 'hold_max', 'breach_after', 'reassign_after',
+                    'away_reassign', 'stats_ttl' }
+local stores = {}
+local function store_cfg(st)
+  local cfg = stores[st]
+  if cfg then return cfg end
+  cfg = {}
+  local v = redis.call('HMGET', key('STORE', st), 'name', 'hold_text', unpack(STORE_NUM))
+  cfg.name = v[1] or st
+  cfg.hold_text = v[2] and cmsgpack.unpack(v[2]) or {}
+  for i, f in ipairs(STORE_NUM) do cfg[f] = tonumber(v[i + 2]) or 0 end
+  stores[st] = cfg
+  return cfg
+end
+
+-- A template with its {placeholders} filled ({{ and }} are braces; an
+-- unknown or missing value is empty), as greet.c renders them.
+local function render(tpl, vars)
+  local out, i, n = {}, 1, #tpl
+  while i <= n do
+    local c2 = string.sub(tpl, i, i + 1)
+    if c2 == '{{' or c2 == '}}' then
+      out[#out + 1] = string.sub(c2, 1, 1); i = i + 2
+    elseif string.sub(tpl, i, i) == '{' and string.find(tpl, '}', i, true) then
+      local j = string.find(tpl, '}', i, true)
+      out[#out + 1] = tostring(vars[string.sub(tpl, i + 1, j - 1)] or ''); i = j + 1
+    else
+      local j = string.find(tpl, '[{}]', i + 1) or n + 1
+      out[#out + 1] = string.sub(tpl, i, j - 1); i = j
+    end
+  end
+  return table.concat(out)
+end
+
+-- The store's text `name` for chat c (record m), rendered.
+local function store_text(m, name, vars)
+  local tpl = redis.call('HGET', key('STORE', m.store), name) or ''
+  vars = vars or {}
+  vars.store = vars.store or store_cfg(m.store).name
+  vars.buyer = vars.buyer or m.name
+  vars.agent = vars.agent or m.agent_name
+  return render(tpl, vars)
+end
 
 local function has_group(store, g)
   for name in string.gmatch(redis.call('HGET', key('STORE', store), 'groups') or '', '%S+') do
@@ -178,6 +226,23 @@ local function requeue(c, m, text)
   local q = key('QUEUE', m.store, m.group)
   redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
   to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
+end
+
+-- The numbers supervisors read (layout: stats.lua): `name` of chat
+-- record m counted by delta for its store, its group and agent (if any),
+-- in this hour's hash, kept stats_ttl.
+local function count(m, agent, name, delta)
+  local k = key('STATS', m.store, math.floor(now / 3600000))
+  local fields = { 's', 'g:' .. (m.group or '') }
+  if agent then fields[#fields + 1] = 'a:' .. agent end
+  for _, f in ipairs(fields) do
+    local raw = redis.call('HGET', k, f)
+    local cur = raw and cmsgpack.unpack(raw) or {}
+    cur[name] = (cur[name] or 0) + delta
+    redis.call('HSET', k, f, cmsgpack.pack(cur))
+  end
+  local ttl = store_cfg(m.store).stats_ttl
+  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
 end
 
 -- The last hist messages of chat c: the seq of the first, and them.
@@ -202,6 +267,16 @@ local function give(c, m, a, info, rt, waited_from, hist)
   m.assigned = now
   m.an = nodes_of(a)
   meta_set(c, m)
+  -- an unanswered chat: the new agent has reassign_after to answer it
+  local v = redis.call('HMGET', ckey(c), 'ua', 'dl')
+  local after = store_cfg(m.store).reassign_after
+  if v[1] and v[1] ~= '' and after > 0 then
+    local d = now + after
+    if not tonumber(v[2]) or tonumber(v[2]) > d then
+      redis.call('ZADD', key('CLOCK'), d, c)
+      redis.call('HSET', ckey(c), 'dl', d)
+    end
+  end
   local first, recs = history(c, hist)
   to_agent(a, { k = 'assign', chat = c, buyer = m.buyer or '', bname = m.name or '',
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs })
@@ -268,6 +343,15 @@ local function drop_node(a, n)
   went_offline_if_gone(a)
 end
 
+-- Agent a went away now: its clock (cg:clock member 'a:<agent>').
+local function away_clock(a)
+  local info = agent_info(a)
+  redis.call('HSET', key('AGENT_RT', a), 'away_since', now)
+  if info and store_cfg(info.store).away_reassign > 0 then
+    redis.call('ZADD', key('CLOCK'), now + store_cfg(info.store).away_reassign, 'a:' .. a)
+  end
+end
+
 local function groups_of(a)
   local info = agent_info(a)
   if not info then return {} end
@@ -295,7 +379,7 @@ if op == 'online' then
   redis.call('SADD', key('NODE_AGENTS', node), a)
   redis.call('ZREM', key('OFFLINE'), a)
   redis.call('HSET', key('AGENT_RT', a), 'online', online_count(a))
-  redis.call('HSETNX', key('AGENT_RT', a), 'state', 'away')
+  if redis.call('HSETNX', key('AGENT_RT', a), 'state', 'away') == 1 then away_clock(a) end
   redis.call('HSETNX', key('AGENT_RT', a), 'idle', now)
   refresh(a)
   return { runtime(a).state, groups_of(a) }
@@ -335,7 +419,7 @@ if op == 'refresh' then
       local m = meta_get(c)
       if m and m.agent == a and m.store ~= info.store and m.state ~= 'closed' then
         take_back(c, a, 'store_changed')
-        requeue(c, m, 'You are being transferred to another agent.')
+        requeue(c, m, store_text(m, 'transfer_text'))
         out[#out + 1] = m.store .. ' ' .. m.group
       end
     end
@@ -351,6 +435,8 @@ if op == 'state' then
     redis.call('HSET', key('AGENT_RT', a), 'idle', now)
   end
   redis.call('HSET', key('AGENT_RT', a), 'state', st)
+  -- away: its unanswered chats go to colleagues after away_reassign
+  if st == 'away' and rt.state ~= 'away' then away_clock(a) end
   refresh(a)
   return groups_of(a)
 end
@@ -410,6 +496,13 @@ if op == 'release' then
   if m.state == 'closed' then return redis.error_reply('closed') end
   local owner = m.agent
   if mode == 'agent_close' or mode == 'buyer_left' then
+    local outcome = ARGV[10] or ''
+    if mode == 'agent_close' and (outcome == 'sold' or outcome == 'no_sale') then
+      -- the handbooks' two farewells, from the store, before the chat closes
+      system_msg(c, store_text(m, 'farewell_' .. outcome), owner, 'auto', store_cfg(m.store).name)
+      m.outcome = outcome
+      count(m, owner, outcome, 1)
+    end
     m.state = 'closed'
     m.reason = mode == 'agent_close' and 'agent_closed' or 'buyer_left'
     m.closed = now
@@ -427,7 +520,7 @@ if op == 'release' then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
     take_back(c, owner, 'transferred')
     m.group = g
-    requeue(c, m, 'You are being transferred to another agent.')
+    requeue(c, m, store_text(m, 'transfer_text'))
     local out = groups_of(owner)
     out[#out + 1] = m.store .. ' ' .. g
     return out
@@ -439,7 +532,7 @@ if op == 'release' then
     return redis.error_reply('conflict')
   end
   take_back(c, owner, 'transferred')
-  system_msg(c, 'You are being transferred to another agent.', nil)
+  system_msg(c, store_text(m, 'transfer_text'), nil)
   give(c, m, target, info, rt, now, hist)
   return groups_of(owner)
 end
@@ -493,7 +586,7 @@ if op == 'sweep' then
     for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.state ~= 'closed' then
-        requeue(c, m, 'Your agent was disconnected; we are finding you another one.')
+        requeue(c, m, store_text(m, 'agent_gone_text'))
         touch({ m.store .. ' ' .. m.group })
         -- its sessions are not registered (that is why it is offline), yet
         -- some may still be open on a node declared dead that comes back:
@@ -513,7 +606,177 @@ if op == 'sweep' then
   for _, a in ipairs(scan[2]) do
     if drop_stale(a) then touch(groups_of(a)) end
   end
-  return { scan[1], touched, declared_dead and 1 or 0 }
+  local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
+  return { scan[1], touched, declared_dead and 1 or 0, tonumber(head[2]) or 0 }
+end
+
+-- ---- the 30-second clock ---------------------------------------------------
+-- cg:clock holds each chat's next deadline (member: chat id) and each away
+-- agent's (member: 'a:' .. agent). append.lua starts a chat's clock with
+-- the oldest unanswered buyer message (field 'ua') and an agent's reply
+-- stops it ('ua' = ''); the deadline is not taken back then (that would
+-- cost a command per reply): a deadline that finds the chat answered does
+-- nothing. Each step below runs in one script, whichever node's timer
+-- fires first: the ZREM of a due member is what makes it fire once.
+-- A chat's fields: ua, lb (latest buyer message), dl (its deadline in
+-- cg:clock, '' = none), hw (1: the next hold waits for a new buyer
+-- message, which sets a deadline at once), hc/hl (holds sent, the last
+-- one's time), br (breached), ra (moved up its queue), per episode (since
+-- ua).
+
+local function ready_colleague(m, not_a)
+  for _, a in ipairs(redis.call('ZRANGE', key('READY', m.store, m.group), 0, 15)) do
+    if a ~= not_a then
+      local info, rt = agent_info(a), runtime(a)
+      if info and info.store == m.store and rt.state == 'ready' and rt.online > 0
+         and rt.load < info.cap then
+        return a, info, rt
+      end
+    end
+  end
+end
+
+-- Offers chat c (record m) of an agent who does not answer to a free
+-- colleague of its group; true when one took it.
+local function reassign(c, m, why, hist)
+  local a, info, rt = ready_colleague(m, m.agent)
+  if not a then return false end
+  local old = m.agent
+  take_back(c, old, why)
+  system_msg(c, store_text(m, 'reassign_text', { agent = info.name }), nil, 'auto',
+             store_cfg(m.store).name)
+  give(c, m, a, info, rt, now, hist)
+  count(m, old, 'reassigned', 1)
+  return true
+end
+
+local CLOCK_F = { 'store', 'group', 'state', 'agent', 'agent_name', 'name', 'assigned',
+                  'ua', 'lb', 'hc', 'hl', 'br', 'ra', 'buyer', 'created' }
+
+-- One due step of chat c; its next deadline (or nil). Counts into out.
+local function clock_chat(c, hist, out)
+  local K = ckey(c)
+  local v = redis.call('HMGET', K, unpack(CLOCK_F))
+  local m = {}
+  for i, f in ipairs(CLOCK_F) do m[f] = v[i] end
+  if not m.store or m.state == 'closed' or not m.ua or m.ua == '' then
+    if m.store then redis.call('HSET', K, 'dl', '') end
+    return
+  end
+  local cfg = store_cfg(m.store)
+  local ua, lb = tonumber(m.ua), tonumber(m.lb) or tonumber(m.ua)
+  local hc, hl = tonumber(m.hc) or 0, tonumber(m.hl) or 0
+  local next_at, waits = nil, false
+  local function at(t) if not next_at or t < next_at then next_at = t end end
+  -- a holding reply: after hold_after, hold_every apart, hold_max at most,
+  -- and only for a buyer message newer than the last hold
+  if hc < cfg.hold_max and #cfg.hold_text > 0 then
+    if lb > hl then
+      local t = math.max(ua + cfg.hold_after, hl + cfg.hold_every)
+      if now >= t then
+        local q = key('QUEUE', m.store, m.group)
+        local rank = not m.agent and redis.call('ZRANK', q, c) or nil
+        local text = render(cfg.hold_text[hc % #cfg.hold_text + 1],
+                            { store = cfg.name, buyer = m.name, agent = m.agent_name,
+                              position = rank and rank + 1 or '' })
+        system_msg(c, text, m.agent, 'auto', cfg.name)
+        if rank then to_buyer(c, { k = 'queued', group = m.group, position = rank + 1 }) end
+        hc, hl = hc + 1, now
+        redis.call('HSET', K, 'hc', hc, 'hl', now)
+        out.holds = out.holds + 1
+        if hc < cfg.hold_max then waits = true end
+      else
+        at(t)
+      end
+    else
+      waits = true
+    end
+  end
+  -- the breach: flagged once per episode, counted against the agent
+  if m.br ~= '1' and cfg.breach_after > 0 then
+    if now >= ua + cfg.breach_after then
+      redis.call('HSET', K, 'br', 1)
+      redis.call('HINCRBY', K, 'brn', 1)
+      m.br = '1'
+      count(m, m.agent, 'breaches', 1)
+      local ev = { k = 'breach', chat = c, store = m.store, group = m.group,
+                   waited = now - ua }
+      if m.agent then to_agent(m.agent, ev) end
+      out.breaches = out.breaches + 1
+    else
+      at(ua + cfg.breach_after)
+    end
+  end
+  -- reassignment: an agent who has not answered within reassign_after of
+  -- taking the chat (or of the question) loses it to a free colleague; a
+  -- waiting chat goes to the head of its queue, once
+  if cfg.reassign_after > 0 then
+    if m.agent then
+      local t = math.max(ua, tonumber(m.assigned) or 0) + cfg.reassign_after
+      if now >= t then
+        local full = meta_get(c)
+        if reassign(c, full, 'reassigned', hist) then
+          out.reassigned = out.reassigned + 1
+          at(now + cfg.reassign_after)
+        else
+          at(now + cfg.reassign_after)     -- nobody free: ask again later
+        end
+      else
+        at(t)
+      end
+    elseif m.ra ~= '1' then
+      if now >= ua + cfg.reassign_after then
+        local q = key('QUEUE', m.store, m.group)
+        if redis.call('ZSCORE', q, c) then
+          redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
+          to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
+          out.touched[#out.touched + 1] = m.store .. ' ' .. m.group
+        end
+        redis.call('HSET', K, 'ra', 1)
+      else
+        at(ua + cfg.reassign_after)
+      end
+    end
+  end
+  if next_at then redis.call('ZADD', key('CLOCK'), next_at, c) end
+  redis.call('HSET', K, 'dl', next_at or '', 'hw', waits and 1 or 0)
+  return next_at
+end
+
+-- Agent a has been away for its store's away_reassign: its unanswered
+-- chats go to free colleagues.
+local function clock_away(a, hist, out)
+  local rt, info = runtime(a), agent_info(a)
+  if not info or rt.state ~= 'away' then return end
+  local cfg = store_cfg(info.store)
+  local since = tonumber(redis.call('HGET', key('AGENT_RT', a), 'away_since')) or now
+  if cfg.away_reassign <= 0 then return end
+  if now < since + cfg.away_reassign then
+    redis.call('ZADD', key('CLOCK'), since + cfg.away_reassign, 'a:' .. a)
+    return
+  end
+  for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
+    local m = meta_get(c)
+    local ua = redis.call('HGET', ckey(c), 'ua')
+    if m and m.agent == a and m.state ~= 'closed' and ua and ua ~= '' then
+      if reassign(c, m, 'away', hist) then out.reassigned = out.reassigned + 1 end
+    end
+  end
+end
+
+if op == 'clock' then
+  -- due steps, at most `max`: {next deadline or 0, {"store group"...},
+  -- holds, breaches, reassigned}
+  local max, hist = tonumber(ARGV[4]), tonumber(ARGV[5])
+  local out = { holds = 0, breaches = 0, reassigned = 0, touched = {} }
+  local due = redis.call('ZRANGEBYSCORE', key('CLOCK'), '-inf', now, 'LIMIT', 0, max)
+  for _, member in ipairs(due) do
+    redis.call('ZREM', key('CLOCK'), member)
+    local a = string.match(member, '^a:(.+)$')
+    if a then clock_away(a, hist, out) else clock_chat(member, hist, out) end
+  end
+  local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
+  return { tonumber(head[2]) or 0, out.touched, out.holds, out.breaches, out.reassigned }
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

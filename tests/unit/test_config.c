@@ -103,8 +103,9 @@ TEST(store_defaults)
     ASSERT_STREQ(s->id, "shop1");
     ASSERT_STREQ(s->name, "shop1");
     ASSERT_STREQ(s->greeting, "Hello, welcome to {store}! How can I help you?");
-    ASSERT_STREQ(s->hold_text, "Thanks for waiting! All our agents are busy right now; we will be "
-                               "with you shortly.");
+    ASSERT_EQ(s->nhold_text, 1);
+    ASSERT_STREQ(s->hold_text[0], "Thanks for waiting! All our agents are busy right now; we will be "
+                                  "with you shortly.");
     ASSERT_STREQ(s->timezone, "UTC");
     ASSERT_EQ(s->ngroups, 2);
     ASSERT_STREQ(s->groups[0], "pre-sales");
@@ -112,7 +113,12 @@ TEST(store_defaults)
     ASSERT_STREQ(s->default_group, "pre-sales");
     ASSERT_EQ(s->max_text_chars, 2000);
     ASSERT_EQ(s->hold_after_ms, 20000);
-    ASSERT_EQ(s->breach_after_ms, 60000);
+    ASSERT_EQ(s->breach_after_ms, 30000);
+    ASSERT_EQ(s->hold_every_ms, 30000);
+    ASSERT_EQ(s->hold_max, 3);
+    ASSERT_EQ(s->reassign_after_ms, 60000);
+    ASSERT_EQ(s->away_reassign_ms, 120000);
+    ASSERT_EQ(config_clock_start_ms(s), 20000);
     config_free(&c);
 }
 
@@ -461,8 +467,22 @@ TEST(templates)
     ASSERT_EQ(load_text(&c, "store s\n greeting \"Hi {buyer}, {{this}} is {store}\"\n"
                             " hold_text \"#{position} {agent}\"\n"), 0);
     ASSERT_STREQ(c.stores[0].greeting, "Hi {buyer}, {{this}} is {store}");
-    ASSERT_STREQ(c.stores[0].hold_text, "#{position} {agent}");
+    ASSERT_EQ(c.stores[0].nhold_text, 1);
+    ASSERT_STREQ(c.stores[0].hold_text[0], "#{position} {agent}");
     config_free(&c);
+    /* several holding replies: the lines add up, replacing the default */
+    ASSERT_EQ(load_text(&c, "store s\n hold_text one\n hold_text \"two {agent}\"\n"
+                            "store t\n hold_max 0\n reassign_after 0\n"), 0);
+    ASSERT_EQ(c.stores[0].nhold_text, 2);
+    ASSERT_STREQ(c.stores[0].hold_text[0], "one");
+    ASSERT_STREQ(c.stores[0].hold_text[1], "two {agent}");
+    ASSERT_EQ(c.stores[1].nhold_text, 1);
+    ASSERT_EQ(config_clock_start_ms(&c.stores[1]), 30000);   /* only the breach is left */
+    config_free(&c);
+    EXPECT_ERRORS("store s\n"
+                  "hold_text 1\nhold_text 2\nhold_text 3\nhold_text 4\nhold_text 5\n"
+                  "hold_text 6\nhold_text 7\nhold_text 8\nhold_text 9\n",
+                  "T:10: hold_text: given more than 8 times\n");
     EXPECT_ERRORS("store s\n"
                   "greeting \"Hello {shop}\"\n"
                   "hold_text \"You are {position\"\n",
@@ -496,7 +516,7 @@ TEST(cross_option_rules)
                   "  hold_after 60s\n"
                   "store b\n"
                   "  breach_after 20s\n",
-                  "T:3: hold_after: must be less than breach_after (1m)\n"
+                  "T:3: hold_after: must be less than breach_after (30s)\n"
                   "T:5: breach_after: must be greater than hold_after (20s)\n"
                   "T:1: ping_interval: must be less than idle_timeout (75s)\n");
     EXPECT_ERRORS("idle_timeout 30s\n", "T:1: idle_timeout: must be greater than ping_interval (30s)\n");

@@ -1,0 +1,181 @@
+/*
+ * stats.c - response times into the hourly statistics (see stats.h).
+ *
+ * Counts wait in a small chained hash table keyed by (hour, store, field)
+ * until the flush timer; each entry is one field of one hour's hash. The
+ * table is emptied at every flush, so it holds at most the fields that
+ * moved in one stats_flush.
+ *
+ * API: see stats.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "codec.h"
+#include "config.h"
+#include "gw.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
+
+#define STATS_SLOTS 1024           /* chains; a power of two */
+#define FIELD_MAX (2 + CONFIG_ID_MAX)
+
+enum { C_REPLIES, C_RT_SUM, C_RT30, C_FIRST, C_FIRST_SUM, C_FIRST30, C__COUNT };
+static const char *const counter_name[C__COUNT] = { "replies", "rt_sum", "rt30", "first",
+                                                     "first_sum", "first30" };
+static const int64_t bucket_ms[STATS_NBUCKETS - 1] = { STATS_BUCKETS_MS };
+
+struct entry {
+    struct entry *next;
+    uint64_t hour;
+    char store[CONFIG_ID_MAX + 1];
+    char field[FIELD_MAX + 1];
+    int64_t c[C__COUNT];
+    int64_t rh[STATS_NBUCKETS], fh[STATS_NBUCKETS];
+};
+
+static struct {
+    struct entry *slot[STATS_SLOTS];
+    size_t count;
+    uv_timer_t timer;
+    bool started;
+} T;
+
+static uint32_t hash(uint64_t hour, const char *store, const char *field)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)hour;
+
+    for (const char *p = store; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ '|') * 16777619u;
+    for (const char *p = field; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+static struct entry *entry_get(uint64_t hour, const char *store, const char *field)
+{
+    struct entry **sl = &T.slot[hash(hour, store, field) & (STATS_SLOTS - 1)], *e;
+
+    for (e = *sl; e; e = e->next)
+        if (e->hour == hour && strcmp(e->store, store) == 0 && strcmp(e->field, field) == 0)
+            return e;
+    if (strlen(store) > CONFIG_ID_MAX || strlen(field) > FIELD_MAX || !(e = calloc(1, sizeof *e)))
+        return NULL;
+    e->hour = hour;
+    memcpy(e->store, store, strlen(store) + 1);
+    memcpy(e->field, field, strlen(field) + 1);
+    e->next = *sl;
+    *sl = e;
+    T.count++;
+    return e;
+}
+
+static int bucket(int64_t ms)
+{
+    int i = 0;
+
+    while (i < STATS_NBUCKETS - 1 && ms > bucket_ms[i])
+        i++;
+    return i;
+}
+
+void stats_response(const char *store, const char *group, const char *agent, int64_t rt_ms,
+                    bool first, uint64_t now_ms)
+{
+    char fields[3][FIELD_MAX + 1];
+    uint64_t hour = now_ms / 3600000;
+    int b = bucket(rt_ms);
+
+    snprintf(fields[0], sizeof fields[0], "s");
+    snprintf(fields[1], sizeof fields[1], "g:%s", group);
+    snprintf(fields[2], sizeof fields[2], "a:%s", agent);
+    for (int i = 0; i < 3; i++) {
+        struct entry *e = entry_get(hour, store, fields[i]);
+        if (!e)
+            continue;
+        e->c[C_REPLIES]++;
+        e->c[C_RT_SUM] += rt_ms;
+        e->c[C_RT30] += rt_ms <= 30000;
+        e->rh[b]++;
+        if (first) {
+            e->c[C_FIRST]++;
+            e->c[C_FIRST_SUM] += rt_ms;
+            e->c[C_FIRST30] += rt_ms <= 30000;
+            e->fh[b]++;
+        }
+    }
+}
+
+static void put_hist(struct proto_writer *w, const char *name, const int64_t *h)
+{
+    proto_w_key(w, name);
+    proto_w_array(w, STATS_NBUCKETS);
+    for (int i = 0; i < STATS_NBUCKETS; i++)
+        proto_w_int(w, h[i]);
+}
+
+/* One entry's counts as a msgpack map of increments. */
+static void encode(struct proto_writer *w, const struct entry *e)
+{
+    proto_writer_reset(w, PROTO_MSGPACK);
+    proto_w_map(w, C__COUNT + 2);
+    for (int i = 0; i < C__COUNT; i++) {
+        proto_w_key(w, counter_name[i]);
+        proto_w_int(w, e->c[i]);
+    }
+    put_hist(w, "rh", e->rh);
+    put_hist(w, "fh", e->fh);
+}
+
+void stats_flush(void)
+{
+    struct proto_writer w;
+
+    if (T.count == 0)
+        return;
+    proto_writer_init(&w, PROTO_MSGPACK, 0);
+    /* one call per entry: entries of one store and hour could share one,
+     * but a flush is rare and this keeps the code and the script simple */
+    for (size_t i = 0; i < STATS_SLOTS; i++) {
+        struct entry *e = T.slot[i], *next;
+        for (; e; e = next) {
+            next = e->next;
+            encode(&w, e);
+            if (!w.err && store_stats_add(e->store, e->hour, e->field, proto_writer_data(&w),
+                                          w.len) != 0)
+                log_warn("stats_lost", "store=%s field=%s reason=redis_unavailable", e->store,
+                         e->field);
+            free(e);
+        }
+        T.slot[i] = NULL;
+    }
+    T.count = 0;
+    proto_writer_free(&w);
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    (void)t;
+    stats_flush();
+}
+
+void stats_init(void)
+{
+    uv_timer_init(gw.loop, &T.timer);
+    uv_timer_start(&T.timer, on_flush, gw.cfg->stats_flush_ms, gw.cfg->stats_flush_ms);
+    T.started = true;
+}
+
+void stats_stop(void)
+{
+    if (!T.started)
+        return;
+    stats_flush();
+    uv_timer_stop(&T.timer);
+    uv_close((uv_handle_t *)&T.timer, NULL);
+    T.started = false;
+}
