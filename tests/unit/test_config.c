@@ -1,5 +1,6 @@
 /* test_config.c - config file parsing, defaults, validation, errors. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,6 +609,99 @@ TEST(written_defaults_match_shipped_file)
               "build/chatgwd --print-config > conf/chatgw.conf");
 }
 
+/* The option names of the tables, from the commented config: "#name" and
+ * "#    name" lines, space-separated into names (each followed by ' '). */
+static void option_names(char *names, size_t cap)
+{
+    char *buf = NULL, *p;
+    size_t len = 0, n = 0;
+    FILE *out = open_memstream(&buf, &len);
+
+    config_write_defaults(out);
+    fclose(out);
+    names[0] = '\0';
+    for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        const char *q = p[0] == '#' && islower((unsigned char)p[1]) ? p + 1 :
+                        strncmp(p, "#    ", 5) == 0 && islower((unsigned char)p[5]) ? p + 5 : NULL;
+        size_t k = q ? strcspn(q, " \n") : 0;
+        if (k == 5 && strncmp(q, "store", 5) == 0)
+            continue;                   /* "#store example": the block, no option */
+        if (k && n + k + 1 < cap) {
+            memcpy(names + n, q, k);
+            names[n + k] = ' ';
+            names[n += k + 1] = '\0';
+        }
+    }
+    free(buf);
+}
+
+static bool is_option(const char *names, const char *w, size_t k)
+{
+    for (const char *p = names; *p; p += strcspn(p, " ") + 1)
+        if (strcspn(p, " ") == k && strncmp(p, w, k) == 0)
+            return true;
+    return false;
+}
+
+TEST(man_page_is_the_table)
+{
+    char *buf = NULL, *file = malloc(1 << 20), names[4096], word[64], seen[4096] = "";
+    size_t len = 0, n;
+    FILE *out = open_memstream(&buf, &len), *in = fopen("man/chatgw.conf.5", "r");
+    int entries = 0;
+
+    ASSERT(out && in && file);
+    config_write_man(out);
+    fclose(out);
+    n = fread(file, 1, (1 << 20) - 1, in);
+    fclose(in);
+    file[n] = '\0';
+    int same = n == len && memcmp(buf, file, n) == 0;
+    free(buf);
+    if (!same) {
+        free(file);
+        FAIL_("man/chatgw.conf.5 differs from config_write_man(); regenerate it with "
+              "build/chatgwd --print-config=man > man/chatgw.conf.5");
+    }
+    option_names(names, sizeof names);
+    ASSERT(strlen(names) > 200);
+    /* each entry (".TP" then "\fBname\fR") is an option, and each option has one */
+    for (char *p = file; (p = strstr(p, ".TP\n\\fB")); p += 3) {
+        size_t k = strcspn(p + 7, "\\");
+        snprintf(word, sizeof word, "%.*s", (int)(k < 63 ? k : 63), p + 7);
+        if (!is_option(names, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 has an entry for \"%s\", which is no option", word);
+        }
+        if (is_option(seen, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 has two entries for \"%s\"", word);
+        }
+        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", word);
+        entries++;
+    }
+    for (const char *p = names; *p; p += strcspn(p, " ") + 1) {
+        size_t k = strcspn(p, " ");
+        snprintf(word, sizeof word, "%.*s", (int)k, p);
+        if (!is_option(seen, word, k)) {
+            free(file);
+            FAIL_("option \"%s\" has no entry in man/chatgw.conf.5", word);
+        }
+    }
+    /* prose names options in bold: a bold word_with_underscores must be one */
+    for (char *p = file; (p = strstr(p, "\\fB")); p += 3) {
+        size_t k = strspn(p + 3, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        snprintf(word, sizeof word, "%.*s", (int)(k < 63 ? k : 63), p + 3);
+        if (k && strchr(word, '_') && strncmp(p + 3 + k, "\\fR", 3) == 0 &&
+            !is_option(names, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 names \"%s\", which is no option", word);
+        }
+    }
+    free(file);
+    ASSERT(entries > 40);
+}
+
 TEST(written_sample_store_block_loads)
 {
     char *buf = NULL, *p, *q;
@@ -825,5 +919,6 @@ int main(void)
     RUN(errors_shown_are_capped);
     RUN(written_defaults_match_shipped_file);
     RUN(written_sample_store_block_loads);
+    RUN(man_page_is_the_table);
     return TEST_SUMMARY();
 }
