@@ -41,6 +41,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "config.h"
 #include "db_url.h"
 #include "greet.h"
@@ -720,6 +724,51 @@ static void finish_store(struct ctx *x)
     check_order(x, store_opts, NSTORE, x->sline, s, "hold_after", "breach_after", line);
 }
 
+/* An encrypted key would ask for a passphrase on the terminal: refuse it. */
+static int no_passphrase(char *buf, int size, int rw, void *u)
+{
+    (void)buf; (void)size; (void)rw; (void)u;
+    return 0;
+}
+
+/*
+ * tls_cert and tls_key, both set and both regular files: the certificate
+ * and the key are read as TLS will read them at start, and must match, so
+ * that --check-config (and ExecReload) says so rather than the next start.
+ */
+static void check_tls_pair(struct ctx *x, const struct config *c)
+{
+    int lc = line_of(global_opts, NGLOBAL, x->gline, "tls_cert");
+    int lk = line_of(global_opts, NGLOBAL, x->gline, "tls_key");
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    FILE *f;
+
+    if ((f = fopen(c->tls_cert, "r"))) {
+        cert = PEM_read_X509(f, NULL, no_passphrase, NULL);
+        fclose(f);
+    }
+    if (!f)
+        report(x, lc, "tls_cert", "cannot read \"%s\": %s", c->tls_cert, strerror(errno));
+    else if (!cert)
+        report(x, lc, "tls_cert", "\"%s\" holds no PEM certificate", c->tls_cert);
+    if ((f = fopen(c->tls_key, "r"))) {
+        key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+        fclose(f);
+    }
+    if (!f)
+        report(x, lk, "tls_key", "cannot read \"%s\": %s", c->tls_key, strerror(errno));
+    else if (!key)
+        report(x, lk, "tls_key", "\"%s\" holds no PEM private key (or one encrypted with a "
+               "passphrase, which chatgwd cannot be given)", c->tls_key);
+    if (cert && key && X509_check_private_key(cert, key) != 1)
+        report(x, lk, "tls_key", "\"%s\" is not the private key of tls_cert \"%s\"",
+               c->tls_key, c->tls_cert);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+}
+
 static void finish_global(struct ctx *x)
 {
     struct config *c = x->c;
@@ -729,6 +778,8 @@ static void finish_global(struct ctx *x)
     if (!c->tls_cert[0] != !c->tls_key[0])
         report(x, line_of(global_opts, NGLOBAL, x->gline, c->tls_cert[0] ? "tls_cert" : "tls_key"),
                c->tls_cert[0] ? "tls_cert" : "tls_key", "tls_cert and tls_key must be set together");
+    else if (c->tls_cert[0])
+        check_tls_pair(x, c);
 }
 
 static void open_store(struct ctx *x, char **v, int n)

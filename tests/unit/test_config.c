@@ -5,6 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "test.h"
 #include "config.h"
 
@@ -501,13 +505,61 @@ TEST(cross_option_rules)
                   "T:5: breach_after: must be greater than hold_after (20s)\n"
                   "T:1: ping_interval: must be less than idle_timeout (75s)\n");
     EXPECT_ERRORS("idle_timeout 30s\n", "T:1: idle_timeout: must be greater than ping_interval (30s)\n");
-    /* any regular file stands in for a PEM file here */
     EXPECT_ERRORS("tls_key conf/demo.conf\n", "T:1: tls_key: tls_cert and tls_key must be set together\n");
+}
+
+/* A self-signed EC certificate and its key, as PEM files cert and key. */
+static int make_pair(const char *cert, const char *key)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    FILE *fc = fopen(cert, "w"), *fk = fopen(key, "w");
+    int ok = k && x && fc && fk &&
+             ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 3600) &&
+             X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                                        (const unsigned char *)"127.0.0.1", -1, -1, 0) &&
+             X509_set_issuer_name(x, X509_get_subject_name(x)) &&
+             X509_set_pubkey(x, k) && X509_sign(x, k, EVP_sha256()) &&
+             PEM_write_X509(fc, x) && PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL, NULL);
+
+    if (fc)
+        fclose(fc);
+    if (fk)
+        fclose(fk);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
+TEST(tls_pair_is_read_and_matched)
+{
+    char text[1024], want[1024];
+    const char *c1 = "/tmp/chatgw-test-c1.pem", *k1 = "/tmp/chatgw-test-k1.pem";
+    const char *k2 = "/tmp/chatgw-test-k2.pem", *c2 = "/tmp/chatgw-test-c2.pem";
     struct config c;
-    ASSERT_EQ(load_text(&c, "tls_cert conf/chatgw.conf\ntls_key conf/demo.conf\nping_interval 1s\n"
-                            "idle_timeout 2s\n"), 0);
-    ASSERT_STREQ(c.tls_cert, "conf/chatgw.conf");
+
+    ASSERT(make_pair(c1, k1) == 0 && make_pair(c2, k2) == 0);
+    snprintf(text, sizeof text, "tls_cert %s\ntls_key %s\n", c1, k1);
+    ASSERT_EQ(load_text(&c, text), 0);
+    ASSERT_STREQ(c.tls_key, k1);
     config_free(&c);
+    /* another certificate's key */
+    snprintf(text, sizeof text, "tls_cert %s\ntls_key %s\n", c1, k2);
+    snprintf(want, sizeof want, "T:2: tls_key: \"%s\" is not the private key of tls_cert \"%s\"\n",
+             k2, c1);
+    EXPECT_ERRORS(text, want);
+    /* the two swapped: neither is what it should be */
+    snprintf(text, sizeof text, "tls_key %s\ntls_cert %s\n", c1, k1);
+    snprintf(want, sizeof want, "T:2: tls_cert: \"%s\" holds no PEM certificate\n"
+             "T:1: tls_key: \"%s\" holds no PEM private key (or one encrypted with a passphrase, "
+             "which chatgwd cannot be given)\n", k1, c1);
+    EXPECT_ERRORS(text, want);
+    /* a file that is no PEM at all */
+    snprintf(text, sizeof text, "tls_cert conf/demo.conf\ntls_key %s\n", k1);
+    EXPECT_ERRORS(text, "T:1: tls_cert: \"conf/demo.conf\" holds no PEM certificate\n");
+    unlink(c1); unlink(k1); unlink(c2); unlink(k2);
 }
 
 TEST(all_errors_reported_and_defaults_kept)
@@ -912,6 +964,7 @@ int main(void)
     RUN(malformed_redis_urls_are_refused);
     RUN(redis_password_never_in_an_error);
     RUN(tls_files_must_exist);
+    RUN(tls_pair_is_read_and_matched);
     RUN(control_bytes_in_errors_are_escaped);
     RUN(endless_file_fails_fast_in_bounded_memory);
     RUN(file_and_line_size_limits);
