@@ -31,6 +31,7 @@
 
 #include "db.h"
 #include "chat.h"
+#include "floor.h"
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
@@ -264,6 +265,7 @@ static void close_everything(void)
     uv_close((uv_handle_t *)&G.drain, NULL);
     sessions_shutdown();
     server_stop();
+    floor_stop();
     router_stop();
     db_stop();
     redis_child_stop();
@@ -425,7 +427,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
     if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || server_start() != 0 ||
-        start_redis_link() != 0) {
+        start_redis_link() != 0 || floor_start() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

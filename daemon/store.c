@@ -166,3 +166,20 @@ int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud
     const char *argv[] = { "migrate", f, cursor, "200" };
     return db_eval(DB_LUA_SCHEMA, cb, ud, 0, 4, argv, NULL);
 }
+
+/* ---- the floor's reads (floor.lua) ---- */
+
+int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *cb, void *ud)
+{
+    const char *argv[2 + 2 * STORE_QUEUES_MAX];
+    char now[24];
+
+    if (nqueues < 0 || nqueues > STORE_QUEUES_MAX)
+        return -1;
+    fmt_u64(now, sizeof now, gw_wall_ms());
+    argv[0] = "queues";
+    argv[1] = now;
+    for (int i = 0; i < 2 * nqueues; i++)
+        argv[2 + i] = store_group[i];
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 2 + 2 * nqueues, argv, NULL);
+}

@@ -13,7 +13,7 @@
  * API: store_append, store_resume, store_replay, store_log_length,
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
- *      store_schema_migrate, store_key.
+ *      store_schema_migrate, store_key, store_queue_stats.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -78,5 +78,11 @@ int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud
 
 /* A key of the table with its one or two parts (NULL where it has none). */
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);
+
+/* The queues of nqueues (store, group) pairs, store_group[2i] and [2i+1]
+ * (floor.lua "queues"; reads each queue and the creation time of the chat
+ * at its head). Reply: {queued, oldest_wait_ms, ...}, a pair per queue. */
+#define STORE_QUEUES_MAX 256
+int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *cb, void *ud);
 
 #endif
