@@ -43,6 +43,7 @@
 #include "store.h"
 #include "session_agent.h"
 #include "session_buyer.h"
+#include "session_supervisor.h"
 
 static struct {
     uv_signal_t sigterm, sigint, sighup;
@@ -366,7 +367,7 @@ static int start_redis_link(void)
 }
 
 /* The roles this daemon serves: the one list of them. */
-static const struct role *const roles[] = { &buyer_role, &agent_role };
+static const struct role *const roles[] = { &buyer_role, &agent_role, &supervisor_role };
 #define NROLES (sizeof roles / sizeof roles[0])
 
 static int roles_start(void)

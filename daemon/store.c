@@ -183,3 +183,14 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
         argv[2 + i] = store_group[i];
     return db_eval(DB_LUA_FLOOR, cb, ud, 0, 2 + 2 * nqueues, argv, NULL);
 }
+
+/* ---- supervisors ---- */
+
+int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
+{
+    char key[128];
+
+    store_key(key, sizeof key, KEY_SUP, sup, NULL);
+    const char *argv[] = { "HMGET", key, "name", "store", "tok" };
+    return db_command(cb, ud, 5, argv, NULL);
+}
