@@ -147,6 +147,7 @@ install: build/chatgwd build/chatgwctl
 	install -D -m 0755 build/chatgwctl $(DESTDIR)$(BINDIR)/chatgwctl
 	install -D -m 0640 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
 	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
+	install -D -m 0644 man/chatgw.conf.5 $(DESTDIR)$(MANDIR)/man5/chatgw.conf.5
 	install -D -m 0644 man/chatgwctl.1 $(DESTDIR)$(MANDIR)/man1/chatgwctl.1
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

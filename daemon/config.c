@@ -14,7 +14,8 @@
  *     hold_after < breach_after, ping_interval < idle_timeout, tls_cert with
  *     tls_key) are checked when a store block or the file ends;
  *   - config_free frees the string fields the tables name;
- *   - config_write_defaults prints the tables as a commented config.
+ *   - config_write_defaults prints the tables as a commented config, and
+ *     config_write_man as the manual chatgw.conf(5).
  * The file fills a scratch config that replaces *c only when no problem was
  * found; every problem is reported, not only the first (up to MAX_ERRORS).
  * The file is hostile until checked: at most CONF_MAX_BYTES are read and
@@ -26,7 +27,8 @@
  * name "" = the store id, default_group "" = the first group.
  *
  * API: config_defaults, config_load, config_free, config_find_store,
- *      config_store_has_group, config_write_defaults (see config.h).
+ *      config_store_has_group, config_write_defaults, config_write_man
+ *      (see config.h).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -38,6 +40,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config.h"
 #include "db_url.h"
@@ -755,6 +761,51 @@ static void finish_store(struct ctx *x)
     check_order(x, store_opts, NSTORE, x->sline, s, "hold_after", "breach_after", line);
 }
 
+/* An encrypted key would ask for a passphrase on the terminal: refuse it. */
+static int no_passphrase(char *buf, int size, int rw, void *u)
+{
+    (void)buf; (void)size; (void)rw; (void)u;
+    return 0;
+}
+
+/*
+ * tls_cert and tls_key, both set and both regular files: the certificate
+ * and the key are read as TLS will read them at start, and must match, so
+ * that --check-config (and ExecReload) says so rather than the next start.
+ */
+static void check_tls_pair(struct ctx *x, const struct config *c)
+{
+    int lc = line_of(global_opts, NGLOBAL, x->gline, "tls_cert");
+    int lk = line_of(global_opts, NGLOBAL, x->gline, "tls_key");
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    FILE *f;
+
+    if ((f = fopen(c->tls_cert, "r"))) {
+        cert = PEM_read_X509(f, NULL, no_passphrase, NULL);
+        fclose(f);
+    }
+    if (!f)
+        report(x, lc, "tls_cert", "cannot read \"%s\": %s", c->tls_cert, strerror(errno));
+    else if (!cert)
+        report(x, lc, "tls_cert", "\"%s\" holds no PEM certificate", c->tls_cert);
+    if ((f = fopen(c->tls_key, "r"))) {
+        key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+        fclose(f);
+    }
+    if (!f)
+        report(x, lk, "tls_key", "cannot read \"%s\": %s", c->tls_key, strerror(errno));
+    else if (!key)
+        report(x, lk, "tls_key", "\"%s\" holds no PEM private key (or one encrypted with a "
+               "passphrase, which chatgwd cannot be given)", c->tls_key);
+    if (cert && key && X509_check_private_key(cert, key) != 1)
+        report(x, lk, "tls_key", "\"%s\" is not the private key of tls_cert \"%s\"",
+               c->tls_key, c->tls_cert);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+}
+
 static void finish_global(struct ctx *x)
 {
     struct config *c = x->c;
@@ -764,6 +815,8 @@ static void finish_global(struct ctx *x)
     if (!c->tls_cert[0] != !c->tls_key[0])
         report(x, line_of(global_opts, NGLOBAL, x->gline, c->tls_cert[0] ? "tls_cert" : "tls_key"),
                c->tls_cert[0] ? "tls_cert" : "tls_key", "tls_cert and tls_key must be set together");
+    else if (c->tls_cert[0])
+        check_tls_pair(x, c);
 }
 
 static void open_store(struct ctx *x, char **v, int n)
@@ -1084,4 +1137,153 @@ void config_write_defaults(FILE *out)
           "# A sample store block; buyers name the store id in their hello.\n\n"
           "#store example\n", out);
     write_table(out, store_opts, NSTORE, "#    ", "#    ");
+}
+
+/* ---- the reference manual, chatgw.conf(5) ---- */
+
+/* text for troff: backslashes as \e, a leading . or ' kept literal. */
+static void put_roff(FILE *out, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", out);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else if (*s == '\n')
+            fputs("\\en", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+/* One option as a tagged paragraph: name and unit, help, default, range. */
+static void man_option(FILE *out, const struct opt *o)
+{
+    char lo[32], hi[32];
+
+    fputs(".TP\n\\fB", out);
+    put_roff(out, o->name);
+    fputs("\\fR \\fI", out);
+    put_roff(out, o->type == T_LIST ? "name ..." : o->unit);
+    fputs("\\fR\n", out);
+    /* a sentence; "redis-server binary ..." keeps its program name */
+    if (islower((unsigned char)o->help[0]) && o->help[strcspn(o->help, " -_")] != '-' &&
+        o->help[strcspn(o->help, " -_")] != '_')
+        fputc(toupper((unsigned char)o->help[0]), out);
+    else
+        fputc(o->help[0], out);
+    put_roff(out, o->help + 1);
+    fputs(".\n", out);
+    if (o->type == T_LIST && o->def[0]) {
+        fputs("Default: \\fB", out);
+        put_roff(out, o->def);
+        fputs("\\fR.\n", out);
+    } else if (o->type == T_LIST) {
+        fputs("Default: none.\n", out);
+    } else if (!o->def[0]) {
+        fputs("Default: empty.\n", out);
+    } else if (strlen(o->def) > 30 || strchr(o->def, ' ')) {
+        fputs("Default: \\(lq", out);
+        put_roff(out, o->def);
+        fputs("\\(rq.\n", out);
+    } else {
+        fputs("Default: \\fB", out);
+        put_roff(out, o->def);
+        fputs("\\fR.\n", out);
+    }
+    if (o->type == T_LIST)
+        fprintf(out, "From %.0f to %.0f %s.\n", o->min, o->max, o->unit);
+    else if (o->min != o->max)
+        fprintf(out, "From %s to %s.\n", fmt_limit(o, o->min, lo, sizeof lo),
+                fmt_limit(o, o->max, hi, sizeof hi));
+}
+
+static void man_table(FILE *out, const struct opt *t, size_t n, const char *first_section)
+{
+    if (first_section)
+        fprintf(out, ".SS %s\n", first_section);
+    for (const struct opt *o = t; o < t + n; o++) {
+        if (!o->name)
+            fprintf(out, ".SS %s\n", o->help);
+        else
+            man_option(out, o);
+    }
+}
+
+void config_write_man(FILE *out)
+{
+    fputs(".\\\" chatgw.conf.5 - written by `chatgwd --print-config=man` from the option\n"
+          ".\\\" table in daemon/config.c; do not edit (tests/unit/test_config.c checks it).\n"
+          ".TH CHATGW.CONF 5 \"\" \"chatgw " CHATGW_VERSION "\" \"File Formats Manual\"\n"
+          ".nh\n.ad l\n"
+          ".SH NAME\nchatgw.conf \\- configuration file of chatgwd, the chatgw chat gateway\n"
+          ".SH SYNOPSIS\n.I /etc/chatgw/chatgw.conf\n"
+          ".SH DESCRIPTION\n"
+          ".BR chatgwd (8)\nreads its configuration from the file given with\n.BR \\-c .\n"
+          "The file has one option per line, in the form\n"
+          ".RI \\(lq name \" \" value \\(rq.\n"
+          "A\n.B #\nstarts a comment (outside quotes).\n"
+          "A value with blanks is double-quoted; inside quotes\n.BR \\e\" ,\n.B \\e\\e\nand\n"
+          ".B \\en\nare the escapes.\n"
+          "An option may be given once per scope.\n"
+          ".PP\n"
+          "Durations take the suffixes\n.BR ms ,\n.BR s ,\n.BR m ,\n.B h\nand\n.B d\n"
+          "(a bare number is seconds).\n"
+          "Sizes take\n.B k\nand\n.B m\n(KiB and MiB; a bare number is bytes).\n"
+          ".I yes\nand\n.I no\noptions also take\n.IR true | false\nand\n.IR on | off .\n"
+          ".PP\n"
+          "A line\n.BI store \" id\"\nstarts a store block: the options after it, up to the next\n"
+          ".B store\nline, belong to that store\n"
+          "(an id is 1 to 64 of A\\-Z a\\-z 0\\-9 _ . \\-).\n"
+          "Global options come before the first\n.B store\nline.\n"
+          "Buyers name the store id in their\n.BR hello .\n"
+          ".PP\n"
+          "The file is at most 1\\ MiB, a line at most 4096 bytes, and a NUL byte is an error.\n"
+          "String values may hold no control character other than tab and newline.\n"
+          "Check a file with\n.BR \"chatgwd \\-\\-check\\-config \\-c\" \" file\" ;\n"
+          "each problem is reported as\n.IB file : line : \" option\" : \" problem\" \\fR.\n"
+          ".B chatgwd \\-\\-print\\-config\nprints every option, commented out, with its default:\n"
+          "the installed file is that output.\n"
+          ".SH GLOBAL OPTIONS\n", out);
+    man_table(out, global_opts, NGLOBAL, NULL);
+    fputs(".SH STORE OPTIONS\n"
+          "These go in a\n.BI store \" id\"\nblock; each store has its own.\n", out);
+    man_table(out, store_opts, NSTORE, NULL);
+    fputs(".SH RULES ACROSS OPTIONS\n"
+          ".IP \\(bu 2\n\\fBtls_cert\\fR and \\fBtls_key\\fR are set together or not at all;\n"
+          "both must be readable PEM files, and the key must be the certificate's.\n"
+          ".IP \\(bu 2\n\\fBping_interval\\fR is less than \\fBidle_timeout\\fR.\n"
+          ".IP \\(bu 2\n\\fBnode_heartbeat\\fR is less than \\fBnode_timeout\\fR.\n"
+          ".IP \\(bu 2\n\\fBhold_after\\fR is less than \\fBbreach_after\\fR, in each store.\n"
+          ".IP \\(bu 2\n\\fBdefault_group\\fR is one of the store's \\fBgroups\\fR.\n"
+          ".IP \\(bu 2\nNo two stores have the same id.\n"
+          ".SH RELOADING\n"
+          "On SIGHUP\n.B chatgwd\nreads the file again.\n"
+          "A file with an error is reported and the running configuration is kept.\n"
+          "Changes to \\fBlisten\\fR, \\fBmetrics_listen\\fR, \\fBredis\\fR, \\fBstate_dir\\fR,\n"
+          "\\fBreuseport\\fR, \\fBtls_cert\\fR and \\fBtls_key\\fR take effect at the next\n"
+          "restart, and a reload logs a warning about them.\n"
+          "The same holds, without the warning, for \\fBweb_root\\fR, \\fBnode_id\\fR,\n"
+          "\\fBredis_server\\fR, \\fBredis_connect_timeout\\fR, \\fBredis_timeout\\fR and\n"
+          "\\fBredis_backoff_max\\fR.\n"
+          "Every other change, including the stores, takes effect at once.\n"
+          ".SH EXAMPLE\n"
+          ".EX\n"
+          "listen 0.0.0.0:8080\n"
+          "redis \"redis://:secret@10.0.0.5:6379/0\"\n"
+          "\n"
+          "store flagship\n"
+          "    name \"Flagship Store\"\n"
+          "    groups pre\\-sales after\\-sales\n"
+          "    timezone Asia/Shanghai\n"
+          ".EE\n"
+          ".SH FILES\n"
+          ".TP\n.I /etc/chatgw/chatgw.conf\n"
+          "The configuration, as installed with \\fBPREFIX=/usr\\fR\n"
+          "(\\fI/usr/local/etc/chatgw/chatgw.conf\\fR with the default prefix).\n"
+          "A Redis password in it makes it a secret: keep it readable by root and the\n"
+          "daemon's user only.\n"
+          ".SH SEE ALSO\n.BR chatgwd (8),\n.BR chatgwctl (1)\n", out);
 }

@@ -17,7 +17,7 @@
  * 1 MiB, a line at most 4096 bytes.
  *
  * API: config_defaults, config_load, config_free, config_find_store,
- *      config_store_has_group, config_write_defaults.
+ *      config_store_has_group, config_write_defaults, config_write_man.
  */
 #ifndef CHATGW_CONFIG_H
 #define CHATGW_CONFIG_H
@@ -138,6 +138,8 @@ bool config_store_has_group(const struct store_conf *s, const char *group);
 
 /* Writes a commented config with every option and its default and unit. */
 void config_write_defaults(FILE *out);
+/* Writes the reference manual chatgw.conf(5), in troff, from the same table. */
+void config_write_man(FILE *out);
 
 /* How long after an unanswered buyer message the store's clock takes its
  * first step (a hold, the breach or a reassignment); 0 = no clock. */

@@ -44,12 +44,13 @@
 #include "log.h"
 #include "redis_uv.h"
 
-extern const char lua_append[], lua_resume[], lua_router[], lua_schema[], lua_stats[];
+extern const char lua_append[], lua_resume[], lua_router[], lua_schema[], lua_stats[],
+                  lua_floor[];
 
 static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router,
-                                                              lua_schema, lua_stats };
+                                                              lua_schema, lua_stats, lua_floor };
 static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router",
-                                                               "schema", "stats" };
+                                                               "schema", "stats", "floor" };
 
 enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 
@@ -639,6 +640,36 @@ int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_tim
     sub.on_message = on_message;
     link_init(&P, loop, url, connect_timeout_ms, backoff_max_ms, on_state);
     return 0;
+}
+
+int db_subscribe_add(const char *channel)
+{
+    char **v = realloc(sub.channels, (sub.n + 1) * sizeof *v), *c;
+
+    if (!v)
+        return -1;
+    sub.channels = v;
+    if (!(c = strdup(channel)))
+        return -1;
+    sub.channels[sub.n++] = c;
+    /* a link not ready subscribes to it with the others when it is */
+    if (P.state == LINK_READY && P.ac)
+        redisAsyncCommand(P.ac, on_handshake_reply, (void *)(intptr_t)STEP_SUBSCRIBE,
+                          "SUBSCRIBE %s", c);
+    return 0;
+}
+
+void db_unsubscribe(const char *channel)
+{
+    for (size_t i = 1; i < sub.n; i++) {
+        if (strcmp(sub.channels[i], channel) != 0)
+            continue;
+        if (P.state == LINK_READY && P.ac)
+            redisAsyncCommand(P.ac, NULL, NULL, "UNSUBSCRIBE %s", channel);
+        free(sub.channels[i]);
+        sub.channels[i] = sub.channels[--sub.n];
+        return;
+    }
 }
 
 void db_stop(void)

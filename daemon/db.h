@@ -21,7 +21,7 @@
  * The URL it connects to is parsed by db_url.h.
  *
  * API: db_init, db_start, db_ready, db_command, db_eval, db_subscribe,
- *      db_stop.
+ *      db_subscribe_add, db_unsubscribe, db_stop.
  */
 #ifndef CHATGW_DB_H
 #define CHATGW_DB_H
@@ -35,6 +35,7 @@
 #include "db_url.h"
 
 enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA_SCHEMA, DB_LUA_STATS,
+                 DB_LUA_FLOOR,
                  DB_LUA__COUNT };
 
 /* r is NULL when Redis could not answer (link down or dropped). */
@@ -66,6 +67,12 @@ typedef void db_message_cb(const char *channel, const char *payload, size_t len)
 int db_subscribe(uv_loop_t *loop, const struct db_url *url, uint64_t connect_timeout_ms,
                  uint64_t backoff_max_ms, const char *const *channels, size_t n,
                  db_message_cb *on_message, db_state_cb *on_state);
+/* One more channel for the subscriber link, from now on and on every
+ * reconnect; db_unsubscribe drops it (never the first one, the probe's).
+ * -1 when out of memory. */
+int db_subscribe_add(const char *channel);
+void db_unsubscribe(const char *channel);
+
 /* The text of an error reply from one of our scripts, without the "ERR "
  * Redis puts in front of redis.error_reply() strings ("forbidden", ...). */
 static inline const char *db_error_text(const redisReply *r)

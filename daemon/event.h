@@ -22,6 +22,7 @@
 #ifndef CHATGW_EVENT_H
 #define CHATGW_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "codec.h"
@@ -55,6 +56,8 @@ struct event {
     const char *chat;                  /* the chat it concerns, or NULL */
     const char *agent;                 /* the agent it concerns, or NULL */
     const struct proto_value *body;    /* the whole map (fields above), or NULL */
+    bool floor;                        /* came on a store's floor channel: for
+                                          supervisors only, not for sessions */
 };
 
 /* A consumer sees every event; it returns nothing and must not block. */

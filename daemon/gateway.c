@@ -31,6 +31,7 @@
 
 #include "db.h"
 #include "chat.h"
+#include "floor.h"
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,6 +44,7 @@
 #include "store.h"
 #include "session_agent.h"
 #include "session_buyer.h"
+#include "session_supervisor.h"
 
 static struct {
     uv_signal_t sigterm, sigint, sighup;
@@ -266,6 +268,7 @@ static void close_everything(void)
     sessions_shutdown();
     server_stop();
     stats_stop();                      /* its last flush, while Redis is up */
+    floor_stop();
     router_stop();
     db_stop();
     redis_child_stop();
@@ -367,7 +370,7 @@ static int start_redis_link(void)
 }
 
 /* The roles this daemon serves: the one list of them. */
-static const struct role *const roles[] = { &buyer_role, &agent_role };
+static const struct role *const roles[] = { &buyer_role, &agent_role, &supervisor_role };
 #define NROLES (sizeof roles / sizeof roles[0])
 
 static int roles_start(void)
@@ -428,7 +431,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
     if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || server_start() != 0 ||
-        start_redis_link() != 0) {
+        start_redis_link() != 0 || floor_start() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

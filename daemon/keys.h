@@ -38,7 +38,8 @@
     X(CTL_CHAN,   "cg:ctl",          "channel: events for every node")             \
     X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")       \
     X(CLOCK,      "cg:clock",        "deadlines: chat ids and a:<agent>, by when due")  \
-    X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field")
+    X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field") \
+    X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

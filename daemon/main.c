@@ -2,7 +2,7 @@
  * main.c - chatgwd's command line.
  *
  *   chatgwd [-c FILE] [--listen HOST:PORT] [--redis URL] [--state-dir DIR]
- *           [--reuseport] [--check-config] [--print-config] [--version] [-v|-q]
+ *           [--reuseport] [--check-config] [--print-config[=man]] [--version] [-v|-q]
  *
  * Everything else happens in gateway.c.
  */
@@ -18,7 +18,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: chatgwd [-c FILE] [--listen HOST:PORT] [--redis URL] [--state-dir DIR]\n"
-        "               [--reuseport] [--check-config] [--print-config] [--version] [-v|-q]\n"
+        "               [--reuseport] [--check-config] [--print-config[=man]] [--version] [-v|-q]\n"
         "  -c, --config FILE   configuration file (every option: conf/chatgw.conf)\n"
         "      --listen H:P    listen address, overrides `listen`\n"
         "      --redis URL     redis://[:password@]host[:port][/db] or unix:///path[?db=N];\n"
@@ -26,7 +26,8 @@ static void usage(FILE *out)
         "      --state-dir DIR where the embedded Redis keeps its data\n"
         "      --reuseport     share the port with other chatgwd processes (SO_REUSEPORT)\n"
         "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
-        "      --print-config  print a commented configuration with every default\n"
+        "      --print-config  print a commented configuration with every default;\n"
+        "                      =man: the same as the manual page chatgw.conf(5)\n"
         "      --version       print the version and exit\n"
         "  -v, --verbose       debug logging;  -q, --quiet  warnings and errors only\n");
 }
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         { "state-dir", required_argument, NULL, OPT_STATE },
         { "reuseport", no_argument, NULL, OPT_REUSE },
         { "check-config", no_argument, NULL, OPT_CHECK },
-        { "print-config", no_argument, NULL, OPT_PRINT },
+        { "print-config", optional_argument, NULL, OPT_PRINT },
         { "version", no_argument, NULL, OPT_VERSION },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
@@ -77,7 +78,13 @@ int main(int argc, char **argv)
         case OPT_STATE: cli.state_dir = optarg; break;
         case OPT_REUSE: cli.reuseport = true; break;
         case OPT_CHECK: check = true; break;
-        case OPT_PRINT: config_write_defaults(stdout); return 0;
+        case OPT_PRINT:
+            if (optarg && strcmp(optarg, "man") != 0) {
+                usage(stderr);
+                return 2;
+            }
+            (optarg ? config_write_man : config_write_defaults)(stdout);
+            return 0;
         case OPT_VERSION: printf("chatgwd %s\n", CHATGW_VERSION); return 0;
         case 'v': cli.verbosity = 1; break;
         case 'q': cli.verbosity = -1; break;

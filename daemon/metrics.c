@@ -134,6 +134,21 @@ char *metrics_render(size_t *len)
     put(&b, "chatgw_ack_seconds_bucket{le=\"+Inf\"} %llu\nchatgw_ack_seconds_sum %.6f\n"
             "chatgw_ack_seconds_count %llu\n", (unsigned long long)cum, metrics.ack_sum_s,
         (unsigned long long)metrics.ack_count);
+    if (metrics.nqueues) {
+        put(&b, "# HELP chatgw_queued_chats Chats waiting for an agent, by store and group "
+                "(read from Redis every node_heartbeat).\n# TYPE chatgw_queued_chats gauge\n");
+        for (size_t q = 0; q < metrics.nqueues; q++)
+            put(&b, "chatgw_queued_chats{store=\"%s\",group=\"%s\"} %llu\n",
+                metrics.queues[q].store, metrics.queues[q].group,
+                (unsigned long long)metrics.queues[q].queued);
+        put(&b, "# HELP chatgw_queue_oldest_wait_seconds How long the chat at the head of "
+                "the queue has waited since it was created; 0 when none waits.\n"
+                "# TYPE chatgw_queue_oldest_wait_seconds gauge\n");
+        for (size_t q = 0; q < metrics.nqueues; q++)
+            put(&b, "chatgw_queue_oldest_wait_seconds{store=\"%s\",group=\"%s\"} %.3f\n",
+                metrics.queues[q].store, metrics.queues[q].group,
+                (double)metrics.queues[q].oldest_wait_ms / 1000.0);
+    }
     *len = b.len;
     return b.p;
 }

@@ -18,6 +18,13 @@
 
 #define METRICS_ACK_BUCKETS 10
 
+/* One queue's gauges, as last read from Redis (floor.c). */
+struct metrics_queue {
+    char store[65], group[65];
+    uint64_t queued;
+    uint64_t oldest_wait_ms;       /* of the chat at the head; 0 when empty */
+};
+
 struct metrics {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t errors[CG_E__COUNT];
@@ -35,6 +42,8 @@ struct metrics {
     uint64_t ack_bucket[METRICS_ACK_BUCKETS + 1]; /* last one: +Inf */
     double ack_sum_s;
     uint64_t ack_count;
+    struct metrics_queue *queues;  /* every configured queue; NULL until read */
+    size_t nqueues;
 };
 
 extern struct metrics metrics;

@@ -47,6 +47,7 @@ static struct {
     bool clock_busy;                /* a clock step is in flight */
     bool started;
     char chan_node[160];
+    char chan_floor[32];            /* the prefix of the stores' floor channels */
     char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
 } R;
 
@@ -441,6 +442,8 @@ static void deliver_all(const struct index *ix, const struct event *ev)
 static void on_local_event(const struct event *ev, void *ud)
 {
     (void)ud;
+    if (ev->floor)
+        return;                     /* a copy for the supervisors' floor */
     switch (event_target(ev->id)) {
     case EVT_NODE:
         if (ev->id == EV_REFRESH && ev->agent && index_get(&R.agents, ev->agent)) {
@@ -482,7 +485,8 @@ static void on_message(const char *channel, const char *payload, size_t len)
     }
     metrics.events_in++;
     ev = (struct event){ .id = event_by_name(k), .chat = ev_str(body, "chat"),
-                         .agent = ev_str(body, "agent"), .body = body };
+                         .agent = ev_str(body, "agent"), .body = body,
+                         .floor = strncmp(channel, R.chan_floor, strlen(R.chan_floor)) == 0 };
     if (ev.id == EV_NONE) {
         log_warn("unknown_event", "channel=%s kind=%.32s", channel, k);
         return;
@@ -502,6 +506,43 @@ static void on_sub_state(bool ready)
     }
 }
 
+/* ---- the supervisors' floor ------------------------------------------------- */
+
+const char *router_store_of(const struct event *ev)
+{
+    const struct local_set *set = NULL;
+
+    switch (event_target(ev->id)) {
+    case EVT_AGENT:
+        set = ev->agent ? index_get(&R.agents, ev->agent) : NULL;
+        break;
+    case EVT_CHAT:
+        set = ev->chat ? index_get(&R.buyers, ev->chat) : NULL;
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; set && i < set->n; i++) {
+        const struct session *s = set->v[i];
+        const char *store = s->role->store_of ? s->role->store_of(s) : NULL;
+        if (store)
+            return store;
+    }
+    return NULL;
+}
+
+int router_floor_listen(const char *store, bool on)
+{
+    char chan[160];
+
+    store_key(chan, sizeof chan, KEY_FLOOR_CHAN, store, NULL);
+    if (!on) {
+        db_unsubscribe(chan);
+        return 0;
+    }
+    return db_subscribe_add(chan);
+}
+
 /* ---- lifecycle -------------------------------------------------------------- */
 
 int router_init(const struct db_url *url)
@@ -511,6 +552,7 @@ int router_init(const struct db_url *url)
     index_init(&R.buyers);
     index_init(&R.agents);
     store_key(R.chan_node, sizeof R.chan_node, KEY_NODE_CHAN, gw.node_id, NULL);
+    store_key(R.chan_floor, sizeof R.chan_floor, KEY_FLOOR_CHAN, "", NULL);
     channels[0] = R.chan_node;
     channels[1] = key_pattern(KEY_CTL_CHAN);
     if (db_subscribe(gw.loop, url, gw.cfg->redis_connect_timeout_ms, gw.cfg->redis_backoff_max_ms,

@@ -18,7 +18,8 @@
  *
  * API: router_init, router_stop, router_on_db_state, router_assign,
  *      router_assign_groups, router_node,
- *      router_buyer_attach/detach, router_agent_attach/detach.
+ *      router_buyer_attach/detach, router_agent_attach/detach,
+ *      router_store_of, router_floor_listen.
  */
 #ifndef CHATGW_ROUTER_H
 #define CHATGW_ROUTER_H
@@ -51,5 +52,13 @@ int router_buyer_attach(struct session *s, const char *chat, bool resumed);
 void router_buyer_detach(struct session *s, const char *chat);
 int router_agent_attach(struct session *s, const char *agent);
 void router_agent_detach(struct session *s, const char *agent);
+
+/* The store of an event's chat or agent, from a local session that shows
+ * it (its role's store_of), or NULL when none here does. */
+struct event;
+const char *router_store_of(const struct event *ev);
+/* Listen on the store's floor channel (cg:floor:<store>), or stop. The
+ * events heard there are dispatched with floor = true. */
+int router_floor_listen(const char *store, bool on);
 
 #endif

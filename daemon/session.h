@@ -59,6 +59,7 @@ struct role {
     void (*on_tick)(struct session *s, uint64_t now_ms); /* once a second */
     void (*on_drain)(struct session *s);   /* outbound queue just emptied */
     void (*on_event)(struct session *s, const struct event *ev); /* one for this session */
+    const char *(*store_of)(const struct session *s);  /* its store, or NULL */
     int (*start)(void);                    /* the role's own state, before any session */
     void (*stop)(void);                    /* ... freed once the loop has drained */
 };

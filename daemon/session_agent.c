@@ -922,6 +922,13 @@ static void agent_free(struct session *s)
     s->data = NULL;
 }
 
+static const char *agent_store_of(const struct session *s)
+{
+    const struct agent *a = s->data;
+
+    return a && a->store[0] ? a->store : NULL;
+}
+
 static void agent_stop(void);
 
 static const struct frame_handler agent_frames[] = {
@@ -944,6 +951,7 @@ const struct role agent_role = {
     .on_close = agent_close,
     .on_free = agent_free,
     .on_event = agent_on_event,
+    .store_of = agent_store_of,
     .stop = agent_stop,
 };
 

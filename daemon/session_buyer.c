@@ -947,6 +947,13 @@ static const struct frame_handler buyer_frames[] = {
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 
+static const char *buyer_store_of(const struct session *s)
+{
+    const struct buyer *b = s->data;
+
+    return b && b->store[0] ? b->store : NULL;
+}
+
 const struct role buyer_role = {
     .kind = ROLE_BUYER,
     .name = "buyer",
@@ -956,6 +963,7 @@ const struct role buyer_role = {
     .on_free = buyer_free,
     .on_drain = buyer_drain,
     .on_event = buyer_on_event,
+    .store_of = buyer_store_of,
     .start = buyer_start,
     .stop = buyer_stop,
 };

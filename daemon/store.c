@@ -229,3 +229,31 @@ int store_stats_add(const char *store, uint64_t hour, const char *field, const c
     size_t lens[] = { strlen(key), strlen(ttl), strlen(field), inc_len };
     return db_eval(DB_LUA_STATS, NULL, NULL, 1, 4, argv, lens);
 }
+
+/* ---- the floor's reads (floor.lua) ---- */
+
+int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *cb, void *ud)
+{
+    const char *argv[2 + 2 * STORE_QUEUES_MAX];
+    char now[24];
+
+    if (nqueues < 0 || nqueues > STORE_QUEUES_MAX)
+        return -1;
+    fmt_u64(now, sizeof now, gw_wall_ms());
+    argv[0] = "queues";
+    argv[1] = now;
+    for (int i = 0; i < 2 * nqueues; i++)
+        argv[2 + i] = store_group[i];
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 2 + 2 * nqueues, argv, NULL);
+}
+
+/* ---- supervisors ---- */
+
+int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
+{
+    char key[128];
+
+    store_key(key, sizeof key, KEY_SUP, sup, NULL);
+    const char *argv[] = { "HMGET", key, "name", "store", "tok" };
+    return db_command(cb, ud, 5, argv, NULL);
+}

@@ -8,7 +8,8 @@ set -eu
 PKGS_FUZZ="clang libclang-rt-14-dev"
 PKGS="gcc make pkg-config libc6-dev libuv1-dev libwebsockets-dev libwebsockets-evlib-uv \
 libhiredis-dev libmsgpack-dev libssl-dev redis-server \
-python3 python3-websockets python3-redis python3-msgpack python3-pytest"
+python3 python3-websockets python3-redis python3-msgpack python3-pytest \
+python3-prometheus-client"
 
 # --fuzz: the fuzzer's packages too (make fuzz)
 if [ "${1:-}" = "--fuzz" ]; then

@@ -27,5 +27,6 @@ local KEY = {
   SCHEMA      = 'cg:schema',
   CLOCK       = 'cg:clock',
   STATS       = 'cg:stats:%s:%s',
+  FLOOR_CHAN  = 'cg:floor:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

@@ -285,7 +285,7 @@ def test_supervisors_add_list_token_set_and_delete(redis, stores):
     (["agent", "list", "--capacity", "2"], USAGE, "does not apply"),
     (["agent", "list", "extra"], USAGE, "unexpected argument"),
     (["agent", "fire", "amy"], USAGE, 'unknown command "agent fire"'),
-    (["agents"], USAGE, 'unknown command "agents"'),
+    (["agnet"], USAGE, 'unknown command "agnet"'),
     (["agent"], USAGE, "agent what?"),
     (["agent", "list", "--frobnicate"], USAGE, "unknown option"),
     (["agent", "add", "amy", "--name"], USAGE, "needs a value"),

@@ -201,3 +201,86 @@ def test_logs_carry_no_secrets_and_no_message_text(gateway):
         assert log.count("event=redis_down link=redis ") == 1
     finally:
         r.stop()
+
+
+# ---- TLS on the listener ----------------------------------------------------------
+
+def make_cert(d, name):
+    """A self-signed certificate and its key, made by the openssl CLI."""
+    cert, key = os.path.join(d, f"{name}.crt"), os.path.join(d, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def test_buyer_chats_over_tls_with_the_certificate_it_was_given(redis, gateway, tmp_path):
+    import ssl
+    cert, key = make_cert(str(tmp_path), "gw")
+    gw = gateway(redis.url, start=False, tls_cert=cert, tls_key=key)
+    assert check_config(gw.conf).returncode == 0
+    gw.start(wait_ready=False)
+    ctx = ssl.create_default_context(cafile=cert)     # trusts this certificate only
+    ctx.check_hostname = False
+
+    async def body():
+        c = await wait_for_async_connect(f"wss://127.0.0.1:{gw.port}", ctx, gw)
+        # the server shows the certificate the test made
+        der = c.ws.transport.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        assert der == ssl.PEM_cert_to_DER_cert(open(cert).read())
+        await c.hello()
+        greet, ack, _ = await c.first_message("over TLS", "t1")
+        assert ack["seq"] >= 1 and greet["text"]
+        # plain ws on a TLS port gets no WebSocket
+        try:
+            await Client.connect(gw.ws, open_timeout=3)
+            raise AssertionError("a plain ws connection to the TLS listener must fail")
+        except (websockets.InvalidHandshake, OSError, asyncio.TimeoutError, EOFError):
+            pass
+
+    run(body())
+    assert "tls=yes" in gw.logtext() or "tls=on" in gw.logtext(), gw.logtext()
+
+
+async def wait_for_async_connect(url, ctx, gw, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        assert gw.proc.poll() is None, gw.logtext()
+        try:
+            return await Client.connect(url, ssl=ctx)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def test_check_config_refuses_a_wrong_key_or_certificate(tmp_path):
+    cert, key = make_cert(str(tmp_path), "a")
+    _, other_key = make_cert(str(tmp_path), "b")
+    conf = tmp_path / "c.conf"
+    cases = [
+        # (tls_cert, tls_key, the one error line)
+        (cert, other_key, f'{conf}:2: tls_key: "{other_key}" is not the private key of '
+                          f'tls_cert "{cert}"'),
+        (key, key, f'{conf}:1: tls_cert: "{key}" holds no PEM certificate'),
+        (cert, cert, f'{conf}:2: tls_key: "{cert}" holds no PEM private key (or one encrypted '
+                     f'with a passphrase, which chatgwd cannot be given)'),
+        (cert, str(tmp_path / "gone.key"),
+         f'{conf}:2: tls_key: cannot use "{tmp_path}/gone.key": No such file or directory'),
+    ]
+    for c, k, want in cases:
+        conf.write_text(f'tls_cert "{c}"\ntls_key "{k}"\n')
+        r = check_config(conf)
+        assert r.returncode == 1, (c, k)
+        assert want in r.stderr.decode().splitlines(), r.stderr.decode()
+    # an encrypted key would ask for a passphrase: refused, and nothing waits on a terminal
+    enc = tmp_path / "enc.key"
+    subprocess.run(["openssl", "pkey", "-in", key, "-aes256", "-passout", "pass:pw", "-out",
+                    str(enc)], check=True, capture_output=True, timeout=30)
+    conf.write_text(f'tls_cert "{cert}"\ntls_key "{enc}"\n')
+    r = subprocess.run([CHATGWD, "--check-config", "-c", str(conf)], capture_output=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and b"holds no PEM private key" in r.stderr
+    # and the matching pair is fine
+    conf.write_text(f'tls_cert "{cert}"\ntls_key "{key}"\n')
+    assert check_config(conf).returncode == 0

@@ -1,8 +1,13 @@
 /* test_config.c - config file parsing, defaults, validation, errors. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "test.h"
 #include "config.h"
@@ -520,13 +525,61 @@ TEST(cross_option_rules)
                   "T:5: breach_after: must be greater than hold_after (20s)\n"
                   "T:1: ping_interval: must be less than idle_timeout (75s)\n");
     EXPECT_ERRORS("idle_timeout 30s\n", "T:1: idle_timeout: must be greater than ping_interval (30s)\n");
-    /* any regular file stands in for a PEM file here */
     EXPECT_ERRORS("tls_key conf/demo.conf\n", "T:1: tls_key: tls_cert and tls_key must be set together\n");
+}
+
+/* A self-signed EC certificate and its key, as PEM files cert and key. */
+static int make_pair(const char *cert, const char *key)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    FILE *fc = fopen(cert, "w"), *fk = fopen(key, "w");
+    int ok = k && x && fc && fk &&
+             ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 3600) &&
+             X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                                        (const unsigned char *)"127.0.0.1", -1, -1, 0) &&
+             X509_set_issuer_name(x, X509_get_subject_name(x)) &&
+             X509_set_pubkey(x, k) && X509_sign(x, k, EVP_sha256()) &&
+             PEM_write_X509(fc, x) && PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL, NULL);
+
+    if (fc)
+        fclose(fc);
+    if (fk)
+        fclose(fk);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
+TEST(tls_pair_is_read_and_matched)
+{
+    char text[1024], want[1024];
+    const char *c1 = "/tmp/chatgw-test-c1.pem", *k1 = "/tmp/chatgw-test-k1.pem";
+    const char *k2 = "/tmp/chatgw-test-k2.pem", *c2 = "/tmp/chatgw-test-c2.pem";
     struct config c;
-    ASSERT_EQ(load_text(&c, "tls_cert conf/chatgw.conf\ntls_key conf/demo.conf\nping_interval 1s\n"
-                            "idle_timeout 2s\n"), 0);
-    ASSERT_STREQ(c.tls_cert, "conf/chatgw.conf");
+
+    ASSERT(make_pair(c1, k1) == 0 && make_pair(c2, k2) == 0);
+    snprintf(text, sizeof text, "tls_cert %s\ntls_key %s\n", c1, k1);
+    ASSERT_EQ(load_text(&c, text), 0);
+    ASSERT_STREQ(c.tls_key, k1);
     config_free(&c);
+    /* another certificate's key */
+    snprintf(text, sizeof text, "tls_cert %s\ntls_key %s\n", c1, k2);
+    snprintf(want, sizeof want, "T:2: tls_key: \"%s\" is not the private key of tls_cert \"%s\"\n",
+             k2, c1);
+    EXPECT_ERRORS(text, want);
+    /* the two swapped: neither is what it should be */
+    snprintf(text, sizeof text, "tls_key %s\ntls_cert %s\n", c1, k1);
+    snprintf(want, sizeof want, "T:2: tls_cert: \"%s\" holds no PEM certificate\n"
+             "T:1: tls_key: \"%s\" holds no PEM private key (or one encrypted with a passphrase, "
+             "which chatgwd cannot be given)\n", k1, c1);
+    EXPECT_ERRORS(text, want);
+    /* a file that is no PEM at all */
+    snprintf(text, sizeof text, "tls_cert conf/demo.conf\ntls_key %s\n", k1);
+    EXPECT_ERRORS(text, "T:1: tls_cert: \"conf/demo.conf\" holds no PEM certificate\n");
+    unlink(c1); unlink(k1); unlink(c2); unlink(k2);
 }
 
 TEST(all_errors_reported_and_defaults_kept)
@@ -626,6 +679,99 @@ TEST(written_defaults_match_shipped_file)
     if (!same)
         FAIL_("conf/chatgw.conf differs from config_write_defaults(); regenerate it with "
               "build/chatgwd --print-config > conf/chatgw.conf");
+}
+
+/* The option names of the tables, from the commented config: "#name" and
+ * "#    name" lines, space-separated into names (each followed by ' '). */
+static void option_names(char *names, size_t cap)
+{
+    char *buf = NULL, *p;
+    size_t len = 0, n = 0;
+    FILE *out = open_memstream(&buf, &len);
+
+    config_write_defaults(out);
+    fclose(out);
+    names[0] = '\0';
+    for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        const char *q = p[0] == '#' && islower((unsigned char)p[1]) ? p + 1 :
+                        strncmp(p, "#    ", 5) == 0 && islower((unsigned char)p[5]) ? p + 5 : NULL;
+        size_t k = q ? strcspn(q, " \n") : 0;
+        if (k == 5 && strncmp(q, "store", 5) == 0)
+            continue;                   /* "#store example": the block, no option */
+        if (k && n + k + 1 < cap) {
+            memcpy(names + n, q, k);
+            names[n + k] = ' ';
+            names[n += k + 1] = '\0';
+        }
+    }
+    free(buf);
+}
+
+static bool is_option(const char *names, const char *w, size_t k)
+{
+    for (const char *p = names; *p; p += strcspn(p, " ") + 1)
+        if (strcspn(p, " ") == k && strncmp(p, w, k) == 0)
+            return true;
+    return false;
+}
+
+TEST(man_page_is_the_table)
+{
+    char *buf = NULL, *file = malloc(1 << 20), names[4096], word[64], seen[4096] = "";
+    size_t len = 0, n;
+    FILE *out = open_memstream(&buf, &len), *in = fopen("man/chatgw.conf.5", "r");
+    int entries = 0;
+
+    ASSERT(out && in && file);
+    config_write_man(out);
+    fclose(out);
+    n = fread(file, 1, (1 << 20) - 1, in);
+    fclose(in);
+    file[n] = '\0';
+    int same = n == len && memcmp(buf, file, n) == 0;
+    free(buf);
+    if (!same) {
+        free(file);
+        FAIL_("man/chatgw.conf.5 differs from config_write_man(); regenerate it with "
+              "build/chatgwd --print-config=man > man/chatgw.conf.5");
+    }
+    option_names(names, sizeof names);
+    ASSERT(strlen(names) > 200);
+    /* each entry (".TP" then "\fBname\fR") is an option, and each option has one */
+    for (char *p = file; (p = strstr(p, ".TP\n\\fB")); p += 3) {
+        size_t k = strcspn(p + 7, "\\");
+        snprintf(word, sizeof word, "%.*s", (int)(k < 63 ? k : 63), p + 7);
+        if (!is_option(names, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 has an entry for \"%s\", which is no option", word);
+        }
+        if (is_option(seen, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 has two entries for \"%s\"", word);
+        }
+        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", word);
+        entries++;
+    }
+    for (const char *p = names; *p; p += strcspn(p, " ") + 1) {
+        size_t k = strcspn(p, " ");
+        snprintf(word, sizeof word, "%.*s", (int)k, p);
+        if (!is_option(seen, word, k)) {
+            free(file);
+            FAIL_("option \"%s\" has no entry in man/chatgw.conf.5", word);
+        }
+    }
+    /* prose names options in bold: a bold word_with_underscores must be one */
+    for (char *p = file; (p = strstr(p, "\\fB")); p += 3) {
+        size_t k = strspn(p + 3, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        snprintf(word, sizeof word, "%.*s", (int)(k < 63 ? k : 63), p + 3);
+        if (k && strchr(word, '_') && strncmp(p + 3 + k, "\\fR", 3) == 0 &&
+            !is_option(names, word, k)) {
+            free(file);
+            FAIL_("man/chatgw.conf.5 names \"%s\", which is no option", word);
+        }
+    }
+    free(file);
+    ASSERT(entries > 40);
 }
 
 TEST(written_sample_store_block_loads)
@@ -838,6 +984,7 @@ int main(void)
     RUN(malformed_redis_urls_are_refused);
     RUN(redis_password_never_in_an_error);
     RUN(tls_files_must_exist);
+    RUN(tls_pair_is_read_and_matched);
     RUN(control_bytes_in_errors_are_escaped);
     RUN(endless_file_fails_fast_in_bounded_memory);
     RUN(file_and_line_size_limits);
@@ -845,5 +992,6 @@ int main(void)
     RUN(errors_shown_are_capped);
     RUN(written_defaults_match_shipped_file);
     RUN(written_sample_store_block_loads);
+    RUN(man_page_is_the_table);
     return TEST_SUMMARY();
 }

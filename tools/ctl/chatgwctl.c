@@ -26,7 +26,7 @@
 
 static const struct { unsigned bit; const char *name; } opt_names[] = {
     { O_NAME, "--name" }, { O_STORE, "--store" }, { O_GROUP, "--group" },
-    { O_CAPACITY, "--capacity" }, { O_JSON, "--json" },
+    { O_CAPACITY, "--capacity" }, { O_JSON, "--json" }, { O_CSV, "--csv" },
 };
 
 struct command {
@@ -56,6 +56,11 @@ static const struct command commands[] = {
     { "supervisor", "list", &SUPERVISOR, false, O_JSON, 0, false, cmd_list,
       "supervisor list [--json]" },
     { "demo", NULL, NULL, false, O_STORE, 0, false, cmd_demo, "demo [--store S]" },
+    { "nodes", NULL, NULL, false, O_JSON | O_CSV, 0, false, cmd_nodes, "nodes [--json | --csv]" },
+    { "agents", NULL, NULL, false, O_STORE | O_JSON | O_CSV, 0, false, cmd_agents,
+      "agents [--store S] [--json | --csv]" },
+    { "queue", NULL, NULL, false, O_STORE | O_JSON | O_CSV, 0, false, cmd_queue,
+      "queue [--store S] [--json | --csv]" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -92,7 +97,7 @@ static void usage(FILE *out)
         "                    one, unix://<state_dir>/redis.sock)\n"
         "                    neither: ./var/redis.sock (make run) if it exists,\n"
         "                    else unix:///var/lib/chatgw/redis.sock\n"
-        "      --json        list as JSON\n"
+        "      --json        list as JSON;  --csv  as CSV (a header line, then a row each)\n"
         "  -h, --help        this text;  --version  print the version\n"
         "\nA new token is printed once, alone on its line on stdout; Redis keeps its SHA-256 only.\n"
         "\nexit status:\n");
@@ -139,7 +144,8 @@ static void add_groups(struct opts *o, char *arg)
  */
 static int parse_args(int argc, char **argv, struct opts *o, const char **words, int *nwords)
 {
-    enum { OPT_REDIS = 256, OPT_NAME, OPT_STORE, OPT_GROUP, OPT_CAPACITY, OPT_JSON, OPT_VERSION };
+    enum { OPT_REDIS = 256, OPT_NAME, OPT_STORE, OPT_GROUP, OPT_CAPACITY, OPT_JSON, OPT_CSV,
+           OPT_VERSION };
     static const struct option longopts[] = {
         { "redis", required_argument, NULL, OPT_REDIS },
         { "config", required_argument, NULL, 'c' },
@@ -148,6 +154,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         { "group", required_argument, NULL, OPT_GROUP },
         { "capacity", required_argument, NULL, OPT_CAPACITY },
         { "json", no_argument, NULL, OPT_JSON },
+        { "csv", no_argument, NULL, OPT_CSV },
         { "version", no_argument, NULL, OPT_VERSION },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -177,6 +184,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
                                 "got \"%s\"", CTL_CAPACITY_MAX, optarg);
             break;
         case OPT_JSON: o->given |= O_JSON; break;
+        case OPT_CSV: o->given |= O_CSV; break;
         case OPT_VERSION: printf("chatgwctl %s\n", CHATGW_VERSION); return CTL_OK;
         case 'h': usage(stdout); return CTL_OK;
         case ':':
@@ -218,6 +226,8 @@ static int check_values(const struct command *c, const struct opts *o)
         !(c->kind == &SUPERVISOR && strcmp(o->store, "*") == 0))
         return ctl_fail(CTL_USAGE, "bad store id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -%s",
                         o->store, CTL_ID_MAX, c->kind == &SUPERVISOR ? ", or * for all stores" : "");
+    if ((o->given & O_JSON) && (o->given & O_CSV))
+        return ctl_fail(CTL_USAGE, "--json and --csv: one or the other");
     if (o->too_many_groups)
         return ctl_fail(CTL_USAGE, "at most %d groups", CONFIG_MAX_GROUPS);
     for (int i = 0; i < o->ngroups; i++)

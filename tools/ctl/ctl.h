@@ -9,12 +9,14 @@
  *
  * Files: chatgwctl.c (command line, command table, main), ctl_ident.c
  * (creating, re-keying, changing, deleting identities), ctl_list.c (agent
- * and supervisor lists), ctl_demo.c (the demo desks of `make run`),
+ * and supervisor lists), ctl_floor.c (nodes, agents and queues as they
+ * are now), ctl_demo.c (the demo desks of `make run`),
  * ctl_link.c (Redis), ctl_stores.c (stores and groups).
  *
  * API: CTL_EXIT_MAP, ctl_fail, ctl_id_valid, ctl_need_stores, AGENT,
  *      SUPERVISOR, ident_key, ident_create, ident_reissue, groups_join,
- *      groups_split, cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo.
+ *      groups_split, cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo,
+ *      cmd_nodes, cmd_agents, cmd_queue.
  */
 #ifndef CHATGW_CTL_H
 #define CHATGW_CTL_H
@@ -65,7 +67,7 @@ struct kind {
 extern const struct kind AGENT, SUPERVISOR;
 
 /* Options of the command line (O_* bits say which were given). */
-enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16 };
+enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16, O_CSV = 32 };
 
 struct opts {
     const char *redis, *config;
@@ -116,5 +118,7 @@ int groups_split(char *s, char **v, int max);
 /* The commands: id is NULL for those that take none. */
 typedef int command_fn(struct ctl *x, const struct kind *k, const char *id);
 command_fn cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo;
+/* The floor (ctl_floor.c): reads only. */
+command_fn cmd_nodes, cmd_agents, cmd_queue;
 
 #endif

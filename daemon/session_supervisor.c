@@ -1,0 +1,530 @@
+/*
+ * session_supervisor.c - the supervisor's floor session at /v1/supervisor.
+ *
+ * login {token}: the token's SHA-256 must belong to a supervisor
+ * (cg:tok:<hash> -> supervisor:<id>; an agent's token is refused here, as a
+ * supervisor's is at /v1/agent), whose record (cg:sup:<id>: name, store,
+ * tok) holds the same hash, compared again in constant time. A supervisor
+ * sees one store, or every store this node serves ("*"). Failed logins
+ * count at the same gate as the agents' (login_gate.c), per address.
+ *
+ * Then `event {kind, store, ...}` frames as the floor changes: a consumer
+ * in the event table (event.c) turns the routing events of a supervisor's
+ * stores into them. A node with no supervisor logged in pays one test of
+ * a counter per event, and listens on no floor channel.
+ *
+ * Where the events come from: today the scripts publish an event only to
+ * the nodes that hold its sessions (cg:node:<node>), without its store; so
+ * a supervisor sees what happens to the chats and agents with a session on
+ * its own node, and their store is read from those sessions
+ * (router_store_of). While a supervisor of store S is logged in, this node
+ * also listens on cg:floor:<S>; an event heard there names its store, and
+ * comes to supervisors only. Once the scripts publish each event there too,
+ * with its store, an event that names its store is taken from the floor
+ * channel only (never twice), and supervisors see their stores on every
+ * node.
+ *
+ * API: supervisor_role.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "db.h"
+#include "event.h"
+#include "gw.h"
+#include "index.h"
+#include "log.h"
+#include "login_gate.h"
+#include "metrics.h"
+#include "router.h"
+#include "session.h"
+#include "session_supervisor.h"
+#include "store.h"
+#include "token.h"
+
+#define TOKEN_HEX 64
+#define SUP_NAME_MAX 256
+#define ALL_STORES "*"
+
+struct sup {
+    char id[INDEX_KEY_MAX + 1];
+    char name[SUP_NAME_MAX];
+    char store[CONFIG_ID_MAX + 1];       /* one store, or "*" */
+    char token_hash[TOKEN_HASH_HEX + 1];
+    char ip[64];
+    uint8_t logging_in, logged_in, malformed;
+    struct login_ticket ticket;
+    struct session *s;
+    struct sup *prev, *next;             /* logged in on this node */
+    char (*listening)[CONFIG_ID_MAX + 1]; /* the floor channels it holds */
+    size_t nlistening;
+};
+
+struct sup_req {
+    struct session *s;
+    char token_hash[TOKEN_HASH_HEX + 1];
+};
+
+/* The supervisors logged in here, and how many hold each floor channel. */
+static struct {
+    struct sup *head;
+    size_t count;
+    struct { char store[CONFIG_ID_MAX + 1]; unsigned n; } *chans;
+    size_t nchans;
+} SV;
+
+static struct sup *S_(struct session *s) { return s->data; }
+
+/* ---- floor channels, counted per store ------------------------------------- */
+
+static void chan_hold(const char *store)
+{
+    void *v;
+
+    for (size_t i = 0; i < SV.nchans; i++)
+        if (strcmp(SV.chans[i].store, store) == 0) {
+            SV.chans[i].n++;
+            return;
+        }
+    if (!(v = realloc(SV.chans, (SV.nchans + 1) * sizeof *SV.chans)))
+        return;
+    SV.chans = v;
+    snprintf(SV.chans[SV.nchans].store, sizeof SV.chans[0].store, "%s", store);
+    SV.chans[SV.nchans++].n = 1;
+    if (router_floor_listen(store, true) != 0)
+        log_warn("floor_listen_failed", "store=%s", store);
+}
+
+static void chan_release(const char *store)
+{
+    for (size_t i = 0; i < SV.nchans; i++)
+        if (strcmp(SV.chans[i].store, store) == 0) {
+            if (--SV.chans[i].n == 0) {
+                router_floor_listen(store, false);
+                SV.chans[i] = SV.chans[--SV.nchans];
+            }
+            return;
+        }
+}
+
+/* The stores a supervisor sees, as this node serves them: its floor channels. */
+static void sup_listen(struct sup *p)
+{
+    const struct config *c = gw.cfg;
+    size_t n = strcmp(p->store, ALL_STORES) == 0 ? c->nstores : 1;
+
+    if (!(p->listening = calloc(n, sizeof *p->listening)))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(p->listening[i], sizeof p->listening[i], "%s", n == 1 &&
+                 strcmp(p->store, ALL_STORES) != 0 ? p->store : c->stores[i].id);
+        chan_hold(p->listening[i]);
+    }
+    p->nlistening = n;
+}
+
+static void sup_unlisten(struct sup *p)
+{
+    for (size_t i = 0; i < p->nlistening; i++)
+        chan_release(p->listening[i]);
+    free(p->listening);
+    p->listening = NULL;
+    p->nlistening = 0;
+}
+
+static void sup_link(struct sup *p)
+{
+    p->next = SV.head;
+    if (SV.head)
+        SV.head->prev = p;
+    SV.head = p;
+    SV.count++;
+    sup_listen(p);
+}
+
+static void sup_unlink(struct sup *p)
+{
+    if (!p->logged_in)
+        return;
+    p->logged_in = 0;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        SV.head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    SV.count--;
+    sup_unlisten(p);
+}
+
+/* ---- events to the floor ---------------------------------------------------- */
+
+static const char *ev_s(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = ev ? proto_map_get(ev, k) : NULL;
+    return v && v->type == PROTO_STR ? v->u.s : NULL;
+}
+
+static int64_t ev_i(const struct proto_value *ev, const char *k)
+{
+    const struct proto_value *v = ev ? proto_map_get(ev, k) : NULL;
+    return v && v->type == PROTO_INT ? v->u.i : v && v->type == PROTO_FLOAT ? (int64_t)v->u.f : 0;
+}
+
+/* The fields of each kind: from the event's map, as strings or integers. */
+struct floor_field { const char *out, *in; bool integer; };
+
+static const struct floor_kind {
+    enum event_id id;
+    const char *kind;
+    struct floor_field fields[4];
+} floor_kinds[] = {
+    { EV_QUEUED,     "queued",     { { "chat", "chat", false }, { "group", "group", false },
+                                     { "position", "position", true } } },
+    { EV_ASSIGNED,   "assigned",   { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "group", "group", false }, { "waited_ms", "waited", true } } },
+    { EV_UNASSIGNED, "unassigned", { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "reason", "reason", false } } },
+    { EV_CLOSED,     "closed",     { { "chat", "chat", false }, { "reason", "reason", false } } },
+};
+
+static bool sees(const struct sup *p, const char *store)
+{
+    return strcmp(p->store, ALL_STORES) == 0 ? config_find_store(gw.cfg, store) != NULL
+                                             : strcmp(p->store, store) == 0;
+}
+
+static void send_floor_event(struct session *s, const struct floor_kind *k, const char *store,
+                             const struct proto_value *body)
+{
+    struct proto_writer *w = session_writer(s);
+    uint32_t n = 3;
+
+    for (size_t i = 0; i < 4 && k->fields[i].out; i++)
+        n += k->fields[i].integer || ev_s(body, k->fields[i].in) ? 1 : 0;
+    proto_w_map(w, n);
+    proto_w_key(w, "t");     proto_w_cstr(w, "event");
+    proto_w_key(w, "kind");  proto_w_cstr(w, k->kind);
+    proto_w_key(w, "store"); proto_w_cstr(w, store);
+    for (size_t i = 0; i < 4 && k->fields[i].out; i++) {
+        const struct floor_field *f = &k->fields[i];
+        if (f->integer) {
+            proto_w_key(w, f->out);
+            proto_w_int(w, ev_i(body, f->in));
+        } else if (ev_s(body, f->in)) {
+            proto_w_key(w, f->out);
+            proto_w_cstr(w, ev_s(body, f->in));
+        }
+    }
+    session_send(s, w);
+}
+
+static void kick(const char *id)
+{
+    for (struct sup *p = SV.head, *next; p; p = next) {
+        next = p->next;
+        if (strcmp(p->id, id) != 0)
+            continue;
+        log_info("supervisor_kicked", "supervisor=%s", p->id);
+        session_error(p->s, CG_E_UNAUTHORIZED, NULL);
+        session_close(p->s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        sup_unlink(p);
+    }
+}
+
+/* The consumer: every event of the table, in order; most are not the floor's. */
+static void on_floor_event(const struct event *ev, void *ud)
+{
+    const struct floor_kind *k = NULL;
+    const char *store;
+
+    (void)ud;
+    if (SV.count == 0)
+        return;                         /* nobody watching here: nothing to pay */
+    if (ev->id == EV_KICK) {
+        if (ev_s(ev->body, "supervisor"))
+            kick(ev_s(ev->body, "supervisor"));
+        return;
+    }
+    for (size_t i = 0; i < sizeof floor_kinds / sizeof floor_kinds[0]; i++)
+        if (floor_kinds[i].id == ev->id)
+            k = &floor_kinds[i];
+    if (!k)
+        return;
+    store = ev_s(ev->body, "store");
+    if (!ev->floor && store)
+        return;                         /* it comes on the store's floor channel too */
+    if (!store && !(store = router_store_of(ev)))
+        return;                         /* whose it is cannot be told here: show nobody */
+    for (struct sup *p = SV.head; p; p = p->next)
+        if (session_alive(p->s) && sees(p, store))
+            send_floor_event(p->s, k, store, ev->body);
+}
+
+/* ---- login ------------------------------------------------------------------- */
+
+static void login_settle(struct sup *p)
+{
+    login_gate_leave(&p->ticket, false, gw_now_ms());
+}
+
+static void login_failed(struct session *s, enum cg_err err, const char *why)
+{
+    struct sup *p = S_(s);
+
+    metrics.login_failures++;
+    login_gate_leave(&p->ticket, true, gw_now_ms());
+    log_info("login_refused", "role=supervisor ip=%s reason=%s", p->ip, why);
+    p->logging_in = 0;
+    session_error(s, err, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+}
+
+static void login_unavailable(struct session *s)
+{
+    login_settle(S_(s));
+    S_(s)->logging_in = 0;
+    session_error(s, CG_E_UNAVAILABLE, NULL);
+}
+
+static void send_welcome(struct session *s)
+{
+    struct sup *p = S_(s);
+    const struct config *c = gw.cfg;
+    bool all = strcmp(p->store, ALL_STORES) == 0;
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 2);
+    proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
+    proto_w_key(w, "supervisor");
+    proto_w_map(w, 3);
+    proto_w_key(w, "id");   proto_w_cstr(w, p->id);
+    proto_w_key(w, "name"); proto_w_cstr(w, p->name);
+    proto_w_key(w, "stores");
+    proto_w_array(w, all ? (uint32_t)c->nstores : 1);
+    for (size_t i = 0; i < (all ? c->nstores : 1); i++)
+        proto_w_cstr(w, all ? c->stores[i].id : p->store);
+    session_send(s, w);
+}
+
+static const char *rstr(const redisReply *e)
+{
+    return e->type == REDIS_REPLY_STRING ? e->str : "";
+}
+
+static void on_identity(void *ud, redisReply *r)
+{
+    struct sup_req *q = ud;
+    char hash[TOKEN_HASH_HEX + 1];
+    struct session *s;
+    struct sup *p;
+
+    memcpy(hash, q->token_hash, sizeof hash);
+    if (!session_req_done(q, &s))
+        return;
+    p = S_(s);
+    if (!r) {
+        login_unavailable(s);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len != TOKEN_HASH_HEX ||
+        !token_equal(r->element[2]->str, hash, TOKEN_HASH_HEX) ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
+        login_failed(s, CG_E_UNAUTHORIZED, "stale_token");
+        return;
+    }
+    snprintf(p->name, sizeof p->name, "%s", rstr(r->element[0])[0] ? rstr(r->element[0]) : p->id);
+    snprintf(p->store, sizeof p->store, "%s", rstr(r->element[1]));
+    if (strcmp(p->store, ALL_STORES) != 0 && !config_find_store(gw.cfg, p->store)) {
+        login_failed(s, CG_E_NOT_FOUND, "store_not_served");
+        return;
+    }
+    login_settle(p);
+    p->logging_in = 0;
+    p->logged_in = 1;
+    s->hello_done = 1;
+    metrics.logins++;
+    sup_link(p);
+    send_welcome(s);
+    log_info("supervisor_login", "supervisor=%s store=%s ip=%s", p->id, p->store, p->ip);
+}
+
+static void on_token(void *ud, redisReply *r)
+{
+    struct sup_req *q = ud;
+    char hash[TOKEN_HASH_HEX + 1];
+    struct session *s;
+    struct sup *p;
+    static const char prefix[] = "supervisor:";
+    const size_t plen = sizeof prefix - 1;
+
+    memcpy(hash, q->token_hash, sizeof hash);
+    if (!session_req_done(q, &s))
+        return;
+    p = S_(s);
+    if (!r) {
+        login_unavailable(s);
+        return;
+    }
+    /* an agent's token is no supervisor's: refused like an unknown one */
+    if (r->type != REDIS_REPLY_STRING || strncmp(r->str, prefix, plen) != 0 ||
+        r->len == plen || r->len - plen > INDEX_KEY_MAX) {
+        login_failed(s, CG_E_UNAUTHORIZED, r->type == REDIS_REPLY_STRING &&
+                     strncmp(r->str, "agent:", 6) == 0 ? "agent_token" : "unknown_token");
+        return;
+    }
+    snprintf(p->id, sizeof p->id, "%s", r->str + plen);
+    q = session_req_new(s, sizeof *q);
+    if (!q) {
+        login_unavailable(s);
+        return;
+    }
+    memcpy(q->token_hash, hash, sizeof hash);
+    if (store_supervisor_identity(p->id, on_identity, q) != 0) {
+        session_req_drop(q);
+        login_unavailable(s);
+    }
+}
+
+static void login_lookup(struct session *s)
+{
+    struct sup *p = S_(s);
+    struct sup_req *q;
+
+    if (p->malformed) {
+        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
+        return;
+    }
+    q = session_req_new(s, sizeof *q);
+    if (!q) {
+        login_settle(p);
+        p->logging_in = 0;
+        return;
+    }
+    memcpy(q->token_hash, p->token_hash, sizeof q->token_hash);
+    if (store_token_owner(q->token_hash, on_token, q) != 0) {
+        session_req_drop(q);
+        login_unavailable(s);
+    }
+}
+
+static struct sup *ticket_sup(struct login_ticket *t)
+{
+    return (struct sup *)((char *)t - offsetof(struct sup, ticket));
+}
+
+static void login_rate_limited(struct session *s)
+{
+    struct sup *p = S_(s);
+
+    p->logging_in = 0;
+    metrics.login_failures++;
+    log_warn("login_rate_limited", "role=supervisor ip=%s", p->ip);
+    session_error(s, CG_E_RATE_LIMITED, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+}
+
+static void on_gate_admit(struct login_ticket *t)
+{
+    login_lookup(ticket_sup(t)->s);
+}
+
+static void on_gate_refuse(struct login_ticket *t)
+{
+    login_rate_limited(ticket_sup(t)->s);
+}
+
+static void on_login(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *tv = proto_map_get(f, "token");
+    struct sup *p = S_(s);
+
+    if (p->logged_in || p->logging_in) {
+        session_error(s, CG_E_CONFLICT, NULL);
+        return;
+    }
+    p->logging_in = 1;
+    p->malformed = tv->len != TOKEN_HEX;
+    if (!p->malformed)
+        token_hash_hex((const unsigned char *)tv->u.s, tv->len, p->token_hash);
+    p->ticket.on_admit = on_gate_admit;
+    p->ticket.on_refuse = on_gate_refuse;
+    switch (login_gate_enter(&p->ticket, p->ip, gw.cfg->login_fail_max,
+                             gw.cfg->login_fail_window_ms, gw_now_ms())) {
+    case GATE_REFUSE:
+        login_rate_limited(s);
+        break;
+    case GATE_WAIT:
+        break;
+    case GATE_ADMIT:
+        login_lookup(s);
+        break;
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static void sup_open(struct session *s)
+{
+    struct sup *p = calloc(1, sizeof *p);
+
+    s->data = p;
+    if (p)
+        p->s = s;
+    if (p && s->wsi)
+        lws_get_peer_simple(s->wsi, p->ip, sizeof p->ip);
+}
+
+static void sup_close(struct session *s)
+{
+    struct sup *p = S_(s);
+
+    if (!p)
+        return;
+    login_gate_leave(&p->ticket, p->ticket.admitted, gw_now_ms());
+    if (p->logged_in)
+        log_info("supervisor_logout", "supervisor=%s", p->id);
+    sup_unlink(p);
+}
+
+static void sup_free(struct session *s)
+{
+    free(s->data);
+    s->data = NULL;
+}
+
+static int sup_start(void)
+{
+    return event_consumer_add(on_floor_event, NULL);
+}
+
+static void sup_stop(void)
+{
+    free(SV.chans);
+    memset(&SV, 0, sizeof SV);
+}
+
+static const struct frame_handler sup_frames[] = {
+    { "login", on_login, false, { { "token", PROTO_STR } } },
+    { NULL, NULL, false, { { NULL, 0 } } }
+};
+
+const struct role supervisor_role = {
+    .kind = ROLE_SUPERVISOR,
+    .name = "supervisor",
+    .path = "/v1/supervisor",
+    .frames = sup_frames,
+    .on_open = sup_open,
+    .on_close = sup_close,
+    .on_free = sup_free,
+    .start = sup_start,
+    .stop = sup_stop,
+};

@@ -1,0 +1,110 @@
+"""/metrics read by a real Prometheus parser (Debian's python3-prometheus-client):
+the whole exposition parses, and the numbers move as buyers and agents act."""
+from prometheus_client.parser import text_string_to_metric_families
+
+from client import buyer, run
+from conftest import http_get, wait_for_async
+from test_agents import FAST, agent, frames_until, make_agent
+
+def scrape(gw):
+    """{(name, frozenset(labels)): value} and {family: type}, from the parser."""
+    status, body = http_get(gw.port, "/metrics")
+    assert status == 200
+    samples, types = {}, {}
+    for fam in text_string_to_metric_families(body):
+        types[fam.name] = fam.type
+        for s in fam.samples:
+            key = (s.name, frozenset(s.labels.items()))
+            assert key not in samples, f"sample twice: {key}"
+            samples[key] = s.value
+    return samples, types
+
+
+def val(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+def test_metrics_parse_and_move_as_buyers_and_agents_act(redis, gateway):
+    # groups must be written unquoted (a list), so give the lines ourselves
+    gw = gateway(redis.url, start=False, **FAST)
+    gw.stores = {}
+    gw.write_config()
+    with open(gw.conf, "a") as f:
+        f.write("store demo\n    name Demo\n    groups pre-sales after-sales\n"
+                "store other\n    name Other\n    groups sales\n")
+    gw.start()
+    token = make_agent(redis.client(), "alice", groups=("pre-sales",))
+
+    async def body():
+        s0, types = scrape(gw)
+        # every family the parser found has a type, and the ones we name have the right one
+        assert types["chatgw_msgs_stored"] == "counter"
+        assert types["chatgw_sessions"] == "gauge"
+        assert types["chatgw_ack_seconds"] == "histogram"
+
+        # the queue gauges appear for every store and group, at 0
+        def queues_read():
+            s, t = scrape(gw)
+            return s if t.get("chatgw_queued_chats") == "gauge" and all(
+                val(s, "chatgw_queued_chats", store=st, group=g) == 0
+                for st, g in (("demo", "pre-sales"), ("demo", "after-sales"),
+                              ("other", "sales"))) else None
+        s0 = await wait_for_async(queues_read, 5, what="queue gauges at 0")
+        labels = {dict(k[1]).get("store") for k in s0 if k[0] == "chatgw_queued_chats"}
+        assert labels == {"demo", "other"}          # store and group only, never ids
+        for k in s0:
+            assert not ({"chat", "buyer", "agent"} & {l for l, _ in k[1]}), k
+
+        # two buyers write in demo/pre-sales, one in other/sales
+        b1, _ = await buyer(gw)
+        await b1.first_message("one", "m1")
+        b2, _ = await buyer(gw)
+        await b2.first_message("two", "m1")
+        await b2.send({"t": "msg", "id": "m2", "text": "anyone?"})
+        await b2.expect("ack", id="m2")
+        b3, _ = await buyer(gw, store="other")
+        await b3.first_message("three", "m1")
+
+        s1 = await wait_for_async(
+            lambda: (lambda s: s if val(s, "chatgw_queued_chats", store="demo",
+                                        group="pre-sales") == 2 and
+                     val(s, "chatgw_queued_chats", store="other", group="sales") == 1 and
+                     val(s, "chatgw_queue_oldest_wait_seconds", store="demo",
+                         group="pre-sales") > 0 else None)(scrape(gw)[0]),
+            5, what="two chats queued in demo/pre-sales, one in other/sales")
+        assert val(s1, "chatgw_queued_chats", store="demo", group="after-sales") == 0
+        assert val(s1, "chatgw_queue_oldest_wait_seconds", store="demo", group="after-sales") == 0
+        assert val(s1, "chatgw_chats_created_total") - val(s0, "chatgw_chats_created_total") == 3
+        assert val(s1, "chatgw_msgs_stored_total") - val(s0, "chatgw_msgs_stored_total") == 4
+        assert val(s1, "chatgw_greetings_total") - val(s0, "chatgw_greetings_total") == 3
+        assert val(s1, "chatgw_sessions", role="buyer") == 3
+        acks = val(s1, "chatgw_ack_seconds_count") - val(s0, "chatgw_ack_seconds_count")
+        assert acks == 4
+        # the oldest wait grows while nobody answers
+        w1 = val(s1, "chatgw_queue_oldest_wait_seconds", store="demo", group="pre-sales")
+        await wait_for_async(
+            lambda: val(scrape(gw)[0], "chatgw_queue_oldest_wait_seconds", store="demo",
+                        group="pre-sales") > w1 + 0.2, 5, what="the oldest wait to grow")
+
+        # an agent of demo/pre-sales takes both: that queue empties, the other stays
+        a, _ = await agent(gw, token)
+        for _ in range(2):
+            await a.expect("assign")
+        s2 = await wait_for_async(
+            lambda: (lambda s: s if val(s, "chatgw_queued_chats", store="demo",
+                                        group="pre-sales") == 0 else None)(scrape(gw)[0]),
+            5, what="demo/pre-sales to empty")
+        assert val(s2, "chatgw_queue_oldest_wait_seconds", store="demo", group="pre-sales") == 0
+        assert val(s2, "chatgw_queued_chats", store="other", group="sales") == 1
+        assert val(s2, "chatgw_assignments_total") - val(s1, "chatgw_assignments_total") == 2
+        assert val(s2, "chatgw_logins_total") - val(s1, "chatgw_logins_total") == 1
+        assert val(s2, "chatgw_sessions", role="agent") == 1
+
+        # a refused frame counts under its code
+        await b1.send({"t": "msg", "id": "", "text": "x"})
+        await frames_until(b1, lambda f: f["t"] == "error")
+        s3, _ = scrape(gw)
+        errs = lambda s: sum(v for (n, _), v in s.items() if n == "chatgw_errors_total")
+        assert errs(s3) - errs(s2) == 1
+
+    run(body())
