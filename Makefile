@@ -4,7 +4,7 @@
 #   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd)
 #   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
 #   make bench      benchmarks (see bench/)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (binaries, config, pages, man, systemd)
 #   make deps       install the Debian packages it needs (apt-get)
 
 VERSION    := 0.1.0
@@ -13,6 +13,8 @@ BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# the static pages; chatgwd finds them here (BIN/../share/chatgw/web) by default
+WEBDIR     := $(PREFIX)/share/chatgw/web
 DESTDIR    ?=
 PYTHON     := /usr/bin/python3
 FUZZ_SECONDS ?= 60
@@ -148,6 +150,7 @@ install: build/chatgwd build/chatgwctl
 	install -D -m 0640 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
 	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
 	install -D -m 0644 man/chatgwctl.1 $(DESTDIR)$(MANDIR)/man1/chatgwctl.1
+	cd web && find . -type f ! -name '.*' -exec install -D -m 0644 {} $(DESTDIR)$(WEBDIR)/{} \;
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/chatgwd.service > build/chatgwd.service
