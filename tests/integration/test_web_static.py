@@ -122,3 +122,12 @@ def test_pages_are_not_served_on_the_metrics_address(redis, gateway, tmp_path):
     gw = gateway(redis.url, web_root=str(make_root(tmp_path)), metrics_listen=f"127.0.0.1:{mport}")
     assert get(gw.port, "/style.css")[0] == 200
     assert get(mport, "/style.css")[0] == 404
+def test_the_default_serves_the_repository_pages(redis, gateway):
+    gw = gateway(redis.url)
+    status, h, body = get(gw.port, "/widget.js")
+    assert status == 200 and h["content-type"].startswith("text/javascript")
+    assert body == open(os.path.join(ROOT, "web", "widget.js"), "rb").read()
+    assert get(gw.port, "/demo/")[0] == 200
+    assert get(gw.port, "/desk/")[0] == 200
+
+
