@@ -201,3 +201,40 @@ test('a page of another origin embeds the widget but cannot open an agent sessio
   assert.equal(await desk.locator('#agent-name').textContent(), 'Alice');
   await shot(desk, 'foreign-origin-own-desk');
 });
+
+test('an agent transfers a chat with a reason; the other agent gets it with its history', async (t) => {
+  const w = await setup(t);
+  const alice = w.agent('alice', 'Alice');
+  const bob = w.agent('bob', 'Bob');
+  const buyer = await (await w.context()).newPage();
+  const deskA = await (await w.context()).newPage();
+  const deskB = await (await w.context({ locale: 'zh-CN' })).newPage();
+
+  await loginDesk(deskA, `${w.gw.url}/desk/`, alice);
+  await deskA.locator('#ready').click();
+  await deskA.locator('#ready.on').waitFor();
+  await openWidget(buyer, `${w.gw.url}/demo/`);
+  await say(buyer, 'I need a refund');
+  await deskA.locator('#chat-list .item').click();
+  await deskA.locator('#chat-log .msg.from-buyer', { hasText: 'I need a refund' }).waitFor();
+
+  await loginDesk(deskB, `${w.gw.url}/desk/`, bob);
+  await deskB.locator('#ready').click();
+  await deskB.locator('#ready.on').waitFor();
+  await deskA.locator('#transfer-to').fill('bob');
+  await deskA.locator('#transfer-reason').fill('refunds are for Bob');
+  await deskA.locator('#transfer button[type=submit]').click();
+  await deskA.locator('#toast', { hasText: 'Transferred to bob' }).waitFor();
+  await deskA.locator('#chat-list .item').waitFor({ state: 'detached' });
+  assert.equal(await deskA.locator('#chat').isHidden(), true);
+
+  await deskB.locator('#chat-list .item').click();
+  await deskB.locator('#chat-log .msg.from-buyer', { hasText: 'I need a refund' }).waitFor();
+  await deskB.locator('#reply').fill('Bob here, let me help.');
+  await deskB.locator('#composer button').click();
+  await buyer.locator('.msg.from-agent', { hasText: 'Bob here' }).waitFor();
+  await buyer.locator('.banner.agent', { hasText: 'Bob is serving you.' }).waitFor();
+  await buyer.locator('.msg.from-system').waitFor();               // the gateway's transfer notice
+  await shot(deskB, 'transfer-desk-bob-zh');
+  await shot(buyer, 'transfer-buyer');
+});
