@@ -119,7 +119,8 @@ const session = new Session({
   },
   onFrame: (f) => on[f.t]?.(f),
   onStatus(s) {
-    ui.status.textContent = s === 'online' ? '' : t('status.' + s);
+    // a closed chat's socket ends by design: nothing to report
+    ui.status.textContent = s === 'online' || (s === 'stopped' && state.closed) ? '' : t('status.' + s);
     host.dataset.status = s;
   },
   onFailed(frame, err) {
