@@ -1,11 +1,12 @@
 # chatgw - a chat gateway for online stores.
 #   make            build build/chatgwd and build/chatgwctl
 #   make run        build, then run the gateway with embedded Redis and the demo store
-#   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd)
+#   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd),
+#                   then browser tests (headless chromium: tests/web)
 #   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
 #   make bench      benchmarks (see bench/)
-#   make install    PREFIX=/usr/local DESTDIR=
-#   make deps       install the Debian packages it needs (apt-get)
+#   make install    PREFIX=/usr/local DESTDIR=  (binaries, config, pages, man, systemd)
+#   make deps       install the Debian packages it needs (apt-get) and the browser tests' npm packages
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -13,6 +14,8 @@ BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# the static pages; chatgwd finds them here (BIN/../share/chatgw/web) by default
+WEBDIR     := $(PREFIX)/share/chatgw/web
 DESTDIR    ?=
 PYTHON     := /usr/bin/python3
 FUZZ_SECONDS ?= 60
@@ -40,13 +43,14 @@ DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
 LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run check cycles unit integration fuzz fuzz-deps bench install clean
+.PHONY: all deps run check cycles unit integration web-test fuzz fuzz-deps bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
 all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
 
 deps:
 	@scripts/deps.sh
+	cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
 build/chatgwd: $(DAEMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -106,11 +110,20 @@ unit: $(UNIT_TESTS)
 integration: build/chatgwd build/chatgwctl build/chatgw-load
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider .
 
+# Browser tests (tests/web): Debian's chromium driven by playwright-core from
+# npm (package-lock.json; never a downloaded browser), against a real
+# chatgwd and redis-server. Screenshots land in tests/web/screenshots/.
+tests/web/node_modules/.package-lock.json: tests/web/package.json tests/web/package-lock.json
+	cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+web-test: build/chatgwd build/chatgwctl tests/web/node_modules/.package-lock.json
+	cd tests/web && node --test --test-concurrency=1 --test-timeout=180000
+
 # the daemon's modules include each other in layers, never in a cycle
 cycles:
 	@$(PYTHON) scripts/include-cycles daemon
 
-check: $(DEPS_FIRST) all cycles unit integration
+check: $(DEPS_FIRST) all cycles unit integration web-test
 
 run: $(DEPS_FIRST) build/chatgwd build/chatgwctl
 	@exec scripts/run-demo.sh
@@ -149,6 +162,7 @@ install: build/chatgwd build/chatgwctl
 	install -D -m 0644 man/chatgwd.8 $(DESTDIR)$(MANDIR)/man8/chatgwd.8
 	install -D -m 0644 man/chatgw.conf.5 $(DESTDIR)$(MANDIR)/man5/chatgw.conf.5
 	install -D -m 0644 man/chatgwctl.1 $(DESTDIR)$(MANDIR)/man1/chatgwctl.1
+	cd web && find . -type f ! -name '.*' -exec install -D -m 0644 {} $(DESTDIR)$(WEBDIR)/{} \;
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/chatgwd.service > build/chatgwd.service

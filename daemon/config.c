@@ -74,7 +74,7 @@ struct opt {
 };
 
 static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, check_id_or_empty,
-                check_file, check_listen_or_empty, check_origin;
+                check_file, check_listen_or_empty, check_origin, check_web_root;
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024)
@@ -106,7 +106,13 @@ static const struct opt global_opts[] = {
     BOOL(reuseport, "no", "set SO_REUSEPORT, so that several chatgwd processes share the port"),
     STR(tls_cert, "", check_file, "path", "PEM certificate; TLS is on when tls_cert and tls_key are both set"),
     STR(tls_key, "", check_file, "path", "PEM private key of tls_cert"),
-    STR(web_root, "", NULL, "path", "directory of static pages served at /; empty = none"),
+    STR(web_root, "", check_web_root, "path", "directory of the static pages served at / (the widget, "
+        "/demo/, /desk/), read into memory at start and on SIGHUP; empty = the installed pages "
+        "(BIN/../share/chatgw/web, else BIN/../web); off = none"),
+    SIZE(web_max_bytes, "8m", 1 * KIB, 256 * MIB, "most bytes of web_root held in memory; a larger "
+         "web_root is not loaded (at start: no pages; on SIGHUP: the old ones stay)"),
+    U32(web_max_files, "500", 1, 100000, "files", "most files of web_root held in memory; with more, "
+        "web_root is not loaded, as with web_max_bytes"),
     STR(metrics_listen, "", check_listen_or_empty, "HOST:PORT", "serve /metrics (and /healthz) on "
         "this address only, and answer 404 for /metrics on listen; empty = /metrics on listen"),
     LISTU(allowed_origins, nallowed_origins, "", 0, CONFIG_MAX_ORIGINS, check_origin, "origins",
@@ -422,6 +428,19 @@ static int check_file(const char *v, char *why, size_t cap)
         return fail(why, cap, "cannot use \"%s\": %s", v, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return fail(why, cap, "\"%s\" is not a regular file", v);
+    return 0;
+}
+
+static int check_web_root(const char *v, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (!*v || strcmp(v, "off") == 0)
+        return 0;
+    if (stat(v, &st) != 0)
+        return fail(why, cap, "cannot use \"%s\": %s", v, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(why, cap, "\"%s\" is not a directory", v);
     return 0;
 }
 

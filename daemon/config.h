@@ -64,7 +64,9 @@ struct config {
     char *listen;                 /* "HOST:PORT", default 127.0.0.1:8080 */
     bool reuseport;               /* SO_REUSEPORT on the listener; default no */
     char *tls_cert, *tls_key;     /* PEM paths; TLS when both set */
-    char *web_root;               /* static pages served at /, optional */
+    char *web_root;               /* static pages served at /: "" installed, "off" none */
+    uint32_t web_max_bytes;       /* web_root held in memory, at most: 8m */
+    uint32_t web_max_files;       /* 500 */
     char *metrics_listen;         /* "HOST:PORT" serving /metrics; "" = on listen */
     char *allowed_origins[CONFIG_MAX_ORIGINS]; /* browser pages that may open a desk */
     int nallowed_origins;         /* 0 = the desk's own origin only */

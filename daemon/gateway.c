@@ -42,6 +42,7 @@
 #include "session.h"
 #include "stats.h"
 #include "store.h"
+#include "web.h"
 #include "session_agent.h"
 #include "session_buyer.h"
 #include "session_supervisor.h"
@@ -241,6 +242,7 @@ static void on_sighup(uv_signal_t *h, int sig)
     }
     log_set_level(c->log_level);
     server_tune();
+    web_reload();
     config_free(old);
     free(old);
     log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);
@@ -269,6 +271,7 @@ static void close_everything(void)
     server_stop();
     stats_stop();                      /* its last flush, while Redis is up */
     floor_stop();
+    web_stop();
     router_stop();
     db_stop();
     redis_child_stop();
@@ -430,8 +433,8 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
-    if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || server_start() != 0 ||
-        start_redis_link() != 0 || floor_start() != 0) {
+    if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || web_start() != 0 ||
+        server_start() != 0 || start_redis_link() != 0 || floor_start() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

@@ -4,7 +4,8 @@
  * One lws protocol serves everything on the port: WebSocket upgrades on a
  * role's path (/v1/buyer, ...) become sessions (session.c); plain HTTP gets
  * /healthz (200 when Redis is ready, else 503), /metrics (Prometheus text)
- * and, when web_root is set, static files; anything else is 404. Upgrades
+ * and the static pages of web_root, from memory (web.c); anything else is
+ * 404. Upgrades
  * on other paths are refused during the handshake. With metrics_listen
  * set, a second address serves /healthz and /metrics, and the main one
  * answers 404 for /metrics.
@@ -43,6 +44,7 @@
 #include "metrics.h"
 #include "server.h"
 #include "session.h"
+#include "web.h"
 
 /* lws's per-connection user data, HTTP and WebSocket alike */
 struct conn {
@@ -76,7 +78,6 @@ static struct listener L[LISTEN__COUNT] = { { .fd = -1 }, { .fd = -1 } };
 static char metrics_port_mark;
 
 #define ACCEPT_PAUSE_MS 100
-static struct lws_http_mount web_mount;
 
 void server_set_ready(bool r)
 {
@@ -139,6 +140,63 @@ static int on_metrics(struct lws *wsi, struct conn *c)
     return rc;
 }
 
+/*
+ * A static page from memory (web.c). ETag with If-None-Match (304) and
+ * Cache-Control no-cache: a browser asks again each time and mostly gets
+ * a 304, so a page changed by a reload is seen at once. Any origin may
+ * load the files (Access-Control-Allow-Origin *): a store's page imports
+ * widget.js and its modules across origins. The CSP and the other
+ * security headers come from lws (HTTP_HEADERS_SECURITY_BEST_PRACTICES).
+ */
+static int on_web(struct lws *wsi, struct conn *c, const char *path)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                  *end = hdr + sizeof hdr - 1;
+    char inm[256], loc[300];
+    bool redirect;
+    const struct web_file *f = web_find(path, &redirect);
+    int n;
+
+    if (!f && redirect && strlen(path) + 2 < sizeof loc) {
+        n = snprintf(loc, sizeof loc, "%s/", path);
+        if (lws_add_http_header_status(wsi, HTTP_STATUS_MOVED_PERMANENTLY, &p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_LOCATION, (unsigned char *)loc, n,
+                                         &p, end) ||
+            lws_add_http_header_content_length(wsi, 0, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    if (!f)
+        return http_reply(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
+    if (lws_hdr_copy(wsi, inm, sizeof inm, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
+        web_etag_matches(inm, f->etag)) {
+        if (lws_add_http_header_status(wsi, HTTP_STATUS_NOT_MODIFIED, &p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ETAG, (unsigned char *)f->etag,
+                                         (int)strlen(f->etag), &p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                         (const unsigned char *)"no-cache", 8, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    if (!(c->body = malloc(LWS_PRE + f->len + 1)))
+        return -1;
+    memcpy(c->body + LWS_PRE, f->data, f->len);
+    c->body_len = f->len;
+    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, f->type, f->len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ETAG, (unsigned char *)f->etag,
+                                     (int)strlen(f->etag), &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-cache", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+                                    (const unsigned char *)"*", 1, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 /* Plain HTTP paths, and on which port: the main one, metrics_listen's, or
  * "metrics": metrics_listen's when set, else the main one. */
 enum { ON_MAIN = 1, ON_METRICS_PORT = 2, ON_METRICS = 4 };
@@ -161,6 +219,8 @@ static int on_http(struct lws *wsi, struct conn *c, const char *path)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0 && (routes[i].where & here))
             return routes[i].fn(wsi, c);
+    if (!on_metrics_port(wsi))
+        return on_web(wsi, c, path);
     return http_reply(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
 }
 
@@ -523,15 +583,6 @@ int server_start(void)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
-    }
-    if (cfg->web_root && cfg->web_root[0]) {
-        memset(&web_mount, 0, sizeof web_mount);
-        web_mount.mountpoint = "/";
-        web_mount.mountpoint_len = 1;
-        web_mount.origin = cfg->web_root;
-        web_mount.def = "index.html";
-        web_mount.origin_protocol = LWSMPRO_FILE;
-        info.mounts = &web_mount;
     }
     ctx = lws_create_context(&info);
     if (ctx && !(vhost = lws_create_vhost(ctx, &info))) {

@@ -1,0 +1,182 @@
+// harness.mjs - what the browser tests run against: a real redis-server on a
+// private unix socket, a real chatgwd serving the repository's web/, real
+// agents made with chatgwctl, and Debian's chromium driven by
+// playwright-core (never a downloaded browser). Every process started here
+// is stopped by the test's cleanup, even when the test fails.
+//
+// API: setup (one test's world), waitFor, shot.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, '..', '..');
+const CHATGWD = join(ROOT, 'build', 'chatgwd');
+const CHATGWCTL = join(ROOT, 'build', 'chatgwctl');
+const SHOTS = join(HERE, 'screenshots');
+export const GREETING = 'Welcome to {store}, {buyer}! An agent will be with you shortly.';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(pred, what, timeout = 10000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = net.createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function httpStatus(port, path) {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return r.status;
+  } catch {
+    return 0;
+  }
+}
+
+function exited(proc) {
+  return new Promise((ok) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) ok();
+    else proc.once('exit', ok);
+  });
+}
+
+class Gateway {
+  constructor(dir, redisUrl, port) {
+    this.dir = dir;
+    this.port = port;
+    this.conf = join(dir, 'gw.conf');
+    this.logPath = join(dir, 'gw.log');
+    writeFileSync(this.conf, [
+      `listen "127.0.0.1:${port}"`,
+      `redis "${redisUrl}"`,
+      `state_dir "${join(dir, 'state')}"`,
+      `web_root "${join(ROOT, 'web')}"`,
+      'log_level info',
+      'redis_backoff_max 500ms',
+      'new_chat_rate 100000',
+      'new_chat_burst 1000000',
+      'store demo',
+      '    name "Demo Store"',
+      `    greeting "${GREETING}"`,
+      '    groups pre-sales after-sales',
+      '',
+    ].join('\n'));
+  }
+
+  async start() {
+    const log = openSync(this.logPath, 'a');
+    this.proc = spawn(CHATGWD, ['-c', this.conf], { stdio: ['ignore', log, log] });
+    await waitFor(async () => {
+      if (this.proc.exitCode !== null) throw new Error(`chatgwd exited:\n${this.log()}`);
+      return (await httpStatus(this.port, '/healthz')) === 200;
+    }, `chatgwd :${this.port} ready`);
+    return this;
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill('SIGTERM');
+    await exited(this.proc);
+  }
+
+  log() {
+    try { return readFileSync(this.logPath, 'utf8'); } catch { return ''; }
+  }
+
+  get url() { return `http://127.0.0.1:${this.port}`; }
+}
+
+// One test's world. t: the node:test context (its cleanup stops it all).
+export async function setup(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'cgw'));
+  const procs = [];
+  const closers = [];
+  t.after(async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+    for (const p of procs) if (p.exitCode === null) { p.kill('SIGKILL'); await exited(p); }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sock = join(dir, 'redis.sock');
+  const redis = spawn('/usr/bin/redis-server', ['--port', '0', '--unixsocket', sock, '--dir', dir,
+    '--appendonly', 'yes', '--save', '', '--logfile', join(dir, 'redis.log')], { stdio: 'ignore' });
+  procs.push(redis);
+  await waitFor(() => spawnSync('redis-cli', ['-s', sock, 'ping']).stdout?.toString().trim() === 'PONG',
+    'redis-server');
+
+  const gw = new Gateway(dir, `unix://${sock}`, await freePort());
+  await gw.start();
+  closers.push(() => gw.stop());
+  const track = () => { if (gw.proc && !procs.includes(gw.proc)) procs.push(gw.proc); };
+  track();
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+  closers.push(() => browser.close());
+
+  return {
+    dir,
+    gw,
+    browser,
+    // restarts chatgwd on the same port and Redis (SIGTERM, then start)
+    async restartGateway(pauseMs = 0) {
+      await gw.stop();
+      if (pauseMs) await sleep(pauseMs);
+      await gw.start();
+      track();
+    },
+    // a new agent of the demo store; returns its token
+    agent(id, name, group = 'pre-sales') {
+      const r = spawnSync(CHATGWCTL, ['-c', gw.conf, 'agent', 'add', id, '--name', name, '--store', 'demo',
+        '--group', group, '--capacity', '4']);
+      if (r.status !== 0) throw new Error(`chatgwctl agent add: ${r.stderr}`);
+      return r.stdout.toString().trim().split('\n').pop();
+    },
+    // a web server of another origin serving `html` at /
+    async foreignSite(html) {
+      const srv = createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(html);
+      });
+      await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
+      closers.push(() => new Promise((ok) => srv.close(ok)));
+      return `http://127.0.0.1:${srv.address().port}`;
+    },
+    async context(opts = {}) {
+      const ctx = await browser.newContext({ locale: 'en-US', ...opts });
+      const errors = [];
+      ctx.on('page', (p) => p.on('pageerror', (e) => errors.push(String(e))));
+      ctx.errors = errors;
+      return ctx;
+    },
+  };
+}
+
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,298 @@
+// widget.js - the buyer's chat box, embedded by a store with one tag:
+//
+//   <script type="module" src="https://GATEWAY/widget.js" data-store="STORE"></script>
+//
+// Optional attributes: data-name (the buyer's display name), data-group
+// (a group of the store), data-lang ("en" or "zh"; default: the
+// browser's language), data-open ("true": open at once).
+//
+// It draws a launcher and a chat panel in a shadow root (its styles,
+// widget.css, cannot leak into the store's page nor the page's into it),
+// and talks to GATEWAY/v1/buyer (proto.js). The chat survives page
+// reloads: the resume token, the unacknowledged messages and whether the
+// panel was open live in sessionStorage (this tab only), and a reload
+// resumes the chat and replays its transcript. Every text is put in the
+// page with textContent, never parsed as HTML.
+//
+// Frames from the gateway go through one table, `on` below: a new frame
+// (the off-hours notice of issue 12, typing and read once relayed) is one
+// row there. Until the protocol has a rating frame the rating form stays
+// hidden (features.rate in proto.js).
+
+import { Session, newId, features } from './proto.js';
+import { pickLang, texts } from './i18n.js';
+
+const script = [...document.scripts].find((s) => s.src === import.meta.url)
+  || document.querySelector('script[data-store]');
+const opts = {
+  store: script?.dataset.store || '',
+  name: script?.dataset.name || '',
+  group: script?.dataset.group || '',
+  open: script?.dataset.open === 'true',
+};
+const t = texts(pickLang(script?.dataset.lang));
+const wsUrl = new URL('v1/buyer', import.meta.url).href.replace(/^http/, 'ws');
+const key = (k) => `chatgw:${opts.store}:${k}`;
+const store = {
+  get: (k) => { try { return JSON.parse(sessionStorage.getItem(key(k))); } catch { return null; } },
+  set: (k, v) => sessionStorage.setItem(key(k), JSON.stringify(v)),
+  del: (k) => sessionStorage.removeItem(key(k)),
+};
+
+// h('div', {class: 'x'}, 'text', child): an element; strings become text.
+function h(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+// ---- the panel ----------------------------------------------------------
+
+const host = h('div', { class: 'chatgw-widget', 'data-chatgw': 'widget', lang: t.lang });
+const root = host.attachShadow({ mode: 'open' });
+const ui = {};
+ui.launcher = h('button', { class: 'launcher', onclick: () => openPanel(true) }, t('w.open'));
+ui.status = h('span', { class: 'status' });
+ui.agent = h('p', { class: 'banner agent', hidden: true });
+ui.queue = h('p', { class: 'banner queue', hidden: true });
+ui.offhours = h('p', { class: 'banner offhours', hidden: true });    // issue 12's notice
+ui.log = h('ol', { class: 'log', 'aria-live': 'polite' });
+ui.error = h('p', { class: 'error', hidden: true });
+ui.rating = h('div', { class: 'rating', hidden: true }, h('span', {}, t('w.rate')),
+  ...[1, 2, 3, 4, 5].map((n) => h('button', { 'data-score': n, onclick: () => rate(n) }, '★'.repeat(n))));
+ui.closed = h('div', { class: 'closed', hidden: true }, h('p', {}, t('w.closed')), ui.rating,
+  h('button', { class: 'new', onclick: newChat }, t('w.new')));
+ui.input = h('textarea', { rows: 2, placeholder: t('w.placeholder'), maxlength: 2000, oninput: typing,
+  onkeydown: (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendText(); }
+  } });
+ui.form = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); sendText(); } },
+  ui.input, h('button', { type: 'submit', class: 'send' }, t('w.send')));
+ui.panel = h('section', { class: 'panel', hidden: true, 'aria-label': t('w.title') },
+  h('header', {}, h('strong', {}, t('w.title')), ui.status,
+    h('button', { class: 'x', title: t('w.close'), 'aria-label': t('w.close'), onclick: () => openPanel(false) }, '×')),
+  ui.agent, ui.queue, ui.offhours, ui.log, ui.error, ui.closed, ui.form);
+root.append(h('link', { rel: 'stylesheet', href: new URL('widget.css', import.meta.url).href }),
+  ui.launcher, ui.panel);
+
+function openPanel(open) {
+  ui.panel.hidden = !open;
+  ui.launcher.hidden = open;
+  store.set('open', open);
+  if (open) {
+    session.start();
+    ui.input.focus();
+    markRead();
+  }
+}
+
+// ---- the chat ---------------------------------------------------------------
+
+const state = {
+  resume: store.get('resume'),      // the resume token, or null
+  chat: null,
+  lastSeq: 0,                        // highest seq shown
+  closed: false,
+  helloError: null,                  // error code of the last hello
+  lastTyping: 0,
+  readSent: 0,
+};
+
+const session = new Session({
+  url: wsUrl,
+  pending: store.get('pending') || [],
+  persist: (frames) => store.set('pending', frames),
+  backoff: { min: 500, max: 10000 },
+  greet() {
+    state.helloError = null;
+    const hello = { t: 'hello' };
+    if (opts.name) hello.name = opts.name;
+    if (state.resume) return { ...hello, resume: state.resume, since: state.lastSeq };
+    hello.store = opts.store;
+    if (opts.group) hello.group = opts.group;
+    return hello;
+  },
+  onFrame: (f) => on[f.t]?.(f),
+  onStatus(s) {
+    // a closed chat's socket ends by design: nothing to report
+    ui.status.textContent = s === 'online' || (s === 'stopped' && state.closed) ? '' : t('status.' + s);
+    host.dataset.status = s;
+  },
+  onFailed(frame, err) {
+    const el = ui.log.querySelector(`[data-id="${CSS.escape(frame.id)}"]`);
+    if (el) {
+      el.classList.add('failed');
+      el.querySelector('.state').textContent = t('w.failed', { why: t.error(err.code) });
+    }
+  },
+  onClose(code) {
+    if (state.closed || code === 1000) return 'stop';
+    if (state.helloError === 'unauthorized') {
+      // the chat is gone (expired, or never stored): start a new one and
+      // send the messages still pending there
+      forgetChat();
+      return 'now';
+    }
+    if (state.helloError === 'not_found') return 'stop';   // no such store
+    return 'retry';
+  },
+});
+
+function forgetChat() {
+  state.resume = null;
+  state.chat = null;
+  state.lastSeq = 0;
+  store.del('resume');
+  for (const el of ui.log.querySelectorAll('[data-seq]')) el.remove();
+}
+
+// Places a message element by seq; pending ones (no seq yet) stay last.
+function place(el) {
+  const seq = Number(el.dataset.seq);
+  for (const other of ui.log.children) {
+    const s = other.dataset.seq;
+    if (s === undefined || Number(s) > seq) {
+      ui.log.insertBefore(el, other);
+      return;
+    }
+  }
+  ui.log.append(el);
+}
+
+function bubble(from, name, text) {
+  const who = from === 'buyer' ? t('w.you') : from === 'system' ? t('w.system') : name || '';
+  return h('li', { class: `msg from-${from}` },
+    h('span', { class: 'who' }, who), h('p', { class: 'text' }, text), h('span', { class: 'state' }));
+}
+
+function scrollDown() {
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+function showPending(frame) {
+  const el = bubble('buyer', '', frame.text);
+  el.dataset.id = frame.id;
+  el.classList.add('pending');
+  el.querySelector('.state').textContent = t('w.sending');
+  ui.log.append(el);
+  scrollDown();
+}
+
+function settle(el, seq) {
+  el.dataset.seq = seq;
+  el.classList.remove('pending');
+  el.querySelector('.state').textContent = '';
+  el.remove();
+  place(el);
+}
+
+function showError(code) {
+  ui.error.textContent = t.error(code);
+  ui.error.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { ui.error.hidden = true; }, 5000);
+}
+
+const on = {
+  welcome(f) {
+    if (state.chat && f.chat !== state.chat) forgetChat();
+    state.chat = f.chat;
+    state.resume = f.resume;
+    store.set('resume', f.resume);
+  },
+  msg(f) {
+    state.lastSeq = Math.max(state.lastSeq, f.seq);
+    if (ui.log.querySelector(`[data-seq="${f.seq}"]`)) return;     // replayed twice
+    const mine = f.id && f.from === 'buyer' && ui.log.querySelector(`[data-id="${CSS.escape(f.id)}"]`);
+    if (mine) {
+      settle(mine, f.seq);
+    } else {
+      const el = bubble(f.from, f.name, f.text);
+      el.dataset.seq = f.seq;
+      if (f.id) el.dataset.id = f.id;
+      place(el);
+    }
+    scrollDown();
+    if (f.from !== 'buyer') markRead();
+  },
+  ack(f) {
+    state.lastSeq = Math.max(state.lastSeq, f.seq);
+    const el = ui.log.querySelector(`[data-id="${CSS.escape(f.id)}"]`);
+    if (!el || el.dataset.seq) return;
+    if (ui.log.querySelector(`[data-seq="${f.seq}"]`)) el.remove();
+    else settle(el, f.seq);
+  },
+  queue(f) {
+    ui.queue.textContent = t('w.queue', { n: f.position });
+    ui.queue.hidden = false;
+  },
+  agent(f) {
+    ui.agent.textContent = t('w.agent', { name: f.name });
+    ui.agent.hidden = false;
+    ui.queue.hidden = true;
+  },
+  closed() {
+    state.closed = true;
+    ui.closed.hidden = false;
+    ui.form.hidden = true;
+    ui.queue.hidden = true;
+    ui.rating.hidden = !features.rate;
+  },
+  error(f) {
+    if (!f.ref) state.helloError = f.code;
+    if (f.code !== 'unavailable' || !f.ref) showError(f.code);
+  },
+};
+
+function sendText() {
+  const text = ui.input.value.trim();
+  if (!text || state.closed) return;
+  ui.input.value = '';
+  const frame = { t: 'msg', id: newId(), text };
+  showPending(frame);
+  session.sendMsg(frame);
+  session.start();
+}
+
+// typing and read: accepted by the gateway (metered), not relayed yet
+function typing() {
+  const now = Date.now();
+  if (now - state.lastTyping > 3000 && session.send({ t: 'typing' })) state.lastTyping = now;
+}
+
+function markRead() {
+  if (ui.panel.hidden || document.hidden || state.lastSeq <= state.readSent) return;
+  if (session.send({ t: 'read', seq: state.lastSeq })) state.readSent = state.lastSeq;
+}
+document.addEventListener('visibilitychange', markRead);
+
+function rate(score) {
+  if (!features.rate) return;
+  session.send({ t: 'rate', score });
+  ui.rating.replaceChildren(h('span', {}, t('w.rate.thanks')));
+}
+
+function newChat() {
+  session.stop();
+  session.dropPending();
+  forgetChat();
+  ui.log.replaceChildren();
+  state.closed = false;
+  ui.closed.hidden = true;
+  ui.form.hidden = false;
+  ui.agent.hidden = true;
+  ui.queue.hidden = true;
+  session.start();
+}
+
+// ---- start --------------------------------------------------------------------
+
+(document.body || document.documentElement).append(host);
+for (const f of session.pending.values()) showPending(f);
+if (state.resume || session.pending.size) session.start();
+openPanel(opts.open || store.get('open') === true);
