@@ -24,7 +24,7 @@ CC     ?= gcc
 CFLAGS ?= -O2 -g
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DCHATGW_VERSION=\"$(VERSION)\" \
-                -Idaemon -Iproto -Ibuild $(CPPFLAGS)
+                -Idaemon -Iproto -Iplugins -Ibuild $(CPPFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # A fresh machine has none of the packages: fetch them before anything else.
