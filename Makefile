@@ -23,7 +23,11 @@ Q      := $(if $(V),,@)
 CC     ?= gcc
 CFLAGS ?= -O2 -g
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+PLUGINDIR  ?= $(PREFIX)/lib/chatgw/plugins
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DCHATGW_VERSION=\"$(VERSION)\" \
+                -DCHATGW_PLUGIN_DIR=\"$(PLUGINDIR)\" \
                 -Idaemon -Iproto -Iplugins -Ibuild $(CPPFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -99,6 +103,13 @@ build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 	@mkdir -p build/tests
 	@$(if $(Q),echo "  LD/SAN  $@")
 	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
+
+# test_plugin loads small plugins (tests/unit/plugins/): good ones and broken ones
+TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
+build/tests/plugins/%.so: tests/unit/plugins/%.c plugins/chatgw_plugin.h
+	@mkdir -p build/tests/plugins
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iplugins -O1 -g $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $<
+build/tests/test_plugin: $(TEST_PLUGINS)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done

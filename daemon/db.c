@@ -44,12 +44,12 @@
 #include "log.h"
 #include "redis_uv.h"
 
-extern const char lua_append[], lua_resume[], lua_router[], lua_schema[];
+extern const char lua_append[], lua_resume[], lua_router[], lua_schema[], lua_notify[];
 
 static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router,
-                                                              lua_schema };
+                                                              lua_schema, lua_notify };
 static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router",
-                                                               "schema" };
+                                                               "schema", "notify" };
 
 enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 

@@ -34,7 +34,8 @@
 
 #include "db_url.h"
 
-enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA_SCHEMA, DB_LUA__COUNT };
+enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA_SCHEMA, DB_LUA_NOTIFY,
+                 DB_LUA__COUNT };
 
 /* r is NULL when Redis could not answer (link down or dropped). */
 typedef void db_reply_cb(void *ud, redisReply *r);

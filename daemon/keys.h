@@ -35,7 +35,8 @@
     X(NODE_AGENTS,"cg:nodeagents:%s","node: agents with sessions there")              \
     X(NODE_CHAN,  "cg:node:%s",      "channel: events for one node's sessions")       \
     X(CTL_CHAN,   "cg:ctl",          "channel: events for every node")             \
-    X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")
+    X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")       \
+    X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "metrics.h"
+#include "plugin.h"
 
 struct metrics metrics;
 
@@ -130,6 +131,10 @@ char *metrics_render(size_t *len)
     put(&b, "chatgw_ack_seconds_bucket{le=\"+Inf\"} %llu\nchatgw_ack_seconds_sum %.6f\n"
             "chatgw_ack_seconds_count %llu\n", (unsigned long long)cum, metrics.ack_sum_s,
         (unsigned long long)metrics.ack_count);
+    char *pl = plugin_metrics_text();
+    if (pl)
+        put(&b, "%s", pl);
+    free(pl);
     *len = b.len;
     return b.p;
 }

@@ -13,7 +13,8 @@
  * API: store_append, store_resume, store_replay, store_log_length,
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
- *      store_schema_migrate, store_key.
+ *      store_schema_migrate, store_key; for plugins: store_notify_buyer,
+ *      store_plugin_kv_get/set/del/incr.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -78,5 +79,20 @@ int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud
 
 /* A key of the table with its one or two parts (NULL where it has none). */
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);
+
+/* ---- for plugins (plugin.c) ---- */
+
+/* Tells the chat's buyer of record seq that the gateway stored with
+ * store_append (notify.lua: reads the chat's location). Reply: 1 | 0. */
+int store_notify_buyer(const char *chat, int64_t seq, const char *rec, size_t rec_len,
+                       db_reply_cb *cb, void *ud);
+/* A plugin's own values, under cg:pkv:<plugin>:<key>. Replies: GET's
+ * (string or nil), SET's OK, DEL's integer, INCRBY's integer. */
+int store_plugin_kv_get(const char *plugin, const char *key, db_reply_cb *cb, void *ud);
+int store_plugin_kv_set(const char *plugin, const char *key, const char *val, size_t len,
+                        uint64_t ttl_ms, db_reply_cb *cb, void *ud);
+int store_plugin_kv_del(const char *plugin, const char *key, db_reply_cb *cb, void *ud);
+int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_reply_cb *cb,
+                         void *ud);
 
 #endif

@@ -24,5 +24,6 @@ local KEY = {
   NODE_CHAN   = 'cg:node:%s',
   CTL_CHAN    = 'cg:ctl',
   SCHEMA      = 'cg:schema',
+  PLUGIN_KV   = 'cg:pkv:%s:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end
