@@ -44,13 +44,27 @@ DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
 LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
+# Plugins: plugins/NAME/*.c -> build/plugins/NAME.so, built like an
+# out-of-tree plugin would be: the ABI header only, no daemon symbol
+# (-z defs fails the link on one).
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGINS      := $(patsubst %,build/plugins/%.so,$(sort $(PLUGIN_NAMES)))
+# $$(wildcard ...) in the plugin rule's prerequisites
+.SECONDEXPANSION:
 .PHONY: all deps run check cycles unit integration fuzz fuzz-deps bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
-all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
+all: $(DEPS_FIRST) build/chatgwd build/chatgwctl $(PLUGINS)
 
 deps:
 	@scripts/deps.sh
+
+PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iplugins -fPIC -fvisibility=hidden $(WARN)
+
+build/plugins/%.so: plugins/chatgw_plugin.h $$(wildcard plugins/%/*.c plugins/%/*.h) | $(DEPS_FIRST)
+	@mkdir -p build/plugins
+	@$(if $(Q),echo "  PLUGIN  $@")
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared -Wl,-z,defs -o $@ $(wildcard plugins/$*/*.c)
 
 build/chatgwd: $(DAEMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")

@@ -48,7 +48,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(13, QUICK_REPLY,  "quick",    EVT_NODE,  "LOCAL hook: an agent asked for a quick reply (plugins)") \
     X(14, BUYER_MSG,    "buyer_msg", EVT_NODE, "LOCAL hook: a buyer message was stored, on its node (plugins)") \
     X(15, TICK,         "tick",     EVT_NODE,  "LOCAL hook: once a second (plugins)") \
-    X(16, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)")
+    X(16, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)") \
+    X(17, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)")
 
 enum event_id {
     EV_NONE = 0,

@@ -287,6 +287,31 @@ int plugin_quick_reply(struct chatgw_event *ev, char *text, size_t cap)
     return -1;
 }
 
+void plugin_quick_list(struct chatgw_event *ev, struct plugin_list *out)
+{
+    const int e = CHATGW_EV_QUICK_LIST;
+
+    memset(out, 0, sizeof *out);
+    ev->event = e;
+    ev->size = sizeof *ev;
+    ev->host_ref = out;
+    for (size_t i = 0; i < P.nhooks[e]; i++)
+        if (serves(P.hooks[e][i].p, ev))
+            call_hook(&P.hooks[e][i], ev);
+    ev->host_ref = NULL;
+}
+
+void plugin_list_free(struct plugin_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].category);
+        free(l->items[i].key);
+        free(l->items[i].text);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
 const char *plugin_suggest(struct chatgw_event *ev)
 {
     const int e = CHATGW_EV_MSG_TO_AGENT;
@@ -460,6 +485,8 @@ static void load_one(const struct plugin_conf *pc, const char *store, FILE *out,
         if (out)
             fprintf(out, "%s:%d: plugin %s%s%s: ok (%s)\n", gw.cfg->path ? gw.cfg->path : "-",
                     pc->line, pc->name, store ? " of store " : "", store ? store : "", p->path);
+        if (out)
+            fflush(out);
         else
             log_info("plugin_loaded", "plugin=%s store=%s path=%s abi=%d", p->name,
                      store ? store : "*", p->path, abi_supported[0]);
@@ -940,6 +967,45 @@ static int host_kv_incr(chatgw_plugin *self, const char *key, int64_t by, chatgw
                                                                          : preq_unsent(q);
 }
 
+static bool text_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 1 && n <= max && proto_utf8_valid(s, n);
+}
+
+static int host_list_add(chatgw_plugin *self, struct chatgw_event *ev, const char *category,
+                         const char *key, const char *text)
+{
+    struct plugin_list *l = ev ? ev->host_ref : NULL;
+    struct plugin_phrase *grown, *it;
+
+    if (!self || !l || ev->event != CHATGW_EV_QUICK_LIST || !text_ok(category, 64) ||
+        !text_ok(key, 64) || !text_ok(text, 4096))
+        return CHATGW_ERR_INVAL;
+    if (l->n == PLUGIN_LIST_MAX)
+        return CHATGW_ERR_NOMEM;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        if (!(grown = realloc(l->items, cap * sizeof *grown)))
+            return CHATGW_ERR_NOMEM;
+        l->items = grown;
+        l->cap = cap;
+    }
+    it = &l->items[l->n];
+    it->category = strdup(category);
+    it->key = strdup(key);
+    it->text = strdup(text);
+    if (!it->category || !it->key || !it->text) {
+        free(it->category);
+        free(it->key);
+        free(it->text);
+        return CHATGW_ERR_NOMEM;
+    }
+    l->n++;
+    return CHATGW_OK;
+}
+
 static const struct chatgw_host host_table = {
     .version = CHATGW_ABI_VERSION,
     .size = sizeof(struct chatgw_host),
@@ -960,4 +1026,5 @@ static const struct chatgw_host host_table = {
     .kv_set = host_kv_set,
     .kv_del = host_kv_del,
     .kv_incr = host_kv_incr,
+    .list_add = host_list_add,
 };

@@ -10,7 +10,7 @@
  *
  * API: plugin_start, plugin_reload, plugin_stop, plugin_check,
  *      plugin_hooked, plugin_notify, plugin_agent_msg, plugin_quick_reply,
- *      plugin_suggest, plugin_metrics_text.
+ *      plugin_quick_list, plugin_list_free, plugin_suggest, plugin_metrics_text.
  */
 #ifndef CHATGW_PLUGIN_DAEMON_H
 #define CHATGW_PLUGIN_DAEMON_H
@@ -52,6 +52,19 @@ enum plugin_verdict plugin_agent_msg(struct chatgw_event *ev, char *rule, size_t
 /* QUICK_REPLY: the first hook that answers OK gives the text. 0, or -1
  * when none knows ev->text (the key). */
 int plugin_quick_reply(struct chatgw_event *ev, char *text, size_t cap);
+/* QUICK_LIST: the phrases the hooks list, in their order (at most
+ * PLUGIN_LIST_MAX). The caller frees it with plugin_list_free. */
+#define PLUGIN_LIST_MAX 1000
+struct plugin_phrase {
+    char *category, *key, *text;
+};
+struct plugin_list {
+    struct plugin_phrase *items;
+    size_t n, cap;
+};
+void plugin_quick_list(struct chatgw_event *ev, struct plugin_list *out);
+void plugin_list_free(struct plugin_list *l);
+
 /* MSG_TO_AGENT: the keys the hooks suggest, space-separated ("" none);
  * once per event (see plugin_notify). */
 const char *plugin_suggest(struct chatgw_event *ev);

@@ -112,6 +112,9 @@ enum chatgw_result {
  *  16  RELOAD         the config was read again (SIGHUP); plugins are
  *                     loaded anew before it, so this is for plugins that
  *                     care that a reload happened.
+ *  17  QUICK_LIST     an agent asked for the quick-reply library; store,
+ *                     agent. Answer with host->list_add once per phrase,
+ *                     in the order the desk should show them.
  */
 #define CHATGW_HOOK_EVENT_MAP(X)            \
     X(MSG_TO_AGENT, 2)                      \
@@ -123,13 +126,14 @@ enum chatgw_result {
     X(QUICK_REPLY,  13)                     \
     X(BUYER_MSG,    14)                     \
     X(TICK,         15)                     \
-    X(RELOAD,       16)
+    X(RELOAD,       16)                     \
+    X(QUICK_LIST,   17)
 
 enum chatgw_event_id {
 #define CHATGW_EVENT_ENUM(name, num) CHATGW_EV_##name = num,
     CHATGW_HOOK_EVENT_MAP(CHATGW_EVENT_ENUM)
 #undef CHATGW_EVENT_ENUM
-    CHATGW_EV_MAX = 16
+    CHATGW_EV_MAX = 17
 };
 
 /*
@@ -160,6 +164,7 @@ struct chatgw_event {
     const char *answer_rule;       /* AGENT_MSG, WARN or BLOCK: the rule's name */
     const char *answer_reason;     /* AGENT_MSG, WARN or BLOCK: shown to the agent */
     const char *answer_keys;       /* MSG_TO_AGENT: space-separated keys to suggest */
+    void *host_ref;                /* the host's own; a plugin leaves it alone */
 };
 
 typedef int chatgw_hook_fn(void *ud, struct chatgw_event *ev);
@@ -238,6 +243,9 @@ struct chatgw_host {
                   uint64_t ttl_ms, chatgw_done_fn *cb, void *ud);   /* ttl 0: none */
     int (*kv_del)(chatgw_plugin *self, const char *key, chatgw_done_fn *cb, void *ud);
     int (*kv_incr)(chatgw_plugin *self, const char *key, int64_t by, chatgw_int_fn *cb, void *ud);
+    /* QUICK_LIST: one phrase of the library (category, key, text template). */
+    int (*list_add)(chatgw_plugin *self, struct chatgw_event *ev, const char *category,
+                    const char *key, const char *text);
 };
 
 /* The three entry points, with default visibility so that a plugin built

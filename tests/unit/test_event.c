@@ -25,7 +25,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_BUYER_MSG, 14);
     ASSERT_EQ(EV_TICK, 15);
     ASSERT_EQ(EV_RELOAD, 16);
-    ASSERT_EQ(EV__END, 17);
+    ASSERT_EQ(EV_QUICK_LIST, 17);
+    ASSERT_EQ(EV__END, 18);
 }
 
 TEST(names_are_unique_and_round_trip)
