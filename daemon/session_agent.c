@@ -889,7 +889,7 @@ static void send_verdict(struct session *s, enum plugin_verdict v, const char *c
         proto_w_key(w, "text");   proto_w_cstr(w, cg_err_text(CG_E_BLOCKED));
         proto_w_key(w, "ref");    proto_w_cstr(w, id);
     } else {
-        proto_w_map(w, 6);
+        proto_w_map(w, 5);
         proto_w_key(w, "t");      proto_w_cstr(w, "guard");
         proto_w_key(w, "id");     proto_w_cstr(w, id);
     }
