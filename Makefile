@@ -4,7 +4,7 @@
 #   make check      unit tests under ASan+UBSan, then integration tests (real Redis, real chatgwd)
 #   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
 #   make bench      benchmarks (see bench/)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (daemon, plugins, plugin header, chatgw.pc)
 #   make deps       install the Debian packages it needs (apt-get)
 
 VERSION    := 0.1.0
@@ -167,7 +167,20 @@ build/bench-floor: bench/floor.c | $(DEPS_FIRST)
 bench: build/chatgwd build/chatgw-load build/bench-floor
 	bench/run
 
-install: build/chatgwd build/chatgwctl
+# the plugin directory is compiled into chatgwd: rebuild plugin.o when it changes
+build/plugindir: FORCE
+	@mkdir -p build
+	@echo '$(PLUGINDIR)' | cmp -s - $@ || echo '$(PLUGINDIR)' > $@
+build/daemon/plugin.o build/asan/daemon/plugin.o: build/plugindir
+.PHONY: FORCE
+FORCE:
+
+build/chatgw.pc: plugins/chatgw.pc.in Makefile
+	@mkdir -p build
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: build/chatgwd build/chatgwctl $(PLUGINS) build/chatgw.pc
 	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
 	install -D -m 0755 build/chatgwctl $(DESTDIR)$(BINDIR)/chatgwctl
 	install -D -m 0640 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
@@ -179,6 +192,12 @@ install: build/chatgwd build/chatgwctl
 	install -m 0644 build/chatgwd.service $(DESTDIR)$(UNITDIR)/chatgwd.service
 	install -D -m 0644 systemd/chatgw.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/chatgw.conf
 	install -D -m 0644 systemd/chatgw.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/chatgw.conf
+	install -D -m 0644 plugins/chatgw_plugin.h $(DESTDIR)$(INCLUDEDIR)/chatgw/chatgw_plugin.h
+	install -D -m 0644 build/chatgw.pc $(DESTDIR)$(PKGCONFIGDIR)/chatgw.pc
+	install -d $(DESTDIR)$(PLUGINDIR)
+	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 0644 conf/quickreply-zh.txt conf/quickreply-en.txt conf/guard-tmall.rules \
+	    $(DESTDIR)$(SYSCONFDIR)/chatgw/
 
 clean:
 	rm -rf build

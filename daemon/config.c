@@ -1178,5 +1178,5 @@ void config_write_defaults(FILE *out)
     write_table(out, store_opts, NSTORE, "#    ", "#    ");
     fputs("\n#    # this store's own plugins: the same `plugin` lines, indented options\n"
           "#    plugin quickreply quickreply.so\n"
-          "#        library /etc/chatgw/quickreply.txt\n", out);
+          "#        library /etc/chatgw/quickreply-zh.txt\n", out);
 }

@@ -1,6 +1,8 @@
 /*
  * chatgw_plugin.h - the plugin ABI of chatgwd: the one header a plugin
- * includes, installed as <chatgw/chatgw_plugin.h> (pkg-config chatgw).
+ * includes. Installed in PREFIX/include/chatgw/: build a plugin with
+ *     cc -shared -fPIC $(pkg-config --cflags chatgw) -o my.so my.c
+ * and `#include <chatgw_plugin.h>`. plugins/README.md is the guide.
  *
  * A plugin is a shared object that chatgwd loads with dlopen at start and
  * on SIGHUP, once per `plugin NAME PATH` line of its config (globally, or
@@ -30,7 +32,9 @@
  * takes the daemon down with it: it runs inside the process.
  *
  * Strings handed to a plugin are UTF-8 and valid only during the call;
- * copy what you keep. Strings a plugin hands to the host are copied before
+ * copy what you keep. One shared object may be loaded several times (a
+ * global line and a store's, or two names for one path): its globals are
+ * then shared, so keep state in the userdata init hands back. Strings a plugin hands to the host are copied before
  * the host function returns.
  */
 #ifndef CHATGW_PLUGIN_H

@@ -642,7 +642,7 @@ TEST(written_sample_store_block_loads)
     ASSERT_STREQ(c.plugins[0].keys[0], "rules");
     ASSERT_EQ(c.stores[0].nplugins, 1);
     ASSERT_STREQ(c.stores[0].plugins[0].name, "quickreply");
-    ASSERT_STREQ(c.stores[0].plugins[0].values[0], "/etc/chatgw/quickreply.txt");
+    ASSERT_STREQ(c.stores[0].plugins[0].values[0], "/etc/chatgw/quickreply-zh.txt");
     config_free(&c);
 }
 
