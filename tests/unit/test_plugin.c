@@ -116,6 +116,7 @@ TEST(a_loaded_plugin_answers_its_hooks_and_a_failed_one_is_left_out)
     char text[1024], out[256], rule[64], reason[256];
 
     snprintf(text, sizeof text,
+             "plugin_hook_budget 20ms\n"
              "plugin missing /nonexistent/missing.so\n"
              "store s\n  plugin good " SO("good") "\n    greeting \"Hello there\"\n    trace %s\n"
              "store t\n", trace_path);
@@ -152,6 +153,8 @@ TEST(a_loaded_plugin_answers_its_hooks_and_a_failed_one_is_left_out)
     ASSERT_EQ(plugin_agent_msg(&m, rule, sizeof rule, reason, sizeof reason), PLUGIN_PASS);
     m.text = "fine";
     ASSERT_EQ(plugin_agent_msg(&m, rule, sizeof rule, reason, sizeof reason), PLUGIN_PASS);
+    m.text = "slow";                      /* over plugin_hook_budget: logged and counted */
+    ASSERT_EQ(plugin_agent_msg(&m, rule, sizeof rule, reason, sizeof reason), PLUGIN_PASS);
 
     ASSERT(wait_trace(&loop, "timer\n"));
 
@@ -162,6 +165,7 @@ TEST(a_loaded_plugin_answers_its_hooks_and_a_failed_one_is_left_out)
     ASSERT(strstr(mt, "chatgw_plugin_blocks_total{plugin=\"good\",store=\"s\"} 1\n") != NULL);
     ASSERT(strstr(mt, "chatgw_plugin_warnings_total{plugin=\"good\",store=\"s\"} 2\n") != NULL);
     ASSERT(strstr(mt, "chatgw_plugin_hook_failures_total{plugin=\"good\",store=\"s\"} 1\n") != NULL);
+    ASSERT(strstr(mt, "chatgw_plugin_slow_hooks_total{plugin=\"good\",store=\"s\"} 1\n") != NULL);
     free(mt);
 
     /* a reload cleans up and loads again, with the options of now */

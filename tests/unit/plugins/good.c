@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chatgw_plugin.h"
 
@@ -59,6 +60,10 @@ static int on_agent_msg(void *ud, struct chatgw_event *ev)
     }
     if (strstr(ev->text, "fail"))
         return CHATGW_ERR;
+    if (strstr(ev->text, "slow")) {           /* over the test's 20 ms budget */
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
     return CHATGW_OK;
 }
 
