@@ -269,6 +269,7 @@ static const char *parse_line(struct library *l, char *line, char *cat, bool *ha
 static int load_file(struct qr *q, const char *store, const char *path)
 {
     struct library *l = library_for(q, store, true);
+    int before = l ? l->n : 0;
     FILE *f = fopen(path, "r");
     char line[4096], cat[CAT_MAX + 1] = "";
     bool have_phrase = false;
@@ -301,8 +302,8 @@ static int load_file(struct qr *q, const char *store, const char *path)
         }
     }
     fclose(f);
-    q->h->log(q->self, CHATGW_LOG_INFO, "%s: %d phrases for %s", path, l->n,
-              store ? store : "every store");
+    q->h->log(q->self, CHATGW_LOG_INFO, "%s: %d phrases (%d in all for %s)", path,
+              l->n - before, l->n, store ? store : "every store");
     return 0;
 }
 

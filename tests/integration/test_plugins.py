@@ -262,3 +262,32 @@ def test_a_plugin_that_fails_to_load_is_left_out_and_the_gateway_serves(redis, g
     assert "plugin quickreply of store demo: init failed" in r.stderr
     assert "plugin ghost of store demo: /nonexistent/ghost.so: cannot open" in r.stderr
     assert "plugin guard of store demo: ok" in r.stdout
+
+
+def test_every_shipped_phrase_passes_the_shipped_guard(redis, gateway, tmp_path):
+    """The default libraries and the default Tmall rules agree: no phrase the
+    store ships is held or blocked (an invoice phrase must say it is free)."""
+    gw = gateway(redis.url, start=False, agent_msg_burst=1000)
+    with_plugins(gw, f"    plugin quickreply {PLUGINS}/quickreply.so\n"
+                     f"        library {ROOT}/conf/quickreply-zh.txt\n"
+                     f"        library {ROOT}/conf/quickreply-en.txt\n"
+                     f"    plugin guard {PLUGINS}/guard.so\n"
+                     f"        rules {GUARD_RULES}\n")
+    gw.start()
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, b, bw = await assigned_chat(gw, token)
+        await a.send({"t": "quick_list"})
+        cats = (await a.expect("quick_list"))["categories"]
+        assert [c["name"] for c in cats] == ["greeting", "product", "bargaining", "payment",
+                                             "delivery", "soothing", "after-sales", "reviews",
+                                             "farewell"]
+        keys = [p["key"] for c in cats for p in c["phrases"]]
+        assert len(keys) >= 40 and "/hi" in keys and "/hi.en" in keys
+        for i, k in enumerate(keys):
+            await a.send({"t": "quick", "chat": bw["chat"], "key": k, "id": f"q{i}"})
+            f = await a.recv()
+            assert f["t"] == "ack" and "{" not in f["text"], (k, f)
+
+    run(body())
