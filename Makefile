@@ -5,7 +5,8 @@
 #                   then browser tests (headless chromium: tests/web)
 #   make fuzz       run the frame decoder fuzzer (FUZZ_SECONDS, default 60)
 #   make bench      benchmarks (see bench/)
-#   make install    PREFIX=/usr/local DESTDIR=  (binaries, config, pages, man, systemd)
+#   make install    PREFIX=/usr/local DESTDIR=  (binaries, config, pages, man, systemd, plugins,
+#                   the plugin header, chatgw.pc)
 #   make deps       install the Debian packages it needs (apt-get) and the browser tests' npm packages
 
 VERSION    := 0.1.0
@@ -26,8 +27,12 @@ Q      := $(if $(V),,@)
 CC     ?= gcc
 CFLAGS ?= -O2 -g
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+PLUGINDIR  ?= $(PREFIX)/lib/chatgw/plugins
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DCHATGW_VERSION=\"$(VERSION)\" \
-                -Idaemon -Iproto -Ibuild $(CPPFLAGS)
+                -DCHATGW_PLUGIN_DIR=\"$(PLUGINDIR)\" \
+                -Idaemon -Iproto -Iplugins -Ibuild $(CPPFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # A fresh machine has none of the packages: fetch them before anything else.
@@ -43,14 +48,28 @@ DAEMON_OBJ := $(patsubst %.c,build/%.o,$(DAEMON_SRC)) build/lua_scripts.o
 LUA        := $(wildcard daemon/lua/*.lua)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 
+# Plugins: plugins/NAME/*.c -> build/plugins/NAME.so, built like an
+# out-of-tree plugin would be: the ABI header only, no daemon symbol
+# (-z defs fails the link on one).
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGINS      := $(patsubst %,build/plugins/%.so,$(sort $(PLUGIN_NAMES)))
+# $$(wildcard ...) in the plugin rule's prerequisites
+.SECONDEXPANSION:
 .PHONY: all deps run check cycles unit integration web-test fuzz fuzz-deps bench install clean
 # keep the ASan objects between runs (make would delete them as intermediates)
 .SECONDARY:
-all: $(DEPS_FIRST) build/chatgwd build/chatgwctl
+all: $(DEPS_FIRST) build/chatgwd build/chatgwctl $(PLUGINS)
 
 deps:
 	@scripts/deps.sh
 	cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iplugins -fPIC -fvisibility=hidden $(WARN)
+
+build/plugins/%.so: plugins/chatgw_plugin.h $$(wildcard plugins/%/*.c plugins/%/*.h) | $(DEPS_FIRST)
+	@mkdir -p build/plugins
+	@$(if $(Q),echo "  PLUGIN  $@")
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared -Wl,-z,defs -o $@ $(wildcard plugins/$*/*.c)
 
 build/chatgwd: $(DAEMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -104,6 +123,13 @@ build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 	@$(if $(Q),echo "  LD/SAN  $@")
 	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
 
+# test_plugin loads small plugins (tests/unit/plugins/): good ones and broken ones
+TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
+build/tests/plugins/%.so: tests/unit/plugins/%.c plugins/chatgw_plugin.h
+	@mkdir -p build/tests/plugins
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iplugins -O1 -g $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $<
+build/tests/test_plugin: $(TEST_PLUGINS)
+
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done
 
@@ -155,7 +181,20 @@ build/bench-floor: bench/floor.c | $(DEPS_FIRST)
 bench: build/chatgwd build/chatgw-load build/bench-floor
 	bench/run
 
-install: build/chatgwd build/chatgwctl
+# the plugin directory is compiled into chatgwd: rebuild plugin.o when it changes
+build/plugindir: FORCE
+	@mkdir -p build
+	@echo '$(PLUGINDIR)' | cmp -s - $@ || echo '$(PLUGINDIR)' > $@
+build/daemon/plugin.o build/asan/daemon/plugin.o: build/plugindir
+.PHONY: FORCE
+FORCE:
+
+build/chatgw.pc: plugins/chatgw.pc.in Makefile
+	@mkdir -p build
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: build/chatgwd build/chatgwctl $(PLUGINS) build/chatgw.pc
 	install -D -m 0755 build/chatgwd $(DESTDIR)$(BINDIR)/chatgwd
 	install -D -m 0755 build/chatgwctl $(DESTDIR)$(BINDIR)/chatgwctl
 	install -D -m 0640 conf/chatgw.conf $(DESTDIR)$(SYSCONFDIR)/chatgw/chatgw.conf
@@ -169,6 +208,12 @@ install: build/chatgwd build/chatgwctl
 	install -m 0644 build/chatgwd.service $(DESTDIR)$(UNITDIR)/chatgwd.service
 	install -D -m 0644 systemd/chatgw.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/chatgw.conf
 	install -D -m 0644 systemd/chatgw.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/chatgw.conf
+	install -D -m 0644 plugins/chatgw_plugin.h $(DESTDIR)$(INCLUDEDIR)/chatgw/chatgw_plugin.h
+	install -D -m 0644 build/chatgw.pc $(DESTDIR)$(PKGCONFIGDIR)/chatgw.pc
+	install -d $(DESTDIR)$(PLUGINDIR)
+	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 0644 conf/quickreply-zh.txt conf/quickreply-en.txt conf/guard-tmall.rules \
+	    $(DESTDIR)$(SYSCONFDIR)/chatgw/
 
 clean:
 	rm -rf build

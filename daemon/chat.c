@@ -61,6 +61,45 @@ bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,
     return true;
 }
 
+bool chat_record_read(const char *rec, size_t len, const char **from, const char **text,
+                      size_t *text_len)
+{
+    static const struct proto_limits lim = { 2, 32, false };
+    const struct proto_value *m, *f, *t;
+
+    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK ||
+        !(f = proto_map_get(m, "from")) || f->type != PROTO_STR ||
+        !(t = proto_map_get(m, "text")) || t->type != PROTO_STR)
+        return false;
+    *from = f->u.s;
+    *text = t->u.s;
+    *text_len = t->len;
+    return true;
+}
+
+static void meta_field(const struct proto_value *m, const char *k, char *out, size_t cap)
+{
+    const struct proto_value *v = proto_map_get(m, k);
+
+    snprintf(out, cap, "%s", v && v->type == PROTO_STR ? v->u.s : "");
+}
+
+bool chat_meta_read(const char *meta, size_t len, struct chat_meta *out)
+{
+    static const struct proto_limits lim = { 2, 64, false };
+    const struct proto_value *m;
+
+    if (proto_decode(meta, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK ||
+        m->type != PROTO_MAP)
+        return false;
+    meta_field(m, "store", out->store, sizeof out->store);
+    meta_field(m, "agent", out->agent, sizeof out->agent);
+    meta_field(m, "group", out->group, sizeof out->group);
+    meta_field(m, "name", out->buyer_name, sizeof out->buyer_name);
+    meta_field(m, "product", out->product, sizeof out->product);
+    return true;
+}
+
 int chat_init(void)
 {
     proto_writer_init(&rec_w, PROTO_MSGPACK, 0);

@@ -10,8 +10,8 @@
  * name?, text, ts, id?}; on the wire it becomes {t:"msg", seq, chat?
  * ...the record's fields}.
  *
- * API: chat_id_valid, chat_record, chat_write_msg, chat_init,
- *      chat_shutdown.
+ * API: chat_id_valid, chat_record, chat_write_msg, chat_record_read,
+ *      chat_meta_read, chat_init, chat_shutdown.
  */
 #ifndef CHATGW_CHAT_H
 #define CHATGW_CHAT_H
@@ -34,6 +34,16 @@ const char *chat_record(const char *from, const char *name, const char *text,
  * false when the record does not decode. */
 bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,
                     const char *rec, size_t len);
+
+/* A record's from and text (pointers valid until the next decode here). */
+bool chat_record_read(const char *rec, size_t len, const char **from, const char **text,
+                      size_t *text_len);
+
+/* What a plugin may be told of a chat, from its meta record ("" when absent). */
+struct chat_meta {
+    char store[65], agent[129], group[65], buyer_name[256], product[256];
+};
+bool chat_meta_read(const char *meta, size_t len, struct chat_meta *out);
 
 int chat_init(void);
 void chat_shutdown(void);

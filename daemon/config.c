@@ -180,6 +180,9 @@ static const struct opt global_opts[] = {
         "agent's welcome, per chat"),
     U32(assign_batch, "16", 1, 10000, "chats", "most chats one assignment step hands out (a step "
         "holds Redis for about 0.1 ms per chat)"),
+    SECTION("Plugins"),
+    DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
+        "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),
 };
 #undef OPT_STRUCT
 
@@ -236,6 +239,8 @@ struct ctx {
     int sline[NSTORE];            /* the same for the open store block */
     int *store_lines;             /* line of each `store` line */
     bool open;                    /* a store block is open */
+    struct plugin_conf *plug;     /* the plugin whose option block is open */
+    size_t plug_indent;           /* its line's indentation: options go deeper */
 };
 
 /* ---- small helpers ---- */
@@ -872,14 +877,130 @@ static void open_store(struct ctx *x, char **v, int n)
     x->open = true;
 }
 
+/* ---- plugin lines ---- */
+
+/* A plugin's path or an option's value: text a plugin may print. */
+static int check_text(const char *v, char *why, size_t cap)
+{
+    if (!utf8_valid((const unsigned char *)v))
+        return fail(why, cap, "not valid UTF-8");
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return fail(why, cap, "control character");
+    return 0;
+}
+
+static void free_plugins(struct plugin_conf *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < p[i].nopts; j++) {
+            free(p[i].keys[j]);
+            free(p[i].values[j]);
+        }
+        free(p[i].keys);
+        free(p[i].values);
+        free(p[i].name);
+        free(p[i].path);
+    }
+    free(p);
+}
+
+/* `plugin NAME PATH`: a new plugin of the open scope (the store block, or global). */
+static void open_plugin(struct ctx *x, char **v, int n, size_t indent)
+{
+    struct store_conf *st = x->open ? &x->c->stores[x->c->nstores - 1] : NULL;
+    struct plugin_conf **list = st ? &st->plugins : &x->c->plugins, *grown;
+    size_t *count = st ? &st->nplugins : &x->c->nplugins;
+    char why[256];
+
+    if (n != 2) {
+        report(x, x->line, "plugin", "expects a name and a path: plugin NAME PATH");
+        return;
+    }
+    if (check_id(v[0], why, sizeof why) != 0 || check_nonempty(v[1], why, sizeof why) != 0 ||
+        check_text(v[1], why, sizeof why) != 0) {
+        report(x, x->line, "plugin", "%s", why);
+        return;
+    }
+    for (size_t i = 0; i < *count; i++)
+        if (strcmp((*list)[i].name, v[0]) == 0) {
+            report(x, x->line, "plugin", "duplicate plugin \"%s\" (first on line %d)", v[0],
+                   (*list)[i].line);
+            return;
+        }
+    if (*count == CONFIG_MAX_PLUGINS) {
+        report(x, x->line, "plugin", "more than %d plugins in one %s", CONFIG_MAX_PLUGINS,
+               st ? "store" : "file");
+        return;
+    }
+    if (!(grown = realloc(*list, (*count + 1) * sizeof *grown))) {
+        report(x, x->line, "plugin", "out of memory");
+        return;
+    }
+    *list = grown;
+    x->plug = &grown[*count];
+    memset(x->plug, 0, sizeof *x->plug);
+    x->plug->name = strdup(v[0]);
+    x->plug->path = strdup(v[1]);
+    x->plug->line = x->line;
+    x->plug_indent = indent;
+    (*count)++;
+    if (!x->plug->name || !x->plug->path)
+        report(x, x->line, "plugin", "out of memory");
+}
+
+/* `key value...` under a plugin line: kept as text for the plugin. */
+static void plugin_option(struct ctx *x, char **w, int n)
+{
+    struct plugin_conf *p = x->plug;
+    char why[256], **keys, **values, *v;
+    size_t len = 0;
+
+    if (check_id(w[0], why, sizeof why) != 0) {
+        report(x, x->line, w[0], "%s", "invalid plugin option name (1 to 64 of A-Z a-z 0-9 _ . -)");
+        return;
+    }
+    for (int i = 1; i < n; i++) {
+        if (check_text(w[i], why, sizeof why) != 0) {
+            report(x, x->line, w[0], "%s", why);
+            return;
+        }
+        len += strlen(w[i]) + 1;
+    }
+    if (p->nopts == CONFIG_MAX_PLUGIN_OPTS) {
+        report(x, x->line, w[0], "more than %d options for plugin %s", CONFIG_MAX_PLUGIN_OPTS,
+               p->name);
+        return;
+    }
+    keys = realloc(p->keys, (size_t)(p->nopts + 1) * sizeof *keys);
+    if (keys)
+        p->keys = keys;
+    values = keys ? realloc(p->values, (size_t)(p->nopts + 1) * sizeof *values) : NULL;
+    if (values)
+        p->values = values;
+    v = values ? calloc(1, len + 1) : NULL;
+    if (!v || !(p->keys[p->nopts] = strdup(w[0]))) {
+        free(v);
+        report(x, x->line, w[0], "out of memory");
+        return;
+    }
+    for (int i = 1; i < n; i++) {
+        if (i > 1)
+            strcat(v, " ");
+        strcat(v, w[i]);
+    }
+    p->values[p->nopts++] = v;
+}
+
 static void do_line(struct ctx *x, char *s)
 {
     char *w[MAX_WORDS], why[320], name[48];
     const struct opt *o;
     int n, *lines;
     void *base;
+    size_t indent = strspn(s, " \t");
 
-    s += strspn(s, " \t");
+    s += indent;
     snprintf(name, sizeof name, "%.*s", (int)strcspn(s, " \t#\""), s);
     if ((n = split(s, w, MAX_WORDS, why, sizeof why)) < 0) {
         report(x, x->line, name[0] ? name : "?", "%s", why);
@@ -887,6 +1008,15 @@ static void do_line(struct ctx *x, char *s)
     }
     if (n == 0)
         return;
+    if (x->plug && indent > x->plug_indent) {
+        plugin_option(x, w, n);
+        return;
+    }
+    x->plug = NULL;
+    if (strcmp(w[0], "plugin") == 0) {
+        open_plugin(x, w + 1, n - 1, indent);
+        return;
+    }
     if (strcmp(w[0], "store") == 0) {
         open_store(x, w + 1, n - 1);
         return;
@@ -1039,8 +1169,10 @@ void config_free(struct config *c)
     for (size_t i = 0; i < c->nstores; i++) {
         free(c->stores[i].id);
         free_fields(store_opts, NSTORE, &c->stores[i]);
+        free_plugins(c->stores[i].plugins, c->stores[i].nplugins);
     }
     free(c->stores);
+    free_plugins(c->plugins, c->nplugins);
     free(c->path);
     free_fields(global_opts, NGLOBAL, c);
     memset(c, 0, sizeof *c);
@@ -1152,10 +1284,23 @@ void config_write_defaults(FILE *out)
           "#     chatgwd --check-config -c FILE\n"
           "# This file is the output of `chatgwd --print-config`.\n", out);
     write_table(out, global_opts, NGLOBAL, "", "#");
+    fputs("\n# `plugin NAME PATH` loads a plugin (a shared object; plugins/README.md);\n"
+          "# the lines indented deeper under it are its own options, `key value`.\n"
+          "# A PATH without a slash is looked up in the plugin directory\n"
+          "# (PREFIX/lib/chatgw/plugins). A plugin line above the first store serves\n"
+          "# every store; one inside a store block serves that store only. Plugins\n"
+          "# are loaded at start and again on SIGHUP (with their options read anew);\n"
+          "# one that fails to load is logged with the reason and left out.\n"
+          "# --check-config loads and unloads each one. Shipped: quickreply, guard.\n"
+          "#plugin guard guard.so\n"
+          "#    rules /etc/chatgw/guard-tmall.rules\n", out);
     fputs("\n# ---- Stores ----\n"
           "# A sample store block; buyers name the store id in their hello.\n\n"
           "#store example\n", out);
     write_table(out, store_opts, NSTORE, "#    ", "#    ");
+    fputs("\n#    # this store's own plugins: the same `plugin` lines, indented options\n"
+          "#    plugin quickreply quickreply.so\n"
+          "#        library /etc/chatgw/quickreply-zh.txt\n", out);
 }
 
 /* ---- the reference manual, chatgw.conf(5) ---- */
@@ -1270,6 +1415,15 @@ void config_write_man(FILE *out)
     fputs(".SH STORE OPTIONS\n"
           "These go in a\n.BI store \" id\"\nblock; each store has its own.\n", out);
     man_table(out, store_opts, NSTORE, NULL);
+    fputs(".SH PLUGINS\n"
+          ".TP\n\\fBplugin\\fR \\fIname path\\fR\n"
+          "loads the shared object \\fIpath\\fR as the plugin \\fIname\\fR (see plugins/README.md).\n"
+          "A \\fIpath\\fR without a slash is looked up in the plugin directory\n"
+          "(\\fIPREFIX\\fR/lib/chatgw/plugins). The indented lines after it,\n"
+          "\\fIkey value...\\fR, are the plugin's own options. Above the first\n"
+          ".B store\nline a plugin serves every store; inside a store block, that store only.\n"
+          "A plugin that fails to load is logged and left out; \\fB\\-\\-check\\-config\\fR\n"
+          "loads and unloads each one; SIGHUP loads them again with their new options.\n", out);
     fputs(".SH RULES ACROSS OPTIONS\n"
           ".IP \\(bu 2\n\\fBtls_cert\\fR and \\fBtls_key\\fR are set together or not at all;\n"
           "both must be readable PEM files, and the key must be the certificate's.\n"

@@ -11,6 +11,13 @@
  *     store demo                 # starts a store block; options below it
  *       name "Demo Flagship Store"   # belong to that store until the next
  *       greeting "Hello from {store}" # `store` line
+ *       plugin guard guard.so    # a plugin, for this store only; the lines
+ *         rules /etc/chatgw/guard.rules  # indented deeper are its options
+ *
+ * `plugin NAME PATH` may stand above the first store (a global plugin) or
+ * in a store block; its options are `key value...` lines indented deeper
+ * than it, kept as text for the plugin (plugin.c loads it; this file only
+ * reads the lines, so chatgwctl shares it without loading anything).
  *
  * Errors are reported one per line as `FILE:LINE: OPTION: PROBLEM`, with
  * non-printable bytes as \xHH and no Redis URL quoted. A file is at most
@@ -32,7 +39,20 @@
 #define CONFIG_MAX_TEXTS 8        /* hold_text lines per store */
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
 
+#define CONFIG_MAX_PLUGINS 16     /* plugin lines per scope (global, each store) */
+#define CONFIG_MAX_PLUGIN_OPTS 64 /* option lines per plugin */
+
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* One `plugin NAME PATH` line and its indented options. */
+struct plugin_conf {
+    char *name;                   /* [A-Za-z0-9_.-]{1,64}, unique in its scope */
+    char *path;                   /* as written: with a slash, used as is; else
+                                     looked up in the plugin directory */
+    char **keys, **values;        /* nopts options, in file order */
+    int nopts;
+    int line;                     /* where it was configured */
+};
 
 struct store_conf {
     char *id;
@@ -55,6 +75,8 @@ struct store_conf {
     uint64_t breach_after_ms;     /* unanswered this long -> flagged; 30s */
     uint64_t reassign_after_ms;   /* unanswered -> a free colleague; 60s; 0 = off */
     uint64_t away_reassign_ms;    /* agent away this long -> its chats move; 2m; 0 = off */
+    struct plugin_conf *plugins;  /* this store's own plugins */
+    size_t nplugins;
 };
 
 struct config {
@@ -116,6 +138,11 @@ struct config {
     uint64_t node_timeout_ms;     /* 10s */
     uint32_t history_max;         /* messages with assign/welcome: 50 */
     uint32_t assign_batch;        /* chats per assignment step: 16 */
+
+    /* plugins */
+    uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */
+    struct plugin_conf *plugins;  /* global plugins */
+    size_t nplugins;
 
     struct store_conf *stores;
     size_t nstores;

@@ -26,6 +26,7 @@
     X(RATE_LIMITED,  "rate_limited",  "too many requests, slow down")          \
     X(TOO_MANY_SESSIONS, "too_many_sessions", "too many sessions open for this login") \
     X(UNAVAILABLE,   "unavailable",   "storage unavailable, retry later")      \
+    X(BLOCKED,       "blocked",       "a rule of the store forbids this message") \
     X(INTERNAL,      "internal",      "internal error")
 
 enum cg_err {

@@ -15,6 +15,10 @@
  * the sessions of `agent`, EVT_NODE this node (no session), EVT_ALL every
  * local session.
  *
+ * Rows marked "LOCAL hook" are never published: they are the points where
+ * the roles call plugins (plugin.c), numbered here so that the plugin ABI
+ * (plugins/chatgw_plugin.h, CHATGW_EV_*) uses the same numbers.
+ *
  * API: CHATGW_EVENT_MAP, enum event_id, struct event, event_name,
  *      event_by_name, event_target, event_consumer_add, event_dispatch,
  *      event_consumers_clear.
@@ -41,7 +45,13 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(9,  REFRESH,      "refresh",  EVT_NODE,  "agent: its identity changed")              \
     X(10, RESYNC,       "resync",   EVT_CHAT,  "LOCAL chat: events for it may be lost; read the truth") \
     X(11, REJOIN,       "rejoin",   EVT_ALL,   "LOCAL: this node was declared dead; register again") \
-    X(12, BREACH,       "breach",   EVT_AGENT, "agent chat store group waited: unanswered past breach_after")
+    X(12, BREACH,       "breach",   EVT_AGENT, "agent chat store group waited: unanswered past breach_after") \
+    X(13, AGENT_MSG,    "agent_msg", EVT_NODE, "LOCAL hook: an agent message before it is stored (plugins)") \
+    X(14, QUICK_REPLY,  "quick",    EVT_NODE,  "LOCAL hook: an agent asked for a quick reply (plugins)") \
+    X(15, BUYER_MSG,    "buyer_msg", EVT_NODE, "LOCAL hook: a buyer message was stored, on its node (plugins)") \
+    X(16, TICK,         "tick",     EVT_NODE,  "LOCAL hook: once a second (plugins)") \
+    X(17, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)") \
+    X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)")
 
 enum event_id {
     EV_NONE = 0,

@@ -9,7 +9,8 @@
  * Reload (SIGHUP): the file is read again into a new config; if it is bad
  * the problems are logged and the old one stays. Options that only apply
  * at start (listen, metrics_listen, redis, state_dir, reuseport, tls) are
- * reported when changed and take effect at the next restart.
+ * reported when changed and take effect at the next restart. Plugins are
+ * cleaned up and loaded again with their new options; sessions stay.
  *
  * Stop (SIGTERM/SIGINT): every session is closed with 1001, and once they
  * are gone (or shutdown_timeout passed) the listener, the Redis link and
@@ -35,6 +36,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin.h"
 #include "redis_child.h"
 #include "redis_uv.h"
 #include "router.h"
@@ -243,6 +245,7 @@ static void on_sighup(uv_signal_t *h, int sig)
     log_set_level(c->log_level);
     server_tune();
     web_reload();
+    plugin_reload();                    /* cleaned up, loaded with the new options */
     config_free(old);
     free(old);
     log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);
@@ -267,6 +270,7 @@ static void close_everything(void)
 {
     uv_timer_stop(&G.drain);
     uv_close((uv_handle_t *)&G.drain, NULL);
+    plugin_stop();
     sessions_shutdown();
     server_stop();
     stats_stop();                      /* its last flush, while Redis is up */
@@ -434,7 +438,8 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
     if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || web_start() != 0 ||
-        server_start() != 0 || start_redis_link() != 0 || floor_start() != 0) {
+        server_start() != 0 || start_redis_link() != 0 || floor_start() != 0 ||
+        plugin_start() != 0) {
         close_everything();
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "gateway.h"
+#include "plugin.h"
 
 static void usage(FILE *out)
 {
@@ -43,6 +44,9 @@ static int check_config(const char *path)
     }
     config_defaults(&c);
     rc = config_load(&c, path, stderr);
+    /* each plugin is loaded and unloaded: a line for each, failures on stderr */
+    if (rc == 0 && plugin_check(&c, stdout, stderr) > 0)
+        rc = -1;
     if (rc == 0)
         printf("%s: ok (%zu store%s)\n", path, c.nstores, c.nstores == 1 ? "" : "s");
     config_free(&c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "metrics.h"
+#include "plugin.h"
 
 struct metrics metrics;
 
@@ -149,6 +150,10 @@ char *metrics_render(size_t *len)
                 metrics.queues[q].store, metrics.queues[q].group,
                 (double)metrics.queues[q].oldest_wait_ms / 1000.0);
     }
+    char *pl = plugin_metrics_text();
+    if (pl)
+        put(&b, "%s", pl);
+    free(pl);
     *len = b.len;
     return b.p;
 }

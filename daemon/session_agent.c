@@ -15,6 +15,15 @@
  * (router.lua "release"). What happens to the agent's chats reaches every
  * one of its sessions as router events: assign, unassign, msg.
  *
+ * Plugins (plugin.h) see every agent message before it is stored: one may
+ * block it (`error blocked` with its rule and reason: nothing is stored)
+ * or hold it (`guard {chat, id, rule, reason}`; the same id resent with
+ * confirm: true goes out; the session remembers the last HELD_MAX held
+ * ids). `quick {chat, key, id}` asks the plugins to expand a phrase with
+ * the chat's names (read with store_resume), then sends it like a msg;
+ * `quick_list` lists their library; a buyer message reaching the desk may
+ * come with `suggest {chat, seq, keys}`.
+ *
  * API: agent_role (its on_event takes the table's agent events).
  */
 #include <stddef.h>
@@ -34,6 +43,7 @@
 #include "log.h"
 #include "login_gate.h"
 #include "metrics.h"
+#include "plugin.h"
 #include "router.h"
 #include "session.h"
 #include "stats.h"
@@ -43,6 +53,15 @@
 
 #define TOKEN_HEX 64                    /* 256-bit agent tokens */
 #define AGENT_NAME_MAX 256
+#define HELD_MAX 8                      /* messages held for confirmation, per session */
+#define QUICK_KEY_MAX 64
+#define QUICK_TEXT_MAX 8192             /* an expanded phrase, bytes */
+
+/* A message a plugin held (warn) until the agent confirms it. */
+struct held {
+    char chat[CHAT_ID_HEX + 1];
+    char id[CHAT_MSG_ID_MAX + 1];
+};
 
 struct agent {
     char id[INDEX_KEY_MAX + 1];
@@ -61,6 +80,8 @@ struct agent {
     struct login_ticket ticket;          /* its login's place at the gate */
     struct session *s;                   /* the session it belongs to */
     char ip[64];
+    struct held held[HELD_MAX];          /* a ring: the oldest is forgotten */
+    uint8_t held_next;
 };
 
 /* A request to Redis on behalf of an agent session. */
@@ -70,6 +91,16 @@ struct agent_req {
     char chat[CHAT_ID_HEX + 1];
     char to[INDEX_KEY_MAX + 8];
     char token_hash[TOKEN_HASH_HEX + 1];
+    char *text;                         /* a quick reply's text, for its ack */
+};
+
+/* A quick reply waiting for its chat's names. */
+struct quick_req {
+    struct session *s;
+    char id[CHAT_MSG_ID_MAX + 1];
+    char chat[CHAT_ID_HEX + 1];
+    char key[QUICK_KEY_MAX + 1];
+    bool confirm;
 };
 
 
@@ -161,6 +192,76 @@ static int64_t ev_i(const struct proto_value *ev, const char *k)
 
 static void agent_rejoin(struct session *s);
 
+/* ---- plugins ------------------------------------------------------------------- */
+
+/* Space-separated words as an array of strings. */
+static void write_words(struct proto_writer *w, const char *list)
+{
+    uint32_t n = 0;
+
+    for (const char *p = list; *p; ) {
+        p += strspn(p, " ");
+        if (*p)
+            n++;
+        p += strcspn(p, " ");
+    }
+    proto_w_array(w, n);
+    for (const char *p = list; *p; ) {
+        p += strspn(p, " ");
+        size_t k = strcspn(p, " ");
+        if (k)
+            proto_w_str(w, p, k);
+        p += k;
+    }
+}
+
+static void send_suggest(struct session *s, const char *chat, int64_t seq, const char *keys)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 4);
+    proto_w_key(w, "t");    proto_w_cstr(w, "suggest");
+    proto_w_key(w, "chat"); proto_w_cstr(w, chat);
+    proto_w_key(w, "seq");  proto_w_int(w, seq);
+    proto_w_key(w, "keys"); write_words(w, keys);
+    session_send(s, w);
+}
+
+/* The plugins' quick-reply keys for a message reaching the desk ("" none):
+ * they run once per event on this node, whatever the agent's windows. */
+static const char *agent_suggestions(struct agent *a, const struct proto_value *ev,
+                                     const struct proto_value *rec)
+{
+    const char *from, *text;
+    size_t len;
+
+    if (!plugin_hooked(CHATGW_EV_MSG_TO_AGENT) ||
+        !chat_record_read(rec->u.s, rec->len, &from, &text, &len))
+        return "";
+    struct chatgw_event ce = { .store = a->store, .chat = ev_s(ev, "chat"), .agent = a->id,
+                               .agent_name = a->name, .seq = ev_i(ev, "seq"), .from = from,
+                               .text = text, .text_len = len };
+    return plugin_suggest(&ce);
+}
+
+/* Assigned, unassigned, breach: the plugins hear it once per node. */
+static void agent_plugins_notify(struct agent *a, const struct event *e)
+{
+    static const int hook_of[EV__END] = { [EV_ASSIGNED] = CHATGW_EV_ASSIGNED,
+                                          [EV_UNASSIGNED] = CHATGW_EV_UNASSIGNED,
+                                          [EV_BREACH] = CHATGW_EV_BREACH };
+    const struct proto_value *ev = e->body;
+    int hook = e->id < EV__END ? hook_of[e->id] : 0;
+
+    if (!hook || !plugin_hooked(hook))
+        return;
+    struct chatgw_event ce = { .event = hook, .store = a->store, .chat = ev_s(ev, "chat"),
+                               .agent = a->id, .agent_name = a->name,
+                               .buyer_name = ev_s(ev, "bname"), .group = ev_s(ev, "group"),
+                               .reason = ev_s(ev, "reason") };
+    plugin_notify(&ce, true);
+}
+
 /* The events of the table (event.h) that are for an agent's session. */
 static void agent_on_event(struct session *s, const struct event *e)
 {
@@ -189,6 +290,8 @@ static void agent_on_event(struct session *s, const struct event *e)
         a->missed = 1;
         return;
     }
+    if (e->id != EV_MSG_TO_AGENT)
+        agent_plugins_notify(a, e);
     w = session_writer(s);
     if (e->id == EV_ASSIGNED) {
         proto_w_map(w, 6);
@@ -210,9 +313,14 @@ static void agent_on_event(struct session *s, const struct event *e)
         const struct proto_value *rec = proto_map_get(ev, "rec");
         if (strcmp(ev_s(ev, "src"), a->tag) == 0 || !rec || rec->type != PROTO_STR)
             return;                     /* its own message: it has the ack */
+        const char *keys = agent_suggestions(a, ev, rec);
         if (!chat_write_msg(w, ev_s(ev, "chat"), ev_i(ev, "seq"), rec->u.s, rec->len))
             return;
         metrics.relayed++;
+        session_send(s, w);
+        if (keys[0])
+            send_suggest(s, ev_s(ev, "chat"), ev_i(ev, "seq"), keys);
+        return;
     }
     session_send(s, w);
 }
@@ -721,34 +829,155 @@ static void on_msg_stored(void *ud, redisReply *r)
     char id[CHAT_MSG_ID_MAX + 1], chat[CHAT_ID_HEX + 1];
     struct session *s;
 
+    char *text = q->text;               /* a quick reply's: the ack shows it */
+
     memcpy(id, q->id, sizeof id);
     memcpy(chat, q->chat, sizeof chat);
-    if (!req_end(q, &s))
+    if (!req_end(q, &s)) {
+        free(text);
         return;
+    }
     if (!r) {
         session_error(s, CG_E_UNAVAILABLE, id);
-        return;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
+    } else if (r->type == REDIS_REPLY_ERROR) {
         refuse(s, chat, script_error(db_error_text(r)), id, "msg", r->str);
-        return;
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != STORE_APPEND_REPLY) {
+        session_error(s, CG_E_INTERNAL, id);
+    } else {
+        if (!r->element[1]->integer)
+            metrics.msgs_stored++;
+        if (r->element[5]->integer >= 0 && r->element[7]->type == REDIS_REPLY_STRING)
+            stats_response(A(s)->store, r->element[7]->str, A(s)->id, r->element[5]->integer,
+                           r->element[6]->integer == 1, gw_wall_ms());
+        struct proto_writer *w = session_writer(s);
+        proto_w_map(w, 4 + (text != NULL));
+        proto_w_key(w, "t");    proto_w_cstr(w, "ack");
+        proto_w_key(w, "chat"); proto_w_cstr(w, chat);
+        proto_w_key(w, "id");   proto_w_cstr(w, id);
+        proto_w_key(w, "seq");  proto_w_int(w, r->element[0]->integer);
+        if (text) {
+            proto_w_key(w, "text");
+            proto_w_cstr(w, text);
+        }
+        session_send(s, w);
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != STORE_APPEND_REPLY) {
+    free(text);
+}
+
+/* ---- held messages and the plugins' verdict ----------------------------------- */
+
+static void held_put(struct agent *a, const char *chat, const char *id)
+{
+    struct held *h = &a->held[a->held_next++ % HELD_MAX];
+
+    snprintf(h->chat, sizeof h->chat, "%s", chat);
+    snprintf(h->id, sizeof h->id, "%s", id);
+}
+
+/* True (and forgotten) when this message was held for confirmation. */
+static bool held_take(struct agent *a, const char *chat, const char *id)
+{
+    for (int i = 0; i < HELD_MAX; i++)
+        if (a->held[i].id[0] && strcmp(a->held[i].id, id) == 0 &&
+            strcmp(a->held[i].chat, chat) == 0) {
+            a->held[i].id[0] = '\0';
+            return true;
+        }
+    return false;
+}
+
+/* guard {chat, id, rule, reason} (held) or error blocked {ref, rule, reason}. */
+static void send_verdict(struct session *s, enum plugin_verdict v, const char *chat,
+                         const char *id, const char *rule, const char *reason)
+{
+    struct proto_writer *w = session_writer(s);
+
+    if (v == PLUGIN_BLOCK) {
+        metrics.errors[CG_E_BLOCKED]++;
+        proto_w_map(w, 7);
+        proto_w_key(w, "t");      proto_w_cstr(w, "error");
+        proto_w_key(w, "code");   proto_w_cstr(w, cg_err_code(CG_E_BLOCKED));
+        proto_w_key(w, "text");   proto_w_cstr(w, cg_err_text(CG_E_BLOCKED));
+        proto_w_key(w, "ref");    proto_w_cstr(w, id);
+    } else {
+        proto_w_map(w, 5);
+        proto_w_key(w, "t");      proto_w_cstr(w, "guard");
+        proto_w_key(w, "id");     proto_w_cstr(w, id);
+    }
+    proto_w_key(w, "chat");   proto_w_cstr(w, chat);
+    proto_w_key(w, "rule");   proto_w_cstr(w, rule);
+    proto_w_key(w, "reason"); proto_w_cstr(w, reason);
+    session_send(s, w);
+}
+
+/*
+ * The agent's text into the chat: the plugins judge it first (nothing is
+ * stored when one blocks or holds it), then append.lua stores it (and
+ * checks the chat is the agent's). quick: the ack carries the text.
+ */
+static void agent_send_text(struct session *s, const char *chat, const char *id, size_t id_len,
+                            const char *text, size_t len, bool confirm, bool quick)
+{
+    struct agent *a = A(s);
+    char who[INDEX_KEY_MAX + 8], rule[128], reason[512];
+    const char *rec;
+    size_t rec_len;
+    struct agent_req *q;
+
+    if (plugin_hooked(CHATGW_EV_AGENT_MSG)) {
+        struct chatgw_event ce = { .store = a->store, .chat = chat, .agent = a->id,
+                                   .agent_name = a->name, .from = "agent", .text = text,
+                                   .text_len = len,
+                                   .confirmed = confirm && held_take(a, chat, id) };
+        enum plugin_verdict v = plugin_agent_msg(&ce, rule, sizeof rule, reason, sizeof reason);
+        if (v != PLUGIN_PASS) {
+            char qr[64];
+            if (v == PLUGIN_WARN)
+                held_put(a, chat, id);
+            log_info(v == PLUGIN_BLOCK ? "agent_msg_blocked" : "agent_msg_held",
+                     "agent=%s chat=%s store=%s rule=%s", a->id, chat, a->store,
+                     log_quote(qr, sizeof qr, rule));
+            send_verdict(s, v, chat, id, rule, reason);
+            return;
+        }
+    }
+    uint64_t now = gw_wall_ms();       /* the record's time is the response's */
+    rec = chat_record("agent", a->name, text, now, id, &rec_len);
+    if (!rec) {
         session_error(s, CG_E_INTERNAL, id);
         return;
     }
-    if (!r->element[1]->integer)
-        metrics.msgs_stored++;
-    if (r->element[5]->integer >= 0 && r->element[7]->type == REDIS_REPLY_STRING)
-        stats_response(A(s)->store, r->element[7]->str, A(s)->id, r->element[5]->integer,
-                       r->element[6]->integer == 1, gw_wall_ms());
-    struct proto_writer *w = session_writer(s);
-    proto_w_map(w, 4);
-    proto_w_key(w, "t");    proto_w_cstr(w, "ack");
-    proto_w_key(w, "chat"); proto_w_cstr(w, chat);
-    proto_w_key(w, "id");   proto_w_cstr(w, id);
-    proto_w_key(w, "seq");  proto_w_int(w, r->element[0]->integer);
-    session_send(s, w);
+    snprintf(who, sizeof who, "agent:%s", a->id);
+    q = req_new(s);
+    if (!q)
+        return;
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    if (quick && !(q->text = strdup(text))) {
+        req_unsent(q, id);
+        return;
+    }
+    struct store_append ap = { .chat = q->chat, .id = id, .id_len = id_len, .rec = rec,
+                               .rec_len = rec_len, .who = who, .tag = a->tag, .store = a->store,
+                               .node = "", .now_ms = now };
+    if (store_append(&ap, on_msg_stored, q) != 0) {
+        free(q->text);
+        req_unsent(q, id);
+    }
+}
+
+/* confirm: true, or absent; anything else is bad_value. */
+static int confirm_field(struct session *s, const struct proto_value *f, const char *id,
+                         bool *confirm)
+{
+    const struct proto_value *c = proto_map_get(f, "confirm");
+
+    *confirm = c && c->type == PROTO_BOOL && c->u.b;
+    if (c && c->type != PROTO_BOOL) {
+        session_error_field(s, CG_E_BAD_VALUE, id, "confirm");
+        return -1;
+    }
+    return 0;
 }
 
 static void on_msg(struct session *s, const struct proto_value *f)
@@ -756,10 +985,8 @@ static void on_msg(struct session *s, const struct proto_value *f)
     struct agent *a = A(s);
     const struct proto_value *idv = proto_map_get(f, "id"), *tv = proto_map_get(f, "text");
     const struct store_conf *st = config_find_store(gw.cfg, a->store);
-    const char *id = idv->u.s, *chat, *rec;
-    char who[INDEX_KEY_MAX + 8];
-    size_t rec_len;
-    struct agent_req *q;
+    const char *id = idv->u.s, *chat;
+    bool confirm;
 
     if (idv->len == 0 || idv->len > CHAT_MSG_ID_MAX) {
         session_error_field(s, CG_E_BAD_VALUE, NULL, "id");
@@ -775,27 +1002,138 @@ static void on_msg(struct session *s, const struct proto_value *f)
         session_error(s, st ? CG_E_TOO_LARGE : CG_E_NOT_FOUND, id);
         return;
     }
+    if (confirm_field(s, f, id, &confirm) != 0)
+        return;
     if (!session_take_token(s)) {
         session_error(s, CG_E_RATE_LIMITED, id);
         return;
     }
-    uint64_t now = gw_wall_ms();       /* the record's time is the response's */
-    rec = chat_record("agent", a->name, tv->u.s, now, id, &rec_len);
-    if (!rec) {
-        session_error(s, CG_E_INTERNAL, id);
+    agent_send_text(s, chat, id, idv->len, tv->u.s, tv->len, confirm, false);
+}
+
+/* The chat's record came: its names fill the phrase, which goes out as a msg. */
+static void on_quick_meta(void *ud, redisReply *r)
+{
+    struct quick_req *q = ud;
+    struct quick_req k = *q;
+    struct chat_meta m;
+    struct session *s;
+    char text[QUICK_TEXT_MAX];
+
+    if (!session_req_done(q, &s))
+        return;
+    struct agent *a = A(s);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        session_error(s, r ? CG_E_INTERNAL : CG_E_UNAVAILABLE, k.id);
         return;
     }
-    snprintf(who, sizeof who, "agent:%s", a->id);
-    q = req_new(s);
-    if (!q)
+    /* like append.lua: a chat that is not the agent's tells it nothing */
+    if (r->element[0]->type != REDIS_REPLY_STRING ||
+        !chat_meta_read(r->element[0]->str, r->element[0]->len, &m) ||
+        strcmp(m.agent, a->id) != 0 || strcmp(m.store, a->store) != 0) {
+        refuse(s, k.chat, CG_E_FORBIDDEN, k.id, "quick", NULL);
         return;
-    snprintf(q->id, sizeof q->id, "%s", id);
+    }
+    struct chatgw_event ce = { .store = a->store, .chat = k.chat, .agent = a->id,
+                               .agent_name = a->name, .buyer_name = m.buyer_name,
+                               .group = m.group, .product = m.product[0] ? m.product : NULL,
+                               .text = k.key, .text_len = strlen(k.key) };
+    if (plugin_quick_reply(&ce, text, sizeof text) != 0 || !text[0]) {
+        session_error(s, CG_E_NOT_FOUND, k.id);
+        return;
+    }
+    agent_send_text(s, k.chat, k.id, strlen(k.id), text, strlen(text), k.confirm, true);
+}
+
+static void on_quick(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *idv = proto_map_get(f, "id"), *kv = proto_map_get(f, "key");
+    const char *chat;
+    struct quick_req *q;
+    bool confirm;
+
+    if (idv->len == 0 || idv->len > CHAT_MSG_ID_MAX) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "id");
+        return;
+    }
+    if (!(chat = chat_field(s, f, idv->u.s)) || confirm_field(s, f, idv->u.s, &confirm) != 0)
+        return;
+    if (kv->len == 0 || kv->len > QUICK_KEY_MAX) {
+        session_error_field(s, CG_E_BAD_VALUE, idv->u.s, "key");
+        return;
+    }
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, idv->u.s);
+        return;
+    }
+    if (!plugin_hooked(CHATGW_EV_QUICK_REPLY)) {
+        session_error(s, CG_E_NOT_FOUND, idv->u.s);
+        return;
+    }
+    if (!(q = session_req_new(s, sizeof *q)))
+        return;
+    snprintf(q->id, sizeof q->id, "%s", idv->u.s);
     snprintf(q->chat, sizeof q->chat, "%s", chat);
-    struct store_append ap = { .chat = q->chat, .id = id, .id_len = idv->len, .rec = rec,
-                               .rec_len = rec_len, .who = who, .tag = a->tag, .store = a->store,
-                               .node = "", .now_ms = now };
-    if (store_append(&ap, on_msg_stored, q) != 0)
-        req_unsent(q, id);
+    snprintf(q->key, sizeof q->key, "%s", kv->u.s);
+    q->confirm = confirm;
+    if (store_resume(chat, on_quick_meta, q) != 0) {
+        session_req_drop(q);
+        session_error(s, CG_E_UNAVAILABLE, idv->u.s);
+    }
+}
+
+/* quick_list {categories: [{name, phrases: [{key, text}]}]}, categories in
+ * the order the plugins list them. */
+static void on_quick_list(struct session *s, const struct proto_value *f)
+{
+    struct agent *a = A(s);
+    struct chatgw_event ce = { .store = a->store, .agent = a->id, .agent_name = a->name };
+    struct plugin_list l;
+    struct proto_writer *w;
+    uint32_t ncat = 0;
+
+    (void)f;
+    plugin_quick_list(&ce, &l);
+    /* a category is new where no earlier phrase had it */
+    bool *first = calloc(l.n ? l.n : 1, sizeof *first);
+    if (!first) {
+        plugin_list_free(&l);
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(l.items[j].category, l.items[i].category) != 0)
+            j++;
+        first[i] = j == i;
+        ncat += first[i];
+    }
+    w = session_writer(s);
+    proto_w_map(w, 2);
+    proto_w_key(w, "t"); proto_w_cstr(w, "quick_list");
+    proto_w_key(w, "categories");
+    proto_w_array(w, ncat);
+    for (size_t i = 0; i < l.n; i++) {
+        uint32_t n = 0;
+        if (!first[i])
+            continue;
+        for (size_t j = i; j < l.n; j++)
+            n += strcmp(l.items[j].category, l.items[i].category) == 0;
+        proto_w_map(w, 2);
+        proto_w_key(w, "name"); proto_w_cstr(w, l.items[i].category);
+        proto_w_key(w, "phrases");
+        proto_w_array(w, n);
+        for (size_t j = i; j < l.n; j++) {
+            if (strcmp(l.items[j].category, l.items[i].category) != 0)
+                continue;
+            proto_w_map(w, 2);
+            proto_w_key(w, "key");  proto_w_cstr(w, l.items[j].key);
+            proto_w_key(w, "text"); proto_w_cstr(w, l.items[j].text);
+        }
+    }
+    session_send(s, w);
+    free(first);
+    plugin_list_free(&l);
 }
 
 static void on_released(void *ud, redisReply *r)
@@ -939,6 +1277,9 @@ static const struct frame_handler agent_frames[] = {
     { "transfer", on_transfer,   true,  { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
     { "close",    on_close_chat, true,  { { "chat", PROTO_STR } } },
     { "typing",   on_typing,     true,  { { "chat", PROTO_STR } }, .signal = true },
+    { "quick",    on_quick,      true,  { { "chat", PROTO_STR }, { "key", PROTO_STR },
+                                          { "id", PROTO_STR } } },
+    { "quick_list", on_quick_list, true, { { NULL, 0 } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

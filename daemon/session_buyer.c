@@ -36,6 +36,7 @@
 #include "greet.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin.h"
 #include "router.h"
 #include "session.h"
 #include "store.h"
@@ -72,6 +73,7 @@ struct buyer_req {
     struct session *s;
     uint64_t t0_us;
     char id[ID_MAX_BYTES + 1];
+    char *text;                        /* a msg's text, when plugins hook BUYER_MSG */
 };
 
 static struct proto_writer rec_w;        /* msgpack records for Redis */
@@ -562,7 +564,34 @@ static void ask_position(struct session *s, db_reply_cb *cb, void *ud)
         cb(ud, NULL);
 }
 
+static void appended(void *ud, redisReply *r);
+
+/* A buyer message stored: the plugins hear of it after the ack. */
 static void on_appended(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    struct buyer *b = B(q->s);
+    char *text = q->text, store[CONFIG_ID_MAX + 1] = "", chat[sizeof b->chat], name[sizeof b->name];
+    bool hook = text && b && r && r->type == REDIS_REPLY_ARRAY &&
+                r->elements == STORE_APPEND_REPLY &&
+                r->element[1]->integer == 0;
+    int64_t seq = hook ? r->element[0]->integer : 0;
+
+    if (hook) {
+        memcpy(store, b->store, sizeof store);
+        memcpy(chat, b->chat, sizeof chat);
+        memcpy(name, b->name, sizeof name);
+    }
+    appended(ud, r);
+    if (hook)
+        plugin_notify(&(struct chatgw_event){ .event = CHATGW_EV_BUYER_MSG, .store = store,
+                                              .chat = chat, .buyer_name = name, .seq = seq,
+                                              .from = "buyer", .text = text,
+                                              .text_len = strlen(text) }, false);
+    free(text);
+}
+
+static void appended(void *ud, redisReply *r)
 {
     struct buyer_req *q = ud;
     uint64_t t0 = q->t0_us;
@@ -699,8 +728,11 @@ static void on_msg(struct session *s, const struct proto_value *f)
                                .clock_start_ms = config_clock_start_ms(st),
                                .now_ms = ts };
     q = req_new(s, id);
+    if (q && plugin_hooked(CHATGW_EV_BUYER_MSG))
+        q->text = strdup(tv->u.s);
     if (!q || store_append(&ap, on_appended, q) != 0) {
         if (q) {
+            free(q->text);
             session_req_drop(q);
         }
         session_error(s, CG_E_UNAVAILABLE, id);
@@ -844,6 +876,16 @@ static void catch_up(struct session *s, int64_t upto)
 
 static void buyer_resync(struct session *s);
 
+/* Queued, closed: the plugins hear it once per node. */
+static void buyer_plugins_notify(struct buyer *b, int hook, const char *group, const char *reason)
+{
+    if (!plugin_hooked(hook))
+        return;
+    plugin_notify(&(struct chatgw_event){ .event = hook, .store = b->store, .chat = b->chat,
+                                          .buyer_name = b->name, .group = group,
+                                          .reason = reason }, true);
+}
+
 /* The events of the table (event.h) that are for a buyer's session. */
 static void buyer_on_event(struct session *s, const struct event *e)
 {
@@ -889,6 +931,7 @@ static void buyer_on_event(struct session *s, const struct event *e)
     case EV_QUEUED: {
         /* back in a queue (a transfer, its agent gone): maybe another group */
         const char *g = ev_text(ev, "group");
+        buyer_plugins_notify(b, CHATGW_EV_QUEUED, g, NULL);
         int64_t position = ev_int(ev, "position");
         if (g[0] && strlen(g) <= CONFIG_ID_MAX)
             snprintf(b->group, sizeof b->group, "%s", g);
@@ -900,6 +943,7 @@ static void buyer_on_event(struct session *s, const struct event *e)
         break;
     }
     case EV_CLOSED:
+        buyer_plugins_notify(b, CHATGW_EV_CLOSED, NULL, ev_text(ev, "reason"));
         b->closed = 1;
         snprintf(b->closed_reason, sizeof b->closed_reason, "%s", ev_text(ev, "reason"));
         send_closed(s, b->closed_reason);

@@ -257,3 +257,57 @@ int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
     const char *argv[] = { "HMGET", key, "name", "store", "tok" };
     return db_command(cb, ud, 5, argv, NULL);
 }
+
+/* ---- for plugins ---- */
+
+/* cg:pkv:<plugin>:<key>: plugin names are config ids, keys any bytes but NUL. */
+static int plugin_key(char *out, size_t cap, const char *plugin, const char *key)
+{
+    store_key(out, cap, KEY_PLUGIN_KV, plugin, key);
+    return strlen(out) + 1 < cap ? 0 : -1;
+}
+
+int store_plugin_kv_get(const char *plugin, const char *key, db_reply_cb *cb, void *ud)
+{
+    char k[320];
+
+    if (plugin_key(k, sizeof k, plugin, key) != 0)
+        return -1;
+    const char *argv[] = { "GET", k };
+    return db_command(cb, ud, 2, argv, NULL);
+}
+
+int store_plugin_kv_set(const char *plugin, const char *key, const char *val, size_t len,
+                        uint64_t ttl_ms, db_reply_cb *cb, void *ud)
+{
+    char k[320], ttl[24];
+
+    if (plugin_key(k, sizeof k, plugin, key) != 0)
+        return -1;
+    size_t ttl_len = fmt_u64(ttl, sizeof ttl, ttl_ms);
+    const char *argv[] = { "SET", k, val, "PX", ttl };
+    size_t lens[] = { 3, strlen(k), len, 2, ttl_len };
+    return db_command(cb, ud, ttl_ms ? 5 : 3, argv, lens);
+}
+
+int store_plugin_kv_del(const char *plugin, const char *key, db_reply_cb *cb, void *ud)
+{
+    char k[320];
+
+    if (plugin_key(k, sizeof k, plugin, key) != 0)
+        return -1;
+    const char *argv[] = { "DEL", k };
+    return db_command(cb, ud, 2, argv, NULL);
+}
+
+int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_reply_cb *cb,
+                         void *ud)
+{
+    char k[320], n[24];
+
+    if (plugin_key(k, sizeof k, plugin, key) != 0)
+        return -1;
+    snprintf(n, sizeof n, "%lld", (long long)by);
+    const char *argv[] = { "INCRBY", k, n };
+    return db_command(cb, ud, 3, argv, NULL);
+}

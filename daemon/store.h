@@ -14,7 +14,8 @@
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
- *      store_supervisor_identity.
+ *      store_supervisor_identity; for plugins:
+ *      store_plugin_kv_get/set/del/incr.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -102,5 +103,16 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
 /* Reply: {name, store ("*" = every store), token hash} of cg:sup:<id>
  * (nil fields when absent). */
 int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud);
+
+/* ---- for plugins (plugin.c) ---- */
+
+/* A plugin's own values, under cg:pkv:<plugin>:<key>. Replies: GET's
+ * (string or nil), SET's OK, DEL's integer, INCRBY's integer. */
+int store_plugin_kv_get(const char *plugin, const char *key, db_reply_cb *cb, void *ud);
+int store_plugin_kv_set(const char *plugin, const char *key, const char *val, size_t len,
+                        uint64_t ttl_ms, db_reply_cb *cb, void *ud);
+int store_plugin_kv_del(const char *plugin, const char *key, db_reply_cb *cb, void *ud);
+int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_reply_cb *cb,
+                         void *ud);
 
 #endif

@@ -134,8 +134,9 @@ if renew then
   set[#set + 1] = now
 end
 redis.call('HSET', K, unpack(set))
--- tell the other side: the buyer's node, the agent's nodes
-if writer and got[5] then
+-- tell the other side: the buyer's node (for anyone's record but its
+-- own: an agent's, or the gateway's, e.g. a plugin's), the agent's nodes
+if who ~= 'buyer' and got[5] then
   redis.call('PUBLISH', key('NODE_CHAN', got[5]),
     cmsgpack.pack({ k = 'bmsg', chat = chat, seq = seq, rec = ARGV[2] }))
 end

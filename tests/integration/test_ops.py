@@ -73,11 +73,12 @@ def test_check_config_reports_file_line_option_problem(tmp_path):
     assert lines[0].startswith(f"{bad}:2: max_frame_bytes: ")
     assert lines[1].startswith(f"{bad}:3: not_an_option: ")
     assert lines[2].startswith(f"{bad}:5: greeting: ")
-    # the demo and the default config are valid as shipped
+    # the demo and the default config are valid as shipped (run from the
+    # top directory, as `make run` does: the demo's plugin paths are relative)
     root = os.path.dirname(os.path.dirname(CHATGWD))
     for f in ("conf/demo.conf", "conf/chatgw.conf"):
         r = subprocess.run([CHATGWD, "--check-config", "-c", os.path.join(root, f)],
-                           capture_output=True, text=True, timeout=10)
+                           capture_output=True, text=True, timeout=10, cwd=root)
         assert r.returncode == 0, (f, r.stderr)
 
 

@@ -692,7 +692,16 @@ static void option_names(char *names, size_t cap)
     config_write_defaults(out);
     fclose(out);
     names[0] = '\0';
+    long plugin_indent = -1;            /* lines indented deeper are a plugin's own */
     for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        long indent = p[0] == '#' ? (long)strspn(p + 1, " ") : -1;
+        if (plugin_indent >= 0 && indent > plugin_indent)
+            continue;
+        plugin_indent = -1;
+        if (indent >= 0 && strncmp(p + 1 + indent, "plugin ", 7) == 0) {
+            plugin_indent = indent;
+            continue;                   /* "plugin NAME PATH": has its own man entry */
+        }
         const char *q = p[0] == '#' && islower((unsigned char)p[1]) ? p + 1 :
                         strncmp(p, "#    ", 5) == 0 && islower((unsigned char)p[5]) ? p + 5 : NULL;
         size_t k = q ? strcspn(q, " \n") : 0;
@@ -737,6 +746,7 @@ TEST(man_page_is_the_table)
     }
     option_names(names, sizeof names);
     ASSERT(strlen(names) > 200);
+    snprintf(names + strlen(names), sizeof names - strlen(names), "plugin ");
     /* each entry (".TP" then "\fBname\fR") is an option, and each option has one */
     for (char *p = file; (p = strstr(p, ".TP\n\\fB")); p += 3) {
         size_t k = strcspn(p + 7, "\\");
@@ -784,12 +794,12 @@ TEST(written_sample_store_block_loads)
     ASSERT(out);
     config_write_defaults(out);
     fclose(out);
-    /* uncomment every option line: "#name ..." and "#    name ..." */
+    /* uncomment every option line: "#name ...", "#    name ..." and a
+     * plugin's "#        key ..." (its indentation is kept: it matters) */
     for (p = q = buf; *p; ) {
-        if (p[0] == '#' && islower((unsigned char)p[1]))
+        size_t sp = p[0] == '#' ? strspn(p + 1, " ") : 1;
+        if (p[0] == '#' && sp % 4 == 0 && islower((unsigned char)p[1 + sp]))
             p += 1;
-        else if (strncmp(p, "#    ", 5) == 0 && islower((unsigned char)p[5]))
-            p += 5;
         while (*p && (*q++ = *p++) != '\n')
             ;
     }
@@ -802,6 +812,13 @@ TEST(written_sample_store_block_loads)
     ASSERT_STREQ(c.stores[0].id, "example");
     ASSERT_STREQ(c.stores[0].name, "example");
     ASSERT_EQ(c.max_frame_bytes, 8192);
+    ASSERT_EQ(c.nplugins, 1);
+    ASSERT_STREQ(c.plugins[0].name, "guard");
+    ASSERT_EQ(c.plugins[0].nopts, 1);
+    ASSERT_STREQ(c.plugins[0].keys[0], "rules");
+    ASSERT_EQ(c.stores[0].nplugins, 1);
+    ASSERT_STREQ(c.stores[0].plugins[0].name, "quickreply");
+    ASSERT_STREQ(c.stores[0].plugins[0].values[0], "/etc/chatgw/quickreply-zh.txt");
     config_free(&c);
 }
 
@@ -860,6 +877,64 @@ TEST(control_bytes_in_errors_are_escaped)
                   "T:2: bo\\x1Bgus\\xC2\\x9B\\xFF: unknown option\n"
                   "T:3: node_id: control character (only \\n and tabs are allowed)\n"
                   "T:4: name\xe4\xb8\xad: unknown option\n");
+}
+
+TEST(plugin_blocks_global_and_per_store)
+{
+    struct config c;
+
+    ASSERT_EQ(load_text(&c, "plugin guard /x/guard.so\n"
+                            "    rules \"/etc/a b.rules\"\n"
+                            "\n"
+                            "    # a comment does not end the block\n"
+                            "    words one two  three\n"
+                            "    bare\n"
+                            "plugin quick quick.so\n"
+                            "listen 127.0.0.1:9\n"
+                            "store s1\n"
+                            "  name S\n"
+                            "  plugin guard g2.so\n"
+                            "    rules r2\n"
+                            "  groups a b\n"
+                            "store s2\n"), 0);
+    ASSERT_STREQ(errbuf, "");
+    ASSERT_STREQ(c.listen, "127.0.0.1:9");
+    ASSERT_EQ(c.plugin_hook_budget_ms, 2);
+    ASSERT_EQ(c.nplugins, 2);
+    ASSERT_STREQ(c.plugins[0].name, "guard");
+    ASSERT_STREQ(c.plugins[0].path, "/x/guard.so");
+    ASSERT_EQ(c.plugins[0].line, 1);
+    ASSERT_EQ(c.plugins[0].nopts, 3);
+    ASSERT_STREQ(c.plugins[0].keys[0], "rules");
+    ASSERT_STREQ(c.plugins[0].values[0], "/etc/a b.rules");
+    ASSERT_STREQ(c.plugins[0].values[1], "one two three");
+    ASSERT_STREQ(c.plugins[0].keys[2], "bare");
+    ASSERT_STREQ(c.plugins[0].values[2], "");
+    ASSERT_EQ(c.plugins[1].nopts, 0);
+    ASSERT_EQ(c.nstores, 2);
+    ASSERT_EQ(c.stores[0].nplugins, 1);
+    ASSERT_STREQ(c.stores[0].plugins[0].path, "g2.so");
+    ASSERT_STREQ(c.stores[0].plugins[0].values[0], "r2");
+    ASSERT_EQ(c.stores[0].ngroups, 2);       /* the block ended at `groups` */
+    ASSERT_EQ(c.stores[1].nplugins, 0);
+    config_free(&c);
+}
+
+TEST(plugin_line_errors)
+{
+    EXPECT_ERRORS("plugin\nplugin a\nplugin a b c\nplugin \"a b\" x.so\nplugin ok \"\"\n"
+                  "plugin g g.so\n  bad/key 1\nplugin g h.so\n",
+                  "T:1: plugin: expects a name and a path: plugin NAME PATH\n"
+                  "T:2: plugin: expects a name and a path: plugin NAME PATH\n"
+                  "T:3: plugin: expects a name and a path: plugin NAME PATH\n"
+                  "T:4: plugin: invalid name \"a b\" (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+                  "T:5: plugin: must not be empty\n"
+                  "T:7: bad/key: invalid plugin option name (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+                  "T:8: plugin: duplicate plugin \"g\" (first on line 6)\n");
+    /* an option line not indented deeper is an option of the daemon */
+    EXPECT_ERRORS("plugin g g.so\nrules x\n", "T:2: rules: unknown option\n");
+    EXPECT_ERRORS("plugin_hook_budget 0\n",
+                  "T:1: plugin_hook_budget: must be between 1ms and 10s\n");
 }
 
 /* config_load of path; errors into errbuf, path kept as is. */
@@ -980,6 +1055,8 @@ int main(void)
     RUN(all_errors_reported_and_defaults_kept);
     RUN(missing_file);
     RUN(reload_replaces_previous);
+    RUN(plugin_blocks_global_and_per_store);
+    RUN(plugin_line_errors);
     RUN(shipped_configs_load);
     RUN(malformed_redis_urls_are_refused);
     RUN(redis_password_never_in_an_error);

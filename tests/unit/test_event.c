@@ -1,5 +1,6 @@
 /* test_event.c - the event table: numbers pinned, names agreed with the
  * Lua scripts that publish them, the dispatcher's order. */
+#include "chatgw_plugin.h"
 #include "event.h"
 #include "test.h"
 
@@ -20,7 +21,13 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_RESYNC, 10);
     ASSERT_EQ(EV_REJOIN, 11);
     ASSERT_EQ(EV_BREACH, 12);
-    ASSERT_EQ(EV__END, 13);
+    ASSERT_EQ(EV_AGENT_MSG, 13);
+    ASSERT_EQ(EV_QUICK_REPLY, 14);
+    ASSERT_EQ(EV_BUYER_MSG, 15);
+    ASSERT_EQ(EV_TICK, 16);
+    ASSERT_EQ(EV_RELOAD, 17);
+    ASSERT_EQ(EV_QUICK_LIST, 18);
+    ASSERT_EQ(EV__END, 19);
 }
 
 TEST(names_are_unique_and_round_trip)
@@ -103,12 +110,22 @@ TEST(the_consumer_list_is_bounded)
     event_consumers_clear();
 }
 
+/* The plugin ABI names the same numbers: a hookable event is a row of the table. */
+TEST(plugin_abi_numbers_are_the_table_s)
+{
+#define SAME(name, num) ASSERT_EQ(CHATGW_EV_##name, EV_##name); ASSERT_EQ(num, EV_##name);
+    CHATGW_HOOK_EVENT_MAP(SAME)
+#undef SAME
+    ASSERT_EQ(CHATGW_EV_MAX, EV__END - 1);
+}
+
 int main(void)
 {
     RUN(numbers_are_pinned);
     RUN(names_are_unique_and_round_trip);
     RUN(the_scripts_publish_only_events_of_the_table);
     RUN(targets);
+    RUN(plugin_abi_numbers_are_the_table_s);
     RUN(every_consumer_sees_every_event_in_the_order_they_registered);
     RUN(the_consumer_list_is_bounded);
     return TEST_SUMMARY();
