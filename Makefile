@@ -31,7 +31,6 @@ PLUGINDIR  ?= $(PREFIX)/lib/chatgw/plugins
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -DCHATGW_VERSION=\"$(VERSION)\" \
-                -DCHATGW_PLUGIN_DIR=\"$(PLUGINDIR)\" \
                 -Idaemon -Iproto -Iplugins -Ibuild $(CPPFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -181,15 +180,16 @@ build/bench-floor: bench/floor.c | $(DEPS_FIRST)
 bench: build/chatgwd build/chatgw-load build/bench-floor
 	bench/run
 
-# the plugin directory is compiled into chatgwd: rebuild plugin.o when it changes
-build/plugindir: FORCE
+# chatgw.pc names the install's directories: written again when they change
+# (chatgwd finds its plugin directory at run time, beside itself)
+build/installdirs: FORCE
 	@mkdir -p build
-	@echo '$(PLUGINDIR)' | cmp -s - $@ || echo '$(PLUGINDIR)' > $@
-build/daemon/plugin.o build/asan/daemon/plugin.o: build/plugindir
+	@echo '$(PREFIX) $(INCLUDEDIR) $(PLUGINDIR)' | cmp -s - $@ || \
+	    echo '$(PREFIX) $(INCLUDEDIR) $(PLUGINDIR)' > $@
 .PHONY: FORCE
 FORCE:
 
-build/chatgw.pc: plugins/chatgw.pc.in Makefile
+build/chatgw.pc: plugins/chatgw.pc.in Makefile build/installdirs
 	@mkdir -p build
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@

@@ -27,10 +27,13 @@
  * API: see plugin.h.
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "chat.h"
 #include "codec.h"
@@ -39,9 +42,6 @@
 #include "plugin.h"
 #include "store.h"
 
-#ifndef CHATGW_PLUGIN_DIR
-#define CHATGW_PLUGIN_DIR "/usr/local/lib/chatgw/plugins"
-#endif
 
 #define KV_KEY_MAX 200
 #define KV_VALUE_MAX (64 * 1024)
@@ -397,16 +397,47 @@ static void plugin_shut(chatgw_plugin *p)
 static const struct chatgw_host host_table;
 
 /* Copies the config's line into a new instance (the config may be freed on reload). */
+/*
+ * Where a plugin path without a slash is looked up: beside the binary, as
+ * `make install` lays it out (BIN/../lib/chatgw/plugins), or the build's
+ * own (build/plugins, for build/chatgwd). Found at run time, so that one
+ * binary serves any PREFIX and installing never rebuilds it.
+ */
+static const char *plugin_dir(void)
+{
+    static const char *const beside[] = { "/../lib/chatgw/plugins", "/plugins" };
+    static char dir[PATH_MAX];
+    char exe[PATH_MAX];
+    struct stat st;
+    ssize_t n;
+
+    if (dir[0])
+        return dir;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return ".";
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+        char d[PATH_MAX + 32];
+        snprintf(d, sizeof d, "%s%s", exe, beside[i]);
+        if (stat(d, &st) == 0 && S_ISDIR(st.st_mode) && realpath(d, dir))
+            return dir;
+    }
+    snprintf(dir, sizeof dir, "%.*s/../lib/chatgw/plugins", (int)(sizeof dir - 32), exe);
+    return dir;
+}
+
 static chatgw_plugin *plugin_new(const struct plugin_conf *pc, const char *store)
 {
     chatgw_plugin *p = calloc(1, sizeof *p);
-    char path[4096];
+    char path[PATH_MAX + 256];
     bool ok;
 
     if (!p)
         return NULL;
     p->refs = 1;
-    snprintf(path, sizeof path, "%s%s%s", strchr(pc->path, '/') ? "" : CHATGW_PLUGIN_DIR,
+    snprintf(path, sizeof path, "%s%s%s", strchr(pc->path, '/') ? "" : plugin_dir(),
              strchr(pc->path, '/') ? "" : "/", pc->path);
     p->name = strdup(pc->name);
     p->store = store ? strdup(store) : NULL;
