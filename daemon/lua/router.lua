@@ -105,13 +105,13 @@ local function meta_get(c)
   return m
 end
 
--- Writes m's fields; those it lacks (an agent gone) are removed.
-local function meta_set(c, m)
+-- Writes the named fields of m; those m lacks (an agent gone) are removed.
+local function meta_set(c, m, fields)
   local set, del = {}, {}
-  for _, f in ipairs(META) do
+  for _, f in ipairs(fields) do
     if m[f] ~= nil then set[#set + 1] = f; set[#set + 1] = m[f] else del[#del + 1] = f end
   end
-  redis.call('HSET', ckey(c), unpack(set))
+  if #set > 0 then redis.call('HSET', ckey(c), unpack(set)) end
   if #del > 0 then redis.call('HDEL', ckey(c), unpack(del)) end
 end
 
@@ -221,7 +221,7 @@ end
 -- which group: a transfer may have moved it).
 local function requeue(c, m, text)
   m.agent, m.agent_name, m.an = nil, nil, nil
-  meta_set(c, m)
+  meta_set(c, m, { 'agent', 'agent_name', 'an', 'group' })
   system_msg(c, text, nil)
   local q = key('QUEUE', m.store, m.group)
   redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
@@ -266,7 +266,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
   m.agent_name = info.name
   m.assigned = now
   m.an = nodes_of(a)
-  meta_set(c, m)
+  meta_set(c, m, { 'agent', 'agent_name', 'assigned', 'an' })
   -- an unanswered chat: the new agent has reassign_after to answer it
   local v = redis.call('HMGET', ckey(c), 'ua', 'dl')
   local after = store_cfg(m.store).reassign_after
@@ -507,7 +507,7 @@ if op == 'release' then
     m.reason = mode == 'agent_close' and 'agent_closed' or 'buyer_left'
     m.closed = now
     m.agent, m.an = nil, nil
-    meta_set(c, m)
+    meta_set(c, m, { 'state', 'reason', 'closed', 'agent', 'an', 'outcome' })
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left') end
