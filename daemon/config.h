@@ -31,6 +31,10 @@
 #define CONFIG_MAX_ORIGINS 16
 #define CONFIG_MAX_TEXTS 8        /* hold_text lines per store */
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
+#define CONFIG_MAX_SHIFTS 32      /* shift lines per store */
+#define CONFIG_MAX_DATES 128      /* closed lines, and extend lines, per store */
+
+struct shift_plan;
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -55,6 +59,15 @@ struct store_conf {
     uint64_t breach_after_ms;     /* unanswered this long -> flagged; 30s */
     uint64_t reassign_after_ms;   /* unanswered -> a free colleague; 60s; 0 = off */
     uint64_t away_reassign_ms;    /* agent away this long -> its chats move; 2m; 0 = off */
+    char *shift[CONFIG_MAX_SHIFTS]; /* "NAME HH:MM-HH:MM [DAYS]" (shift.h) */
+    int nshift;                   /* 0: no service hours, always open */
+    char *closed[CONFIG_MAX_DATES]; /* "YYYY-MM-DD" */
+    int nclosed;
+    char *extend[CONFIG_MAX_DATES]; /* "YYYY-MM-DD HH:MM-HH:MM" */
+    int nextend;
+    bool overtime;                /* an agent off shift who sets itself ready takes chats */
+    char *off_hours_text;         /* to a buyer while closed; {opens} */
+    struct shift_plan *plan;      /* from the lines above; NULL = always open */
 };
 
 struct config {
@@ -116,6 +129,7 @@ struct config {
     uint64_t node_timeout_ms;     /* 10s */
     uint32_t history_max;         /* messages with assign/welcome: 50 */
     uint32_t assign_batch;        /* chats per assignment step: 16 */
+    uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
 
     struct store_conf *stores;
     size_t nstores;

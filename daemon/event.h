@@ -41,7 +41,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(9,  REFRESH,      "refresh",  EVT_NODE,  "agent: its identity changed")              \
     X(10, RESYNC,       "resync",   EVT_CHAT,  "LOCAL chat: events for it may be lost; read the truth") \
     X(11, REJOIN,       "rejoin",   EVT_ALL,   "LOCAL: this node was declared dead; register again") \
-    X(12, BREACH,       "breach",   EVT_AGENT, "agent chat store group waited: unanswered past breach_after")
+    X(12, BREACH,       "breach",   EVT_AGENT, "agent chat store group waited: unanswered past breach_after") \
+    X(13, SHIFT,        "shift",    EVT_AGENT, "agent on ends next: its shift began or ended")
 
 enum event_id {
     EV_NONE = 0,

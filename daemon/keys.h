@@ -39,7 +39,8 @@
     X(SCHEMA,     "cg:schema",       "the data's layout version (schema.lua)")       \
     X(CLOCK,      "cg:clock",        "deadlines: chat ids and a:<agent>, by when due")  \
     X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field") \
-    X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors")
+    X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors") \
+    X(ROSTER,     "cg:roster:%s",    "agent id: mon..sun and YYYY-MM-DD -> its shifts")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

@@ -28,5 +28,6 @@ local KEY = {
   CLOCK       = 'cg:clock',
   STATS       = 'cg:stats:%s:%s',
   FLOOR_CHAN  = 'cg:floor:%s',
+  ROSTER      = 'cg:roster:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

@@ -20,7 +20,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_RESYNC, 10);
     ASSERT_EQ(EV_REJOIN, 11);
     ASSERT_EQ(EV_BREACH, 12);
-    ASSERT_EQ(EV__END, 13);
+    ASSERT_EQ(EV_SHIFT, 13);
+    ASSERT_EQ(EV__END, 14);
 }
 
 TEST(names_are_unique_and_round_trip)
