@@ -86,7 +86,7 @@ build/%.o: %.c $(wildcard daemon/*.h proto/*.h) | $(DEPS_FIRST)
 # Redis with hiredis's blocking API (ctl_link.c).
 CTL_SRC  := $(wildcard tools/ctl/*.c)
 CTL_OBJ  := $(patsubst %.c,build/%.o,$(CTL_SRC)) \
-            $(addprefix build/daemon/,config.o greet.o db_url.o token.o) \
+            $(addprefix build/daemon/,config.o greet.o db_url.o token.o shift.o tz.o) \
             build/proto/codec.o build/lua_scripts.o
 CTL_LIBS  = $(shell pkg-config --libs hiredis libcrypto 2>/dev/null)
 

@@ -48,6 +48,7 @@
 #include "config.h"
 #include "db_url.h"
 #include "greet.h"
+#include "shift.h"
 
 #define MAX_WORDS 64              /* words on one line */
 #define CONF_MAX_BYTES (1 << 20)  /* a config file larger than 1 MiB is refused */
@@ -57,7 +58,7 @@
 #define ZONEINFO "/usr/share/zoneinfo/"
 
 enum type { T_SECTION, T_STR, T_BOOL, T_U32, T_DBL, T_DUR, T_SIZE, T_LEVEL, T_LISTEN, T_LIST,
-            T_TEXTS };
+            T_TEXTS, T_LINES };
 
 typedef int check_fn(const char *v, char *why, size_t cap);
 
@@ -98,6 +99,9 @@ static check_fn check_nonempty, check_redis, check_tpl, check_tz, check_id, chec
 #define LIST(n, cnt, d, lo, hi, chk, h) LISTU(n, cnt, d, lo, hi, chk, "names", h)
 /* a text option that may be given several times (each line adds one) */
 #define TEXTS(n, cnt, d, hi, chk, u, h) { #n, T_TEXTS, OFF(n), d, 1, hi, chk, u, h, OFF(cnt) }
+/* an option that may be given several times, each line's words one value;
+ * none by default (ex: an example, shown in the sample config) */
+#define LINES(n, cnt, ex, hi, chk, u, h) { #n, T_LINES, OFF(n), ex, 0, hi, chk, u, h, OFF(cnt) }
 
 #define OPT_STRUCT struct config
 static const struct opt global_opts[] = {
@@ -183,6 +187,10 @@ static const struct opt global_opts[] = {
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),
+    SECTION("Testing"),
+    DUR(test_clock_offset, "0", 0, 36500 * DAY, "FOR TESTS ONLY: the gateway's wall clock runs this far "
+        "ahead of the system's (shifts, deadlines, timestamps); refused unless chatgwd was started with "
+        "--test-clock; logged at warn at start and on every change"),
 };
 #undef OPT_STRUCT
 
@@ -224,6 +232,21 @@ static const struct opt store_opts[] = {
         "given to a free colleague of its group (a waiting chat goes to the head of its queue); 0 = off"),
     DUR(away_reassign, "2m", 0, 7 * DAY, "an agent away this long has its unanswered chats given to "
         "free colleagues; 0 = never"),
+    LINES(shift, nshift, "day 09:00-17:30 mon-fri", CONFIG_MAX_SHIFTS, shift_check_line, "NAME HH:MM-HH:MM [DAYS]",
+          "a named shift in the store's timezone, repeatable (up to 32): DAYS like mon-fri, mon,wed, "
+          "sat-sun (default every day); an end at or before the start is on the next day; 24:00 ends "
+          "the day. Agents are rostered to shifts (chatgwctl roster); an agent with no roster works "
+          "every shift. No shift line: the store is always open"),
+    LINES(closed, nclosed, "2026-02-17", CONFIG_MAX_DATES, shift_check_date, "YYYY-MM-DD",
+          "a date (in timezone) on which no shift starts, repeatable (up to 128)"),
+    LINES(extend, nextend, "2026-11-11 00:00-24:00", CONFIG_MAX_DATES, shift_check_extend, "YYYY-MM-DD HH:MM-HH:MM",
+          "extra opening hours on a date, repeatable (up to 128): every agent of the store is on "
+          "shift then"),
+    BOOL(overtime, "no", "an agent off shift who sets itself ready (again) takes new chats"),
+    STR(off_hours_text, "We are closed right now and will answer your message when we open "
+        "({opens}). Feel free to leave us a message.", check_tpl, "template",
+        "told to a buyer who writes while the store is closed (once per closed period); {opens}: "
+        "when the next shift opens, in the store's time zone"),
 };
 #undef OPT_STRUCT
 
@@ -459,7 +482,7 @@ static int check_tpl(const char *v, char *why, size_t cap)
         return 0;
     if (strcmp(bad, "unclosed {") == 0)
         return fail(why, cap, "unclosed { (write {{ for a literal brace)");
-    return fail(why, cap, "unknown placeholder {%s} (known: {store} {buyer} {position} {agent})", bad);
+    return fail(why, cap, "unknown placeholder {%s} (known: {store} {buyer} {position} {agent} {opens})", bad);
 }
 
 static int check_tz(const char *v, char *why, size_t cap)
@@ -601,12 +624,22 @@ static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, 
     double d = 0;
     int i;
 
+    char joined[CONF_MAX_LINE + 1], *one[1];
     if (o->type == T_LIST)
         return set_list(o, base, v, n, why, cap);
+    if (o->type == T_LINES && n > 0) {
+        size_t len = 0;
+        for (i = 0; i < n; i++)
+            len += (size_t)snprintf(joined + len, sizeof joined - len, "%s%s", i ? " " : "", v[i]);
+        one[0] = joined;
+        v = one;
+        n = 1;
+    }
     if (n != 1)
         return fail(why, cap, n ? "expects one value (quote a value that contains spaces)" : "missing value");
     switch (o->type) {
     case T_TEXTS:
+    case T_LINES:
     case T_STR:
         if (!utf8_valid((const unsigned char *)v[0]))
             return fail(why, cap, "not valid UTF-8");
@@ -616,7 +649,7 @@ static int set_opt(const struct opt *o, void *base, char **v, int n, char *why, 
             return fail(why, cap, "control character (only \\n and tabs are allowed)");
         if (o->check && o->check(v[0], why, cap) != 0)
             return -1;
-        if (o->type == T_TEXTS) {
+        if (o->type == T_TEXTS || o->type == T_LINES) {
             int *count = (int *)((char *)base + o->count_off);
             if (*count >= o->max)
                 return fail(why, cap, "given more than %.0f times", o->max);
@@ -719,8 +752,8 @@ static void apply_defaults(const struct opt *t, size_t n, void *base)
     char buf[256], why[256], *w[MAX_WORDS], *one[1];
 
     for (size_t i = 0; i < n; i++) {
-        if (!t[i].name)
-            continue;
+        if (!t[i].name || t[i].type == T_LINES)
+            continue;                 /* T_LINES: none by default */
         if (t[i].type == T_LIST) {
             snprintf(buf, sizeof buf, "%s", t[i].def);
             set_opt(&t[i], base, w, split(buf, w, MAX_WORDS, why, sizeof why), why, sizeof why);
@@ -739,7 +772,7 @@ static void free_fields(const struct opt *t, size_t n, void *base)
         if (t[i].type == T_STR || t[i].type == T_LISTEN) {
             free(*f);
             *f = NULL;
-        } else if (t[i].type == T_LIST || t[i].type == T_TEXTS) {
+        } else if (t[i].type == T_LIST || t[i].type == T_TEXTS || t[i].type == T_LINES) {
             int *count = (int *)((char *)base + t[i].count_off);
             for (int j = 0; j < *count; j++)
                 free(f[j]);
@@ -783,6 +816,14 @@ static void finish_store(struct ctx *x)
     else if (s->default_group[0] && !config_store_has_group(s, s->default_group))
         report(x, gl ? gl : line, "default_group", "\"%s\" is not one of groups", s->default_group);
     check_order(x, store_opts, NSTORE, x->sline, s, "hold_after", "breach_after", line);
+    /* the service hours: the zone's file is read here, once, not on the loop */
+    if (x->nerr == 0 && s->nshift > 0) {
+        char why2[320];
+        s->plan = shift_plan_new(s->timezone, s->shift, s->nshift, s->closed, s->nclosed,
+                                 s->extend, s->nextend, why2, sizeof why2);
+        if (!s->plan)
+            report(x, line_of(store_opts, NSTORE, x->sline, "shift"), "shift", "%s", why2);
+    }
 }
 
 /* An encrypted key would ask for a passphrase on the terminal: refuse it. */
@@ -1034,7 +1075,7 @@ static void do_line(struct ctx *x, char *s)
                "unknown option");
         return;
     }
-    if (*lines && o->type != T_TEXTS) {
+    if (*lines && o->type != T_TEXTS && o->type != T_LINES) {
         report(x, x->line, w[0], "given twice (first on line %d)", *lines);
         return;
     }
@@ -1168,6 +1209,7 @@ void config_free(struct config *c)
 {
     for (size_t i = 0; i < c->nstores; i++) {
         free(c->stores[i].id);
+        shift_plan_free(c->stores[i].plan);
         free_fields(store_opts, NSTORE, &c->stores[i]);
         free_plugins(c->stores[i].plugins, c->stores[i].nplugins);
     }
@@ -1242,20 +1284,24 @@ static void write_table(FILE *out, const struct opt *t, size_t n, const char *pr
             continue;
         }
         range[0] = '\0';
-        if (o->min != o->max && o->type != T_LIST)
+        if (o->min != o->max && o->type != T_LIST && o->type != T_LINES)
             snprintf(range, sizeof range, " %s..%s", fmt_limit(o, o->min, lo, sizeof lo),
                      fmt_limit(o, o->max, hi, sizeof hi));
-        if (strlen(o->def) > 30)          /* long defaults: see the line below */
+        if (o->type == T_LINES)           /* none by default; an example below */
+            snprintf(help, sizeof help, "%s (%s, default none; for example:)", o->help, o->unit);
+        else if (strlen(o->def) > 30)     /* long defaults: see the line below */
             snprintf(help, sizeof help, "%s (%s)", o->help, o->unit);
         else if (!o->def[0])
             snprintf(help, sizeof help, "%s (%s, default %s)", o->help, o->unit,
-                     o->type == T_LIST ? "none" : "\"\"");
+                     o->type == T_LIST || o->type == T_LINES ? "none" : "\"\"");
         else
             snprintf(help, sizeof help, "%s (%s%s, default %s)", o->help, o->unit, range, o->def);
         fputc('\n', out);
         put_comment(out, prefix, help);
         fprintf(out, "%s%s", lprefix, o->name);
-        if (o->type != T_LIST) {
+        if (o->type == T_LINES) {
+            fprintf(out, " %s", o->def);     /* the example, unquoted: words */
+        } else if (o->type != T_LIST) {
             fputc(' ', out);
             put_value(out, o->def);
         } else if (o->def[0]) {
@@ -1344,7 +1390,7 @@ static void man_option(FILE *out, const struct opt *o)
         fputs("Default: \\fB", out);
         put_roff(out, o->def);
         fputs("\\fR.\n", out);
-    } else if (o->type == T_LIST) {
+    } else if (o->type == T_LIST || o->type == T_LINES) {
         fputs("Default: none.\n", out);
     } else if (!o->def[0]) {
         fputs("Default: empty.\n", out);
@@ -1359,6 +1405,8 @@ static void man_option(FILE *out, const struct opt *o)
     }
     if (o->type == T_LIST)
         fprintf(out, "From %.0f to %.0f %s.\n", o->min, o->max, o->unit);
+    else if (o->type == T_LINES)
+        fprintf(out, "At most %.0f lines.\n", o->max);
     else if (o->min != o->max)
         fprintf(out, "From %s to %s.\n", fmt_limit(o, o->min, lo, sizeof lo),
                 fmt_limit(o, o->max, hi, sizeof hi));

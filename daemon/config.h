@@ -38,6 +38,10 @@
 #define CONFIG_MAX_ORIGINS 16
 #define CONFIG_MAX_TEXTS 8        /* hold_text lines per store */
 #define CONFIG_ID_MAX 64          /* store ids, group names: [A-Za-z0-9_.-]{1,64} */
+#define CONFIG_MAX_SHIFTS 32      /* shift lines per store */
+#define CONFIG_MAX_DATES 128      /* closed lines, and extend lines, per store */
+
+struct shift_plan;
 
 #define CONFIG_MAX_PLUGINS 16     /* plugin lines per scope (global, each store) */
 #define CONFIG_MAX_PLUGIN_OPTS 64 /* option lines per plugin */
@@ -77,6 +81,15 @@ struct store_conf {
     uint64_t away_reassign_ms;    /* agent away this long -> its chats move; 2m; 0 = off */
     struct plugin_conf *plugins;  /* this store's own plugins */
     size_t nplugins;
+    char *shift[CONFIG_MAX_SHIFTS]; /* "NAME HH:MM-HH:MM [DAYS]" (shift.h) */
+    int nshift;                   /* 0: no service hours, always open */
+    char *closed[CONFIG_MAX_DATES]; /* "YYYY-MM-DD" */
+    int nclosed;
+    char *extend[CONFIG_MAX_DATES]; /* "YYYY-MM-DD HH:MM-HH:MM" */
+    int nextend;
+    bool overtime;                /* an agent off shift who sets itself ready takes chats */
+    char *off_hours_text;         /* to a buyer while closed; {opens} */
+    struct shift_plan *plan;      /* from the lines above; NULL = always open */
 };
 
 struct config {
@@ -138,6 +151,7 @@ struct config {
     uint64_t node_timeout_ms;     /* 10s */
     uint32_t history_max;         /* messages with assign/welcome: 50 */
     uint32_t assign_batch;        /* chats per assignment step: 16 */
+    uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

@@ -51,7 +51,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(15, BUYER_MSG,    "buyer_msg", EVT_NODE, "LOCAL hook: a buyer message was stored, on its node (plugins)") \
     X(16, TICK,         "tick",     EVT_NODE,  "LOCAL hook: once a second (plugins)") \
     X(17, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)") \
-    X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)")
+    X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)") \
+    X(19, SHIFT,        "shift",    EVT_AGENT, "agent on ends next: its shift began or ended")
 
 enum event_id {
     EV_NONE = 0,

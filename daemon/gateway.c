@@ -196,6 +196,13 @@ static struct config *load_config(const struct cli_opts *cli, FILE *errs)
         free(c);
         return NULL;
     }
+    if (c->test_clock_offset_ms && !cli->test_clock) {
+        fprintf(errs, "%s: test_clock_offset: refused: chatgwd was not started with --test-clock "
+                "(the option is for tests only)\n", cli->config_path);
+        config_free(c);
+        free(c);
+        return NULL;
+    }
     override(&c->listen, cli->listen);
     override(&c->redis, cli->redis);
     override(&c->state_dir, cli->state_dir);
@@ -206,6 +213,16 @@ static struct config *load_config(const struct cli_opts *cli, FILE *errs)
     else if (cli->verbosity < 0)
         c->log_level = LOG_WARN;
     return c;
+}
+
+/* The test clock: the offset in force, logged loudly whenever it is set. */
+static void clock_offset_apply(const struct config *c)
+{
+    if (c->test_clock_offset_ms == gw.clock_offset_ms)
+        return;
+    gw.clock_offset_ms = c->test_clock_offset_ms;
+    log_warn("test_clock", "offset_ms=%llu now_ms=%llu note=\"FOR TESTS ONLY: the wall clock is "
+             "moved\"", (unsigned long long)gw.clock_offset_ms, (unsigned long long)gw_wall_ms());
 }
 
 static bool same(const char *a, const char *b)
@@ -243,12 +260,14 @@ static void on_sighup(uv_signal_t *h, int sig)
         return;
     }
     log_set_level(c->log_level);
+    clock_offset_apply(c);
     server_tune();
     web_reload();
     plugin_reload();                    /* cleaned up, loaded with the new options */
     config_free(old);
     free(old);
     log_info("reloaded", "file=%s stores=%zu", gw.cli->config_path, c->nstores);
+    router_on_reload();
 }
 
 /*
@@ -407,6 +426,7 @@ int gateway_run(const struct cli_opts *cli)
     if (!gw.cfg)
         return 1;
     log_set_level(gw.cfg->log_level);
+    clock_offset_apply(gw.cfg);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&loop);
     gw.loop = &loop;

@@ -45,6 +45,7 @@ static const char *const *lookup(const struct greet_vars *v, const char *name, s
         { "buyer", offsetof(struct greet_vars, buyer) },
         { "position", offsetof(struct greet_vars, position) },
         { "agent", offsetof(struct greet_vars, agent) },
+        { "opens", offsetof(struct greet_vars, opens) },
     };
 
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {

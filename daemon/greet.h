@@ -15,6 +15,7 @@ struct greet_vars {
     const char *buyer;            /* buyer's name */
     const char *position;         /* place in the waiting queue, as text */
     const char *agent;            /* agent's name */
+    const char *opens;            /* when a closed store opens (off_hours_text) */
 };
 
 /*

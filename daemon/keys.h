@@ -40,7 +40,8 @@
     X(CLOCK,      "cg:clock",        "deadlines: chat ids and a:<agent>, by when due")  \
     X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field") \
     X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors") \
-    X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values")
+    X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values") \
+    X(ROSTER,     "cg:roster:%s",    "agent id: mon..sun and YYYY-MM-DD -> its shifts")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

@@ -3,6 +3,7 @@
  *
  *   chatgwd [-c FILE] [--listen HOST:PORT] [--redis URL] [--state-dir DIR]
  *           [--reuseport] [--check-config] [--print-config[=man]] [--version] [-v|-q]
+ *           [--test-clock]
  *
  * Everything else happens in gateway.c.
  */
@@ -30,7 +31,8 @@ static void usage(FILE *out)
         "      --print-config  print a commented configuration with every default;\n"
         "                      =man: the same as the manual page chatgw.conf(5)\n"
         "      --version       print the version and exit\n"
-        "  -v, --verbose       debug logging;  -q, --quiet  warnings and errors only\n");
+        "  -v, --verbose       debug logging;  -q, --quiet  warnings and errors only\n"
+        "      --test-clock    FOR TESTS ONLY: allow the option test_clock_offset\n");
 }
 
 static int check_config(const char *path)
@@ -55,7 +57,8 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_LISTEN = 256, OPT_REDIS, OPT_STATE, OPT_REUSE, OPT_CHECK, OPT_PRINT, OPT_VERSION };
+    enum { OPT_LISTEN = 256, OPT_REDIS, OPT_STATE, OPT_REUSE, OPT_CHECK, OPT_PRINT, OPT_VERSION,
+           OPT_TEST_CLOCK };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "listen", required_argument, NULL, OPT_LISTEN },
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
         { "check-config", no_argument, NULL, OPT_CHECK },
         { "print-config", optional_argument, NULL, OPT_PRINT },
         { "version", no_argument, NULL, OPT_VERSION },
+        { "test-clock", no_argument, NULL, OPT_TEST_CLOCK },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -81,6 +85,7 @@ int main(int argc, char **argv)
         case OPT_REDIS: cli.redis = optarg; break;
         case OPT_STATE: cli.state_dir = optarg; break;
         case OPT_REUSE: cli.reuseport = true; break;
+        case OPT_TEST_CLOCK: cli.test_clock = true; break;
         case OPT_CHECK: check = true; break;
         case OPT_PRINT:
             if (optarg && strcmp(optarg, "man") != 0) {

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "shift.h"
 #include "session.h"
 #include "store.h"
 
@@ -43,6 +44,7 @@ static struct {
     size_t arena_bytes;
     uv_timer_t beat;
     uv_timer_t clock;               /* armed to the next deadline in cg:clock */
+    uv_timer_t shift;               /* armed to the next shift boundary of any store */
     uint64_t clock_at;              /* wall ms it is armed for; 0 = not armed */
     bool clock_busy;                /* a clock step is in flight */
     bool started;
@@ -183,6 +185,78 @@ void router_clock_arm(uint64_t at_ms)
     uv_timer_start(&R.clock, on_clock, at_ms > now ? at_ms - now : 0, 0);
 }
 
+/* ---- shifts ---------------------------------------------------------------- */
+
+/*
+ * Each node computes its stores' shift spans from its config (shift.c) and
+ * publishes them to cg:store:<id> (store_publish_store); router.lua decides
+ * "on shift now" with them and the agent's roster. At every boundary (a
+ * shift starts or ends, or local midnight, which moves the window of
+ * published spans) every node publishes again and runs "shifts" for the
+ * store: agents whose shift began or ended hear of it (event shift), the
+ * ready sets are redone, and the groups of agents now on shift get their
+ * waiting chats at once. Nodes with the same config publish the same
+ * spans and make the same decisions; the first one to run a step does it,
+ * the others find nothing changed.
+ */
+static void shift_arm(void);
+
+static void on_shifted(void *ud, redisReply *r)
+{
+    (void)ud;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("shift_step_failed", "error=%s", r->str);
+    router_assign_groups(r);
+}
+
+static void shift_step(void)
+{
+    const struct config *c = gw.cfg;
+
+    if (!db_ready())
+        return;
+    for (size_t i = 0; i < c->nstores; i++) {
+        store_publish_store(&c->stores[i]);
+        const char *args[] = { c->stores[i].id };
+        store_route("shifts", 1, args, on_shifted, NULL);
+    }
+}
+
+static void on_shift_timer(uv_timer_t *t)
+{
+    (void)t;
+    shift_step();
+    shift_arm();
+}
+
+static void shift_arm(void)
+{
+    const struct config *c = gw.cfg;
+    int64_t now = (int64_t)gw_wall_ms(), next = 0;
+
+    if (!R.started)
+        return;
+    for (size_t i = 0; i < c->nstores; i++) {
+        int64_t b = shift_next_boundary(c->stores[i].plan, now);
+        if (b > 0 && (next == 0 || b < next))
+            next = b;
+    }
+    uv_timer_stop(&R.shift);
+    if (next > 0)                   /* +1: past the boundary, on every node's clock */
+        uv_timer_start(&R.shift, on_shift_timer, (uint64_t)(next - now) + 1, 0);
+}
+
+void router_on_reload(void)
+{
+    if (!R.started)
+        return;
+    shift_step();                   /* new shifts, or the test clock moved */
+    shift_arm();
+    R.clock_at = 0;                 /* deadlines are wall times: arm again */
+    uv_timer_stop(&R.clock);
+    clock_run();
+}
+
 /* ---- heartbeat and sweep -------------------------------------------------- */
 
 static void rejoin_all(void);
@@ -247,6 +321,8 @@ static void on_reset(void *ud, redisReply *r)
     (void)ud;
     if (!r || r->type == REDIS_REPLY_ERROR)
         return;
+    shift_step();
+    shift_arm();
     /* what this node holds now is online again (Redis may have restarted) */
     rejoin_all();
     sweep();
@@ -562,6 +638,7 @@ int router_init(const struct db_url *url)
         return -1;
     uv_timer_init(gw.loop, &R.beat);
     uv_timer_init(gw.loop, &R.clock);
+    uv_timer_init(gw.loop, &R.shift);
     uv_timer_start(&R.beat, on_beat, gw.cfg->node_heartbeat_ms, gw.cfg->node_heartbeat_ms);
     R.started = true;
     return 0;
@@ -576,6 +653,8 @@ void router_stop(void)
     uv_close((uv_handle_t *)&R.beat, NULL);
     uv_timer_stop(&R.clock);
     uv_close((uv_handle_t *)&R.clock, NULL);
+    uv_timer_stop(&R.shift);
+    uv_close((uv_handle_t *)&R.shift, NULL);
     local_free_all(&R.buyers);
     local_free_all(&R.agents);
     proto_arena_free(&R.arena);

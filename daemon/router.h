@@ -36,6 +36,9 @@ struct proto_value;
  * this node runs the due steps then, unless armed earlier already. */
 void router_clock_arm(uint64_t at_ms);
 int router_init(const struct db_url *url);
+/* The config was reloaded (shifts, or the test clock, may have changed):
+ * stores are published again, shift and clock timers armed again. */
+void router_on_reload(void);
 void router_stop(void);
 /* The command link came up (or went down). */
 void router_on_db_state(bool ready);

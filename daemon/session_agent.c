@@ -71,6 +71,7 @@ struct agent {
     char tag[96];                        /* node#n: this session, in events it caused */
     char token_hash[TOKEN_HASH_HEX + 1]; /* the login's, checked again by "online" */
     char state[8];                       /* at login: ready | away */
+    int64_t shift_on, shift_ends, shift_next; /* at login: its shift (router.lua shift_state) */
     uint32_t capacity;
     uint8_t logging_in, logged_in;
     uint8_t counted;                     /* Redis counts this session as online */
@@ -184,6 +185,9 @@ static const char *ev_s(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_STR ? v->u.s : "";
 }
 
+static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next);
+static int64_t reply_int(const redisReply *e);
+
 static int64_t ev_i(const struct proto_value *ev, const char *k)
 {
     const struct proto_value *v = proto_map_get(ev, k);
@@ -282,8 +286,14 @@ static void agent_on_event(struct session *s, const struct event *e)
         return;
     }
     if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT &&
-        e->id != EV_BREACH)
+        e->id != EV_BREACH && e->id != EV_SHIFT)
         return;
+    if (e->id == EV_SHIFT && !a->logged_in) {
+        a->shift_on = ev_i(ev, "on");     /* the welcome tells it */
+        a->shift_ends = ev_i(ev, "ends");
+        a->shift_next = ev_i(ev, "next");
+        return;
+    }
     if (!a->logged_in) {
         /* between "online" and the welcome: the welcome's list may not
          * have it; the chats are sent again once the welcome is out */
@@ -299,6 +309,11 @@ static void agent_on_event(struct session *s, const struct event *e)
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
                          ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
                          proto_map_get(ev, "hist"));
+    } else if (e->id == EV_SHIFT) {
+        proto_w_map(w, 2);
+        proto_w_key(w, "t"); proto_w_cstr(w, "shift");
+        proto_w_key(w, "shift");
+        write_shift(w, ev_i(ev, "on"), ev_i(ev, "ends"), ev_i(ev, "next"));
     } else if (e->id == EV_BREACH) {
         proto_w_map(w, 3);
         proto_w_key(w, "t");         proto_w_cstr(w, "breach");
@@ -388,9 +403,15 @@ static void on_online(void *ud, redisReply *r)
         return;
     if (r && r->type == REDIS_REPLY_ERROR && online_refused(s, db_error_text(r)))
         return;
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
         login_unavailable(s);
         return;
+    }
+    if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY &&
+        r->element[2]->elements == 3) {
+        A(s)->shift_on = reply_int(r->element[2]->element[0]);
+        A(s)->shift_ends = reply_int(r->element[2]->element[1]);
+        A(s)->shift_next = reply_int(r->element[2]->element[2]);
     }
     snprintf(A(s)->state, sizeof A(s)->state, "%s",
              r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "away");
@@ -414,6 +435,18 @@ static int64_t reply_int(const redisReply *e)
 static const char *rstr(const redisReply *e)
 {
     return e->type == REDIS_REPLY_STRING ? e->str : "";
+}
+
+/* {on_shift, ends_at, next}: ms since the epoch, null when none (a store
+ * without shifts: on shift, no end). */
+static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next)
+{
+    proto_w_map(w, 3);
+    proto_w_key(w, "on_shift"); proto_w_bool(w, on != 0);
+    proto_w_key(w, "ends_at");
+    if (ends > 0) proto_w_int(w, ends); else proto_w_nil(w);
+    proto_w_key(w, "next");
+    if (next > 0) proto_w_int(w, next); else proto_w_nil(w);
 }
 
 /* One entry of router.lua "chats": {chat, buyer, bname, group, waited, first, history}. */
@@ -484,8 +517,10 @@ static void on_chats(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.logins++;
     w = session_writer(s);
-    proto_w_map(w, 4);
+    proto_w_map(w, 5);
     proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
+    proto_w_key(w, "shift");
+    write_shift(w, a->shift_on, a->shift_ends, a->shift_next);
     proto_w_key(w, "agent");
     proto_w_map(w, 4);
     proto_w_key(w, "id");   proto_w_cstr(w, a->id);

@@ -34,6 +34,7 @@
 #include "event.h"
 #include "gw.h"
 #include "greet.h"
+#include "shift.h"
 #include "log.h"
 #include "metrics.h"
 #include "plugin.h"
@@ -61,6 +62,7 @@ struct buyer {
     int64_t seq;                         /* last seq this session knows */
     int64_t replay_next, replay_end;     /* replay in progress: [next, end] */
     uint8_t greeted, greet_pending, closed, replaying, replay_busy;
+    int64_t opens;                       /* created while closed: the next opening */
     uint8_t assigned;                    /* the buyer was told its agent */
     uint8_t fresh;                       /* a new chat Redis has no record of yet */
     char *agent_later;                   /* agent name held until the first ack */
@@ -188,9 +190,22 @@ static int make_meta(struct buyer *b, uint64_t created)
 {
     char tok_hash[TOKEN_HASH_HEX + 1];
 
+    const struct store_conf *st = config_find_store(gw.cfg, b->store);
+    int64_t until = 0;
+
+    b->opens = 0;
+    /* a chat started while the store is closed: off_hours_text instead of
+     * the greeting, and 'oh' (the opening it was told) in its record so
+     * that the clock does not tell it again in this closed period */
+    if (st && st->plan && !shift_open(st->plan, (int64_t)created, &until, &b->opens) &&
+        !b->opens)
+        b->opens = -1;                   /* closed, no opening within 8 days */
     token_hash_hex(b->secret, sizeof b->secret, tok_hash);
     proto_writer_reset(&rec_w, PROTO_MSGPACK);
-    proto_w_map(&rec_w, 7);
+    proto_w_map(&rec_w, b->opens ? 8 : 7);
+    if (b->opens) {
+        proto_w_key(&rec_w, "oh");   proto_w_int(&rec_w, b->opens);
+    }
     proto_w_key(&rec_w, "store");   proto_w_cstr(&rec_w, b->store);
     proto_w_key(&rec_w, "buyer");   proto_w_cstr(&rec_w, b->id);
     proto_w_key(&rec_w, "name");    proto_w_cstr(&rec_w, b->name);
@@ -651,12 +666,22 @@ static void appended(void *ud, redisReply *r)
     }
 }
 
+/* The greeting, or off_hours_text for a chat started while closed. */
+static void greet_text(const struct buyer *b, const struct store_conf *st, char *text, size_t cap)
+{
+    char opens[64] = "";
+
+    if (b->opens > 0)
+        shift_label(st->plan, b->opens, opens, sizeof opens);
+    struct greet_vars v = { .store = st->name, .buyer = b->name, .opens = opens };
+    greet_render(b->opens ? st->off_hours_text : st->greeting, &v, text, cap);
+}
+
 static void greet_now(struct session *s, const struct store_conf *st, char *text, size_t cap)
 {
     struct buyer *b = B(s);
-    struct greet_vars v = { .store = st->name, .buyer = b->name };
 
-    greet_render(st->greeting, &v, text, cap);
+    greet_text(b, st, text, cap);
     b->greeted = 1;
     b->greet_pending = 1;
     metrics.greetings++;
@@ -707,8 +732,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
         /* stored right after the first message; rendered again if the
          * first attempt to store it failed */
         if (!first)
-            greet_render(st->greeting, &(struct greet_vars){ .store = st->name, .buyer = b->name },
-                         greeting, sizeof greeting);
+            greet_text(b, st, greeting, sizeof greeting);
         rec = chat_record("auto", st->name, greeting, ts, NULL, &greet_len);
         greet_rec = rec ? malloc(greet_len) : NULL;
         if (greet_rec)

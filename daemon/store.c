@@ -13,6 +13,7 @@
 
 #include "codec.h"
 #include "gw.h"
+#include "shift.h"
 #include "store.h"
 
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b)
@@ -139,8 +140,39 @@ int store_locate(const char *chat, const char *node, db_reply_cb *cb, void *ud)
     return db_eval(DB_LUA_RESUME, cb, ud, 1, 3, argv, NULL);
 }
 
+/*
+ * The store's shifts as the scripts read them (router.lua hours_of):
+ * field `hours`, a msgpack array of spans {start ms, end ms, shift name
+ * ("*": every agent), roster date "YYYY-MM-DD", roster day "mon".."sun",
+ * the start as the buyer reads it in the store's zone}, over whole local
+ * days (shift_window); "" when the store has no shifts (always open).
+ * Every node computes the same spans from the same config.
+ */
+static void write_hours(struct proto_writer *w, const struct store_conf *st, int64_t now)
+{
+    static struct shift_span sp[SHIFT_SPANS_MAX];
+    int64_t from, to;
+    shift_window(st->plan, now, &from, &to);
+    size_t n = shift_spans(st->plan, from, to, sp, SHIFT_SPANS_MAX);
+    char date[16], label[64];
+
+    proto_w_array(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        shift_date_text(sp[i].day, date, sizeof date);
+        shift_label(st->plan, sp[i].s, label, sizeof label);
+        proto_w_array(w, 6);
+        proto_w_int(w, sp[i].s);
+        proto_w_int(w, sp[i].e);
+        proto_w_cstr(w, sp[i].name);
+        proto_w_cstr(w, date);
+        proto_w_cstr(w, shift_day_name(sp[i].wday));
+        proto_w_cstr(w, label);
+    }
+}
+
 /* A store's settings the scripts need (router.lua's store_cfg): its name
- * and groups, the clock's durations in ms, and its texts (templates). */
+ * and groups, the clock's durations in ms, its texts (templates) and its
+ * shifts. */
 void store_publish_store(const struct store_conf *st)
 {
     char key[96], groups[16 * (CONFIG_ID_MAX + 1)] = "", num[6][24];
@@ -179,6 +211,23 @@ void store_publish_store(const struct store_conf *st)
     lens[sizeof hset / sizeof hset[0] - 1] = w.err ? 0 : w.len;
     const char *sadd[] = { "SADD", key_pattern(KEY_STORES), st->id };
     db_command(NULL, NULL, (int)(sizeof hset / sizeof hset[0]), hset, lens);
+    struct proto_writer hw;
+    proto_writer_init(&hw, PROTO_MSGPACK, 0);
+    if (st->plan)
+        write_hours(&hw, st, (int64_t)gw_wall_ms());
+    /* the shifts' names (chatgwctl roster checks names against them) */
+    char names[CONFIG_MAX_SHIFTS * (SHIFT_NAME_MAX + 1) + 1] = "";
+    size_t nl = 0;
+    for (int i = 0; i < st->nshift; i++)
+        nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s%.*s", i ? " " : "",
+                               (int)strcspn(st->shift[i], " "), st->shift[i]);
+    const char *hset2[] = { "HSET", key, "hours", st->plan && !hw.err ? proto_writer_data(&hw) : "",
+                            "overtime", st->overtime ? "1" : "0",
+                            "off_hours_text", st->off_hours_text, "shifts", names };
+    size_t lens2[] = { 4, strlen(key), 5, st->plan && !hw.err ? hw.len : 0, 8, 1, 14,
+                       strlen(st->off_hours_text), 6, strlen(names) };
+    db_command(NULL, NULL, 10, hset2, lens2);
+    proto_writer_free(&hw);
     db_command(NULL, NULL, 3, sadd, NULL);
     proto_writer_free(&w);
 }

@@ -29,5 +29,6 @@ local KEY = {
   STATS       = 'cg:stats:%s:%s',
   FLOOR_CHAN  = 'cg:floor:%s',
   PLUGIN_KV   = 'cg:pkv:%s:%s',
+  ROSTER      = 'cg:roster:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

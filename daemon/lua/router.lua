@@ -42,6 +42,10 @@
 --                                 dead = 1 when NODE had been declared dead
 --                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
+--   shifts  store                 a shift boundary passed: agents of the store
+--                                 whose shift began or ended are told (event
+--                                 shift), ready sets redone; answers the
+--                                 "store group"s of agents now on duty
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local function ckey(c) return key('CHAT', c) end
@@ -61,17 +65,20 @@ local function agent_info(a)
 end
 
 local function runtime(a)
-  local v = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'idle', 'online')
+  local v = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'idle', 'online', 'ot')
   return { state = v[1] or 'away', load = tonumber(v[2]) or 0, idle = tonumber(v[3]) or 0,
-           online = tonumber(v[4]) or 0 }
+           online = tonumber(v[4]) or 0, ot = v[5] == '1' }
 end
+
+-- on_duty(a, info, rt): on shift now, or working overtime (see "shifts" below)
+local on_duty
 
 -- Puts the agent into the ready sets of its groups, or takes it out.
 local function refresh(a, info, rt)
   info = info or agent_info(a)
   rt = rt or runtime(a)
   if not info then return end
-  local ok = rt.state == 'ready' and rt.online > 0 and rt.load < info.cap
+  local ok = rt.state == 'ready' and rt.online > 0 and rt.load < info.cap and on_duty(a, info, rt)
   local score = rt.load * 1e13 + rt.idle
   for _, g in ipairs(info.groups) do
     local k = key('READY', info.store, g)
@@ -166,7 +173,7 @@ local HEAD = 2 ^ 50
 -- A store's settings as the nodes publish them (store.c), read once per
 -- script run: the clock's durations (ms) and its texts (templates).
 local STORE_NUM = { 'hold_after', 'hold_every', 'hold_max', 'breach_after', 'reassign_after',
-                    'away_reassign', 'stats_ttl' }
+                    'away_reassign', 'stats_ttl', 'overtime' }
 local stores = {}
 local function store_cfg(st)
   local cfg = stores[st]
@@ -178,6 +185,110 @@ local function store_cfg(st)
   for i, f in ipairs(STORE_NUM) do cfg[f] = tonumber(v[i + 2]) or 0 end
   stores[st] = cfg
   return cfg
+end
+
+-- ---- shifts ---------------------------------------------------------------
+-- A store's shifts come as spans the nodes publish (store.c write_hours:
+-- field `hours` of cg:store:<id>, {start, end, shift, date, day, label});
+-- none ('') = always open, every agent on shift. An agent's roster
+-- (cg:roster:<agent>, chatgwctl roster) names its shifts per weekday
+-- ('mon'..'sun') and per date ('YYYY-MM-DD', which wins; '-' = none that
+-- day), comma-separated; an agent without a roster works every shift (one
+-- naming dates only: every shift on the other dates). A
+-- span named '*' (an extended date) is everyone's. A shift belongs to the
+-- date it starts on.
+local hours_cache = {}
+local function hours_of(st)
+  local h = hours_cache[st]
+  if h == nil then
+    local raw = redis.call('HGET', key('STORE', st), 'hours')
+    h = (raw and raw ~= '') and cmsgpack.unpack(raw) or false
+    hours_cache[st] = h
+  end
+  return h
+end
+
+local WEEKDAY = { mon = true, tue = true, wed = true, thu = true, fri = true, sat = true, sun = true }
+local function roster_of(a)
+  local t = redis.call('HGETALL', key('ROSTER', a))
+  if #t == 0 then return nil end
+  local r, weekly = {}, false
+  for i = 1, #t, 2 do
+    r[t[i]] = t[i + 1]
+    weekly = weekly or WEEKDAY[t[i]] ~= nil
+  end
+  return { day = r, weekly = weekly }
+end
+
+-- A roster without weekdays (dates only) works every shift on other dates.
+local function works(roster, sp)
+  if sp[3] == '*' or not roster then return true end
+  local list = roster.day[sp[4]] or roster.day[sp[5]]
+  if not list then return not roster.weekly end
+  for name in string.gmatch(list, '[^,]+') do
+    if name == sp[3] then return true end
+  end
+  return false
+end
+
+-- The spans `keep` accepts: on now?, until when (touching spans join),
+-- and the start of the next one after that (0 = none known).
+local function stretch(h, keep)
+  local on, ends, nxt = false, 0, 0
+  for _, sp in ipairs(h) do
+    if keep(sp) and sp[1] <= now and now < sp[2] then
+      on = true
+      if sp[2] > ends then ends = sp[2] end
+    end
+  end
+  local grew = on
+  while grew do
+    grew = false
+    for _, sp in ipairs(h) do
+      if keep(sp) and sp[1] <= ends and sp[2] > ends then ends = sp[2]; grew = true end
+    end
+  end
+  local after = on and ends or now
+  local label = ''
+  for _, sp in ipairs(h) do
+    if keep(sp) and sp[1] > after and (nxt == 0 or sp[1] < nxt) then nxt = sp[1]; label = sp[6] end
+  end
+  return on, ends, nxt, label
+end
+
+-- Agent a's shift now: on (bool), ends_at, next (ms; 0 = none).
+local function shift_state(a, info)
+  local h = hours_of(info.store)
+  if not h then return true, 0, 0 end
+  local roster = roster_of(a)
+  local on, ends, nxt = stretch(h, function(sp) return works(roster, sp) end)
+  return on, ends, nxt
+end
+
+-- The store is open (some shift is on); else when and how it opens next.
+local function store_open(st)
+  local h = hours_of(st)
+  if not h then return true, 0, '' end
+  local on, _, nxt, label = stretch(h, function() return true end)
+  return on, nxt, label
+end
+
+on_duty = function(a, info, rt)
+  if shift_state(a, info) then return true end
+  return rt.ot and store_cfg(info.store).overtime == 1
+end
+
+-- Tells agent a its shift when that changed since it was last told
+-- (AGENT_RT field 'sh'); returns {on 0|1, ends, next}.
+local function shift_tell(a, info, force)
+  local on, ends, nxt = shift_state(a, info)
+  local v = { on and 1 or 0, ends, nxt }
+  local sh = table.concat(v, ' ')
+  if force or redis.call('HGET', key('AGENT_RT', a), 'sh') ~= sh then
+    redis.call('HSET', key('AGENT_RT', a), 'sh', sh)
+    if not force then to_agent(a, { k = 'shift', on = v[1], ends = ends, next = nxt }) end
+  end
+  return v
 end
 
 -- A template with its {placeholders} filled ({{ and }} are braces; an
@@ -382,7 +493,8 @@ if op == 'online' then
   if redis.call('HSETNX', key('AGENT_RT', a), 'state', 'away') == 1 then away_clock(a) end
   redis.call('HSETNX', key('AGENT_RT', a), 'idle', now)
   refresh(a)
-  return { runtime(a).state, groups_of(a) }
+  local info = agent_info(a)
+  return { runtime(a).state, groups_of(a), info and shift_tell(a, info, true) or { 1, 0, 0 } }
 end
 
 if op == 'offline' then
@@ -434,7 +546,10 @@ if op == 'state' then
   if st == 'ready' and rt.state ~= 'ready' then
     redis.call('HSET', key('AGENT_RT', a), 'idle', now)
   end
-  redis.call('HSET', key('AGENT_RT', a), 'state', st)
+  -- overtime: ready while off shift (counts where the store allows it)
+  local info = agent_info(a)
+  local ot = st == 'ready' and info and not shift_state(a, info)
+  redis.call('HSET', key('AGENT_RT', a), 'state', st, 'ot', ot and 1 or 0)
   -- away: its unanswered chats go to colleagues after away_reassign
   if st == 'away' and rt.state ~= 'away' then away_clock(a) end
   refresh(a)
@@ -460,7 +575,7 @@ if op == 'assign' then
     -- eligibility, checked again here: the ready set may be stale (an agent
     -- edited by chatgwctl, a node gone). Shifts will add their check here.
     if not info or not in_group or info.store ~= store or rt.state ~= 'ready'
-       or rt.online <= 0 or rt.load >= info.cap then
+       or rt.online <= 0 or rt.load >= info.cap or not on_duty(a, info, rt) then
       redis.call('ZREM', rk, a)                 -- a stale entry: drop it, look again
     else
       local c = head[1]
@@ -560,6 +675,29 @@ if op == 'reset_node' then
   return 1
 end
 
+if op == 'shifts' then
+  -- every online agent of the store: told when its shift changed, ready
+  -- sets redone; the groups of those on duty and ready get their chats
+  local st, out, seen = ARGV[4], {}, {}
+  for _, n in ipairs(redis.call('ZRANGE', key('NODES'), 0, -1)) do
+    for _, a in ipairs(redis.call('SMEMBERS', key('NODE_AGENTS', n))) do
+      local info = not seen[a] and agent_info(a)
+      seen[a] = true
+      if info and info.store == st then
+        shift_tell(a, info, false)
+        local rt = runtime(a)
+        refresh(a, info, rt)
+        if rt.state == 'ready' and on_duty(a, info, rt) then
+          for _, g in ipairs(info.groups) do
+            if not seen['g:' .. g] then seen['g:' .. g] = true; out[#out + 1] = st .. ' ' .. g end
+          end
+        end
+      end
+    end
+  end
+  return out
+end
+
 if op == 'sweep' then
   local grace, node_timeout, cursor = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] or '0'
   local touched, seen = {}, {}
@@ -629,7 +767,7 @@ local function ready_colleague(m, not_a)
     if a ~= not_a then
       local info, rt = agent_info(a), runtime(a)
       if info and info.store == m.store and rt.state == 'ready' and rt.online > 0
-         and rt.load < info.cap then
+         and rt.load < info.cap and on_duty(a, info, rt) then
         return a, info, rt
       end
     end
@@ -664,6 +802,27 @@ local function clock_chat(c, hist, out)
     return
   end
   local cfg = store_cfg(m.store)
+  -- service hours: a waiting chat of a closed store is told when it opens
+  -- (once per closed period: 'oh' = the opening it was told), goes ahead
+  -- of every arrival (oldest first), and its clock counts from the opening
+  if not m.agent then
+    local open, opens, label = store_open(m.store)
+    if not open then
+      if tostring(opens) ~= (redis.call('HGET', K, 'oh') or '') then
+        local text = render(redis.call('HGET', key('STORE', m.store), 'off_hours_text') or '',
+                            { store = cfg.name, buyer = m.name, opens = label })
+        system_msg(c, text, nil, 'auto', cfg.name)
+        redis.call('HSET', K, 'oh', opens)
+      end
+      local q = key('QUEUE', m.store, m.group)
+      local sc = tonumber(redis.call('ZSCORE', q, c))
+      if sc and sc > 0 then redis.call('ZADD', q, sc - HEAD, c) end
+      local at_ = opens > 0 and opens or now + 86400000
+      redis.call('HSET', K, 'ua', at_, 'lb', at_, 'hl', 0, 'dl', at_, 'hw', 0)
+      redis.call('ZADD', key('CLOCK'), at_, c)
+      return at_
+    end
+  end
   local ua, lb = tonumber(m.ua), tonumber(m.lb) or tonumber(m.ua)
   local hc, hl = tonumber(m.hc) or 0, tonumber(m.hl) or 0
   local next_at, waits = nil, false

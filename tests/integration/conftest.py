@@ -190,7 +190,8 @@ class Gateway:
         for sid, opts in self.stores.items():
             lines.append(f"store {sid}")
             for k, v in opts.items():
-                lines.append(f'    {k} "{v}"' if isinstance(v, str) else f"    {k} {v}")
+                for one in (v if isinstance(v, list) else [v]):   # a list: repeated lines
+                    lines.append(f'    {k} "{one}"' if isinstance(one, str) else f"    {k} {one}")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 

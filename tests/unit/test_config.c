@@ -491,7 +491,7 @@ TEST(templates)
     EXPECT_ERRORS("store s\n"
                   "greeting \"Hello {shop}\"\n"
                   "hold_text \"You are {position\"\n",
-                  "T:2: greeting: unknown placeholder {shop} (known: {store} {buyer} {position} {agent})\n"
+                  "T:2: greeting: unknown placeholder {shop} (known: {store} {buyer} {position} {agent} {opens})\n"
                   "T:3: hold_text: unclosed { (write {{ for a literal brace)\n");
 }
 

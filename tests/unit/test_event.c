@@ -27,7 +27,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_TICK, 16);
     ASSERT_EQ(EV_RELOAD, 17);
     ASSERT_EQ(EV_QUICK_LIST, 18);
-    ASSERT_EQ(EV__END, 19);
+    ASSERT_EQ(EV_SHIFT, 19);
+    ASSERT_EQ(EV__END, 20);
 }
 
 TEST(names_are_unique_and_round_trip)
@@ -113,10 +114,14 @@ TEST(the_consumer_list_is_bounded)
 /* The plugin ABI names the same numbers: a hookable event is a row of the table. */
 TEST(plugin_abi_numbers_are_the_table_s)
 {
-#define SAME(name, num) ASSERT_EQ(CHATGW_EV_##name, EV_##name); ASSERT_EQ(num, EV_##name);
+    int top = 0;
+#define SAME(name, num) ASSERT_EQ(CHATGW_EV_##name, EV_##name); ASSERT_EQ(num, EV_##name); \
+                        if (num > top) top = num;
     CHATGW_HOOK_EVENT_MAP(SAME)
 #undef SAME
-    ASSERT_EQ(CHATGW_EV_MAX, EV__END - 1);
+    /* the highest hookable event, within the table (later rows need no hook) */
+    ASSERT_EQ(CHATGW_EV_MAX, top);
+    ASSERT(CHATGW_EV_MAX <= EV__END - 1);
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 static const struct { unsigned bit; const char *name; } opt_names[] = {
     { O_NAME, "--name" }, { O_STORE, "--store" }, { O_GROUP, "--group" },
     { O_CAPACITY, "--capacity" }, { O_JSON, "--json" }, { O_CSV, "--csv" },
+    { O_DAYS, "--days" }, { O_DATE, "--date" },
 };
 
 struct command {
@@ -37,6 +38,8 @@ struct command {
     bool needs_change;            /* at least one allowed option */
     command_fn *run;
     const char *synopsis;
+    int args;                     /* words after the id */
+    bool any_word;                /* the id is any word (a file name), not an id */
 };
 
 static const struct command commands[] = {
@@ -61,6 +64,15 @@ static const struct command commands[] = {
       "agents [--store S] [--json | --csv]" },
     { "queue", NULL, NULL, false, O_STORE | O_JSON | O_CSV, 0, false, cmd_queue,
       "queue [--store S] [--json | --csv]" },
+    { "roster", "set", &AGENT, true, O_DAYS | O_DATE, 0, false, cmd_roster_set,
+      "roster set AGENT SHIFT[,SHIFT...]|- [--days mon-fri | --date YYYY-MM-DD]", 1, false },
+    { "roster", "del", &AGENT, true, O_DAYS | O_DATE, 0, false, cmd_roster_del,
+      "roster del AGENT [--days mon-fri | --date YYYY-MM-DD]" },
+    { "roster", "show", NULL, false, O_DATE | O_JSON, 0, false, cmd_roster_show,
+      "roster show [--date YYYY-MM-DD] [--json]" },
+    { "roster", "import", NULL, true, 0, 0, false, cmd_roster_import,
+      "roster import FILE.csv   (agent,shifts,days,date; shifts ;-separated)", 0, true },
+    { "roster", "export", NULL, false, 0, 0, false, cmd_roster_export, "roster export" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -145,7 +157,7 @@ static void add_groups(struct opts *o, char *arg)
 static int parse_args(int argc, char **argv, struct opts *o, const char **words, int *nwords)
 {
     enum { OPT_REDIS = 256, OPT_NAME, OPT_STORE, OPT_GROUP, OPT_CAPACITY, OPT_JSON, OPT_CSV,
-           OPT_VERSION };
+           OPT_VERSION, OPT_DAYS, OPT_DATE };
     static const struct option longopts[] = {
         { "redis", required_argument, NULL, OPT_REDIS },
         { "config", required_argument, NULL, 'c' },
@@ -155,6 +167,8 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         { "capacity", required_argument, NULL, OPT_CAPACITY },
         { "json", no_argument, NULL, OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
+        { "days", required_argument, NULL, OPT_DAYS },
+        { "date", required_argument, NULL, OPT_DATE },
         { "version", no_argument, NULL, OPT_VERSION },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -185,6 +199,8 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
             break;
         case OPT_JSON: o->given |= O_JSON; break;
         case OPT_CSV: o->given |= O_CSV; break;
+        case OPT_DAYS: o->days = optarg; o->given |= O_DAYS; break;
+        case OPT_DATE: o->date = optarg; o->given |= O_DATE; break;
         case OPT_VERSION: printf("chatgwctl %s\n", CHATGW_VERSION); return CTL_OK;
         case 'h': usage(stdout); return CTL_OK;
         case ':':
@@ -272,9 +288,14 @@ static int find_command(const char **words, int n, const struct opts *o,
         if (n <= used)
             return ctl_fail(CTL_USAGE, "usage: chatgwctl %s", c->synopsis);
         *id = words[used++];
-        if (!ctl_id_valid(*id))
+        if (!c->any_word && !ctl_id_valid(*id))
             return ctl_fail(CTL_USAGE, "bad %s id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -",
                             c->kind->noun, *id, CTL_ID_MAX);
+    }
+    if (c->args > 0) {
+        if (n <= used)
+            return ctl_fail(CTL_USAGE, "usage: chatgwctl %s", c->synopsis);
+        ((struct opts *)o)->arg = words[used++];
     }
     if (n > used)
         return ctl_fail(CTL_USAGE, "unexpected argument \"%s\"; usage: chatgwctl %s",

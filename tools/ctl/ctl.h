@@ -67,7 +67,8 @@ struct kind {
 extern const struct kind AGENT, SUPERVISOR;
 
 /* Options of the command line (O_* bits say which were given). */
-enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16, O_CSV = 32 };
+enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16, O_CSV = 32,
+       O_DAYS = 64, O_DATE = 128 };
 
 struct opts {
     const char *redis, *config;
@@ -76,6 +77,8 @@ struct opts {
     int ngroups;
     bool too_many_groups;
     int capacity;
+    const char *days, *date;      /* roster: --days, --date */
+    const char *arg;              /* a command's word after its id (roster set: the shifts) */
     unsigned given;
 };
 
@@ -120,5 +123,7 @@ typedef int command_fn(struct ctl *x, const struct kind *k, const char *id);
 command_fn cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo;
 /* The floor (ctl_floor.c): reads only. */
 command_fn cmd_nodes, cmd_agents, cmd_queue;
+/* The roster (ctl_roster.c); import's id is the file. */
+command_fn cmd_roster_set, cmd_roster_del, cmd_roster_show, cmd_roster_import, cmd_roster_export;
 
 #endif
