@@ -17,6 +17,7 @@
 #include "config.h"
 #include "gw.h"
 #include "log.h"
+#include "shift.h"
 #include "stats.h"
 #include "store.h"
 
@@ -83,17 +84,40 @@ static int bucket(int64_t ms)
     return i;
 }
 
+/* The store's shift in progress at now: the latest started of the spans
+ * that cover it (router.lua's shift_now picks the same), or NULL. */
+static const char *shift_now(const char *store, uint64_t now_ms)
+{
+    const struct store_conf *st = config_find_store(gw.cfg, store);
+    struct shift_span sp[8];
+    const char *best = NULL;
+    int64_t best_s = 0;
+
+    if (!st || !st->plan)
+        return NULL;
+    size_t n = shift_spans(st->plan, (int64_t)now_ms, (int64_t)now_ms + 1, sp, 8);
+    for (size_t i = 0; i < n; i++)
+        if (sp[i].s <= (int64_t)now_ms && (int64_t)now_ms < sp[i].e && (!best || sp[i].s > best_s)) {
+            best = sp[i].name;
+            best_s = sp[i].s;
+        }
+    return best;
+}
+
 void stats_response(const char *store, const char *group, const char *agent, int64_t rt_ms,
                     bool first, uint64_t now_ms)
 {
-    char fields[3][FIELD_MAX + 1];
+    char fields[4][FIELD_MAX + 1];
     uint64_t hour = now_ms / 3600000;
-    int b = bucket(rt_ms);
+    int b = bucket(rt_ms), nfields = 3;
+    const char *sh = shift_now(store, now_ms);
 
     snprintf(fields[0], sizeof fields[0], "s");
     snprintf(fields[1], sizeof fields[1], "g:%s", group);
     snprintf(fields[2], sizeof fields[2], "a:%s", agent);
-    for (int i = 0; i < 3; i++) {
+    if (sh)
+        snprintf(fields[nfields++], sizeof fields[0], "sh:%s", sh);
+    for (int i = 0; i < nfields; i++) {
         struct entry *e = entry_get(hour, store, fields[i]);
         if (!e)
             continue;

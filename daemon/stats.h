@@ -4,7 +4,8 @@
  * append.lua times an agent's answer (from the oldest buyer message it
  * answers); the node that wrote it adds the time here. Every stats_flush
  * the counts go to Redis in one stats.lua call per store and hour: per
- * field ('s' the store, 'g:GROUP', 'a:AGENT') a msgpack map of counters
+ * field ('s' the store, 'g:GROUP', 'a:AGENT', 'sh:SHIFT' the store's shift
+ * in progress, if it has shifts) a msgpack map of counters
  * and histograms. Batching keeps the cost off the message path: a
  * relayed message pays nothing, a flush costs two commands per field that
  * moved. A node killed loses at most stats_flush of response times.

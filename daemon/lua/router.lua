@@ -339,13 +339,27 @@ local function requeue(c, m, text)
   to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
 end
 
+-- The store's shift in progress: the latest started of the spans that
+-- cover now ('*' for an extended date), or nil (no shifts, or closed).
+-- stats.c picks it the same way from the config's plan.
+local function shift_now(st)
+  local h, best = hours_of(st), nil
+  for _, sp in ipairs(h or {}) do
+    if sp[1] <= now and now < sp[2] and (not best or sp[1] > best[1]) then best = sp end
+  end
+  return best and best[3] or nil
+end
+
 -- The numbers supervisors read (layout: stats.lua): `name` of chat
--- record m counted by delta for its store, its group and agent (if any),
--- in this hour's hash, kept stats_ttl.
+-- record m counted by delta for its store, its group, its agent (if any)
+-- and the store's shift in progress (if any), in this hour's hash, kept
+-- stats_ttl.
 local function count(m, agent, name, delta)
   local k = key('STATS', m.store, math.floor(now / 3600000))
   local fields = { 's', 'g:' .. (m.group or '') }
   if agent then fields[#fields + 1] = 'a:' .. agent end
+  local sh = shift_now(m.store)
+  if sh then fields[#fields + 1] = 'sh:' .. sh end
   for _, f in ipairs(fields) do
     local raw = redis.call('HGET', k, f)
     local cur = raw and cmsgpack.unpack(raw) or {}

@@ -115,7 +115,8 @@ def test_holds_name_the_agent_once_assigned_and_an_answer_stops_them(redis, gate
 
 
 def test_an_unanswered_chat_breaches_once_and_counts_against_its_agent(redis, gateway):
-    gw = gateway(redis.url, stores=store(hold_max=0, breach_after="800ms"), stats_flush="200ms")
+    gw = gateway(redis.url, stores=store(hold_max=0, breach_after="800ms", shift="allday 00:00-24:00"),
+                 stats_flush="200ms")
     r = redis.client()
     ta = make_agent(r, "alice", "Alice")
 
@@ -144,6 +145,7 @@ def test_an_unanswered_chat_breaches_once_and_counts_against_its_agent(redis, ga
     wait_for(lambda: stats(r).get("a:alice", {}).get("breaches") == 2, what="breaches counted")
     s = stats(r)
     assert s["s"]["breaches"] == 2 and s["g:pre-sales"]["breaches"] == 2
+    assert s["sh:allday"]["breaches"] == 2
     assert gw.metrics()["chatgw_breaches_total"] == 2
 
 
@@ -285,7 +287,9 @@ def test_two_live_nodes_fire_each_step_once(redis, gateway):
 
 
 def test_response_times_of_a_scripted_chat_are_recorded_exactly(redis, gateway):
-    gw = gateway(redis.url, stores=store(hold_max=0), stats_flush="200ms")
+    # one shift all day: the numbers are also counted for it
+    gw = gateway(redis.url, stores=store(hold_max=0, shift="allday 00:00-24:00"),
+                 stats_flush="200ms")
     r = redis.client()
     ta = make_agent(r, "alice", "Alice")
 
@@ -319,7 +323,7 @@ def test_response_times_of_a_scripted_chat_are_recorded_exactly(redis, gateway):
     assert h == {"fr": str(first), "rn": "2", "rs": str(first + second), "r30": "2"}
     assert 500 <= first < 5000 and 400 <= second < 5000
     wait_for(lambda: stats(r).get("a:alice", {}).get("replies") == 2, what="the flush")
-    for f in ("s", "g:pre-sales", "a:alice"):
+    for f in ("s", "g:pre-sales", "a:alice", "sh:allday"):
         s = stats(r)[f]
         assert (s["replies"], s["rt_sum"], s["rt30"]) == (2, first + second, 2), (f, s)
         assert (s["first"], s["first_sum"], s["first30"]) == (1, first, 1), (f, s)
