@@ -322,8 +322,8 @@ function notice(text) {
 
 // ---- alerts: a short tone and a blinking title -------------------------------
 // For a new chat at once; then again every ALERT_EVERY_S while any chat
-// waits unanswered (a buyer message no agent message followed) or has not
-// been opened; the title blinks as long as that lasts.
+// waits unanswered (a buyer message no agent message followed); the title
+// blinks as long as that lasts.
 
 let audio = null;
 function beep() {
@@ -340,7 +340,8 @@ function beep() {
   } catch { /* no audio: the title still blinks */ }
 }
 
-const needy = () => [...desk.chats.values()].filter((c) => c.fresh || c.waitingSince !== null);
+// a chat answered from another window is not waiting, even if not opened here
+const needy = () => [...desk.chats.values()].filter((c) => c.waitingSince !== null);
 
 let blink = null;
 function alertNewChat() {
@@ -359,7 +360,7 @@ function alertNewChat() {
       return;
     }
     lit = !lit;
-    const fresh = [...desk.chats.values()].some((c) => c.fresh);
+    const fresh = needy().some((c) => c.fresh);
     document.title = lit ? `(${n}) ${t(fresh ? 'd.newchat' : 'd.unanswered')}` : baseTitle;
   }, 800);
 }
@@ -441,7 +442,7 @@ desk.act = {
 let lastTyping = 0;
 $('reply').addEventListener('input', () => {
   // accepted by the gateway (metered), not relayed to the buyer yet
-  if (desk.open && Date.now() - lastTyping > 3000 && session.send({ t: 'typing', chat: desk.open.id }))
+  if (desk.open && $('reply').value && Date.now() - lastTyping > 3000 && session.send({ t: 'typing', chat: desk.open.id }))
     lastTyping = Date.now();
 });
 
