@@ -141,7 +141,7 @@ integration: build/chatgwd build/chatgwctl build/chatgw-load
 tests/web/node_modules/.package-lock.json: tests/web/package.json tests/web/package-lock.json
 	cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
-web-test: build/chatgwd build/chatgwctl tests/web/node_modules/.package-lock.json
+web-test: build/chatgwd build/chatgwctl $(PLUGINS) tests/web/node_modules/.package-lock.json
 	cd tests/web && node --test --test-concurrency=1 --test-timeout=180000
 
 # the daemon's modules include each other in layers, never in a cycle

@@ -3,7 +3,7 @@
 // "zh" picks Chinese, anything else English). A page may force one with
 // lang ("en", "zh").
 //
-// API: pickLang, texts.
+// API: pickLang, texts (t(key, vars), t.has(key), t.error(code), t.lang).
 
 const en = {
   // widget
@@ -38,11 +38,38 @@ const en = {
   'd.transfer': 'Transfer',
   'd.to': 'to agent id or group:NAME',
   'd.reason': 'reason',
-  'd.close': 'Close chat',
-  'd.closed': 'Chat closed',
+  'd.close.label': 'Close:',
+  'd.close.sold': 'Sold',
+  'd.close.nosale': 'No sale',
+  'd.close': 'Just close',
+  'd.close.hint': 'Sold / No sale: the buyer gets the store\'s farewell first.',
   'd.transferred': 'Transferred to {to}',
-  'd.gone': 'Chat ended ({why})',
+  'd.un.closed': 'The chat with {buyer} is closed.',
+  'd.un.transferred': 'The chat with {buyer} was transferred.',
+  'd.un.buyer_left': '{buyer} left the chat.',
+  'd.un.timeout': 'You were offline too long: the chat with {buyer} went back to the queue.',
+  'd.un.expired': 'The chat with {buyer} expired.',
+  'd.un.store_changed': 'You were moved to another store: the chat with {buyer} went back to its queue.',
+  'd.un.reassigned': 'Not answered in time: a colleague took over the chat with {buyer}.',
+  'd.un.away': 'You were away: a colleague took over the chat with {buyer}.',
+  'd.un.other': 'The chat with {buyer} left your desk ({why}).',
   'd.newchat': 'New chat',
+  'd.unanswered': 'Waiting for an answer',
+  'd.breach.flag': 'Breach',
+  'd.breach': 'Waited {s} s without an answer: counted as a breach',
+  'd.quick': 'Quick replies',
+  'd.quick.search': 'Search: shortcut, word or category',
+  'd.quick.none': 'This store has no quick replies.',
+  'd.quick.nomatch': 'Nothing matches.',
+  'd.quick.hint': 'Click to send. In the reply box, type / and a shortcut: Enter sends, Tab puts the text in the box to edit.',
+  'd.quick.unknown': 'No quick reply {key}.',
+  'd.suggest': 'Suggested:',
+  'd.held': 'Held by rule {rule}: {reason}',
+  'd.held.confirm': 'Send anyway',
+  'd.held.edit': 'Edit',
+  'd.blocked': 'Blocked by rule {rule}: {reason}',
+  'd.blocked.note': 'Nothing was sent.',
+  'd.blocked.discard': 'Discard',
   'd.waiting': 'waiting {s} s',
   'd.group': 'group {g}',
   // both
@@ -59,6 +86,7 @@ const en = {
   'err.not_found': 'Not found.',
   'err.unavailable': 'Service busy, retrying.',
   'err.too_many_sessions': 'Too many windows open for this login.',
+  'err.blocked': 'A rule of the store forbids this message.',
   'err.other': 'Error: {code}',
 };
 
@@ -93,11 +121,38 @@ const zh = {
   'd.transfer': '转接',
   'd.to': '客服编号或 group:组名',
   'd.reason': '原因',
-  'd.close': '结束会话',
-  'd.closed': '会话已结束',
+  'd.close.label': '结束会话：',
+  'd.close.sold': '已成交',
+  'd.close.nosale': '未成交',
+  'd.close': '直接结束',
+  'd.close.hint': '已成交 / 未成交：买家先收到店铺的告别语。',
   'd.transferred': '已转接给 {to}',
-  'd.gone': '会话已结束（{why}）',
+  'd.un.closed': '与 {buyer} 的会话已结束。',
+  'd.un.transferred': '与 {buyer} 的会话已转接。',
+  'd.un.buyer_left': '{buyer} 已离开会话。',
+  'd.un.timeout': '您离线太久，与 {buyer} 的会话已回到队列。',
+  'd.un.expired': '与 {buyer} 的会话已过期。',
+  'd.un.store_changed': '您已调到其他店铺，与 {buyer} 的会话已回到队列。',
+  'd.un.reassigned': '未及时回复：与 {buyer} 的会话已由同事接待。',
+  'd.un.away': '您处于离开状态：与 {buyer} 的会话已由同事接待。',
+  'd.un.other': '与 {buyer} 的会话已离开工作台（{why}）。',
   'd.newchat': '新会话',
+  'd.unanswered': '有买家等待回复',
+  'd.breach.flag': '超时',
+  'd.breach': '已等待 {s} 秒未回复：计为超时',
+  'd.quick': '快捷回复',
+  'd.quick.search': '搜索：快捷键、内容或分类',
+  'd.quick.none': '本店没有快捷回复。',
+  'd.quick.nomatch': '没有匹配的快捷回复。',
+  'd.quick.hint': '点击即发送。在回复框输入 / 和快捷键：回车发送，Tab 放入回复框修改。',
+  'd.quick.unknown': '没有快捷回复 {key}。',
+  'd.suggest': '推荐：',
+  'd.held': '被规则 {rule} 拦下：{reason}',
+  'd.held.confirm': '仍然发送',
+  'd.held.edit': '修改',
+  'd.blocked': '被规则 {rule} 阻止：{reason}',
+  'd.blocked.note': '消息没有发出。',
+  'd.blocked.discard': '丢弃',
   'd.waiting': '已等待 {s} 秒',
   'd.group': '分组 {g}',
   'status.connecting': '连接中…',
@@ -113,6 +168,7 @@ const zh = {
   'err.not_found': '未找到。',
   'err.unavailable': '服务繁忙，正在重试。',
   'err.too_many_sessions': '该账号打开的窗口太多。',
+  'err.blocked': '店铺规则禁止发送这条消息。',
   'err.other': '错误：{code}',
 };
 
@@ -132,6 +188,7 @@ export function texts(lang) {
   const t = (key, vars = {}) =>
     (table[key] ?? en[key] ?? key).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   t.lang = tables[lang] ? lang : 'en';
+  t.has = (key) => key in table || key in en;
   t.error = (code) => (table['err.' + code] ? t('err.' + code) : t('err.other', { code }));
   return t;
 }

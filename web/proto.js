@@ -183,6 +183,13 @@ export class Session {
     if (this.up) this.rawSend(frame);
   }
 
+  // Forgets one pending message: the gateway answered it with something
+  // other than an ack that ends it (a guard plugin held it, for one); a
+  // reconnect must not send it again.
+  forget(id) {
+    if (this.pending.delete(id)) this.save();
+  }
+
   // Forgets the pending messages (a new chat, a logout).
   dropPending() {
     this.pending.clear();

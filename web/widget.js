@@ -228,8 +228,10 @@ const on = {
     else settle(el, f.seq);
   },
   queue(f) {
+    // back in a queue (a transfer to a group, an agent gone): no agent now
     ui.queue.textContent = t('w.queue', { n: f.position });
     ui.queue.hidden = false;
+    ui.agent.hidden = true;
   },
   agent(f) {
     ui.agent.textContent = t('w.agent', { name: f.name });

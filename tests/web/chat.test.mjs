@@ -5,37 +5,16 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setup, shot, waitFor } from './harness.mjs';
+import { setup, shot, waitFor, openWidget, say, loginDesk, buyerTexts } from './harness.mjs';
 
-// the texts of the buyer's messages, in order, as the widget shows them
-const buyerTexts = (page) => page.locator('.log .msg.from-buyer .text').allTextContents();
-
-async function openWidget(page, url) {
-  await page.goto(url);
-  await page.locator('.launcher').click();
-  await page.locator('.panel textarea').waitFor();
-}
-
-async function say(page, text) {
-  await page.locator('.panel textarea').fill(text);
-  await page.locator('.panel .send').click();
-}
-
-async function loginDesk(page, url, token) {
-  await page.goto(url);
-  await page.locator('#token').fill(token);
-  await page.locator('#login button[type=submit]').click();
-  await page.locator('#desk').waitFor();
-}
-
-test('a buyer and an agent complete a chat: greeting, assignment, reply, close', async (t) => {
+test('a buyer and an agent complete a chat: greeting, assignment, quick reply, close sold with the farewell', async (t) => {
   const w = await setup(t);
   const token = w.agent('alice', 'Alice');
   const buyerCtx = await w.context();
   const deskCtx = await w.context();
   const buyer = await buyerCtx.newPage();
   const desk = await deskCtx.newPage();
-  await desk.clock.install();          // to move the waiting timer on without waiting
+  await desk.clock.install();          // to move the desk's timers on without waiting
 
   await openWidget(buyer, `${w.gw.url}/demo/`);
   await say(buyer, 'Is the red one in stock?');
@@ -51,34 +30,60 @@ test('a buyer and an agent complete a chat: greeting, assignment, reply, close',
   const item = desk.locator('#chat-list .item');
   await item.waitFor();
   assert.equal(await item.locator('.unread').textContent(), '1');
-  await waitFor(async () => Number(await desk.evaluate(() => document.body.dataset.alerts)) === 1, 'alert');
-  // waiting: amber from 20 s, red from 30 s
+  const alerts = async () => Number(await desk.evaluate(() => document.body.dataset.alerts));
+  await waitFor(async () => (await alerts()) === 1, 'alert');
+  // waiting: amber from 20 s, red from 30 s; the alert again while it waits
+  let before = await alerts();
   await desk.clock.fastForward(21000);
   await item.locator('.timer.amber').waitFor();
+  await waitFor(async () => (await alerts()) > before, 'the alert repeated');
+  before = await alerts();
   await desk.clock.fastForward(10000);
   await item.locator('.timer.red').waitFor();
+  await waitFor(async () => (await alerts()) > before, 'the alert repeated again');
   await shot(desk, 'e2e-desk-waiting');
 
   await item.click();
   await desk.locator('#chat-log .msg.from-buyer', { hasText: 'Is the red one in stock?' }).waitFor();
   assert.equal(await item.locator('.unread').isHidden(), true);
-  await desk.locator('#reply').fill('Yes, all sizes are in stock.');
-  await desk.locator('#composer button').click();
-  await desk.locator('#chat-log .msg.from-agent:not(.pending)', { hasText: 'all sizes' }).waitFor();
-  // answered: the timer is gone
+  // the library by category beside the chat
+  await desk.locator('#quick .quick-cat[data-category="greeting"] .phrase[data-key="/hi.en"]').waitFor();
+  // "/" and a shortcut in the reply box: the matching phrases; Enter sends the first
+  await desk.locator('#reply').fill('/hi');
+  const first = desk.locator('#quick-pop li.on');
+  await first.waitFor();
+  assert.equal(await first.getAttribute('data-key'), '/hi.en');
+  await shot(desk, 'e2e-desk-quick-popup');
+  await desk.locator('#reply').press('Enter');
+  assert.equal(await desk.locator('#reply').inputValue(), '');
+  // the gateway fills the placeholders; the ack brings the text that went out
+  const hi = "welcome to Demo Store! I'm Alice, how can I help you today?";
+  await desk.locator('#chat-log .msg.from-agent:not(.pending)', { hasText: hi }).waitFor();
+  // answered: the timer is gone, and the alerts stop
   await waitFor(async () => (await item.locator('.timer').textContent()) === '', 'no timer');
+  const n = await alerts();
+  await desk.clock.runFor(25000);
+  assert.equal(await alerts(), n);
+  assert.equal(await desk.title(), 'Agent desk');
 
   await buyer.locator('.banner.agent', { hasText: 'Alice is serving you.' }).waitFor();
-  await buyer.locator('.msg.from-agent .text', { hasText: 'Yes, all sizes are in stock.' }).waitFor();
+  await buyer.locator('.msg.from-agent .text', { hasText: hi }).waitFor();
   await buyer.locator('.msg.from-agent .who', { hasText: 'Alice' }).waitFor();
   await shot(buyer, 'e2e-buyer-answered');
 
-  await desk.locator('#close-chat').click();
+  // close with outcome sold: the store's farewell reaches the buyer first, then the chat is closed
+  await desk.locator('#close-sold').click();
+  const farewell = buyer.locator('.log .msg:last-child');
   await buyer.locator('.closed', { hasText: 'This chat has ended.' }).waitFor();
+  assert.match(await farewell.getAttribute('class'), /from-auto/);
+  assert.equal(await farewell.locator('.text').textContent(),
+    'Thank you for your order at Demo Store! Feel free to come back any time.');
+  assert.equal(await farewell.locator('.who').textContent(), 'Demo Store');
   assert.equal(await buyer.locator('.composer').isHidden(), true);
   // no rating frame in the protocol yet: the form stays hidden (proto.js features.rate)
   assert.equal(await buyer.locator('.rating').isHidden(), true);
   await desk.locator('#chat-list .item').waitFor({ state: 'detached' });
+  await desk.locator('#toast', { hasText: /The chat with b-[0-9a-f]+ is closed\./ }).waitFor();
   await shot(buyer, 'e2e-buyer-closed');
   await shot(desk, 'e2e-desk-closed');
   assert.deepEqual([...buyerCtx.errors, ...deskCtx.errors], []);

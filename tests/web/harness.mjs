@@ -4,7 +4,8 @@
 // playwright-core (never a downloaded browser). Every process started here
 // is stopped by the test's cleanup, even when the test fails.
 //
-// API: setup (one test's world), waitFor, shot.
+// API: setup (one test's world), waitFor, shot; the pages' steps: openWidget,
+// say, loginDesk, buyerTexts.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync } from 'node:fs';
@@ -62,7 +63,8 @@ function exited(proc) {
 }
 
 class Gateway {
-  constructor(dir, redisUrl, port) {
+  // storeLines: more lines of the demo store's block (e.g. '    hold_after 300ms')
+  constructor(dir, redisUrl, port, storeLines = []) {
     this.dir = dir;
     this.port = port;
     this.conf = join(dir, 'gw.conf');
@@ -80,6 +82,12 @@ class Gateway {
       '    name "Demo Store"',
       `    greeting "${GREETING}"`,
       '    groups pre-sales after-sales',
+      // the shipped plugins with their shipped data, as `make run` has them
+      `    plugin quickreply "${join(ROOT, 'build', 'plugins', 'quickreply.so')}"`,
+      `        library "${join(ROOT, 'conf', 'quickreply-en.txt')}"`,
+      `    plugin guard "${join(ROOT, 'build', 'plugins', 'guard.so')}"`,
+      `        rules "${join(ROOT, 'conf', 'guard-tmall.rules')}"`,
+      ...storeLines,
       '',
     ].join('\n'));
   }
@@ -108,7 +116,8 @@ class Gateway {
 }
 
 // One test's world. t: the node:test context (its cleanup stops it all).
-export async function setup(t) {
+// opts.store: more lines for the demo store's block (the clock's options).
+export async function setup(t, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cgw'));
   const procs = [];
   const closers = [];
@@ -125,7 +134,7 @@ export async function setup(t) {
   await waitFor(() => spawnSync('redis-cli', ['-s', sock, 'ping']).stdout?.toString().trim() === 'PONG',
     'redis-server');
 
-  const gw = new Gateway(dir, `unix://${sock}`, await freePort());
+  const gw = new Gateway(dir, `unix://${sock}`, await freePort(), opts.store);
   await gw.start();
   closers.push(() => gw.stop());
   const track = () => { if (gw.proc && !procs.includes(gw.proc)) procs.push(gw.proc); };
@@ -179,4 +188,27 @@ export async function setup(t) {
 export async function shot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// ---- steps on the pages, shared by the tests ----
+
+// the texts of the buyer's messages, in order, as the widget shows them
+export const buyerTexts = (page) => page.locator('.log .msg.from-buyer .text').allTextContents();
+
+export async function openWidget(page, url) {
+  await page.goto(url);
+  await page.locator('.launcher').click();
+  await page.locator('.panel textarea').waitFor();
+}
+
+export async function say(page, text) {
+  await page.locator('.panel textarea').fill(text);
+  await page.locator('.panel .send').click();
+}
+
+export async function loginDesk(page, url, token) {
+  await page.goto(url);
+  await page.locator('#token').fill(token);
+  await page.locator('#login button[type=submit]').click();
+  await page.locator('#desk').waitFor();
 }

@@ -1,6 +1,9 @@
 // desk.js - the agent desk: token login, ready/away, the agent's chats
-// with unread counts and waiting timers, the open chat's history, reply,
-// transfer, close; a sound and a blinking title for a new chat.
+// with unread counts, waiting timers and breach flags, the open chat's
+// history, reply, transfer, close with an outcome (sold / no sale: the
+// store's farewell goes to the buyer first); a sound and a blinking title
+// for a new chat, repeated every ALERT_EVERY_S while a chat waits
+// unanswered; readable notices when a chat leaves the desk.
 //
 // One Session (../proto.js) on /v1/agent from this page's own origin (the
 // gateway refuses desk sessions from other pages). The token stays in
@@ -12,18 +15,19 @@
 // timer turns amber at 20 s and red at 30 s (the 30-second rule).
 //
 // Frames go through `on` below and then hooks.frames (hooks.js), where
-// quick replies, suggestions, guard warnings, notes, whispers and shift
-// status register when their issues land. Every text is set with
-// textContent.
+// the desk's parts register: quick replies and suggestions (quick.js), the
+// guard's warnings (guard.js); notes, whispers and shift status when their
+// issues land. Every text is set with textContent.
 
 import { Session, newId } from '../proto.js';
-import { pickLang, texts } from '../i18n.js';
 import { hooks } from './hooks.js';
+import { t, h, $ } from './ui.js';
+import './quick.js';
+import './guard.js';
 
 const AMBER_S = 20;
 const RED_S = 30;
-const t = texts(pickLang(new URLSearchParams(location.search).get('lang')));
-const $ = (id) => document.getElementById(id);
+const ALERT_EVERY_S = 10;        // the alert again while a chat waits unanswered
 const wsUrl = new URL('/v1/agent', location.href).href.replace(/^http/, 'ws');
 const saved = {
   get: (k) => { try { return JSON.parse(sessionStorage.getItem('chatgw:desk:' + k)); } catch { return null; } },
@@ -31,22 +35,12 @@ const saved = {
   del: (k) => sessionStorage.removeItem('chatgw:desk:' + k),
 };
 
-function h(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
-  return e;
-}
-
 document.documentElement.lang = t.lang;
 for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
 $('reply').placeholder = t('d.reply');
 $('transfer-to').placeholder = t('d.to');
 $('transfer-reason').placeholder = t('d.reason');
+$('close-group').title = t('d.close.hint');
 const baseTitle = t('d.title');
 document.title = baseTitle;
 
@@ -58,11 +52,14 @@ const desk = {
   chats: new Map(),              // chat id -> chat (below)
   open: null,                    // the chat shown
   token: saved.get('token'),
-  alerts: 0,                     // new-chat alerts so far (sound + title)
+  alerts: 0,                     // alerts so far (sound + title), new chat or still waiting
+  lastAlert: 0,                  // ms of the last one
+  storeName: '',                 // the store's name, as its automatic messages give it
 };
 
 // chat: {id, buyer {id, name}, group, msgs Map seq -> msg, pending Map id
-//        -> frame, unread, waitingSince ms|null, fresh (not opened yet), li}
+//        -> frame, unread, waitingSince ms|null, fresh (not opened yet),
+//        breach {waited_ms} | null; parts add their own fields}
 
 let session = null;
 
@@ -76,15 +73,17 @@ function startSession() {
     greet: () => ({ t: 'login', token: desk.token }),
     onFrame(f) {
       on[f.t]?.(f);
-      hooks.frames.get(f.t)?.(f, desk);
+      for (const fn of hooks.frames.get(f.t) || []) fn(f, desk);
     },
     onStatus(s) {
       $('status').textContent = s === 'online' ? '' : t('status.' + s);
       document.body.dataset.status = s;
     },
     onFailed(frame, err) {
-      toast(t.error(err.code));
-      desk.chats.get(frame.chat)?.pending.delete(frame.id);
+      const c = desk.chats.get(frame.chat);
+      c?.pending.delete(frame.id);
+      if (!hooks.failed.some((fn) => fn(frame, err, c, desk))) notice(t.error(err.code));
+      err.handled = true;            // on.error, called next, says nothing more
       render();
     },
     onClose(code) {
@@ -130,6 +129,7 @@ const on = {
     const c = desk.chats.get(f.chat);
     if (!c || c.msgs.has(f.seq)) return;
     c.msgs.set(f.seq, f);
+    if (f.from === 'auto' && f.name) desk.storeName = f.name;
     if (f.from === 'buyer') {
       if (desk.open !== c || document.hidden) c.unread++;
       c.waitingSince ??= Date.now();
@@ -144,8 +144,9 @@ const on = {
     const p = c?.pending.get(f.id);
     if (!c) return;
     if (p) {
+      // a quick reply's ack carries the text that went out
       c.pending.delete(f.id);
-      c.msgs.set(f.seq, { seq: f.seq, from: 'agent', name: desk.agent?.name, text: p.text, ts: Date.now(), id: f.id });
+      c.msgs.set(f.seq, { seq: f.seq, from: 'agent', name: desk.agent?.name, text: f.text ?? p.text, ts: Date.now(), id: f.id });
     }
     c.waitingSince = null;
     render();
@@ -153,27 +154,34 @@ const on = {
   unassign(f) {
     const c = desk.chats.get(f.chat);
     if (!c) return;
-    const why = { closed: t('d.closed') }[f.reason] || t('d.gone', { why: f.reason });
-    if (f.reason !== 'transferred') toast(why);
+    // a readable notice per reason (PROTOCOL.md 7.1), the buyer named
+    const buyer = c.buyer.name || c.buyer.id || c.id.slice(0, 8);
+    notice(t.has('d.un.' + f.reason) ? t('d.un.' + f.reason, { buyer }) : t('d.un.other', { buyer, why: f.reason }));
     drop(f.chat);
     render();
   },
   transferred(f) {
-    toast(t('d.transferred', { to: f.to }));
+    notice(t('d.transferred', { to: f.to }));
+  },
+  breach(f) {
+    const c = desk.chats.get(f.chat);
+    if (!c) return;
+    c.breach = { waited_ms: f.waited_ms };
+    render();
   },
   state(f) {
     setState(f.state);
   },
   error(f) {
     if (!f.ref && !session.up) desk.loginError = f.code;   // the login failed
-    else toast(t.error(f.code));
+    else if (!f.ref || !f.handled) notice(t.error(f.code));
   },
 };
 
 function upsert(f, fresh) {
   let c = desk.chats.get(f.chat);
   if (!c) {
-    c = { id: f.chat, msgs: new Map(), pending: new Map(), unread: 0, waitingSince: null, fresh };
+    c = { id: f.chat, msgs: new Map(), pending: new Map(), unread: 0, waitingSince: null, fresh, breach: null };
     desk.chats.set(f.chat, c);
   }
   c.buyer = f.buyer || { id: '', name: '' };
@@ -182,6 +190,7 @@ function upsert(f, fresh) {
     if (c.msgs.has(m.seq)) continue;
     c.msgs.set(m.seq, m);
     if (fresh && m.from === 'buyer') c.unread++;
+    if (m.from === 'auto' && m.name) desk.storeName = m.name;
   }
   // waiting since the first buyer message after the agent's last answer
   const seqs = [...c.msgs.keys()].sort((a, b) => a - b);
@@ -226,14 +235,17 @@ function chatItem(c) {
   h('span', { class: 'name' }, c.buyer.name || c.buyer.id || c.id.slice(0, 8)),
   h('span', { class: 'unread', hidden: !c.unread }, c.unread),
   h('span', { class: `timer ${waitClass(s)}` }, s === null ? '' : `${s}s`),
+  c.breach ? h('span', { class: 'breach', title: t('d.breach', { s: Math.round(c.breach.waited_ms / 1000) }) },
+    t('d.breach.flag')) : null,
   h('span', { class: 'last' }, last ? last.text : ''));
 }
 
-function msgItem(m, pending) {
+function msgItem(c, m, pending) {
   const who = m.from === 'agent' ? (m.name || desk.agent?.name || '') : m.name || m.from;
   return h('li', { class: `msg from-${m.from}${pending ? ' pending' : ''}`, 'data-seq': m.seq ?? false, 'data-id': m.id ?? false },
     h('span', { class: 'who' }, who),
-    h('p', { class: 'text' }, m.text));
+    h('p', { class: 'text' }, m.text),
+    ...(pending ? [] : hooks.msgExtras.map((fn) => fn(m, c, desk))));
 }
 
 function render() {
@@ -249,9 +261,10 @@ function render() {
   tickOpen();
   const log = $('chat-log');
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-  const msgs = [...c.msgs.values()].sort((a, b) => a.seq - b.seq).map((m) => msgItem(m, false));
-  const pend = [...c.pending.values()].map((p) => msgItem({ from: 'agent', text: p.text, id: p.id }, true));
-  log.replaceChildren(...msgs, ...pend);
+  const msgs = [...c.msgs.values()].sort((a, b) => a.seq - b.seq).map((m) => msgItem(c, m, false));
+  // a quick reply shows its key until the ack brings the text
+  const pend = [...c.pending.values()].map((p) => msgItem(c, { from: 'agent', text: p.text ?? p.key, id: p.id }, true));
+  log.replaceChildren(...msgs, ...pend, ...hooks.logTail.flatMap((fn) => fn(c, desk)));
   if (atBottom || c.scrollDown) log.scrollTop = log.scrollHeight;
   c.scrollDown = false;
 }
@@ -276,6 +289,7 @@ setInterval(() => {
     li.className = li.className.replace(/wait-\S+/, `wait-${waitClass(s) || 'none'}`);
   }
   tickOpen();
+  alertWaiting();
 }, 1000);
 
 function openChat(id) {
@@ -293,15 +307,23 @@ function openChat(id) {
   $('reply').focus();
 }
 
-let toastTimer = null;
-function toast(text) {
-  $('toast').textContent = text;
-  $('toast').hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { $('toast').hidden = true; }, 6000);
+// Notices: the newest last, each gone after 8 s, at most 4 at once.
+function notice(text) {
+  const box = $('toast');
+  const p = h('span', { class: 'notice' }, text);
+  box.append(p);
+  while (box.childElementCount > 4) box.firstElementChild.remove();
+  box.hidden = false;
+  setTimeout(() => {
+    p.remove();
+    box.hidden = !box.childElementCount;
+  }, 8000);
 }
 
-// ---- new-chat alert: a short tone and a blinking title --------------------
+// ---- alerts: a short tone and a blinking title -------------------------------
+// For a new chat at once; then again every ALERT_EVERY_S while any chat
+// waits unanswered (a buyer message no agent message followed); the title
+// blinks as long as that lasts.
 
 let audio = null;
 function beep() {
@@ -318,24 +340,34 @@ function beep() {
   } catch { /* no audio: the title still blinks */ }
 }
 
+// a chat answered from another window is not waiting, even if not opened here
+const needy = () => [...desk.chats.values()].filter((c) => c.waitingSince !== null);
+
 let blink = null;
 function alertNewChat() {
   desk.alerts++;
+  desk.lastAlert = Date.now();
   document.body.dataset.alerts = desk.alerts;
   beep();
   if (blink) return;
-  let on = false;
+  let lit = false;
   blink = setInterval(() => {
-    const fresh = [...desk.chats.values()].filter((c) => c.fresh).length;
-    if (!fresh) {
+    const n = needy().length;
+    if (!n) {
       clearInterval(blink);
       blink = null;
       document.title = baseTitle;
       return;
     }
-    on = !on;
-    document.title = on ? `(${fresh}) ${t('d.newchat')}` : baseTitle;
+    lit = !lit;
+    const fresh = needy().some((c) => c.fresh);
+    document.title = lit ? `(${n}) ${t(fresh ? 'd.newchat' : 'd.unanswered')}` : baseTitle;
   }, 800);
+}
+
+// once a second: the alert again if a chat still waits, ALERT_EVERY_S after the last
+function alertWaiting() {
+  if (needy().length && Date.now() - desk.lastAlert >= ALERT_EVERY_S * 1000) alertNewChat();
 }
 
 // ---- actions ------------------------------------------------------------
@@ -366,30 +398,51 @@ $('logout').addEventListener('click', () => logout(null));
 $('ready').addEventListener('click', () => session?.send({ t: 'state', state: 'ready' }));
 $('away').addEventListener('click', () => session?.send({ t: 'state', state: 'away' }));
 
+// A frame with an id (msg, quick): shown as pending in its chat until acked.
+function sendMsg(c, frame) {
+  c.pending.set(frame.id, frame);
+  c.scrollDown = true;
+  session.sendMsg(frame);
+  render();
+}
+
 function sendReply() {
   const c = desk.open;
   let text = $('reply').value.trim();
   if (!c || !text) return;
   for (const check of hooks.beforeSend) {
     const r = check(text, c, desk);
-    if (r?.hold) { toast(r.hold); return; }
+    if (r?.hold) { notice(r.hold); return; }
     if (r?.text) text = r.text;
   }
   $('reply').value = '';
-  const frame = { t: 'msg', chat: c.id, id: newId(), text };
-  c.pending.set(frame.id, frame);
-  c.scrollDown = true;
-  session.sendMsg(frame);
-  render();
+  $('reply').dispatchEvent(new Event('input'));
+  sendMsg(c, { t: 'msg', chat: c.id, id: newId(), text });
 }
 $('composer').addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
 $('reply').addEventListener('keydown', (e) => {
+  if (desk.open && hooks.replyKey.some((fn) => fn(e, desk.open, desk))) return;
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendReply(); }
 });
+
+desk.act = {
+  send: (frame) => session?.send(frame) ?? false,
+  sendMsg,
+  forget: (id) => session?.forget(id),
+  render,
+  notice,
+  compose(text) {
+    const box = $('reply');
+    box.value = text;
+    box.dispatchEvent(new Event('input'));
+    box.focus();
+    box.setSelectionRange(text.length, text.length);
+  },
+};
 let lastTyping = 0;
 $('reply').addEventListener('input', () => {
   // accepted by the gateway (metered), not relayed to the buyer yet
-  if (desk.open && Date.now() - lastTyping > 3000 && session.send({ t: 'typing', chat: desk.open.id }))
+  if (desk.open && $('reply').value && Date.now() - lastTyping > 3000 && session.send({ t: 'typing', chat: desk.open.id }))
     lastTyping = Date.now();
 });
 
@@ -407,9 +460,15 @@ $('transfer').addEventListener('submit', (e) => {
   }
 });
 
-$('close-chat').addEventListener('click', () => {
-  if (desk.open) session.send({ t: 'close', chat: desk.open.id });
-});
+// close with an outcome: the buyer gets the store's farewell first
+for (const [id, outcome] of [['close-sold', 'sold'], ['close-nosale', 'no_sale'], ['close-chat', null]]) {
+  $(id).addEventListener('click', () => {
+    if (!desk.open) return;
+    const frame = { t: 'close', chat: desk.open.id };
+    if (outcome) frame.outcome = outcome;
+    session.send(frame);
+  });
+}
 
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden && desk.open) {

@@ -1,0 +1,23 @@
+// ui.js - what the desk's modules share for drawing: the page's texts (t,
+// English or Chinese: ?lang=en|zh, else the browser's language), h() to
+// build elements (strings always become text nodes, never HTML), and $.
+//
+// API: t, h, $.
+
+import { pickLang, texts } from '../i18n.js';
+
+export const t = texts(pickLang(new URLSearchParams(location.search).get('lang')));
+
+export const $ = (id) => document.getElementById(id);
+
+// h('li', {class: 'x', onclick: fn}, 'text', child): an element.
+export function h(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids) if (k != null) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
