@@ -576,12 +576,12 @@ int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const siz
 int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
             int argc, const char **argv, const size_t *lens)
 {
-    const char *av[40];
-    size_t lv[40];
+    const char *av[DB_EVAL_ARGS_MAX + 3];
+    size_t lv[DB_EVAL_ARGS_MAX + 3];
     char nk[12];
     int i;
 
-    if (argc + 3 > 40)
+    if (argc > DB_EVAL_ARGS_MAX)
         return -1;
     av[0] = "EVALSHA"; lv[0] = 7;
     av[1] = sha[script]; lv[1] = 40;
@@ -674,6 +674,10 @@ void db_unsubscribe(const char *channel)
 
 void db_stop(void)
 {
+    /* what the other modules' stops queued (stats' last flush) is written
+     * at the next loop turn, which never comes: write it now, or freeing
+     * the links drops it */
+    redis_uv_flush();
     link_stop(&L);
     link_stop(&P);
     for (size_t i = 0; i < sub.n; i++)

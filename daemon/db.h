@@ -53,7 +53,9 @@ void db_start(void);
 bool db_ready(void);
 /* Sends a command (cb may be NULL: fire and forget). Returns 0, or -1 when the link is not ready (cb not called). */
 int db_command(db_reply_cb *cb, void *ud, int argc, const char **argv, const size_t *lens);
-/* EVALSHA script with nkeys of the argv being keys. Same contract. */
+/* EVALSHA script with nkeys of the argv being keys, argc at most
+ * DB_EVAL_ARGS_MAX. Same contract. */
+#define DB_EVAL_ARGS_MAX 160
 int db_eval(enum db_script script, db_reply_cb *cb, void *ud, int nkeys,
             int argc, const char **argv, const size_t *lens);
 /*
@@ -81,7 +83,8 @@ static inline const char *db_error_text(const redisReply *r)
     return e[0] == 'E' && e[1] == 'R' && e[2] == 'R' && e[3] == ' ' ? e + 4 : e;
 }
 
-/* Closes both links; their handles are closed asynchronously (run the loop). */
+/* Writes what is queued, then closes both links; their handles are closed
+ * asynchronously (run the loop). */
 void db_stop(void);
 
 #endif

@@ -4,7 +4,9 @@
  * Counts wait in a small chained hash table keyed by (hour, store, field)
  * until the flush timer; each entry is one field of one hour's hash. The
  * table is emptied at every flush, so it holds at most the fields that
- * moved in one stats_flush.
+ * moved in one stats_flush. A flush sends the fields of one store and hour
+ * in one stats.lua call (STORE_STATS_BATCH at most): with a thousand agents
+ * answering, a call per field was a thousand calls a second.
  *
  * API: see stats.h.
  */
@@ -155,29 +157,93 @@ static void encode(struct proto_writer *w, const struct entry *e)
     put_hist(w, "fh", e->fh);
 }
 
+/* buf grown to hold at least need bytes (*cap updated); NULL (and buf
+ * freed) when there is no memory. */
+static char *grow(char *buf, size_t *cap, size_t need)
+{
+    size_t c = *cap ? *cap : 1024;
+    char *nb;
+
+    while (c < need)
+        c *= 2;
+    if (!(nb = realloc(buf, c))) {
+        free(buf);
+        *cap = 0;
+        return NULL;
+    }
+    *cap = c;
+    return nb;
+}
+
+/* Takes out of list *todo the entries of e's store and hour (e first), at
+ * most STORE_STATS_BATCH, into out; returns how many. */
+static size_t take_batch(struct entry **todo, struct entry **out)
+{
+    struct entry *e = *todo, **pp = todo;
+    size_t n = 0;
+
+    while (*pp && n < STORE_STATS_BATCH) {
+        struct entry *x = *pp;
+        if (x->hour == e->hour && strcmp(x->store, e->store) == 0) {
+            *pp = x->next;
+            out[n++] = x;
+        } else {
+            pp = &x->next;
+        }
+    }
+    return n;
+}
+
+/* Sends every entry: the fields of one store and hour go in one call (a
+ * flush is as many calls as stores and hours, give or take
+ * STORE_STATS_BATCH fields, not one per agent), then empties the table. */
 void stats_flush(void)
 {
     struct proto_writer w;
+    struct entry *todo = NULL, *batch[STORE_STATS_BATCH];
+    const char *fields[STORE_STATS_BATCH], *incs[STORE_STATS_BATCH];
+    size_t lens[STORE_STATS_BATCH], offs[STORE_STATS_BATCH], n, used, cap = 0;
+    char *buf = NULL;
 
     if (T.count == 0)
         return;
-    proto_writer_init(&w, PROTO_MSGPACK, 0);
-    /* one call per entry: entries of one store and hour could share one,
-     * but a flush is rare and this keeps the code and the script simple */
     for (size_t i = 0; i < STATS_SLOTS; i++) {
         struct entry *e = T.slot[i], *next;
         for (; e; e = next) {
             next = e->next;
-            encode(&w, e);
-            if (!w.err && store_stats_add(e->store, e->hour, e->field, proto_writer_data(&w),
-                                          w.len) != 0)
-                log_warn("stats_lost", "store=%s field=%s reason=redis_unavailable", e->store,
-                         e->field);
-            free(e);
+            e->next = todo;
+            todo = e;
         }
         T.slot[i] = NULL;
     }
     T.count = 0;
+    proto_writer_init(&w, PROTO_MSGPACK, 0);
+    while (todo) {
+        bool ok = true;
+        n = take_batch(&todo, batch);
+        used = 0;
+        for (size_t i = 0; i < n && ok; i++) {
+            encode(&w, batch[i]);
+            if (w.err || (used + w.len > cap && !(buf = grow(buf, &cap, used + w.len)))) {
+                ok = false;
+                break;
+            }
+            memcpy(buf + used, proto_writer_data(&w), w.len);
+            offs[i] = used;
+            lens[i] = w.len;
+            used += w.len;
+        }
+        for (size_t i = 0; i < n && ok; i++) {
+            fields[i] = batch[i]->field;
+            incs[i] = buf + offs[i];
+        }
+        if (!ok || store_stats_add(batch[0]->store, batch[0]->hour, n, fields, incs, lens) != 0)
+            log_warn("stats_lost", "store=%s fields=%zu reason=%s", batch[0]->store, n,
+                     ok ? "redis_unavailable" : "no_memory");
+        for (size_t i = 0; i < n; i++)
+            free(batch[i]);
+    }
+    free(buf);
     proto_writer_free(&w);
 }
 

@@ -266,17 +266,27 @@ int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud
     return db_eval(DB_LUA_SCHEMA, cb, ud, 0, 4, argv, NULL);
 }
 
-int store_stats_add(const char *store, uint64_t hour, const char *field, const char *inc,
-                    size_t inc_len)
+_Static_assert(2 + 2 * STORE_STATS_BATCH <= DB_EVAL_ARGS_MAX, "a stats batch fits one db_eval");
+
+int store_stats_add(const char *store, uint64_t hour, size_t n, const char *const *fields,
+                    const char *const *incs, const size_t *inc_lens)
 {
     char key[160], h[24], ttl[24];
+    const char *argv[2 + 2 * STORE_STATS_BATCH];
+    size_t lens[2 + 2 * STORE_STATS_BATCH];
 
+    if (n == 0 || n > STORE_STATS_BATCH)
+        return -1;
     fmt_u64(h, sizeof h, hour);
     store_key(key, sizeof key, KEY_STATS, store, h);
     fmt_u64(ttl, sizeof ttl, gw.cfg->stats_ttl_ms);
-    const char *argv[] = { key, ttl, field, inc };
-    size_t lens[] = { strlen(key), strlen(ttl), strlen(field), inc_len };
-    return db_eval(DB_LUA_STATS, NULL, NULL, 1, 4, argv, lens);
+    argv[0] = key, lens[0] = strlen(key);
+    argv[1] = ttl, lens[1] = strlen(ttl);
+    for (size_t i = 0; i < n; i++) {
+        argv[2 + 2 * i] = fields[i], lens[2 + 2 * i] = strlen(fields[i]);
+        argv[3 + 2 * i] = incs[i], lens[3 + 2 * i] = inc_lens[i];
+    }
+    return db_eval(DB_LUA_STATS, NULL, NULL, 1, (int)(2 + 2 * n), argv, lens);
 }
 
 /* ---- the floor's reads (floor.lua) ---- */

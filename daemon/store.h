@@ -87,10 +87,12 @@ int store_schema_check(db_reply_cb *cb, void *ud);
 /* One step of the migration from version `from`. Reply: {next cursor, chats}. */
 int store_schema_migrate(int from, const char *cursor, db_reply_cb *cb, void *ud);
 
-/* Adds a msgpack map of increments to one field of a store's statistics
- * for an hour (stats.lua). No reply. */
-int store_stats_add(const char *store, uint64_t hour, const char *field, const char *inc,
-                    size_t inc_len);
+/* Adds n msgpack maps of increments, incs[i] of inc_lens[i] bytes, to the
+ * fields fields[i] of a store's statistics for an hour (stats.lua), in one
+ * call; n at most STORE_STATS_BATCH. No reply. */
+#define STORE_STATS_BATCH 64
+int store_stats_add(const char *store, uint64_t hour, size_t n, const char *const *fields,
+                    const char *const *incs, const size_t *inc_lens);
 /* A key of the table with its one or two parts (NULL where it has none). */
 void store_key(char *out, size_t cap, enum key_name k, const char *a, const char *b);
 

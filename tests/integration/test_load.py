@@ -49,3 +49,51 @@ def test_only_loopback_targets_are_accepted():
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2
     assert "loopback" in p.stderr
+
+
+def test_agents_answer_after_a_random_delay_and_redis_times_the_answers(redis, gateway, tmp_path):
+    # --agent-delay 300-700: each buyer asks (m1), the agent answers after
+    # 0.3-0.7 s, the buyer asks again 0.1 s after the answer (m2), the agent
+    # answers that and closes the chat. The gateway's clock times each
+    # answer from the question: fr in the chat is the first, rn/rs all.
+    from test_agents import make_agent
+    from test_clock import store
+    gw = gateway(redis.url, stores=store(hold_after="5s", breach_after="6s"))
+    r = redis.client()
+    tokens = tmp_path / "tokens"
+    tokens.write_text("".join(make_agent(r, f"ag{i}", capacity=10) + "\n" for i in range(4)))
+    rc, out, err = load("--url", gw.ws + "/v1/buyer", "--sessions", "30", "--rate", "100",
+                        "--msgs", "2", "--msg-rate", "10", "--agents", "4",
+                        "--agent-tokens", str(tokens), "--agent-start", "first",
+                        "--agent-delay", "300-700", "--agent-close-after", "1", "--seed", "7")
+    assert rc == 0, err
+    assert out["sessions"]["completed"] == 30 and out["agents"]["ready"] == 4
+    assert out["agent_msgs"]["answers"] == 60 and out["agent_msgs"]["closes"] == 30
+    assert out["with_agents"]["echoes"] == 0 and out["with_agents"]["closed_by_agent"] == 30
+    lat = out["latency_us"]
+    assert lat["msg1_answer"]["count"] == 30 and lat["answer"]["count"] == 60
+    assert 300_000 <= lat["msg1_answer"]["p50"] <= 700_000
+    assert lat["answer"]["max"] < 1_000_000
+    chats = [k for k in r.scan_iter("cg:chat:*")]
+    assert len(chats) == 30
+    fr = []
+    for k in chats:
+        h = r.hmget(k, "fr", "rn", "rs", "state", "ua")
+        assert int(h[1]) == 2 and h[3] == b"closed" and h[4] in (b"", None)
+        fr.append(int(h[0]))
+        assert 300 <= int(h[0]) <= 800 and 600 <= int(h[2]) <= 1600
+    # uniform over the range, not one fixed delay
+    assert max(fr) - min(fr) >= 150
+
+
+def test_agent_delay_needs_agents_and_an_ordered_range(tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("ab" * 32 + "\n")
+    for args in (["--agent-delay", "300-700"],
+                 ["--agents", "1", "--agent-tokens", str(tokens), "--agent-delay", "700-300"],
+                 ["--agents", "1", "--agent-tokens", str(tokens), "--agent-delay", "3x"],
+                 ["--agents", "1", "--agent-tokens", str(tokens), "--agent-delay", "300-700",
+                  "--agent-greet"]):
+        p = subprocess.run([LOAD, "--sessions", "1", *args], capture_output=True, text=True,
+                           timeout=10)
+        assert p.returncode == 2, args

@@ -127,6 +127,14 @@ static void usage(FILE *out)
         "  --agent-delay-ms D ... after D ms (implies --agent-greet; default 0)\n"
         "  --agent-close-after K  agents close a chat after K buyer messages (default 0:\n"
         "                     never)\n"
+        "  --agent-delay MIN-MAX  agents answer instead of echoing: each unanswered\n"
+        "                     stretch of a chat (the question it came with, then any\n"
+        "                     buyer message after an answer) gets one answer after a\n"
+        "                     delay drawn uniformly from MIN..MAX ms; with it buyers\n"
+        "                     converse: m2.. each go 1/msg-rate after the answer to the\n"
+        "                     one before, and --agent-close-after K closes the chat with\n"
+        "                     the answer after the K-th message (m1 not counted)\n"
+        "  --seed S           the seed of those delays (default 1)\n"
         "  --await-agent      buyers wait for an agent even with no --agents here\n"
         "  --sync-assigned    buyers send m2.. only once every buyer has its agent\n"
         "  --hook CMD         run `sh -c CMD sh PHASE` at each phase: start, the barriers\n"
@@ -162,6 +170,27 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     if (end == s || *end || !(v >= lo && v <= hi))
         return -1;
     *out = v;
+    return 0;
+}
+
+/* "MIN-MAX" (or one number: both), each in [lo, hi], MIN <= MAX. */
+static int parse_range(const char *s, double lo, double hi, double *min, double *max)
+{
+    char *end;
+    double a = strtod(s, &end), b = a;
+
+    if (end == s || (*end && *end != '-'))
+        return -1;
+    if (*end == '-') {
+        const char *t = end + 1;
+        b = strtod(t, &end);
+        if (end == t || *end)
+            return -1;
+    }
+    if (!(a >= lo && b <= hi && a <= b))
+        return -1;
+    *min = a;
+    *max = b;
     return 0;
 }
 
@@ -299,7 +328,8 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         O_URL = 256, O_SESSIONS, O_RATE, O_MSGS, O_MSG_RATE, O_HOLD, O_DURATION, O_TIMEOUT,
         O_RESUME, O_RESUMES, O_PIPELINE, O_WORKERS, O_SRC_IPS, O_MSGPACK, O_STORE, O_TEXT, O_PID, O_JSON,
         O_AGENTS, O_AGENT_TOKENS, O_AGENT_URL, O_AGENT_RATE, O_AGENT_START, O_AGENT_GREET,
-        O_AGENT_DELAY, O_AGENT_CLOSE, O_AWAIT, O_SYNC_ASSIGNED, O_HOOK
+        O_AGENT_DELAY, O_AGENT_CLOSE, O_AWAIT, O_SYNC_ASSIGNED, O_HOOK, O_AGENT_ANSWER,
+        O_SEED
     };
     static const struct option longopts[] = {
         { "url", required_argument, NULL, O_URL },
@@ -331,6 +361,8 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         { "await-agent", no_argument, NULL, O_AWAIT },
         { "sync-assigned", no_argument, NULL, O_SYNC_ASSIGNED },
         { "hook", required_argument, NULL, O_HOOK },
+        { "agent-delay", required_argument, NULL, O_AGENT_ANSWER },
+        { "seed", required_argument, NULL, O_SEED },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -342,6 +374,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
     *o = (struct load_opts){
         .sessions = 1000, .msgs = 1, .workers = 1, .resumes = 1, .msg_rate = 1, .duration_s = 60,
         .timeout_s = 10, .enc = WIRE_JSON, .store = "demo", .text = "Is this in stock?",
+        .seed = 1,
     };
     while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         int rc = 0;
@@ -403,6 +436,17 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         case O_AWAIT: o->await_agent = true; break;
         case O_SYNC_ASSIGNED: o->sync_assigned = true; break;
         case O_HOOK: o->hook = optarg; break;
+        case O_AGENT_ANSWER:
+            rc = parse_range(optarg, 0, 3600000, &o->answer_min_ms, &o->answer_max_ms);
+            o->agent_answer = true;
+            break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(optarg, &end, 10);
+            rc = end == optarg || *end || optarg[0] == '-' || errno ? -1 : 0;
+            break;
+        }
         case 'v': o->verbose = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -442,9 +486,11 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         if (o->sessions > 0)
             o->await_agent = true;     /* they are here to answer the buyers */
     } else if (o->agent_start != AGENTS_WITH || o->nagent_targets || o->agent_greet ||
-               o->agent_close_after) {
+               o->agent_close_after || o->agent_answer) {
         return bad("%s", "the --agent-* options need --agents N");
     }
+    if (o->agent_answer && o->agent_greet)
+        return bad("%s", "--agent-delay answers the question: not with --agent-greet");
     if (o->sync_assigned && !o->await_agent)
         return bad("%s", "--sync-assigned needs agents (--agents or --await-agent)");
     if (o->agent_start == AGENTS_FIRST)

@@ -87,6 +87,13 @@ struct load_opts {
     double agent_rate;             /* logins per second; 0 = at once */
     double agent_delay_ms;         /* before the reply to an assign */
     bool agent_greet;              /* reply to each assign */
+    /* --agent-delay MIN-MAX: agents answer each unanswered stretch of a
+     * chat (the question it came with, then each buyer message after an
+     * answer) after a delay drawn uniformly from [min, max] ms, instead
+     * of echoing; buyers then converse (see load_worker.c) */
+    bool agent_answer;
+    double answer_min_ms, answer_max_ms;
+    uint64_t seed;                 /* --seed: the delays' random numbers */
     bool await_agent;              /* buyers: messages 2..M wait for `agent` */
     bool sync_assigned;            /* ... and for every buyer to have one */
     enum agent_start agent_start;
@@ -115,7 +122,11 @@ struct load_opts {
     X(B2A, "buyer_agent", "buyer->agent")                                      \
     X(A2B, "agent_buyer", "agent->buyer")                                      \
     X(ECHO, "echo_rtt", "msg->echo")       /* buyer msg -> the agent's echo */ \
-    X(LOGIN, "agent_login", "login->welcome")
+    X(LOGIN, "agent_login", "login->welcome")                                  \
+    /* --agent-delay: a buyer's first message sent -> the agent's answer,   \
+     * and every answer: the oldest unanswered message sent -> the answer */ \
+    X(ANSWER1, "msg1_answer", "msg1->answer")                                  \
+    X(ANSWER, "answer", "question->answer")
 
 enum lat {
 #define LAT_ENUM(name, key, label) LAT_##name,
@@ -197,6 +208,7 @@ struct load_result {
     uint64_t agents_over_capacity, over_capacity_events, max_load;
     uint64_t assigns, unassigns, double_local, buyer_msgs_in, other_msgs_in, unknown_chat_msgs;
     uint64_t agent_sent, agent_acked, agent_refused, replies, chat_closes;
+    uint64_t answers, breach_frames;   /* --agent-delay answers; `breach` frames */
     uint64_t t_first_ready, t_first_assign, t_last_assign;
     uint64_t assigned_ids;         /* 16-byte chat ids after the result on the pipe */
     struct tl_sec timeline[LOAD_TIMELINE];

@@ -10,10 +10,24 @@
  * and from then on serves whatever it is given until the end:
  *
  *   assign {chat}   take it (load + 1); with --agent-greet, reply to it
- *                   after --agent-delay-ms (one FIFO, as the delay is fixed)
+ *                   after --agent-delay-ms
  *   msg from buyer  echo it at once: text "a<now> b<the buyer's stamp>";
  *                   after --agent-close-after K of them, close the chat
  *   unassign        let it go (load - 1)
+ *   breach          count it
+ *
+ * With --agent-delay MIN-MAX the agent answers instead of echoing, as a
+ * person would: a chat it is given has a question waiting, and so has a
+ * chat whose buyer writes after the last answer; each such unanswered
+ * stretch gets one answer, "a<now> answer", after a delay drawn uniformly
+ * from [MIN, MAX] ms (from the assign, or from the stretch's first buyer
+ * message), by a generator seeded with --seed and the worker's number.
+ * With --agent-close-after K it closes the chat after the answer that
+ * follows the K-th buyer message (the one the chat came with not counted).
+ * An answer due for a chat the agent no longer holds is dropped (a chat
+ * given back to it later is a new one: `gen`).
+ *
+ * Replies and answers wait in one heap, on their due time, under one timer.
  *
  * Texts carry uv_hrtime stamps (wire_stamp): a buyer writes "b<ns> ...",
  * so the agent measures buyer->agent on receipt; the buyer measures
@@ -56,7 +70,9 @@ enum astate {
 struct achat {
     char id[CHAT_HEX + 1];
     uint32_t got;                   /* buyer messages received */
+    uint32_t gen;                   /* this holding of the chat (A.gen) */
     uint8_t closing;                /* close sent */
+    uint8_t answer_due;             /* --agent-delay: an answer is pending */
 };
 
 struct agent {
@@ -67,11 +83,17 @@ struct agent {
     uint64_t t_start, t_login, t_wait;
 };
 
-/* A reply to an assign, due at `due`. */
+enum pending_kind {
+    P_GREET,                        /* --agent-greet: the reply to an assign */
+    P_ANSWER,                       /* --agent-delay: the answer to a stretch */
+};
+
+/* A reply or an answer, due at `due`. */
 struct pending {
-    uint32_t agent;
-    char chat[CHAT_HEX + 1];
     uint64_t due;
+    uint32_t agent, gen;
+    uint8_t kind;
+    char chat[CHAT_HEX + 1];
 };
 
 static struct {
@@ -83,8 +105,10 @@ static struct {
     uint32_t settled;
     uv_timer_t replies;
     bool timers;
-    struct pending *pq;             /* ring of replies due */
-    uint32_t pq_head, pq_len, pq_cap;
+    struct pending *pq;             /* heap of replies and answers, earliest due first */
+    uint32_t pq_len, pq_cap;
+    uint32_t gen;                   /* holdings of chats so far */
+    uint64_t rng;                   /* splitmix64 state (--seed) */
     uint8_t *set;                   /* open addressing, 16-byte keys, 0 = empty */
     uint32_t set_cap, set_len;
     uint8_t *ids;                   /* every assign's chat id, in order */
@@ -219,6 +243,73 @@ static void reply_now(struct agent *a, const char *chat)
     send_msg(a, chat, text);
 }
 
+/* splitmix64: the next number of this worker's sequence */
+static uint64_t rng_next(void)
+{
+    uint64_t x = (A.rng += 0x9e3779b97f4a7c15ull);
+
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* --agent-delay: a delay drawn uniformly from [min, max] ms, in ns. */
+static uint64_t answer_delay_ns(void)
+{
+    double u = (double)(rng_next() >> 11) / 9007199254740992.0;   /* [0, 1) */
+    double ms = A.o->answer_min_ms + (A.o->answer_max_ms - A.o->answer_min_ms) * u;
+
+    return (uint64_t)(ms * 1e6);
+}
+
+static void answer_now(struct agent *a, struct achat *c)
+{
+    char text[64];
+
+    c->answer_due = 0;
+    snprintf(text, sizeof text, "a%" PRIu64 " answer", now_ns());
+    A.res->answers++;
+    send_msg(a, c->id, text);
+    if (A.o->agent_close_after && c->got >= A.o->agent_close_after) {
+        uint8_t b[128];
+        c->closing = 1;
+        A.res->chat_closes++;
+        send_buf(a, b, wire_close(b, sizeof b, A.o->enc, c->id));
+    }
+}
+
+static bool pq_before(uint32_t i, uint32_t j)
+{
+    return A.pq[i].due < A.pq[j].due;
+}
+
+static void pq_swap(uint32_t i, uint32_t j)
+{
+    struct pending t = A.pq[i];
+
+    A.pq[i] = A.pq[j];
+    A.pq[j] = t;
+}
+
+/* Takes the earliest out of the heap. */
+static void pq_pop(void)
+{
+    uint32_t i = 0;
+
+    A.pq[0] = A.pq[--A.pq_len];
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < A.pq_len && pq_before(l, m))
+            m = l;
+        if (r < A.pq_len && pq_before(r, m))
+            m = r;
+        if (m == i)
+            return;
+        pq_swap(i, m);
+        i = m;
+    }
+}
+
 static void on_replies_due(uv_timer_t *t);
 
 static void replies_arm(void)
@@ -229,7 +320,7 @@ static void replies_arm(void)
         uv_timer_stop(&A.replies);
         return;
     }
-    due = A.pq[A.pq_head].due;
+    due = A.pq[0].due;
     uv_timer_start(&A.replies, on_replies_due, due > now ? (due - now + 999999) / 1000000 : 0, 0);
 }
 
@@ -238,38 +329,54 @@ static void on_replies_due(uv_timer_t *t)
     uint64_t now = now_ns();
 
     (void)t;
-    while (A.pq_len > 0 && A.pq[A.pq_head].due <= now + 500000) {
-        struct pending *p = &A.pq[A.pq_head];
-        struct agent *a = &A.a[p->agent];
-        struct wire_str chat = { p->chat, CHAT_HEX };
-        if (a->state == A_READY && find_chat(a, chat))
-            reply_now(a, p->chat);     /* still its chat */
-        A.pq_head = (A.pq_head + 1) % A.pq_cap;
-        A.pq_len--;
+    while (A.pq_len > 0 && A.pq[0].due <= now + 500000) {
+        struct pending p = A.pq[0];
+        struct agent *a = &A.a[p.agent];
+        struct achat *c = find_chat(a, (struct wire_str){ p.chat, CHAT_HEX });
+        pq_pop();
+        if (a->state != A_READY || !c || c->gen != p.gen)
+            continue;                  /* no longer its chat */
+        if (p.kind == P_GREET)
+            reply_now(a, p.chat);
+        else if (c->answer_due && !c->closing)
+            answer_now(a, c);
     }
     replies_arm();
 }
 
-static void reply_later(struct agent *a, const char *chat)
+/* Queues a reply (or an answer) to chat c of agent a, due in delay_ns. */
+static void reply_later(struct agent *a, const struct achat *c, enum pending_kind kind,
+                        uint64_t delay_ns)
 {
+    uint32_t i;
+
     if (A.pq_len == A.pq_cap) {
         uint32_t cap = A.pq_cap ? A.pq_cap * 2 : 256;
-        struct pending *pq = malloc(cap * sizeof *pq);
+        struct pending *pq = realloc(A.pq, cap * sizeof *pq);
         if (!pq)
             return;
-        for (uint32_t i = 0; i < A.pq_len; i++)
-            pq[i] = A.pq[(A.pq_head + i) % A.pq_cap];
-        free(A.pq);
         A.pq = pq;
         A.pq_cap = cap;
-        A.pq_head = 0;
     }
-    struct pending *p = &A.pq[(A.pq_head + A.pq_len++) % A.pq_cap];
-    p->agent = (uint32_t)(a - A.a);
-    memcpy(p->chat, chat, sizeof p->chat);
-    p->due = now_ns() + (uint64_t)(A.o->agent_delay_ms * 1e6);
-    if (A.pq_len == 1)
+    i = A.pq_len++;
+    A.pq[i] = (struct pending){ .due = now_ns() + delay_ns, .agent = (uint32_t)(a - A.a),
+                                .gen = c->gen, .kind = (uint8_t)kind };
+    memcpy(A.pq[i].chat, c->id, sizeof A.pq[i].chat);
+    while (i > 0 && pq_before(i, (i - 1) / 2)) {
+        pq_swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    if (i == 0)
         replies_arm();
+}
+
+/* --agent-delay: chat c has a question nobody answered; one answer is due. */
+static void answer_later(struct agent *a, struct achat *c)
+{
+    if (c->answer_due || c->closing)
+        return;                        /* the stretch's answer is on its way */
+    c->answer_due = 1;
+    reply_later(a, c, P_ANSWER, answer_delay_ns());
 }
 
 /* ---- endings -------------------------------------------------------------- */
@@ -370,6 +477,7 @@ static void on_assign(struct client *cl, const struct wire_reply *r)
     c = &a->chats[a->nchats++];
     memset(c, 0, sizeof *c);
     copy_str(c->id, sizeof c->id, r->chat);
+    c->gen = ++A.gen;
     if (a->nchats > A.res->max_load)
         A.res->max_load = a->nchats;
     if (a->cap && a->nchats > a->cap) {
@@ -382,10 +490,12 @@ static void on_assign(struct client *cl, const struct wire_reply *r)
     }
     if (A.o->agent_greet) {
         if (A.o->agent_delay_ms > 0)
-            reply_later(a, c->id);
+            reply_later(a, c, P_GREET, (uint64_t)(A.o->agent_delay_ms * 1e6));
         else
             reply_now(a, c->id);
     }
+    if (A.o->agent_answer)
+        answer_later(a, c);            /* the question it came with */
 }
 
 static void on_unassign(struct client *cl, const struct wire_reply *r)
@@ -430,6 +540,10 @@ static void on_msg(struct client *cl, const struct wire_reply *r)
     c->got++;
     if (c->closing)
         return;
+    if (A.o->agent_answer) {
+        answer_later(a, c);
+        return;
+    }
     snprintf(text, sizeof text, "a%" PRIu64 " b%" PRIu64, now_ns(), stamp);
     send_msg(a, c->id, text);
     if (A.o->agent_close_after && c->got >= A.o->agent_close_after) {
@@ -456,6 +570,13 @@ static void on_error(struct client *c, const struct wire_reply *r)
     }
 }
 
+static void on_breach(struct client *c, const struct wire_reply *r)
+{
+    (void)c;
+    (void)r;
+    A.res->breach_frames++;
+}
+
 static void on_ack(struct client *c, const struct wire_reply *r)
 {
     (void)c;
@@ -470,6 +591,7 @@ static const struct client_frame frames[] = {
     { "unassign", false, on_unassign },
     { "welcome", false, on_welcome },
     { "state", false, on_state },
+    { "breach", false, on_breach },
     { "error", false, on_error },
     { NULL, false, NULL },
 };
@@ -547,6 +669,7 @@ int agents_init(const struct worker_env *env, uint32_t n)
     client_set_init(&A.clients);
     uv_timer_init(env->loop, &A.replies);
     A.timers = true;
+    A.rng = env->o->seed ^ (0x9e3779b97f4a7c15ull * (env->index + 1));
     return 0;
 }
 

@@ -136,7 +136,7 @@ void result_merge(struct load_result *into, const struct load_result *f)
     ADD(agents_over_capacity); ADD(over_capacity_events);
     ADD(assigns); ADD(unassigns); ADD(double_local); ADD(buyer_msgs_in); ADD(other_msgs_in);
     ADD(unknown_chat_msgs); ADD(agent_sent); ADD(agent_acked); ADD(agent_refused);
-    ADD(replies); ADD(chat_closes);
+    ADD(replies); ADD(chat_closes); ADD(answers); ADD(breach_frames);
     ADD(assigned_ids);
 #undef ADD
     if (f->max_load > into->max_load)
@@ -285,6 +285,9 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
                 agent_start_names[o->agent_start]);
         if (o->agent_greet)
             fprintf(out, ", reply to assign after %g ms", o->agent_delay_ms);
+        if (o->agent_answer)
+            fprintf(out, ", answer after %g-%g ms (seed %" PRIu64 ")", o->answer_min_ms,
+                    o->answer_max_ms, o->seed);
         if (o->agent_close_after)
             fprintf(out, ", close after %" PRIu32 " msgs", o->agent_close_after);
         fprintf(out, "%s\n", o->sync_assigned ? ", buyers in step" : "");
@@ -347,6 +350,9 @@ void report_text(FILE *out, const struct load_opts *o, const struct load_run *ru
                 PRIu64 "  closes %" PRIu64 "\n",
                 r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
                 r->agent_acked, r->agent_refused, r->replies, r->chat_closes);
+        if (o->agent_answer || r->breach_frames)
+            fprintf(out, "  answers   %" PRIu64 "  breach frames %" PRIu64 "\n", r->answers,
+                    r->breach_frames);
         text_counts(out, "  errors", err_name, ag->errors, ERR__COUNT);
         text_closes(out, "  closes", ag);
         if (ag->bad_frames || ag->other_frames)
@@ -473,6 +479,9 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
             o->agents, agent_start_names[o->agent_start], o->agent_rate, o->agent_delay_ms,
             o->agent_greet ? "true" : "false", o->agent_close_after,
             o->await_agent ? "true" : "false", o->sync_assigned ? "true" : "false");
+    if (o->agent_answer)
+        fprintf(out, ",\"agent_answer_ms\":[%g,%g],\"seed\":%" PRIu64, o->answer_min_ms,
+                o->answer_max_ms, o->seed);
     fprintf(out, ",\"sessions\":%" PRIu32 ",\"rate\":%g,\"msgs\":%" PRIu32 ",\"msg_rate\":%g,"
             "\"hold_s\":%g,\"duration_s\":%g,\"timeout_s\":%g,\"resume_frac\":%g,"
             "\"pipeline_frac\":%g,\"workers\":%" PRIu32 ",\"src_ips\":%" PRIu32
@@ -537,10 +546,11 @@ void report_json(FILE *out, const struct load_opts *o, const struct load_run *ru
     fprintf(out, ",\"agent_msgs\":{\"from_buyers\":%" PRIu64 ",\"other\":%" PRIu64
             ",\"unknown_chat\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"acked\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"closes\":%" PRIu64
-            ",\"unexpected_frames\":%" PRIu64 ",\"unreadable_frames\":%" PRIu64 "}",
+            ",\"unexpected_frames\":%" PRIu64 ",\"unreadable_frames\":%" PRIu64
+            ",\"answers\":%" PRIu64 ",\"breach_frames\":%" PRIu64 "}",
             r->buyer_msgs_in, r->other_msgs_in, r->unknown_chat_msgs, r->agent_sent,
             r->agent_acked, r->agent_refused, r->replies, r->chat_closes, ag->other_frames,
-            ag->bad_frames);
+            ag->bad_frames, r->answers, r->breach_frames);
     json_counts(out, "agent_errors", err_name, ag->errors, ERR__COUNT, false);
     json_closes(out, "agent_closes", ag);
     /* buyer->agent second by second (of the send, from the start of the

@@ -14,6 +14,11 @@
  * for every buyer to have one), texts start with the uv_hrtime stamp
  * "b<ns> ", and the script also waits for the agent's echo of each of
  * m2..mM (load_agent.c); a chat the agent closes ends the script.
+ * With --agent-delay the agents answer after a while instead of echoing,
+ * and buyers converse: m2 goes 1/msg_rate after the answer to m1, m3 after
+ * the answer to m2, and so on, and the script waits for the answer to the
+ * last one; each answer is timed from the oldest message it answers
+ * (question->answer; msg1->answer for the first).
  *
  * A pipelined session sends hello and m1 back to back without waiting for
  * welcome. A resuming session drops its socket once half its messages are
@@ -76,6 +81,9 @@ struct sess {
     uint8_t greeted, greet_failed;
     uint8_t got_agent, m1_acked, agent_closed, queued_mark, assigned_mark;
     uint32_t echoes;                /* agent replies that echo one of ours */
+    uint32_t answers;               /* --agent-delay: the agent's answers */
+    uint64_t t_unanswered;          /* ... oldest message sent since the last one; 0 = none */
+    uint64_t t_answer;              /* ... the last answer */
     int64_t last_seq;               /* highest seq seen */
     int64_t seq_at_drop;            /* last_seq when it dropped its socket */
     int64_t since, replay_next, replay_end;
@@ -248,6 +256,8 @@ static void send_next_msg(struct sess *s)
             W.res.t_first_msg = now;
     }
     W.res.msgs_sent++;
+    if (W.o->agent_answer && !s->t_unanswered)
+        s->t_unanswered = now;
     if (W.o->await_agent) {
         static char text[8200];
         snprintf(text, sizeof text, "b%" PRIu64 " %s", now_ns(), W.o->text);
@@ -286,7 +296,15 @@ static void schedule(struct sess *s)
         return;
     if (drop_at && s->sent >= drop_at)
         return;                        /* the rest waits for the resume */
-    if (W.o->await_agent) {
+    if (W.o->agent_answer) {
+        /* a conversation: the next question once the last one is answered */
+        uint64_t base = s->t_answer > s->t_agent ? s->t_answer : s->t_agent;
+        if (!s->got_agent || s->t_unanswered || (W.o->sync_assigned && !W.released))
+            return;
+        if (W.o->sync_assigned && W.t_release > base)
+            base = W.t_release;
+        s->next_due = base + W.interval_ns;
+    } else if (W.o->await_agent) {
         uint64_t base = s->t_agent, phase = 0;
         if (!s->got_agent || (W.o->sync_assigned && !W.released))
             return;                    /* m2.. go to the agent */
@@ -410,9 +428,11 @@ static void check_progress(struct sess *s)
             fail_and_close(s, FAIL_REFUSED, "welcome without a resume token");
         return;
     }
-    /* with agents: the agent came, and echoed each of m2.. that was stored */
+    /* with agents: the agent came, and echoed each of m2.. that was stored
+     * (--agent-delay: answered the last message) */
     bool agent_ok = !W.o->await_agent ||
-                    (s->got_agent && s->echoes >= s->acked - s->m1_acked);
+                    (s->got_agent && (W.o->agent_answer ? !s->t_unanswered
+                                                        : s->echoes >= s->acked - s->m1_acked));
     if (s->sent == W.o->msgs && resolved == s->sent && greet_ok && agent_ok &&
         !drop_point(s)) {
         done(s);
@@ -507,6 +527,14 @@ static void on_msg(struct client *c, const struct wire_reply *r)
             hist_add(&W.res.lat[LAT_ECHO], (now - b) / 1000);
             s->echoes++;
             W.res.echoes++;
+        }
+        if (W.o->agent_answer && s->t_unanswered) {   /* the answer to a stretch */
+            uint64_t us = now > s->t_unanswered ? (now - s->t_unanswered) / 1000 : 0;
+            hist_add(&W.res.lat[LAT_ANSWER], us);
+            if (s->answers++ == 0)
+                hist_add(&W.res.lat[LAT_ANSWER1], us);
+            s->t_unanswered = 0;
+            s->t_answer = now;
         }
         s->t_wait = now;
         check_progress(s);
@@ -801,7 +829,8 @@ static void on_sweep(uv_timer_t *t)
                       (s->sent > 0 && !s->greeted && !s->greet_failed) ||
                       /* all sent and stored: echoes are due */
                       (W.o->await_agent && s->got_agent && s->sent == W.o->msgs &&
-                       s->echoes < s->acked - s->m1_acked);
+                       (W.o->agent_answer ? s->t_unanswered != 0
+                                          : s->echoes < s->acked - s->m1_acked));
             break;
         default:
             waiting = false;
