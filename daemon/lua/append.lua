@@ -21,8 +21,8 @@
 -- ARGV[12] a buyer message: ms from an unanswered message to the clock's
 -- first step in its store ('0' = no clock; '' for others).
 -- The clock: a buyer message with none unanswered before it starts it
--- (ua = now) and puts a deadline in cg:clock unless an earlier one is
--- there; an agent's message stops it (ua = '') and is a response, timed
+-- (ua = now; nothing else: router.lua's clock step keeps the rest) and
+-- puts a deadline in cg:clock unless an earlier one is there; an agent's message stops it (ua = '') and is a response, timed
 -- and counted in the chat (fr first, rn count, rs sum, r30 within 30 s).
 -- The new record is published to the other side's node(s) (see router.lua).
 -- Returns {seq, duplicate 0|1, greeting seq or 0, queue position or 0,
@@ -96,9 +96,10 @@ if who == 'buyer' and start > 0 then
   local dl = tonumber(got[11])
   local d
   if not ua or ua == '' then              -- a new question: the clock starts
-    for _, f in ipairs({ 'ua', now_, 'hc', 0, 'hl', 0, 'br', 0, 'ra', 0, 'hw', 0 }) do
-      set[#set + 1] = f
-    end
+    -- (the clock step resets the stretch's holds and flags itself when it
+    -- finds ua changed: nothing more to write here, per message)
+    set[#set + 1] = 'ua'
+    set[#set + 1] = now_
     d = now_ + start
   elseif got[16] == '1' then              -- a hold waited for this message
     d = now_
@@ -112,8 +113,6 @@ if who == 'buyer' and start > 0 then
     set[#set + 1] = d
     deadline = d
   end
-  set[#set + 1] = 'lb'
-  set[#set + 1] = now_
 elseif writer and ua and ua ~= '' then   -- an answer: the clock stops
   rt = tonumber(ARGV[9]) - tonumber(ua)
   first = got[15] and 0 or 1

@@ -770,11 +770,13 @@ end
 -- cost a command per reply): a deadline that finds the chat answered does
 -- nothing. Each step below runs in one script, whichever node's timer
 -- fires first: the ZREM of a due member is what makes it fire once.
--- A chat's fields: ua, lb (latest buyer message), dl (its deadline in
--- cg:clock, '' = none), hw (1: the next hold waits for a new buyer
--- message, which sets a deadline at once), hc/hl (holds sent, the last
--- one's time), br (breached), ra (moved up its queue), per episode (since
--- ua).
+-- A chat's fields: ua, dl (its deadline in cg:clock, '' = none), hw (1:
+-- the next hold waits for a new buyer message, which sets a deadline at
+-- once), and, per unanswered stretch, kept by the steps alone: ep (the ua
+-- they belong to: a new ua starts them afresh), hc/hl/hs (holds sent, the
+-- last one's time and seq), br (breached), ra (moved up its queue). A
+-- buyer message writes only ua (when it starts a stretch), so the clock
+-- adds no field to a relayed message but that one.
 
 local function ready_colleague(m, not_a)
   for _, a in ipairs(redis.call('ZRANGE', key('READY', m.store, m.group), 0, 15)) do
@@ -803,7 +805,21 @@ local function reassign(c, m, why, hist)
 end
 
 local CLOCK_F = { 'store', 'group', 'state', 'agent', 'agent_name', 'name', 'assigned',
-                  'ua', 'lb', 'hc', 'hl', 'br', 'ra', 'buyer', 'created' }
+                  'ua', 'ep', 'hc', 'hl', 'hs', 'br', 'ra', 'buyer', 'created', 'n' }
+
+-- True when chat c has a buyer message after seq `after` (the last hold):
+-- looks at the last 50 records at most (a record's `from` is its map's
+-- "from" key followed by its value, as msgpack writes them).
+local BUYER_REC = '\164from\165buyer'
+local function buyer_since(c, after, n)
+  if n <= after then return false end
+  local seqs = {}
+  for s = math.max(after + 1, n - 49), n do seqs[#seqs + 1] = s end
+  for _, rec in ipairs(redis.call('HMGET', ckey(c), unpack(seqs))) do
+    if rec and string.find(rec, BUYER_REC, 1, true) then return true end
+  end
+  return false
+end
 
 -- One due step of chat c; its next deadline (or nil). Counts into out.
 local function clock_chat(c, hist, out)
@@ -832,19 +848,24 @@ local function clock_chat(c, hist, out)
       local sc = tonumber(redis.call('ZSCORE', q, c))
       if sc and sc > 0 then redis.call('ZADD', q, sc - HEAD, c) end
       local at_ = opens > 0 and opens or now + 86400000
-      redis.call('HSET', K, 'ua', at_, 'lb', at_, 'hl', 0, 'dl', at_, 'hw', 0)
+      redis.call('HSET', K, 'ua', at_, 'dl', at_, 'hw', 0)
       redis.call('ZADD', key('CLOCK'), at_, c)
       return at_
     end
   end
-  local ua, lb = tonumber(m.ua), tonumber(m.lb) or tonumber(m.ua)
-  local hc, hl = tonumber(m.hc) or 0, tonumber(m.hl) or 0
+  -- a new stretch (ua moved on since the last step): its holds and flags start afresh
+  if m.ep ~= m.ua then
+    m.hc, m.hl, m.hs, m.br, m.ra = '0', '0', '0', '0', '0'
+    redis.call('HSET', K, 'ep', m.ua, 'hc', 0, 'hl', 0, 'hs', 0, 'br', 0, 'ra', 0)
+  end
+  local ua = tonumber(m.ua)
+  local hc, hl, hs = tonumber(m.hc) or 0, tonumber(m.hl) or 0, tonumber(m.hs) or 0
   local next_at, waits = nil, false
   local function at(t) if not next_at or t < next_at then next_at = t end end
   -- a holding reply: after hold_after, hold_every apart, hold_max at most,
   -- and only for a buyer message newer than the last hold
   if hc < cfg.hold_max and #cfg.hold_text > 0 then
-    if lb > hl then
+    if hc == 0 or buyer_since(c, hs, tonumber(m.n) or 0) then
       local t = math.max(ua + cfg.hold_after, hl + cfg.hold_every)
       if now >= t then
         local q = key('QUEUE', m.store, m.group)
@@ -852,10 +873,10 @@ local function clock_chat(c, hist, out)
         local text = render(cfg.hold_text[hc % #cfg.hold_text + 1],
                             { store = cfg.name, buyer = m.name, agent = m.agent_name,
                               position = rank and rank + 1 or '' })
-        system_msg(c, text, m.agent, 'auto', cfg.name)
+        local seq = system_msg(c, text, m.agent, 'auto', cfg.name)
         if rank then to_buyer(c, { k = 'queued', group = m.group, position = rank + 1 }) end
         hc, hl = hc + 1, now
-        redis.call('HSET', K, 'hc', hc, 'hl', now)
+        redis.call('HSET', K, 'hc', hc, 'hl', now, 'hs', seq)
         out.holds = out.holds + 1
         if hc < cfg.hold_max then waits = true end
       else
