@@ -184,6 +184,8 @@ static const struct opt global_opts[] = {
         "agent's welcome, per chat"),
     U32(assign_batch, "16", 1, 10000, "chats", "most chats one assignment step hands out (a step "
         "holds Redis for about 0.1 ms per chat)"),
+    SIZE(context_max_bytes, "4k", 256, 64 * KIB, "longest signed context a buyer's hello may carry; "
+         "a longer one is ignored (logged)"),
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),
@@ -247,6 +249,18 @@ static const struct opt store_opts[] = {
         "({opens}). Feel free to leave us a message.", check_tpl, "template",
         "told to a buyer who writes while the store is closed (once per closed period); {opens}: "
         "when the next shift opens, in the store's time zone"),
+    STR(context_secret, "", NULL, "secret", "the key of the HMAC-SHA256 with which the store's site signs "
+        "a buyer's context (hello's context: who the buyer is, its priority, the product it views); "
+        "empty = contexts are ignored. A secret: never logged, never printed"),
+    U32(priority_weight_ordered, "20", 0, 1000000, "arrivals", "a chat whose signed priority is ordered "
+        "goes before the chats that arrived at most this many arrivals before it"),
+    U32(priority_weight_paid, "50", 0, 1000000, "arrivals", "the same for priority paid"),
+    U32(priority_weight_vip, "100", 0, 1000000, "arrivals", "the same for priority vip; the largest "
+        "weight bounds how many later arrivals may go before a chat"),
+    U32(sticky_days, "7", 0, 3650, "days", "a returning buyer (same signed buyer id) goes to the agent "
+        "who had it last within this many days, when that agent can take it; 0 = off"),
+    DUR(sticky_wait, "10s", 0, 1 * HOUR, "a returning buyer whose last agent is busy (ready but full) "
+        "waits for it at most this long, then goes to anyone"),
 };
 #undef OPT_STRUCT
 

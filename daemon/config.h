@@ -90,6 +90,10 @@ struct store_conf {
     bool overtime;                /* an agent off shift who sets itself ready takes chats */
     char *off_hours_text;         /* to a buyer while closed; {opens} */
     struct shift_plan *plan;      /* from the lines above; NULL = always open */
+    char *context_secret;         /* HMAC key of hello's signed context; "" = ignore them */
+    uint32_t priority_weight_ordered, priority_weight_paid, priority_weight_vip; /* 20 50 100 */
+    uint32_t sticky_days;         /* a returning buyer's last agent, kept: 7; 0 = off */
+    uint64_t sticky_wait_ms;      /* waiting for that agent while it is full: 10s */
 };
 
 struct config {
@@ -151,6 +155,7 @@ struct config {
     uint64_t node_timeout_ms;     /* 10s */
     uint32_t history_max;         /* messages with assign/welcome: 50 */
     uint32_t assign_batch;        /* chats per assignment step: 16 */
+    uint32_t context_max_bytes;   /* hello's signed context, longest: 4k */
     uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
 
     /* plugins */

@@ -164,15 +164,62 @@ static void write_history(struct proto_writer *w, const char *chat, int64_t firs
     }
 }
 
-static void send_assign_like(struct proto_writer *w, const char *chat, const char *buyer,
-                             const char *bname, const char *group, int64_t waited,
-                             int64_t first, const struct proto_value *hist)
+/* A chat's signed context (hello's context, see session_buyer.c), for its
+ * agent only: the priority, the buyer the store's site vouches for, and the
+ * product it views (a map of strings id, title, price, url). */
+struct chat_ctx {
+    const char *priority, *sbuyer, *sname;   /* "" = none */
+    const struct proto_value *product;       /* a map, or NULL */
+};
+
+/* The keys write_context adds to a chat's map. */
+static uint32_t ctx_keys(const struct chat_ctx *cx)
 {
-    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
+    return (cx->priority[0] ? 1u : 0u) + (cx->product ? 1u : 0u);
+}
+
+static void write_context(struct proto_writer *w, const struct chat_ctx *cx)
+{
+    static const char *const product_keys[] = { "id", "title", "price", "url" };
+
+    if (cx->priority[0]) {
+        proto_w_key(w, "priority"); proto_w_cstr(w, cx->priority);
+    }
+    if (cx->product) {
+        proto_w_key(w, "product");
+        proto_w_map(w, 4);
+        for (size_t i = 0; i < 4; i++) {
+            const struct proto_value *v = proto_map_get(cx->product, product_keys[i]);
+            proto_w_key(w, product_keys[i]);
+            proto_w_cstr(w, v && v->type == PROTO_STR ? v->u.s : "");
+        }
+    }
+}
+
+/* `buyer` {id, name, signed?} and the rest of the chat's context. */
+static void write_buyer(struct proto_writer *w, const char *buyer, const char *bname,
+                        const struct chat_ctx *cx)
+{
     proto_w_key(w, "buyer");
-    proto_w_map(w, 2);
+    proto_w_map(w, cx->sbuyer[0] ? 3 : 2);
     proto_w_key(w, "id");    proto_w_cstr(w, buyer);
     proto_w_key(w, "name");  proto_w_cstr(w, bname);
+    if (cx->sbuyer[0]) {
+        proto_w_key(w, "signed");
+        proto_w_map(w, 2);
+        proto_w_key(w, "id");   proto_w_cstr(w, cx->sbuyer);
+        proto_w_key(w, "name"); proto_w_cstr(w, cx->sname);
+    }
+    write_context(w, cx);
+}
+
+static void send_assign_like(struct proto_writer *w, const char *chat, const char *buyer,
+                             const char *bname, const char *group, int64_t waited,
+                             int64_t first, const struct proto_value *hist,
+                             const struct chat_ctx *cx)
+{
+    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
+    write_buyer(w, buyer, bname, cx);
     proto_w_key(w, "group"); proto_w_cstr(w, group);
     proto_w_key(w, "waited_ms"); proto_w_int(w, waited);
     proto_w_key(w, "history");
@@ -304,11 +351,14 @@ static void agent_on_event(struct session *s, const struct event *e)
         agent_plugins_notify(a, e);
     w = session_writer(s);
     if (e->id == EV_ASSIGNED) {
-        proto_w_map(w, 6);
+        const struct proto_value *pv = proto_map_get(ev, "product");
+        struct chat_ctx cx = { ev_s(ev, "priority"), ev_s(ev, "sbuyer"), ev_s(ev, "sname"),
+                               pv && pv->type == PROTO_MAP ? pv : NULL };
+        proto_w_map(w, 6 + ctx_keys(&cx));
         proto_w_key(w, "t"); proto_w_cstr(w, "assign");
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
                          ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
-                         proto_map_get(ev, "hist"));
+                         proto_map_get(ev, "hist"), &cx);
     } else if (e->id == EV_SHIFT) {
         proto_w_map(w, 2);
         proto_w_key(w, "t"); proto_w_cstr(w, "shift");
@@ -449,24 +499,47 @@ static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_
     if (next > 0) proto_w_int(w, next); else proto_w_nil(w);
 }
 
-/* One entry of router.lua "chats": {chat, buyer, bname, group, waited, first, history}. */
+/* One entry of router.lua "chats": {chat, buyer, bname, group, waited,
+ * first, history, priority, sbuyer, sname, product (msgpack)}. */
 static bool held_chat_ok(const redisReply *c)
 {
-    return c->type == REDIS_REPLY_ARRAY && c->elements == 7 &&
+    return c->type == REDIS_REPLY_ARRAY && c->elements == 11 &&
            c->element[6]->type == REDIS_REPLY_ARRAY;
 }
 
-/* Its five fields: chat, buyer, group, waited_ms, history. */
+/* Its signed context; the product decoded into a scratch arena that the
+ * next call reuses. */
+static struct chat_ctx held_ctx(const redisReply *c)
+{
+    static struct proto_arena arena;
+    static const struct proto_limits lim = { .max_depth = 2, .max_elems = 16 };
+    struct chat_ctx cx = { rstr(c->element[7]), rstr(c->element[8]), rstr(c->element[9]), NULL };
+    const redisReply *p = c->element[10];
+    const struct proto_value *v;
+
+    if (p->type == REDIS_REPLY_STRING && p->len > 0 &&
+        (arena.vals || proto_arena_init(&arena, 16, 8192) == 0) &&
+        proto_decode(p->str, p->len, PROTO_MSGPACK, &lim, &arena, &v) == PROTO_OK)
+        cx.product = v;
+    return cx;
+}
+
+/* The number of keys write_held_chat writes. */
+static uint32_t held_chat_keys(const redisReply *c)
+{
+    struct chat_ctx cx = held_ctx(c);
+    return 5 + ctx_keys(&cx);
+}
+
+/* Its fields: chat, buyer, group, waited_ms, history, and its context. */
 static void write_held_chat(struct proto_writer *w, const redisReply *c)
 {
     const redisReply *h = c->element[6];
     int64_t first = reply_int(c->element[5]);
+    struct chat_ctx cx = held_ctx(c);
 
     proto_w_key(w, "chat");  proto_w_cstr(w, rstr(c->element[0]));
-    proto_w_key(w, "buyer");
-    proto_w_map(w, 2);
-    proto_w_key(w, "id");    proto_w_cstr(w, rstr(c->element[1]));
-    proto_w_key(w, "name");  proto_w_cstr(w, rstr(c->element[2]));
+    write_buyer(w, rstr(c->element[1]), rstr(c->element[2]), &cx);
     proto_w_key(w, "group"); proto_w_cstr(w, rstr(c->element[3]));
     proto_w_key(w, "waited_ms"); proto_w_int(w, reply_int(c->element[4]));
     proto_w_key(w, "history");
@@ -490,7 +563,7 @@ static void on_rechats(void *ud, redisReply *r)
         if (!held_chat_ok(r->element[i]))
             continue;
         struct proto_writer *w = session_writer(s);
-        proto_w_map(w, 6);
+        proto_w_map(w, 1 + held_chat_keys(r->element[i]));
         proto_w_key(w, "t"); proto_w_cstr(w, "assign");
         write_held_chat(w, r->element[i]);
         session_send(s, w);
@@ -552,7 +625,7 @@ static void on_chats(void *ud, redisReply *r)
             proto_w_nil(w);
             continue;
         }
-        proto_w_map(w, 5);
+        proto_w_map(w, held_chat_keys(r->element[i]));
         write_held_chat(w, r->element[i]);
     }
     session_send(s, w);

@@ -30,6 +30,7 @@
 #include <libwebsockets.h>
 
 #include "chat.h"
+#include "context.h"
 #include "db.h"
 #include "event.h"
 #include "gw.h"
@@ -67,6 +68,7 @@ struct buyer {
     uint8_t fresh;                       /* a new chat Redis has no record of yet */
     char *agent_later;                   /* agent name held until the first ack */
     struct window had;                   /* records sent, or the buyer's own and acked */
+    struct buyer_context *ctx;           /* the signed context of a new chat, or NULL */
     char closed_reason[32];
 };
 
@@ -185,6 +187,68 @@ static bool send_record(struct session *s, int64_t seq, const char *rec, size_t 
 
 /* ---- records for Redis ---------------------------------------------------- */
 
+/* The signed context's fields of the chat's record (router.lua gives
+ * them to the agent): priority, sbuyer, sname, and product (a msgpack
+ * map {id, title, price, url} packed into one field). */
+static void write_context(struct proto_writer *w, const struct buyer_context *c)
+{
+    proto_w_key(w, "priority"); proto_w_cstr(w, context_priority_name(c->priority));
+    proto_w_key(w, "sbuyer");   proto_w_cstr(w, c->buyer_id);
+    proto_w_key(w, "sname");    proto_w_cstr(w, c->buyer_name);
+    if (c->product) {
+        struct proto_writer pw;
+        proto_writer_init(&pw, PROTO_MSGPACK, 0);
+        proto_w_map(&pw, 4);
+        proto_w_key(&pw, "id");    proto_w_cstr(&pw, c->product_id);
+        proto_w_key(&pw, "title"); proto_w_cstr(&pw, c->title);
+        proto_w_key(&pw, "price"); proto_w_cstr(&pw, c->price);
+        proto_w_key(&pw, "url");   proto_w_cstr(&pw, c->url);
+        proto_w_key(w, "product");
+        if (pw.err)
+            proto_w_nil(w);
+        else
+            proto_w_str(w, proto_writer_data(&pw), pw.len);
+        proto_writer_free(&pw);
+    }
+}
+
+/* A new chat's queue weight (arrivals it may go before): its signed priority's. */
+static uint32_t queue_weight(const struct store_conf *st, const struct buyer_context *c)
+{
+    if (!st || !c)
+        return 0;
+    const uint32_t w[CONTEXT__PRIORITIES] = {
+        [CONTEXT_NORMAL] = 0, [CONTEXT_ORDERED] = st->priority_weight_ordered,
+        [CONTEXT_PAID] = st->priority_weight_paid, [CONTEXT_VIP] = st->priority_weight_vip,
+    };
+    return c->priority < CONTEXT__PRIORITIES ? w[c->priority] : 0;
+}
+
+/* hello's context: kept when its store's site signed it, else ignored
+ * and logged with the reason (never the secret, never the payload). */
+static void take_context(struct buyer *b, const struct store_conf *st, const struct proto_value *v)
+{
+    struct buyer_context c;
+    const char *why;
+
+    if (!v || v->type == PROTO_NIL)
+        return;
+    if (v->type != PROTO_STR)
+        why = "format";
+    else if (!st || !st->context_secret || !st->context_secret[0])
+        why = "no_secret";
+    else
+        why = context_verify(v->u.s, v->len, gw.cfg->context_max_bytes, st->context_secret,
+                             (int64_t)(gw_wall_ms() / 1000), &c);
+    if (!why && !(b->ctx = malloc(sizeof c)))
+        why = "memory";
+    if (why) {
+        log_warn("context_ignored", "store=%s reason=%s", st ? st->id : "-", why);
+        return;
+    }
+    *b->ctx = c;
+}
+
 /* The chat's record, made with its first message (created: that message's time). */
 static int make_meta(struct buyer *b, uint64_t created)
 {
@@ -202,7 +266,9 @@ static int make_meta(struct buyer *b, uint64_t created)
         b->opens = -1;                   /* closed, no opening within 8 days */
     token_hash_hex(b->secret, sizeof b->secret, tok_hash);
     proto_writer_reset(&rec_w, PROTO_MSGPACK);
-    proto_w_map(&rec_w, b->opens ? 8 : 7);
+    proto_w_map(&rec_w, 7 + (b->opens ? 1 : 0) + (b->ctx ? 3 + b->ctx->product : 0));
+    if (b->ctx)
+        write_context(&rec_w, b->ctx);
     if (b->opens) {
         proto_w_key(&rec_w, "oh");   proto_w_int(&rec_w, b->opens);
     }
@@ -487,6 +553,7 @@ static void on_hello(struct session *s, const struct proto_value *f)
     const char *name = opt_str(f, "name", &bad);
     const char *group = opt_str(f, "group", &bad);
     const char *resume = opt_str(f, "resume", &bad);
+    const struct proto_value *context = proto_map_get(f, "context");
     int64_t since = 0;
     struct buyer *b;
 
@@ -544,9 +611,11 @@ static void on_hello(struct session *s, const struct proto_value *f)
         hex_encode(r, sizeof r, b->id + 2);
     }
     if (resume)
-        resume_chat(s, resume, since);
-    else
+        resume_chat(s, resume, since);    /* its record has its context */
+    else {
+        take_context(b, st, context);
         new_chat(s);
+    }
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -750,6 +819,7 @@ static void on_msg(struct session *s, const struct proto_value *f)
                                .tag = "", .store = "", .node = b->meta ? router_node() : "",
                                .queue_store = b->store, .queue_group = b->group,
                                .clock_start_ms = config_clock_start_ms(st),
+                               .queue_weight = queue_weight(st, b->ctx),
                                .now_ms = ts };
     q = req_new(s, id);
     if (q && plugin_hooked(CHATGW_EV_BUYER_MSG))
@@ -852,6 +922,7 @@ static void buyer_free(struct session *s)
     free(b->name);
     free(b->meta);
     free(b->agent_later);
+    free(b->ctx);
     free(b);
     s->data = NULL;
 }

@@ -35,7 +35,7 @@ static size_t fmt_u64(char *out, size_t cap, uint64_t v)
 }
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
 {
-    char keys[4][160], ttl[24], now[24], start[24] = "";
+    char keys[4][160], ttl[24], now[24], start[24] = "", weight[24] = "";
     int nkeys = a->greet ? 4 : 2;
     size_t start_len = 0;
 
@@ -49,22 +49,24 @@ int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
     size_t now_len = fmt_u64(now, sizeof now, a->now_ms);
     if (strcmp(a->who, "buyer") == 0)
         start_len = fmt_u64(start, sizeof start, a->clock_start_ms);
-    const char *argv[16];
-    size_t lens[16];
+    size_t weight_len = a->greet && a->queue_weight ? fmt_u64(weight, sizeof weight, a->queue_weight) : 0;
+    const char *argv[4 + 13];
+    size_t lens[4 + 13];
     for (int i = 0; i < nkeys; i++) {
         argv[i] = keys[i];
         lens[i] = strlen(keys[i]);
     }
     const char *args[] = { a->id, a->rec, ttl, a->greet ? a->greet : "", a->meta ? a->meta : "",
-                           a->chat, a->who, a->tag, now, a->store, a->node, start };
+                           a->chat, a->who, a->tag, now, a->store, a->node, start, weight };
     size_t arg_lens[] = { a->id_len, a->rec_len, ttl_len, a->greet ? a->greet_len : 0,
                           a->meta ? a->meta_len : 0, strlen(a->chat), strlen(a->who),
-                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len };
-    for (int i = 0; i < 12; i++) {
+                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len,
+                          weight_len };
+    for (int i = 0; i < 13; i++) {
         argv[nkeys + i] = args[i];
         lens[nkeys + i] = arg_lens[i];
     }
-    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 12, argv, lens);
+    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 13, argv, lens);
 }
 
 int store_resume(const char *chat, db_reply_cb *cb, void *ud)
@@ -221,12 +223,18 @@ void store_publish_store(const struct store_conf *st)
     for (int i = 0; i < st->nshift; i++)
         nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s%.*s", i ? " " : "",
                                (int)strcspn(st->shift[i], " "), st->shift[i]);
+    /* returning buyers (router.lua sticky_of): how long, in ms */
+    char sticky[24], sticky_wait[24];
+    fmt_u64(sticky, sizeof sticky, (uint64_t)st->sticky_days * 86400000u);
+    fmt_u64(sticky_wait, sizeof sticky_wait, st->sticky_wait_ms);
     const char *hset2[] = { "HSET", key, "hours", st->plan && !hw.err ? proto_writer_data(&hw) : "",
                             "overtime", st->overtime ? "1" : "0",
-                            "off_hours_text", st->off_hours_text, "shifts", names };
+                            "off_hours_text", st->off_hours_text, "shifts", names,
+                            "sticky", sticky, "sticky_wait", sticky_wait };
     size_t lens2[] = { 4, strlen(key), 5, st->plan && !hw.err ? hw.len : 0, 8, 1, 14,
-                       strlen(st->off_hours_text), 6, strlen(names) };
-    db_command(NULL, NULL, 10, hset2, lens2);
+                       strlen(st->off_hours_text), 6, strlen(names), 6, strlen(sticky), 11,
+                       strlen(sticky_wait) };
+    db_command(NULL, NULL, 14, hset2, lens2);
     proto_writer_free(&hw);
     db_command(NULL, NULL, 3, sadd, NULL);
     proto_writer_free(&w);

@@ -45,6 +45,7 @@ struct store_append {
     uint64_t clock_start_ms;           /* a buyer message: its store's first clock step; 0 = none */
     const char *queue_store;           /* with greet: the queue the new chat joins */
     const char *queue_group;
+    uint32_t queue_weight;             /* with greet: arrivals it goes before (its priority) */
     uint64_t now_ms;
 };
 /* Reply (STORE_APPEND_REPLY elements): {seq, duplicate 0|1, greeting

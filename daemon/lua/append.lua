@@ -20,6 +20,7 @@
 -- a new chat has none before its first message.
 -- ARGV[12] a buyer message: ms from an unanswered message to the clock's
 -- first step in its store ('0' = no clock; '' for others).
+-- ARGV[13] with a greeting: the new chat's queue weight ('' = 0, see below).
 -- The clock: a buyer message with none unanswered before it starts it
 -- (ua = now; nothing else: router.lua's clock step keeps the rest) and
 -- puts a deadline in cg:clock unless an earlier one is there; an agent's message stops it (ua = '') and is a response, timed
@@ -75,7 +76,10 @@ if ARGV[4] ~= '' and n == 0 then
   -- queue scores come from one counter: unique and increasing on every
   -- node whatever its clock, so the position told here is the one the
   -- chat has (only chats sent to the head, see router.lua, go before it)
-  redis.call('ZADD', KEYS[3], 'NX', redis.call('INCR', KEYS[4]), chat)
+  -- (ARGV[13] the chat's queue weight, from its signed priority: it goes
+  -- before the chats that arrived at most that many arrivals earlier)
+  local w = tonumber(ARGV[13]) or 0
+  redis.call('ZADD', KEYS[3], 'NX', redis.call('INCR', KEYS[4]) - (w > 0 and w + 0.5 or 0), chat)
   pos = redis.call('ZRANK', KEYS[3], chat) + 1
 end
 set[#set + 1] = 'n'

@@ -30,5 +30,6 @@ local KEY = {
   FLOOR_CHAN  = 'cg:floor:%s',
   PLUGIN_KV   = 'cg:pkv:%s:%s',
   ROSTER      = 'cg:roster:%s',
+  BUYER       = 'cg:buyer:%s:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

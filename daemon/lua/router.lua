@@ -53,7 +53,8 @@ local function ckey(c) return key('CHAT', c) end
 -- A chat's record is fields of its hash (daemon/chat.h), next to its
 -- messages: these are the record's, the numbers among them read as numbers.
 local META = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
-               'agent_name', 'assigned', 'reason', 'closed', 'an', 'outcome' }
+               'agent_name', 'assigned', 'reason', 'closed', 'an', 'outcome',
+               'priority', 'sbuyer', 'sname', 'product' }
 local NUMERIC = { created = true, assigned = true, closed = true }
 
 local function agent_info(a)
@@ -173,7 +174,7 @@ local HEAD = 2 ^ 50
 -- A store's settings as the nodes publish them (store.c), read once per
 -- script run: the clock's durations (ms) and its texts (templates).
 local STORE_NUM = { 'hold_after', 'hold_every', 'hold_max', 'breach_after', 'reassign_after',
-                    'away_reassign', 'stats_ttl', 'overtime' }
+                    'away_reassign', 'stats_ttl', 'overtime', 'sticky', 'sticky_wait' }
 local stores = {}
 local function store_cfg(st)
   local cfg = stores[st]
@@ -402,9 +403,17 @@ local function give(c, m, a, info, rt, waited_from, hist)
       redis.call('HSET', ckey(c), 'dl', d)
     end
   end
+  -- a returning buyer (signed id) comes back to this agent (see sticky_of)
+  local sticky = store_cfg(m.store).sticky
+  if m.sbuyer and m.sbuyer ~= '' and sticky > 0 then
+    redis.call('SET', key('BUYER', m.store, m.sbuyer), a, 'PX', sticky)
+  end
   local first, recs = history(c, hist)
+  -- the signed context: for the agent only (the buyer's frames never carry it)
   to_agent(a, { k = 'assign', chat = c, buyer = m.buyer or '', bname = m.name or '',
-                group = m.group or '', waited = now - waited_from, first = first, hist = recs })
+                group = m.group or '', waited = now - waited_from, first = first, hist = recs,
+                priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
+                product = m.product and cmsgpack.unpack(m.product) or nil })
   to_buyer(c, { k = 'agent', name = info.name })
 end
 
@@ -570,36 +579,85 @@ if op == 'state' then
   return groups_of(a)
 end
 
+-- ---- returning buyers ------------------------------------------------------
+-- give() keeps a signed buyer's last agent in cg:buyer:<store>:<id> for
+-- the store's sticky_days. A chat of that buyer goes to that agent when it
+-- can take one ('give'); while it is ready, online and on duty but full,
+-- the chat waits for it ('wait': others skip it) until field 'sw', set
+-- sticky_wait after an agent first could have taken it; then, or when
+-- that agent is away, gone or off shift, it goes to anyone. Nothing wakes
+-- the wait's end but the heartbeat's assignment (within node_heartbeat),
+-- or the agent's own release of a chat.
+local function in_group(info, group)
+  for _, g in ipairs(info and info.groups or {}) do
+    if g == group then return true end
+  end
+  return false
+end
+
+local function eligible(a, info, rt, store, group)
+  return info and in_group(info, group) and info.store == store and rt.state == 'ready'
+     and rt.online > 0 and on_duty(a, info, rt)
+end
+
+local function sticky_of(c, m, store, group)
+  local cfg = store_cfg(store)
+  if not m.sbuyer or m.sbuyer == '' or cfg.sticky <= 0 then return nil end
+  local a = redis.call('GET', key('BUYER', store, m.sbuyer))
+  if not a then return nil end
+  local info, rt = agent_info(a), runtime(a)
+  if not eligible(a, info, rt, store, group) then return nil end
+  if rt.load < info.cap then return 'give', a, info, rt end
+  local sw = tonumber(redis.call('HGET', ckey(c), 'sw'))
+  if not sw then
+    sw = now + cfg.sticky_wait
+    redis.call('HSET', ckey(c), 'sw', sw)
+  end
+  if now < sw then return 'wait' end
+  return nil
+end
+
+-- How far down its queue assign looks past chats waiting for their agent.
+local STICKY_SCAN = 32
+
 if op == 'assign' then
   local store, group, max, hist = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
   local qk, rk = key('QUEUE', store, group), key('READY', store, group)
   local out, tries = {}, 0
   while #out < 2 * max and tries < 4 * max + 16 do
     tries = tries + 1
-    local head = redis.call('ZRANGE', qk, 0, 0, 'WITHSCORES')
-    if #head == 0 then break end
+    local heads = redis.call('ZRANGE', qk, 0, STICKY_SCAN - 1)
+    if #heads == 0 then break end
     local cand = redis.call('ZRANGE', rk, 0, 0)
     if #cand == 0 then break end
     local a = cand[1]
     local info, rt = agent_info(a), runtime(a)
-    local in_group = false
-    for _, g in ipairs(info and info.groups or {}) do
-      if g == group then in_group = true end
-    end
     -- eligibility, checked again here: the ready set may be stale (an agent
-    -- edited by chatgwctl, a node gone). Shifts will add their check here.
-    if not info or not in_group or info.store ~= store or rt.state ~= 'ready'
-       or rt.online <= 0 or rt.load >= info.cap or not on_duty(a, info, rt) then
+    -- edited by chatgwctl, a node gone, a shift over)
+    if not eligible(a, info, rt, store, group) or rt.load >= info.cap then
       redis.call('ZREM', rk, a)                 -- a stale entry: drop it, look again
     else
-      local c = head[1]
-      redis.call('ZREM', qk, c)
-      local m = meta_get(c)
-      if m and m.state ~= 'closed' and not m.agent then
-        give(c, m, a, info, rt, m.created or now, hist)
-        out[#out + 1] = c
-        out[#out + 1] = a
+      -- the first chat not waiting for its returning buyer's agent
+      local picked = false
+      for _, c in ipairs(heads) do
+        local m = meta_get(c)
+        local how, sa, si, sr
+        if m and m.state ~= 'closed' and not m.agent then
+          how, sa, si, sr = sticky_of(c, m, store, group)
+        end
+        if how ~= 'wait' then
+          redis.call('ZREM', qk, c)
+          if m and m.state ~= 'closed' and not m.agent then
+            if how == 'give' then a, info, rt = sa, si, sr end
+            give(c, m, a, info, rt, m.created or now, hist)
+            out[#out + 1] = c
+            out[#out + 1] = a
+          end
+          picked = true
+          break
+        end
       end
+      if not picked then break end
     end
   end
   return out
@@ -674,7 +732,8 @@ if op == 'chats' then
     local m = meta_get(c)
     local first, recs = history(c, hist)
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
-                      now - (m.created or now), first, recs }
+                      now - (m.created or now), first, recs,
+                      m.priority or '', m.sbuyer or '', m.sname or '', m.product or '' }
   end
   return out
 end
@@ -846,7 +905,7 @@ local function clock_chat(c, hist, out)
       end
       local q = key('QUEUE', m.store, m.group)
       local sc = tonumber(redis.call('ZSCORE', q, c))
-      if sc and sc > 0 then redis.call('ZADD', q, sc - HEAD, c) end
+      if sc and sc > -HEAD / 2 then redis.call('ZADD', q, sc - HEAD, c) end
       local at_ = opens > 0 and opens or now + 86400000
       redis.call('HSET', K, 'ua', at_, 'dl', at_, 'hw', 0)
       redis.call('ZADD', key('CLOCK'), at_, c)
