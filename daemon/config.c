@@ -180,6 +180,8 @@ static const struct opt global_opts[] = {
         "agent's welcome, per chat"),
     U32(assign_batch, "16", 1, 10000, "chats", "most chats one assignment step hands out (a step "
         "holds Redis for about 0.1 ms per chat)"),
+    U32(snapshot_chats, "500", 1, 100000, "chats", "most live chats a supervisor's snapshot lists "
+        "(more: it says truncated); each costs Redis about 5 us and the frame about 200 bytes"),
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),

@@ -40,6 +40,7 @@
     X(CLOCK,      "cg:clock",        "deadlines: chat ids and a:<agent>, by when due")  \
     X(STATS,      "cg:stats:%s:%s",  "store, hour since the epoch: counters by field") \
     X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors") \
+    X(FLOOR_NODES,"cg:floornodes:%s","store: nodes listening on its floor channel")     \
     X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values")
 
 enum key_name {

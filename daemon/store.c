@@ -34,8 +34,8 @@ static size_t fmt_u64(char *out, size_t cap, uint64_t v)
 }
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
 {
-    char keys[4][160], ttl[24], now[24], start[24] = "";
-    int nkeys = a->greet ? 4 : 2;
+    char keys[5][160], ttl[24], now[24], start[24] = "";
+    int nkeys = a->greet ? 5 : 2;
     size_t start_len = 0;
 
     store_key(keys[0], sizeof keys[0], KEY_CHAT, a->chat, NULL);
@@ -43,13 +43,14 @@ int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
     if (a->greet) {
         store_key(keys[2], sizeof keys[2], KEY_QUEUE, a->queue_store, a->queue_group);
         store_key(keys[3], sizeof keys[3], KEY_QSEQ, NULL, NULL);
+        store_key(keys[4], sizeof keys[4], KEY_FLOOR_NODES, a->queue_store, NULL);
     }
     size_t ttl_len = fmt_u64(ttl, sizeof ttl, gw.cfg->transcript_ttl_ms);
     size_t now_len = fmt_u64(now, sizeof now, a->now_ms);
     if (strcmp(a->who, "buyer") == 0)
         start_len = fmt_u64(start, sizeof start, a->clock_start_ms);
-    const char *argv[16];
-    size_t lens[16];
+    const char *argv[24];
+    size_t lens[24];
     for (int i = 0; i < nkeys; i++) {
         argv[i] = keys[i];
         lens[i] = strlen(keys[i]);
@@ -248,6 +249,33 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
 }
 
 /* ---- supervisors ---- */
+
+int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *stores,
+                         db_reply_cb *cb, void *ud)
+{
+    const char *argv[3 + STORE_SNAPSHOT_STORES_MAX];
+    char now[24], max[24];
+
+    if (nstores < 1 || nstores > STORE_SNAPSHOT_STORES_MAX)
+        return -1;
+    fmt_u64(now, sizeof now, gw_wall_ms());
+    fmt_u64(max, sizeof max, max_chats);
+    argv[0] = "snapshot";
+    argv[1] = now;
+    argv[2] = max;
+    for (int i = 0; i < nstores; i++)
+        argv[3 + i] = stores[i];
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 3 + nstores, argv, NULL);
+}
+
+int store_floor_listener(const char *store, bool on)
+{
+    char key[160];
+
+    store_key(key, sizeof key, KEY_FLOOR_NODES, store, NULL);
+    const char *argv[] = { on ? "HSET" : "HDEL", key, gw.node_id, "1" };
+    return db_command(NULL, NULL, on ? 4 : 3, argv, NULL);
+}
 
 int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
 {

@@ -14,12 +14,14 @@
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
- *      store_supervisor_identity; for plugins:
+ *      store_supervisor_identity, store_floor_listener, store_floor_snapshot;
+ *      for plugins:
  *      store_plugin_kv_get/set/del/incr.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,6 +105,15 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
 /* Reply: {name, store ("*" = every store), token hash} of cg:sup:<id>
  * (nil fields when absent). */
 int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud);
+/* The floor of some stores, as floor.lua "snapshot" reads it: one msgpack
+ * map (see floor.lua) with at most max_chats live chats. */
+#define STORE_SNAPSHOT_STORES_MAX 256
+int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *stores,
+                         db_reply_cb *cb, void *ud);
+/* This node listens on the store's floor channel (or no longer): the
+ * scripts publish the store's floor events only while some node does
+ * (cg:floornodes:<store>). No reply. */
+int store_floor_listener(const char *store, bool on);
 
 /* ---- for plugins (plugin.c) ---- */
 

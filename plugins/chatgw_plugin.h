@@ -140,7 +140,7 @@ enum chatgw_event_id {
 #define CHATGW_EVENT_ENUM(name, num) CHATGW_EV_##name = num,
     CHATGW_HOOK_EVENT_MAP(CHATGW_EVENT_ENUM)
 #undef CHATGW_EVENT_ENUM
-    CHATGW_EV_MAX = 18
+    CHATGW_EV_MAX = 21
 };
 
 /*

@@ -3,8 +3,10 @@
 -- messages, each message under its seq, 'loc' the buyer's node, 'an' the
 -- agent's nodes, the client ids, the clock's fields; see daemon/chat.h),
 -- KEYS[2] cg:clock (the deadlines, see router.lua). With a greeting (the
--- chat's first message) also KEYS[3] its group's queue and KEYS[4] the
--- queue counter: a new chat joins its queue in the same step.
+-- chat's first message) also KEYS[3] its group's queue, KEYS[4] the
+-- queue counter and KEYS[5] its store's floor listeners (router.lua's
+-- to_floor): a new chat joins its queue in the same step, and the store's
+-- supervisors hear of it when some node listens.
 -- ARGV[1] client id ('' = none), ARGV[2] record, ARGV[3] ttl ms,
 -- ARGV[4] greeting record to store right after it when the chat has no
 -- message yet ('' = none), ARGV[5] the chat's record (msgpack map) to
@@ -77,6 +79,10 @@ if ARGV[4] ~= '' and n == 0 then
   -- chat has (only chats sent to the head, see router.lua, go before it)
   redis.call('ZADD', KEYS[3], 'NX', redis.call('INCR', KEYS[4]), chat)
   pos = redis.call('ZRANK', KEYS[3], chat) + 1
+  if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then
+    redis.call('PUBLISH', key('FLOOR_CHAN', store), cmsgpack.pack({ k = 'queued', chat = chat,
+      store = store, group = got[9], position = pos }))
+  end
 end
 set[#set + 1] = 'n'
 set[#set + 1] = greet > 0 and greet or seq
