@@ -139,6 +139,7 @@ struct config {
     uint32_t history_max;         /* messages with assign/welcome: 50 */
     uint32_t assign_batch;        /* chats per assignment step: 16 */
     uint32_t snapshot_chats;      /* live chats in a supervisor's snapshot: 500 */
+    uint32_t supervisor_watch_max; /* chats one supervisor session watches: 20 */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

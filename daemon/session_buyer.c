@@ -299,7 +299,9 @@ static void on_replay_page(void *ud, redisReply *r)
          */
         if (s->out_bytes >= gw.cfg->outbound_max_bytes / 2)
             break;
+        /* a private record (a note, a whisper) is had, never sent */
         if (e->type == REDIS_REPLY_STRING && !window_has(&b->had, b->replay_next) &&
+            !chat_record_is_private(e->str, e->len) &&
             !send_record(s, b->replay_next, e->str, e->len))
             log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
         window_mark(&b->had, b->replay_next);
@@ -905,6 +907,10 @@ static void buyer_on_event(struct session *s, const struct event *e)
          * with the subscriber link (buyer_resync catches up) */
         if (seq <= 0 || window_has(&b->had, seq) || !rec || rec->type != PROTO_STR)
             return;
+        if (chat_record_is_private(rec->u.s, rec->len)) {
+            window_mark(&b->had, seq);      /* never the buyer's (append.lua sends none) */
+            return;
+        }
         if (b->replaying) {
             catch_up(s, seq);               /* keep the order: after the replay */
             return;

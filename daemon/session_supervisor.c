@@ -47,36 +47,10 @@
 #include "session.h"
 #include "session_supervisor.h"
 #include "store.h"
+#include "supervisor.h"
 #include "token.h"
 
 #define TOKEN_HEX 64
-#define SUP_NAME_MAX 256
-#define ALL_STORES "*"
-
-/* A floor event held while a snapshot is read (encoded in the session's encoding). */
-struct pending {
-    struct pending *next;
-    size_t len;
-    char data[];
-};
-
-struct sup {
-    char id[INDEX_KEY_MAX + 1];
-    char name[SUP_NAME_MAX];
-    char store[CONFIG_ID_MAX + 1];       /* one store, or "*" */
-    char token_hash[TOKEN_HASH_HEX + 1];
-    char ip[64];
-    uint8_t logging_in, logged_in, malformed;
-    struct login_ticket ticket;
-    struct session *s;
-    struct sup *prev, *next;             /* logged in on this node */
-    char (*listening)[CONFIG_ID_MAX + 1]; /* the floor channels it holds */
-    size_t nlistening;
-    /* a snapshot being read: events wait behind it, so that none is lost */
-    bool snap_busy, snap_again;
-    struct pending *pend_head, *pend_tail;
-    size_t pend_bytes;
-};
 
 struct sup_req {
     struct session *s;
@@ -92,6 +66,11 @@ static struct {
 } SV;
 
 static struct sup *S_(struct session *s) { return s->data; }
+
+struct sup *sup_first(void)
+{
+    return SV.head;
+}
 
 /* ---- floor channels, counted per store ------------------------------------- */
 
@@ -178,6 +157,16 @@ static void sup_unlink(struct sup *p)
 
 /* ---- events to the floor ---------------------------------------------------- */
 
+static void pend_free(struct sup *p)
+{
+    for (struct pending *f = p->pend_head, *next; f; f = next) {
+        next = f->next;
+        free(f);
+    }
+    p->pend_head = p->pend_tail = NULL;
+    p->pend_bytes = 0;
+}
+
 static const char *ev_s(const struct proto_value *ev, const char *k)
 {
     const struct proto_value *v = ev ? proto_map_get(ev, k) : NULL;
@@ -225,18 +214,18 @@ static bool sees(const struct sup *p, const char *store)
 }
 
 /*
- * Sends a frame written in the session's writer, or, while a snapshot is
- * being read, keeps it to send right after the snapshot: the snapshot may
- * be read after the event happened (the client applies both, and events
- * are idempotent on the snapshot), but an event is never lost between the
- * read and the frame. Held frames past outbound_max_bytes are dropped and
- * another snapshot is read instead.
+ * Sends a frame written in the session's writer, or, while a read that
+ * events must follow is under way (a snapshot, a watch's history), keeps
+ * it to send right after that read's frame: the read may see what the
+ * event says (the client applies both; events repeat harmlessly), but an
+ * event is never lost between the read and its frame. Held frames past
+ * outbound_max_bytes are dropped and a fresh snapshot is read instead.
  */
-static void sup_emit(struct sup *p, struct proto_writer *w)
+void sup_emit(struct sup *p, struct proto_writer *w)
 {
     struct pending *f;
 
-    if (!p->snap_busy) {
+    if (!p->holds) {
         session_send(p->s, w);
         return;
     }
@@ -244,6 +233,7 @@ static void sup_emit(struct sup *p, struct proto_writer *w)
         return;
     if (p->pend_bytes + w->len > gw.cfg->outbound_max_bytes ||
         !(f = malloc(sizeof *f + w->len))) {
+        pend_free(p);
         p->snap_again = true;
         return;
     }
@@ -258,14 +248,29 @@ static void sup_emit(struct sup *p, struct proto_writer *w)
     p->pend_bytes += w->len;
 }
 
-static void pend_free(struct sup *p)
+void sup_hold(struct sup *p)
 {
-    for (struct pending *f = p->pend_head, *next; f; f = next) {
-        next = f->next;
-        free(f);
+    p->holds++;
+}
+
+static void snapshot_ask(struct session *s);
+
+void sup_release(struct sup *p)
+{
+    struct session *s = p->s;
+
+    if (p->holds && --p->holds)
+        return;
+    for (struct pending *f = p->pend_head; f && session_alive(s); f = f->next) {
+        struct proto_writer *w = session_writer(s);
+        proto_w_raw(w, f->data, f->len);
+        session_send(s, w);
     }
-    p->pend_head = p->pend_tail = NULL;
-    p->pend_bytes = 0;
+    pend_free(p);
+    if (p->snap_again && session_alive(s) && !p->snap_busy) {
+        p->snap_again = false;
+        snapshot_ask(s);
+    }
 }
 
 static void send_floor_event(struct session *s, const struct floor_kind *k, const char *store,
@@ -323,6 +328,10 @@ static void on_floor_event(const struct event *ev, void *ud)
     for (size_t i = 0; i < sizeof floor_kinds / sizeof floor_kinds[0]; i++)
         if (floor_kinds[i].id == ev->id)
             k = &floor_kinds[i];
+    if (ev->id == EV_WATCH_MSG) {
+        supervise_on_watch_msg(ev);
+        return;
+    }
     if (!k)
         return;
     store = ev_s(ev->body, "store");
@@ -336,8 +345,6 @@ static void on_floor_event(const struct event *ev, void *ud)
 }
 
 /* ---- the snapshot ------------------------------------------------------------- */
-
-static void snapshot_ask(struct session *s);
 
 /* The stores a supervisor sees, as this node serves them. */
 static int sup_stores(const struct sup *p, const char **out, int cap)
@@ -403,17 +410,7 @@ static void on_snapshot(void *ud, redisReply *r)
     } else {
         send_snapshot(s, r);
     }
-    /* then what happened meanwhile, in order */
-    for (struct pending *f = p->pend_head; f && session_alive(s); f = f->next) {
-        struct proto_writer *w = session_writer(s);
-        proto_w_raw(w, f->data, f->len);
-        session_send(s, w);
-    }
-    pend_free(p);
-    if (p->snap_again && session_alive(s)) {
-        p->snap_again = false;
-        snapshot_ask(s);
-    }
+    sup_release(p);                     /* then what happened meanwhile, in order */
 }
 
 static void snapshot_ask(struct session *s)
@@ -435,6 +432,19 @@ static void snapshot_ask(struct session *s)
         return;
     }
     p->snap_busy = true;
+    sup_hold(p);
+}
+
+size_t sup_store_list(const struct sup *p, char *out, size_t cap)
+{
+    const char *stores[STORE_SNAPSHOT_STORES_MAX];
+    int n = sup_stores(p, stores, STORE_SNAPSHOT_STORES_MAX);
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", stores[i]);
+    return len < cap ? len : cap - 1;
 }
 
 static void on_snapshot_frame(struct session *s, const struct proto_value *f)
@@ -668,13 +678,16 @@ static void sup_close(struct session *s)
     login_gate_leave(&p->ticket, p->ticket.admitted, gw_now_ms());
     if (p->logged_in)
         log_info("supervisor_logout", "supervisor=%s", p->id);
+    supervise_forget(p);                /* its watches end */
     sup_unlink(p);
 }
 
 static void sup_free(struct session *s)
 {
-    if (s->data)
+    if (s->data) {
         pend_free(s->data);
+        free(((struct sup *)s->data)->watch);
+    }
     free(s->data);
     s->data = NULL;
 }
@@ -693,6 +706,16 @@ static void sup_stop(void)
 static const struct frame_handler sup_frames[] = {
     { "login",    on_login,          false, { { "token", PROTO_STR } } },
     { "snapshot", on_snapshot_frame, true,  { { NULL, 0 } } },
+    { "watch",    supervise_watch,   true,  { { "chat", PROTO_STR } } },
+    { "join",     supervise_join,    true,  { { "chat", PROTO_STR } } },
+    { "unwatch",  supervise_unwatch, true,  { { "chat", PROTO_STR } } },
+    { "whisper",  supervise_whisper, true,  { { "chat", PROTO_STR }, { "text", PROTO_STR } } },
+    { "msg",      supervise_msg,     true,  { { "chat", PROTO_STR }, { "id", PROTO_STR },
+                                              { "text", PROTO_STR } } },
+    { "assign",   supervise_assign,  true,  { { "chat", PROTO_STR }, { "agent", PROTO_STR } } },
+    { "transfer", supervise_transfer, true, { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
+    { "close",    supervise_close,   true,  { { "chat", PROTO_STR } } },
+    { "transcript", supervise_transcript, true, { { "chat", PROTO_STR } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

@@ -56,15 +56,17 @@ int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
         lens[i] = strlen(keys[i]);
     }
     const char *args[] = { a->id, a->rec, ttl, a->greet ? a->greet : "", a->meta ? a->meta : "",
-                           a->chat, a->who, a->tag, now, a->store, a->node, start };
+                           a->chat, a->who, a->tag, now, a->store, a->node, start,
+                           a->private_rec ? "1" : "" };
     size_t arg_lens[] = { a->id_len, a->rec_len, ttl_len, a->greet ? a->greet_len : 0,
                           a->meta ? a->meta_len : 0, strlen(a->chat), strlen(a->who),
-                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len };
-    for (int i = 0; i < 12; i++) {
+                          strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len,
+                          a->private_rec ? 1 : 0 };
+    for (int i = 0; i < 13; i++) {
         argv[nkeys + i] = args[i];
         lens[nkeys + i] = arg_lens[i];
     }
-    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 12, argv, lens);
+    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 13, argv, lens);
 }
 
 int store_resume(const char *chat, db_reply_cb *cb, void *ud)
@@ -266,6 +268,17 @@ int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *sto
     for (int i = 0; i < nstores; i++)
         argv[3 + i] = stores[i];
     return db_eval(DB_LUA_FLOOR, cb, ud, 0, 3 + nstores, argv, NULL);
+}
+
+int store_transcript(const char *chat, const char *stores, int64_t from, int max,
+                     db_reply_cb *cb, void *ud)
+{
+    char f[24], m[24];
+
+    fmt_u64(f, sizeof f, (uint64_t)(from > 0 ? from : 1));
+    fmt_u64(m, sizeof m, (uint64_t)(max > 0 ? max : 1));
+    const char *argv[] = { "transcript", "0", chat, stores, f, m };
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 6, argv, NULL);
 }
 
 int store_floor_listener(const char *store, bool on)

@@ -22,9 +22,14 @@
 --           chats (cg:achats) are the live chats held, the queues' members
 --           the live chats waiting. Today's numbers come from the hourly
 --           statistics (stats.lua's layout) since 00:00 UTC.
+--   transcript chat stores from max
+--           a supervisor reads a chat of its stores (space-separated), open
+--           or closed: {the chat's record as a msgpack map, first seq,
+--           {records first..first+max-1}, number of messages}, or the
+--           error "not_found" (no such chat, or another store's).
 --
--- The chat's creation time is the one read of chat data here (created_ms);
--- it follows the chat layout (the chat's hash, field `created`).
+-- The snapshot and the transcript read the chat's hash (its record's
+-- fields and messages), as daemon/chat.h lays it out.
 local op, now = ARGV[1], tonumber(ARGV[2])
 
 local function created_ms(c)
@@ -62,6 +67,32 @@ local function quantile(h, q)
     acc = acc + h[i]
     if acc >= q * total then return BOUNDS[i] or BOUNDS[#BOUNDS] + 1 end
   end
+end
+
+local RECORD = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'agent', 'agent_name',
+                 'assigned', 'closed', 'reason', 'outcome', 'brn', 'fr', 'rn', 'rating',
+                 'rating_comment' }
+local NUM = { created = true, assigned = true, closed = true, brn = true, fr = true, rn = true,
+              rating = true }
+
+if op == 'transcript' then
+  local c, list, from, max = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  local K = key('CHAT', c)
+  local v = redis.call('HMGET', K, 'n', unpack(RECORD))
+  if not v[2] or not string.find(' ' .. list .. ' ', ' ' .. v[2] .. ' ', 1, true) then
+    return redis.error_reply('not_found')
+  end
+  local rec = {}
+  for i, f in ipairs(RECORD) do
+    local x = v[i + 1]
+    if x and x ~= '' then rec[f] = NUM[f] and tonumber(x) or x end
+  end
+  local n = tonumber(v[1]) or 0
+  local first, last = math.max(from, 1), math.min(math.max(from, 1) + max - 1, n)
+  local seqs = {}
+  for q = first, last do seqs[#seqs + 1] = q end
+  local recs = #seqs > 0 and redis.call('HMGET', K, unpack(seqs)) or {}
+  return { cmsgpack.pack(rec), first, recs, n }
 end
 
 if op == 'snapshot' then

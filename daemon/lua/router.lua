@@ -42,6 +42,12 @@
 --                                 dead = 1 when NODE had been declared dead
 --                                 (its sessions dropped: register them again)
 --   reset_node                    NODE starts: forget what its last run held
+--   watch   chat on|off stores hist
+--                                 NODE hears every record of the chat (a
+--                                 supervisor watches it), with its history
+--   supervise action chat stores ttl hist target force
+--                                 a supervisor's assign, transfer or close
+--   (floor events of every step go to cg:floor:<store>: see to_floor)
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local function ckey(c) return key('CHAT', c) end
@@ -192,6 +198,11 @@ local function system_msg(c, text, agent, from, name)
   local seq = push(c, rec)
   to_buyer(c, { k = 'bmsg', seq = seq, rec = rec })
   if agent then to_agent(agent, { k = 'amsg', chat = c, seq = seq, rec = rec }) end
+  local wn = redis.call('HGET', ckey(c), 'wn')       -- supervisors watching (op watch)
+  if wn then
+    local ev = cmsgpack.pack({ k = 'wmsg', chat = c, seq = seq, rec = rec })
+    for _, n in ipairs(cmsgpack.unpack(wn)) do redis.call('PUBLISH', key('NODE_CHAN', n), ev) end
+  end
   return seq
 end
 
@@ -669,6 +680,82 @@ if op == 'sweep' then
   end
   local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
   return { scan[1], touched, declared_dead and 1 or 0, tonumber(head[2]) or 0 }
+end
+
+-- ---- the supervisors' hands on the floor ----------------------------------
+-- A supervisor acts on the chats of its stores (stores: space-separated);
+-- another store's chat and one that does not exist answer alike.
+local function in_stores(list, st)
+  return st ~= nil and string.find(' ' .. list .. ' ', ' ' .. st .. ' ', 1, true) ~= nil
+end
+
+if op == 'watch' then
+  -- watch chat on|off stores hist: NODE hears every record of the chat
+  -- (the chat's field 'wn', the watching nodes, read by append.lua); on:
+  -- answers {store, group, state, agent, buyer name, first seq, history}
+  local c, on, list, hist = ARGV[4], ARGV[5] == 'on', ARGV[6], tonumber(ARGV[7])
+  local m = meta_get(c)
+  if not m or not in_stores(list, m.store) then return redis.error_reply('not_found') end
+  local wn, out = redis.call('HGET', ckey(c), 'wn'), {}
+  for _, n in ipairs(wn and cmsgpack.unpack(wn) or {}) do
+    if n ~= node then out[#out + 1] = n end
+  end
+  if on then out[#out + 1] = node end
+  if #out > 0 then redis.call('HSET', ckey(c), 'wn', cmsgpack.pack(out))
+  else redis.call('HDEL', ckey(c), 'wn') end
+  if not on then return 1 end
+  local first, recs = history(c, hist)
+  return { m.store, m.group or '', m.state or '', m.agent or '', m.name or '', first, recs }
+end
+
+if op == 'supervise' then
+  -- supervise action chat stores ttl hist target force: a supervisor
+  -- overrides the router. close; transfer to 'group:NAME' (the head of
+  -- its queue) or to an agent that is eligible but for its groups;
+  -- assign to an agent of the store that is online (force: whatever its
+  -- state and load). Answers the "store group" queues to assign from.
+  local action, c, list, ttl, hist, target, force =
+    ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] or '', ARGV[10] == '1'
+  local m = meta_get(c)
+  if not m or not in_stores(list, m.store) then return redis.error_reply('not_found') end
+  if m.state == 'closed' then return redis.error_reply('closed') end
+  local owner = m.agent
+  local out = owner and groups_of(owner) or {}
+  if action == 'close' then
+    m.state, m.reason, m.closed = 'closed', 'supervisor_closed', now
+    m.agent, m.an = nil, nil
+    meta_set(c, m)
+    redis.call('PEXPIRE', ckey(c), ttl)
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
+    if owner then take_back(c, owner, 'closed', m.store) end
+    to_buyer(c, { k = 'closed', reason = m.reason, store = m.store })
+    to_floor(m.store, { k = 'closed', chat = c, reason = m.reason, group = m.group })
+    return out
+  end
+  local g = action == 'transfer' and string.match(target, '^group:(.+)$')
+  if g then
+    if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    if owner then take_back(c, owner, 'transferred', m.store)
+    else redis.call('ZREM', key('QUEUE', m.store, m.group), c) end
+    m.group = g
+    requeue(c, m, store_text(m, 'transfer_text'))
+    out[#out + 1] = m.store .. ' ' .. g
+    return out
+  end
+  local info, rt = agent_info(target), runtime(target)
+  if not info or info.store ~= m.store then return redis.error_reply('not_found') end
+  if target == owner or rt.online <= 0 or
+     (not (action == 'assign' and force) and (rt.state ~= 'ready' or rt.load >= info.cap)) then
+    return redis.error_reply('conflict')
+  end
+  if owner then
+    take_back(c, owner, 'transferred', m.store)
+    system_msg(c, store_text(m, 'transfer_text'), nil)
+  else
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
+  end
+  give(c, m, target, info, rt, owner and now or m.created or now, hist)
+  return out
 end
 
 -- ---- the 30-second clock ---------------------------------------------------

@@ -245,3 +245,41 @@ def test_a_snapshot_lists_at_most_snapshot_chats(redis, gateway):
         assert s.snapshot["queues"][0]["queued"] == 3
 
     run(body())
+
+
+def test_a_relayed_message_still_costs_three_redis_commands(redis, gateway):
+    """The floor adds nothing to the message path: HMGET, HSET, PUBLISH
+    (bench/run relay measures it under load; this pins it for one message,
+    and shows a watcher's node costs one PUBLISH more)."""
+    gw = gateway(redis.url, node_heartbeat="1m", node_timeout="5m")
+    r = redis.client()
+    alice = make_agent(r, "alice")
+    sam = make_supervisor(r, "sam")
+
+    def commands():
+        stats = r.info("commandstats")
+        return {k[len("cmdstat_"):]: v["calls"] for k, v in stats.items()
+                if not k.startswith(("cmdstat_eval", "cmdstat_info", "cmdstat_config"))}
+
+    async def relay(d, c, chat, mid):
+        r.config_resetstat()
+        await d.send({"t": "msg", "chat": chat, "id": mid, "text": "hello"})
+        await d.expect("ack")
+        await frames_until(c, lambda f: f["t"] == "msg")
+        return commands()
+
+    async def body():
+        d, _ = await agent(gw, alice)
+        c, w = await buyer(gw)
+        await c.first_message()
+        chat = (await d.expect("assign"))["chat"]
+        await c.send({"t": "msg", "id": "m2", "text": "?"})
+        await frames_until(c, lambda f: f["t"] == "ack")
+        await d.expect("msg")
+        assert await relay(d, c, chat, "a1") == {"hmget": 1, "hset": 1, "publish": 1}
+        s, _ = await supervisor(gw, sam)
+        await s.send({"t": "watch", "chat": chat})
+        await frames_until(s, lambda f: f["t"] == "watching")
+        assert await relay(d, c, chat, "a2") == {"hmget": 1, "hset": 1, "publish": 2}
+
+    run(body())
