@@ -572,6 +572,7 @@ if op == 'release' then
     m.closed = now
     m.agent, m.an = nil, nil
     meta_set(c, m)
+    if owner then redis.call('HSET', ckey(c), 'la', owner) end  -- whom a rating counts for
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then
@@ -725,6 +726,7 @@ if op == 'supervise' then
     m.state, m.reason, m.closed = 'closed', 'supervisor_closed', now
     m.agent, m.an = nil, nil
     meta_set(c, m)
+    if owner then redis.call('HSET', ckey(c), 'la', owner) end
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then take_back(c, owner, 'closed', m.store) end
@@ -756,6 +758,23 @@ if op == 'supervise' then
   end
   give(c, m, target, info, rt, owner and now or m.created or now, hist)
   return out
+end
+
+if op == 'rate' then
+  -- rate chat score comment: the buyer's rating of a closed chat, once;
+  -- stored with it and counted (ratings, rating_sum) for its store, group
+  -- and its last agent (field 'la')
+  local c, score, comment = ARGV[4], tonumber(ARGV[5]), ARGV[6] or ''
+  local m = meta_get(c)
+  if not m then return redis.error_reply('not_found') end
+  if m.state ~= 'closed' or redis.call('HEXISTS', ckey(c), 'rating') == 1 then
+    return redis.error_reply('conflict')
+  end
+  redis.call('HSET', ckey(c), 'rating', score, 'rating_comment', comment, 'rated', now)
+  local la = redis.call('HGET', ckey(c), 'la')
+  count(m, la, 'ratings', 1)
+  count(m, la, 'rating_sum', score)
+  return 1
 end
 
 -- ---- the 30-second clock ---------------------------------------------------

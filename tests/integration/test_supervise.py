@@ -291,3 +291,49 @@ def test_transcript_of_a_closed_chat_and_store_limits(redis, gateway):
         await reply(o, "error", code="bad_value", field="from")
 
     run(body())
+
+
+def test_the_buyer_rates_a_closed_chat_once_and_it_counts_for_its_agent(redis, gateway):
+    gw = gateway(redis.url, stats_flush="100ms", **FAST)
+    r = redis.client()
+    alice = make_agent(r, "alice", "Alice")
+    sam = make_supervisor(r, "sam")
+    from test_clock import stats
+
+    async def body():
+        d, _ = await agent(gw, alice)
+        c, w = await buyer(gw)
+        await c.first_message()
+        chat = (await d.expect("assign"))["chat"]
+        # not before it closes
+        await c.send({"t": "rate", "score": 5})
+        f, _ = await frames_until(c, lambda f: f["t"] == "error")
+        assert f["code"] == "conflict"
+        await d.send({"t": "close", "chat": chat})
+        await frames_until(c, lambda f: f["t"] == "closed")
+        # the closed chat is resumed to rate it
+        c2 = await Client.connect(gw.ws)
+        await c2.send({"t": "hello", "resume": w["resume"]})
+        await c2.expect("welcome")
+        await frames_until(c2, lambda f: f["t"] == "closed")
+        for bad, field in (({"score": 0}, "score"), ({"score": 6}, "score"),
+                           ({"score": 4, "comment": 7}, "comment")):
+            await c2.send({"t": "rate", **bad})
+            await c2.expect("error", code="bad_value", field=field)
+        await c2.send({"t": "rate", "score": "5"})
+        await c2.expect("error", code="bad_value", field="score")
+        await c2.send({"t": "rate", "score": 4, "comment": "quick and kind"})
+        await c2.expect("rated", score=4)
+        await c2.send({"t": "rate", "score": 1})
+        await c2.expect("error", code="conflict")            # once
+        h = r.hgetall(chat_key(chat))
+        assert (h[b"rating"], h[b"rating_comment"]) == (b"4", "quick and kind".encode())
+        st = stats(r)
+        assert (st["a:alice"]["ratings"], st["a:alice"]["rating_sum"]) == (1, 4)
+        assert (st["s"]["ratings"], st["g:pre-sales"]["rating_sum"]) == (1, 4)
+        s, _ = await supervisor(gw, sam)
+        await s.send({"t": "transcript", "chat": chat})
+        t = await reply(s, "transcript")
+        assert (t["record"]["rating"], t["record"]["rating_comment"]) == (4, "quick and kind")
+
+    run(body())
