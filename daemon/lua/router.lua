@@ -573,6 +573,7 @@ if op == 'release' then
     m.agent, m.an = nil, nil
     meta_set(c, m)
     if owner then redis.call('HSET', ckey(c), 'la', owner) end  -- whom a rating counts for
+    count(m, owner, 'chats', 1)                                -- chats, by the hour they end
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then
@@ -727,6 +728,7 @@ if op == 'supervise' then
     m.agent, m.an = nil, nil
     meta_set(c, m)
     if owner then redis.call('HSET', ckey(c), 'la', owner) end
+    count(m, owner, 'chats', 1)
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
     if owner then take_back(c, owner, 'closed', m.store) end
