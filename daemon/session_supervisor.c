@@ -16,6 +16,10 @@
  * supervisor logged in pays one test of a counter per event, and listens
  * on no floor channel.
  *
+ * Its hands on chats (watch, join, whisper, msg, assign, transfer,
+ * close, transcript) are in supervise.c; the two share struct sup
+ * (supervisor.h), and the frame table below names both.
+ *
  * Where the events come from: the scripts publish each floor event, with
  * its store, on cg:floor:<store> while some node listens there (router.c
  * marks this node in cg:floornodes:<store> while it holds the channel).

@@ -436,6 +436,10 @@ void supervise_whisper(struct session *s, const struct proto_value *f)
     if (!id || !(chat = chat_arg(s, f, id[0] ? id : NULL)) ||
         !text_ok(s, proto_map_get(f, "text"), id[0] ? id : NULL))
         return;
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, id[0] ? id : NULL);
+        return;
+    }
     write_text(s, chat, id, proto_map_get(f, "text"), true);
 }
 
