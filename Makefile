@@ -189,6 +189,8 @@ build/daemon/plugin.o build/asan/daemon/plugin.o: build/plugindir
 .PHONY: FORCE
 FORCE:
 
+# made again every time: it holds PREFIX, which each `make install` may change
+.PHONY: build/chatgw.pc
 build/chatgw.pc: plugins/chatgw.pc.in Makefile
 	@mkdir -p build
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
