@@ -19,11 +19,11 @@ bool chat_id_valid(const char *s, size_t len)
     return true;
 }
 
-const char *chat_record(const char *from, const char *name, const char *text,
-                        uint64_t ts, const char *id, size_t *len)
+static const char *record(const char *from, const char *name, const char *text, uint64_t ts,
+                          const char *id, bool private_rec, size_t *len)
 {
     proto_writer_reset(&rec_w, PROTO_MSGPACK);
-    proto_w_map(&rec_w, 3 + (name != NULL) + (id != NULL));
+    proto_w_map(&rec_w, 3 + (name != NULL) + (id != NULL) + private_rec);
     proto_w_key(&rec_w, "from"); proto_w_cstr(&rec_w, from);
     if (name) {
         proto_w_key(&rec_w, "name");
@@ -35,8 +35,36 @@ const char *chat_record(const char *from, const char *name, const char *text,
         proto_w_key(&rec_w, "id");
         proto_w_cstr(&rec_w, id);
     }
+    if (private_rec) {
+        proto_w_key(&rec_w, "private");
+        proto_w_bool(&rec_w, true);
+    }
     *len = rec_w.len;
     return rec_w.err ? NULL : proto_writer_data(&rec_w);
+}
+
+const char *chat_record(const char *from, const char *name, const char *text,
+                        uint64_t ts, const char *id, size_t *len)
+{
+    return record(from, name, text, ts, id, false, len);
+}
+
+const char *chat_record_private(const char *from, const char *name, const char *text,
+                                uint64_t ts, const char *id, size_t *len)
+{
+    return record(from, name, text, ts, id, true, len);
+}
+
+bool chat_record_is_private(const char *rec, size_t len)
+{
+    static const struct proto_limits lim = { 2, 32, false };
+    const struct proto_value *m, *p;
+
+    /* a record that does not decode is not sent either: treat it as private */
+    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK)
+        return true;
+    p = proto_map_get(m, "private");
+    return p && p->type == PROTO_BOOL && p->u.b;
 }
 
 bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,

@@ -7,10 +7,11 @@
  * each message under its seq "1".."n" (a msgpack record), the client ids
  * ("<writer>\0<id>" -> seq, for idempotent resends), loc (the buyer's
  * node) and an (the holding agent's nodes). A record is a map {from,
- * name?, text, ts, id?}; on the wire it becomes {t:"msg", seq, chat?
+ * name?, text, ts, id?, private?}; on the wire it becomes {t:"msg", seq, chat?
  * ...the record's fields}.
  *
- * API: chat_id_valid, chat_record, chat_write_msg, chat_record_read,
+ * API: chat_id_valid, chat_record, chat_record_private, chat_record_is_private,
+ *      chat_write_msg, chat_record_read,
  *      chat_meta_read, chat_init, chat_shutdown.
  */
 #ifndef CHATGW_CHAT_H
@@ -30,6 +31,12 @@ bool chat_id_valid(const char *s, size_t len);
 /* Encodes a record into a shared buffer, valid until the next call; NULL on error. */
 const char *chat_record(const char *from, const char *name, const char *text,
                         uint64_t ts, const char *id, size_t *len);
+/* The same, marked private (`private: true`): an agent's note or a
+ * supervisor's whisper, which the chat's agents and supervisors see and
+ * the buyer never does (not live, not on resume or replay). */
+const char *chat_record_private(const char *from, const char *name, const char *text,
+                                uint64_t ts, const char *id, size_t *len);
+bool chat_record_is_private(const char *rec, size_t len);
 /* Writes {t:"msg", chat?, seq, ...record fields} as one frame into w.
  * false when the record does not decode. */
 bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,

@@ -186,6 +186,10 @@ static const struct opt global_opts[] = {
         "holds Redis for about 0.1 ms per chat)"),
     SIZE(context_max_bytes, "4k", 256, 64 * KIB, "longest signed context a buyer's hello may carry; "
          "a longer one is ignored (logged)"),
+    U32(snapshot_chats, "500", 1, 100000, "chats", "most live chats a supervisor's snapshot lists "
+        "(more: it says truncated); each costs Redis about 5 us and the frame about 200 bytes"),
+    U32(supervisor_watch_max, "20", 1, 1000, "chats", "most chats one supervisor session may watch "
+        "(or join) at once; one more watch gets bad_value"),
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),

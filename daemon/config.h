@@ -157,6 +157,8 @@ struct config {
     uint32_t assign_batch;        /* chats per assignment step: 16 */
     uint32_t context_max_bytes;   /* hello's signed context, longest: 4k */
     uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
+    uint32_t snapshot_chats;      /* live chats in a supervisor's snapshot: 500 */
+    uint32_t supervisor_watch_max; /* chats one supervisor session watches: 20 */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

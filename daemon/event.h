@@ -52,7 +52,10 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(16, TICK,         "tick",     EVT_NODE,  "LOCAL hook: once a second (plugins)") \
     X(17, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)") \
     X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)") \
-    X(19, SHIFT,        "shift",    EVT_AGENT, "agent on ends next: its shift began or ended")
+    X(19, SHIFT,        "shift",    EVT_AGENT, "agent on ends next: its shift began or ended") \
+    X(20, REASSIGNED,   "reassigned", EVT_NODE, "chat store group agent to reason: the clock gave a chat to a colleague (floor)") \
+    X(21, FLOOR_AGENT,  "floor_agent", EVT_NODE, "agent store change name state online load capacity: an agent changed (floor)") \
+    X(22, WATCH_MSG,    "wmsg",     EVT_NODE,  "chat store seq rec: a record for the supervisors watching the chat")
 
 enum event_id {
     EV_NONE = 0,

@@ -42,7 +42,8 @@
     X(FLOOR_CHAN, "cg:floor:%s",     "channel: a store's events for its supervisors") \
     X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values") \
     X(ROSTER,     "cg:roster:%s",    "agent id: mon..sun and YYYY-MM-DD -> its shifts") \
-    X(BUYER,      "cg:buyer:%s:%s",  "store, signed buyer id: its last agent (sticky_days)")
+    X(BUYER,      "cg:buyer:%s:%s",  "store, signed buyer id: its last agent (sticky_days)") \
+    X(FLOOR_NODES,"cg:floornodes:%s","store: nodes listening on its floor channel")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

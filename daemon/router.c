@@ -51,6 +51,8 @@ static struct {
     char chan_node[160];
     char chan_floor[32];            /* the prefix of the stores' floor channels */
     char sweep_cursor[24];          /* SSCAN cursor over this node's agents */
+    char (*floors)[CONFIG_ID_MAX + 1]; /* the stores whose floor channel we hear */
+    size_t nfloors;
 } R;
 
 const char *router_node(void)
@@ -294,6 +296,8 @@ static void sweep(void)
     store_route("sweep", 3, args, on_swept, NULL);
 }
 
+static void floor_assert_all(void);
+
 static void on_beat(uv_timer_t *t)
 {
     (void)t;
@@ -301,6 +305,7 @@ static void on_beat(uv_timer_t *t)
         return;
     sweep();
     assign_all();
+    floor_assert_all();
 }
 
 /* Tells Redis which stores and groups this node serves (chatgwctl reads it). */
@@ -327,6 +332,7 @@ static void on_reset(void *ud, redisReply *r)
     rejoin_all();
     sweep();
     assign_all();
+    floor_assert_all();             /* reset_node forgot this node's floor marks */
 }
 
 void router_on_db_state(bool ready)
@@ -607,16 +613,43 @@ const char *router_store_of(const struct event *ev)
     return NULL;
 }
 
+/*
+ * While this node hears a store's floor channel it says so in Redis
+ * (store_floor_listener), so that the scripts publish the store's floor
+ * events only while somebody listens. The mark is written again at every
+ * heartbeat (Redis may have restarted; a sweep that found this node
+ * silent took it away) and taken away when the last supervisor goes.
+ */
+static void floor_assert_all(void)
+{
+    for (size_t i = 0; i < R.nfloors; i++)
+        store_floor_listener(R.floors[i], true);
+}
+
 int router_floor_listen(const char *store, bool on)
 {
     char chan[160];
+    void *v;
 
     store_key(chan, sizeof chan, KEY_FLOOR_CHAN, store, NULL);
     if (!on) {
+        for (size_t i = 0; i < R.nfloors; i++)
+            if (strcmp(R.floors[i], store) == 0) {
+                memcpy(R.floors[i], R.floors[--R.nfloors], sizeof R.floors[0]);
+                break;
+            }
+        store_floor_listener(store, false);
         db_unsubscribe(chan);
         return 0;
     }
-    return db_subscribe_add(chan);
+    if (strlen(store) > CONFIG_ID_MAX || !(v = realloc(R.floors, (R.nfloors + 1) * sizeof *R.floors)))
+        return -1;
+    R.floors = v;
+    snprintf(R.floors[R.nfloors++], sizeof R.floors[0], "%s", store);
+    if (db_subscribe_add(chan) != 0)
+        return -1;
+    store_floor_listener(store, true);
+    return 0;
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -658,4 +691,7 @@ void router_stop(void)
     local_free_all(&R.buyers);
     local_free_all(&R.agents);
     proto_arena_free(&R.arena);
+    free(R.floors);
+    R.floors = NULL;
+    R.nfloors = 0;
 }

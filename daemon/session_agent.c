@@ -287,7 +287,8 @@ static const char *agent_suggestions(struct agent *a, const struct proto_value *
     size_t len;
 
     if (!plugin_hooked(CHATGW_EV_MSG_TO_AGENT) ||
-        !chat_record_read(rec->u.s, rec->len, &from, &text, &len))
+        !chat_record_read(rec->u.s, rec->len, &from, &text, &len) ||
+        chat_record_is_private(rec->u.s, rec->len))      /* a note, a whisper: not the buyer's */
         return "";
     struct chatgw_event ce = { .store = a->store, .chat = ev_s(ev, "chat"), .agent = a->id,
                                .agent_name = a->name, .seq = ev_i(ev, "seq"), .from = from,
@@ -1330,6 +1331,61 @@ static void on_typing(struct session *s, const struct proto_value *f)
     (void)f;                          /* accepted; relayed in a later version */
 }
 
+/*
+ * note {chat, text, id?}: a private note in the transcript of a chat the
+ * agent holds (append.lua checks it): the agent's other windows and the
+ * chat's supervisors see it, the buyer never does. No plugin judges it
+ * (it is not for the buyer) and it is no answer (the clock runs on).
+ */
+static void on_note(struct session *s, const struct proto_value *f)
+{
+    struct agent *a = A(s);
+    const struct proto_value *tv = proto_map_get(f, "text"), *idv = proto_map_get(f, "id");
+    const struct store_conf *st = config_find_store(gw.cfg, a->store);
+    char who[INDEX_KEY_MAX + 8];
+    const char *chat, *rec, *id = "";
+    size_t rec_len, id_len = 0;
+    struct agent_req *q;
+
+    if (idv && idv->type != PROTO_NIL) {
+        if (idv->type != PROTO_STR || idv->len == 0 || idv->len > CHAT_MSG_ID_MAX) {
+            session_error_field(s, CG_E_BAD_VALUE, NULL, "id");
+            return;
+        }
+        id = idv->u.s;
+        id_len = idv->len;
+    }
+    if (!(chat = chat_field(s, f, id_len ? id : NULL)))
+        return;
+    if (tv->len == 0) {
+        session_error_field(s, CG_E_BAD_VALUE, id_len ? id : NULL, "text");
+        return;
+    }
+    if (!st || proto_utf8_chars(tv->u.s, tv->len) > st->max_text_chars) {
+        session_error(s, st ? CG_E_TOO_LARGE : CG_E_NOT_FOUND, id_len ? id : NULL);
+        return;
+    }
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, id_len ? id : NULL);
+        return;
+    }
+    rec = chat_record_private("agent", a->name, tv->u.s, gw_wall_ms(), id_len ? id : NULL,
+                              &rec_len);
+    if (!rec || !(q = req_new(s))) {
+        if (!rec)
+            session_error(s, CG_E_INTERNAL, id_len ? id : NULL);
+        return;
+    }
+    snprintf(who, sizeof who, "agent:%s", a->id);
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    struct store_append ap = { .chat = q->chat, .id = id, .id_len = id_len, .rec = rec,
+                               .rec_len = rec_len, .who = who, .tag = a->tag, .store = a->store,
+                               .node = "", .now_ms = gw_wall_ms(), .private_rec = true };
+    if (store_append(&ap, on_msg_stored, q) != 0)
+        req_unsent(q, id_len ? id : NULL);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------ */
 
 static void agent_open(struct session *s)
@@ -1388,6 +1444,7 @@ static const struct frame_handler agent_frames[] = {
     { "quick",    on_quick,      true,  { { "chat", PROTO_STR }, { "key", PROTO_STR },
                                           { "id", PROTO_STR } } },
     { "quick_list", on_quick_list, true, { { NULL, 0 } } },
+    { "note",     on_note,       true,  { { "chat", PROTO_STR }, { "text", PROTO_STR } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

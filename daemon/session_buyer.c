@@ -78,6 +78,7 @@ struct buyer_req {
     uint64_t t0_us;
     char id[ID_MAX_BYTES + 1];
     char *text;                        /* a msg's text, when plugins hook BUYER_MSG */
+    int score;                         /* a rate's */
 };
 
 static struct proto_writer rec_w;        /* msgpack records for Redis */
@@ -380,7 +381,9 @@ static void on_replay_page(void *ud, redisReply *r)
          */
         if (s->out_bytes >= gw.cfg->outbound_max_bytes / 2)
             break;
+        /* a private record (a note, a whisper) is had, never sent */
         if (e->type == REDIS_REPLY_STRING && !window_has(&b->had, b->replay_next) &&
+            !chat_record_is_private(e->str, e->len) &&
             !send_record(s, b->replay_next, e->str, e->len))
             log_warn("bad_record", "chat=%s seq=%lld", b->chat, (long long)b->replay_next);
         window_mark(&b->had, b->replay_next);
@@ -907,6 +910,71 @@ static void on_bye(struct session *s, const struct proto_value *f)
     session_close(s, LWS_CLOSE_STATUS_NORMAL, CLOSE_NORMAL);
 }
 
+/* rate {score 1-5, comment?}: once, after the chat closed (router.lua "rate"). */
+static void on_rated(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    int64_t score = q->score;
+    struct session *s;
+
+    if (!req_end(q, &s))
+        return;
+    if (!r) {
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        bool again = strncmp(db_error_text(r), "conflict", 8) == 0;
+        if (!again)
+            log_error("rate_failed", "chat=%s error=%s", B(s)->chat, r->str);
+        session_error(s, again ? CG_E_CONFLICT : CG_E_INTERNAL, NULL);
+        return;
+    }
+    log_info("chat_rated", "chat=%s score=%lld", B(s)->chat, (long long)score);
+    struct proto_writer *w = session_writer(s);
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");     proto_w_cstr(w, "rated");
+    proto_w_key(w, "score"); proto_w_int(w, score);
+    session_send(s, w);
+}
+
+static void on_rate(struct session *s, const struct proto_value *f)
+{
+    struct buyer *b = B(s);
+    const struct proto_value *sc = proto_map_get(f, "score"), *cm = proto_map_get(f, "comment");
+    const struct store_conf *st = buyer_store(b);
+    char score[4];
+    struct buyer_req *q;
+
+    if (sc->u.i < 1 || sc->u.i > 5) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "score");
+        return;
+    }
+    if (cm && cm->type != PROTO_NIL && cm->type != PROTO_STR) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "comment");
+        return;
+    }
+    if (cm && cm->type == PROTO_STR && st &&
+        proto_utf8_chars(cm->u.s, cm->len) > st->max_text_chars) {
+        session_error(s, CG_E_TOO_LARGE, NULL);
+        return;
+    }
+    if (!b->closed || b->fresh) {       /* a chat is rated once it is over */
+        session_error(s, CG_E_CONFLICT, NULL);
+        return;
+    }
+    snprintf(score, sizeof score, "%d", (int)sc->u.i);
+    q = req_new(s, NULL);
+    if (!q)
+        return;
+    q->score = (int)sc->u.i;
+    const char *args[] = { b->chat, score, cm && cm->type == PROTO_STR ? cm->u.s : "" };
+    if (store_route("rate", 3, args, on_rated, q) != 0) {
+        session_req_drop(q);
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+    }
+}
+
 static void buyer_drain(struct session *s)
 {
     if (s->data)
@@ -1000,6 +1068,10 @@ static void buyer_on_event(struct session *s, const struct event *e)
          * with the subscriber link (buyer_resync catches up) */
         if (seq <= 0 || window_has(&b->had, seq) || !rec || rec->type != PROTO_STR)
             return;
+        if (chat_record_is_private(rec->u.s, rec->len)) {
+            window_mark(&b->had, seq);      /* never the buyer's (append.lua sends none) */
+            return;
+        }
         if (b->replaying) {
             catch_up(s, seq);               /* keep the order: after the replay */
             return;
@@ -1083,6 +1155,7 @@ static const struct frame_handler buyer_frames[] = {
     { "typing", on_typing, true,  { { NULL, 0 } }, .signal = true },
     { "read",   on_read,   true,  { { "seq", PROTO_INT } }, .signal = true },
     { "bye",    on_bye,    true,  { { NULL, 0 } } },
+    { "rate",   on_rate,   true,  { { "score", PROTO_INT } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

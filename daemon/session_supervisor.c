@@ -8,21 +8,26 @@
  * sees one store, or every store this node serves ("*"). Failed logins
  * count at the same gate as the agents' (login_gate.c), per address.
  *
- * Then `event {kind, store, ...}` frames as the floor changes: a consumer
- * in the event table (event.c) turns the routing events of a supervisor's
- * stores into them. A node with no supervisor logged in pays one test of
- * a counter per event, and listens on no floor channel.
+ * Then the snapshot (floor.lua "snapshot": queues, agents, live chats,
+ * read in one step so every node shows the same floor; events that come
+ * while it is read wait behind it), then `event {kind, store, ...}` frames
+ * as the floor changes: a consumer in the event table (event.c) turns the
+ * floor events of a supervisor's stores into them. A node with no
+ * supervisor logged in pays one test of a counter per event, and listens
+ * on no floor channel.
  *
- * Where the events come from: today the scripts publish an event only to
- * the nodes that hold its sessions (cg:node:<node>), without its store; so
- * a supervisor sees what happens to the chats and agents with a session on
- * its own node, and their store is read from those sessions
- * (router_store_of). While a supervisor of store S is logged in, this node
- * also listens on cg:floor:<S>; an event heard there names its store, and
- * comes to supervisors only. Once the scripts publish each event there too,
- * with its store, an event that names its store is taken from the floor
- * channel only (never twice), and supervisors see their stores on every
- * node.
+ * Its hands on chats (watch, join, whisper, msg, assign, transfer,
+ * close, transcript) are in supervise.c; the two share struct sup
+ * (supervisor.h), and the frame table below names both.
+ *
+ * Where the events come from: the scripts publish each floor event, with
+ * its store, on cg:floor:<store> while some node listens there (router.c
+ * marks this node in cg:floornodes:<store> while it holds the channel).
+ * The copies that go to the sessions' nodes (cg:node:<node>) name their
+ * store too; an event that names its store is taken from the floor
+ * channel only (never twice). One without a store (none the scripts send
+ * today) falls back to the store of a local session that shows it
+ * (router_store_of).
  *
  * API: supervisor_role.
  */
@@ -46,25 +51,10 @@
 #include "session.h"
 #include "session_supervisor.h"
 #include "store.h"
+#include "supervisor.h"
 #include "token.h"
 
 #define TOKEN_HEX 64
-#define SUP_NAME_MAX 256
-#define ALL_STORES "*"
-
-struct sup {
-    char id[INDEX_KEY_MAX + 1];
-    char name[SUP_NAME_MAX];
-    char store[CONFIG_ID_MAX + 1];       /* one store, or "*" */
-    char token_hash[TOKEN_HASH_HEX + 1];
-    char ip[64];
-    uint8_t logging_in, logged_in, malformed;
-    struct login_ticket ticket;
-    struct session *s;
-    struct sup *prev, *next;             /* logged in on this node */
-    char (*listening)[CONFIG_ID_MAX + 1]; /* the floor channels it holds */
-    size_t nlistening;
-};
 
 struct sup_req {
     struct session *s;
@@ -80,6 +70,11 @@ static struct {
 } SV;
 
 static struct sup *S_(struct session *s) { return s->data; }
+
+struct sup *sup_first(void)
+{
+    return SV.head;
+}
 
 /* ---- floor channels, counted per store ------------------------------------- */
 
@@ -166,6 +161,16 @@ static void sup_unlink(struct sup *p)
 
 /* ---- events to the floor ---------------------------------------------------- */
 
+static void pend_free(struct sup *p)
+{
+    for (struct pending *f = p->pend_head, *next; f; f = next) {
+        next = f->next;
+        free(f);
+    }
+    p->pend_head = p->pend_tail = NULL;
+    p->pend_bytes = 0;
+}
+
 static const char *ev_s(const struct proto_value *ev, const char *k)
 {
     const struct proto_value *v = ev ? proto_map_get(ev, k) : NULL;
@@ -180,11 +185,12 @@ static int64_t ev_i(const struct proto_value *ev, const char *k)
 
 /* The fields of each kind: from the event's map, as strings or integers. */
 struct floor_field { const char *out, *in; bool integer; };
+#define FLOOR_FIELDS_MAX 8
 
 static const struct floor_kind {
     enum event_id id;
     const char *kind;
-    struct floor_field fields[4];
+    struct floor_field fields[FLOOR_FIELDS_MAX];
 } floor_kinds[] = {
     { EV_QUEUED,     "queued",     { { "chat", "chat", false }, { "group", "group", false },
                                      { "position", "position", true } } },
@@ -192,7 +198,17 @@ static const struct floor_kind {
                                      { "group", "group", false }, { "waited_ms", "waited", true } } },
     { EV_UNASSIGNED, "unassigned", { { "chat", "chat", false }, { "agent", "agent", false },
                                      { "reason", "reason", false } } },
-    { EV_CLOSED,     "closed",     { { "chat", "chat", false }, { "reason", "reason", false } } },
+    { EV_CLOSED,     "closed",     { { "chat", "chat", false }, { "reason", "reason", false },
+                                     { "group", "group", false } } },
+    { EV_BREACH,     "breach",     { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "group", "group", false }, { "waited_ms", "waited", true } } },
+    { EV_REASSIGNED, "reassigned", { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "to", "to", false }, { "group", "group", false },
+                                     { "reason", "reason", false } } },
+    { EV_FLOOR_AGENT, "agent",     { { "agent", "agent", false }, { "change", "change", false },
+                                     { "name", "name", false }, { "state", "state", false },
+                                     { "online", "online", true }, { "load", "load", true },
+                                     { "capacity", "capacity", true } } },
 };
 
 static bool sees(const struct sup *p, const char *store)
@@ -201,19 +217,79 @@ static bool sees(const struct sup *p, const char *store)
                                              : strcmp(p->store, store) == 0;
 }
 
+/*
+ * Sends a frame written in the session's writer, or, while a read that
+ * events must follow is under way (a snapshot, a watch's history), keeps
+ * it to send right after that read's frame: the read may see what the
+ * event says (the client applies both; events repeat harmlessly), but an
+ * event is never lost between the read and its frame. Held frames past
+ * outbound_max_bytes are dropped and a fresh snapshot is read instead.
+ */
+void sup_emit(struct sup *p, struct proto_writer *w)
+{
+    struct pending *f;
+
+    if (!p->holds) {
+        session_send(p->s, w);
+        return;
+    }
+    if (w->err || p->snap_again)
+        return;
+    if (p->pend_bytes + w->len > gw.cfg->outbound_max_bytes ||
+        !(f = malloc(sizeof *f + w->len))) {
+        pend_free(p);
+        p->snap_again = true;
+        return;
+    }
+    f->next = NULL;
+    f->len = w->len;
+    memcpy(f->data, proto_writer_data(w), w->len);
+    if (p->pend_tail)
+        p->pend_tail->next = f;
+    else
+        p->pend_head = f;
+    p->pend_tail = f;
+    p->pend_bytes += w->len;
+}
+
+void sup_hold(struct sup *p)
+{
+    p->holds++;
+}
+
+static void snapshot_ask(struct session *s);
+
+void sup_release(struct sup *p)
+{
+    struct session *s = p->s;
+
+    if (p->holds && --p->holds)
+        return;
+    for (struct pending *f = p->pend_head; f && session_alive(s); f = f->next) {
+        struct proto_writer *w = session_writer(s);
+        proto_w_raw(w, f->data, f->len);
+        session_send(s, w);
+    }
+    pend_free(p);
+    if (p->snap_again && session_alive(s) && !p->snap_busy) {
+        p->snap_again = false;
+        snapshot_ask(s);
+    }
+}
+
 static void send_floor_event(struct session *s, const struct floor_kind *k, const char *store,
                              const struct proto_value *body)
 {
     struct proto_writer *w = session_writer(s);
     uint32_t n = 3;
 
-    for (size_t i = 0; i < 4 && k->fields[i].out; i++)
+    for (size_t i = 0; i < FLOOR_FIELDS_MAX && k->fields[i].out; i++)
         n += k->fields[i].integer || ev_s(body, k->fields[i].in) ? 1 : 0;
     proto_w_map(w, n);
     proto_w_key(w, "t");     proto_w_cstr(w, "event");
     proto_w_key(w, "kind");  proto_w_cstr(w, k->kind);
     proto_w_key(w, "store"); proto_w_cstr(w, store);
-    for (size_t i = 0; i < 4 && k->fields[i].out; i++) {
+    for (size_t i = 0; i < FLOOR_FIELDS_MAX && k->fields[i].out; i++) {
         const struct floor_field *f = &k->fields[i];
         if (f->integer) {
             proto_w_key(w, f->out);
@@ -223,7 +299,7 @@ static void send_floor_event(struct session *s, const struct floor_kind *k, cons
             proto_w_cstr(w, ev_s(body, f->in));
         }
     }
-    session_send(s, w);
+    sup_emit(S_(s), w);
 }
 
 static void kick(const char *id)
@@ -256,6 +332,10 @@ static void on_floor_event(const struct event *ev, void *ud)
     for (size_t i = 0; i < sizeof floor_kinds / sizeof floor_kinds[0]; i++)
         if (floor_kinds[i].id == ev->id)
             k = &floor_kinds[i];
+    if (ev->id == EV_WATCH_MSG) {
+        supervise_on_watch_msg(ev);
+        return;
+    }
     if (!k)
         return;
     store = ev_s(ev->body, "store");
@@ -266,6 +346,115 @@ static void on_floor_event(const struct event *ev, void *ud)
     for (struct sup *p = SV.head; p; p = p->next)
         if (session_alive(p->s) && sees(p, store))
             send_floor_event(p->s, k, store, ev->body);
+}
+
+/* ---- the snapshot ------------------------------------------------------------- */
+
+/* The stores a supervisor sees, as this node serves them. */
+static int sup_stores(const struct sup *p, const char **out, int cap)
+{
+    const struct config *c = gw.cfg;
+    int n = 0;
+
+    if (strcmp(p->store, ALL_STORES) != 0) {
+        out[n++] = p->store;
+        return n;
+    }
+    for (size_t i = 0; i < c->nstores && n < cap; i++)
+        out[n++] = c->stores[i].id;
+    return n;
+}
+
+/* floor.lua's map, as {t:"snapshot", ts, queues, agents, chats, truncated}. */
+static void send_snapshot(struct session *s, const redisReply *r)
+{
+    struct proto_limits lim = { 8, 0, false };
+    struct proto_arena arena;
+    const struct proto_value *m;
+    struct proto_writer *w;
+
+    lim.max_elems = (uint32_t)(r->len + 16);
+    if (proto_arena_init(&arena, lim.max_elems, r->len * 2 + 256) != 0) {
+        session_error(s, CG_E_INTERNAL, NULL);
+        return;
+    }
+    if (proto_decode(r->str, r->len, PROTO_MSGPACK, &lim, &arena, &m) != PROTO_OK ||
+        m->type != PROTO_MAP) {
+        log_error("snapshot_bad_reply", "bytes=%zu", r->len);
+        session_error(s, CG_E_INTERNAL, NULL);
+        proto_arena_free(&arena);
+        return;
+    }
+    w = session_writer(s);
+    proto_w_map(w, m->len + 2);
+    proto_w_key(w, "t");  proto_w_cstr(w, "snapshot");
+    proto_w_key(w, "ts"); proto_w_int(w, (int64_t)gw_wall_ms());
+    for (uint32_t i = 0; i < m->len; i++) {
+        proto_w_key(w, m->u.items[2 * i].u.s);
+        proto_w_value(w, &m->u.items[2 * i + 1]);
+    }
+    session_send(s, w);
+    proto_arena_free(&arena);
+}
+
+static void on_snapshot(void *ud, redisReply *r)
+{
+    struct sup_req *q = ud;
+    struct session *s;
+    struct sup *p;
+
+    if (!session_req_done(q, &s))
+        return;
+    p = S_(s);
+    p->snap_busy = false;
+    if (!r || r->type != REDIS_REPLY_STRING) {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            log_error("snapshot_failed", "supervisor=%s error=%s", p->id, r->str);
+        session_error(s, r ? CG_E_INTERNAL : CG_E_UNAVAILABLE, NULL);
+    } else {
+        send_snapshot(s, r);
+    }
+    sup_release(p);                     /* then what happened meanwhile, in order */
+}
+
+static void snapshot_ask(struct session *s)
+{
+    struct sup *p = S_(s);
+    const char *stores[STORE_SNAPSHOT_STORES_MAX];
+    int n = sup_stores(p, stores, STORE_SNAPSHOT_STORES_MAX);
+    struct sup_req *q;
+
+    if (p->snap_busy) {
+        p->snap_again = true;           /* after the one under way */
+        return;
+    }
+    if (!(q = session_req_new(s, sizeof *q)))
+        return;
+    if (n == 0 || store_floor_snapshot(gw.cfg->snapshot_chats, n, stores, on_snapshot, q) != 0) {
+        session_req_drop(q);
+        session_error(s, CG_E_UNAVAILABLE, NULL);
+        return;
+    }
+    p->snap_busy = true;
+    sup_hold(p);
+}
+
+size_t sup_store_list(const struct sup *p, char *out, size_t cap)
+{
+    const char *stores[STORE_SNAPSHOT_STORES_MAX];
+    int n = sup_stores(p, stores, STORE_SNAPSHOT_STORES_MAX);
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", stores[i]);
+    return len < cap ? len : cap - 1;
+}
+
+static void on_snapshot_frame(struct session *s, const struct proto_value *f)
+{
+    (void)f;
+    snapshot_ask(s);
 }
 
 /* ---- login ------------------------------------------------------------------- */
@@ -354,6 +543,7 @@ static void on_identity(void *ud, redisReply *r)
     metrics.logins++;
     sup_link(p);
     send_welcome(s);
+    snapshot_ask(s);                    /* then the floor as it is, then events */
     log_info("supervisor_login", "supervisor=%s store=%s ip=%s", p->id, p->store, p->ip);
 }
 
@@ -492,11 +682,16 @@ static void sup_close(struct session *s)
     login_gate_leave(&p->ticket, p->ticket.admitted, gw_now_ms());
     if (p->logged_in)
         log_info("supervisor_logout", "supervisor=%s", p->id);
+    supervise_forget(p);                /* its watches end */
     sup_unlink(p);
 }
 
 static void sup_free(struct session *s)
 {
+    if (s->data) {
+        pend_free(s->data);
+        free(((struct sup *)s->data)->watch);
+    }
     free(s->data);
     s->data = NULL;
 }
@@ -513,7 +708,18 @@ static void sup_stop(void)
 }
 
 static const struct frame_handler sup_frames[] = {
-    { "login", on_login, false, { { "token", PROTO_STR } } },
+    { "login",    on_login,          false, { { "token", PROTO_STR } } },
+    { "snapshot", on_snapshot_frame, true,  { { NULL, 0 } } },
+    { "watch",    supervise_watch,   true,  { { "chat", PROTO_STR } } },
+    { "join",     supervise_join,    true,  { { "chat", PROTO_STR } } },
+    { "unwatch",  supervise_unwatch, true,  { { "chat", PROTO_STR } } },
+    { "whisper",  supervise_whisper, true,  { { "chat", PROTO_STR }, { "text", PROTO_STR } } },
+    { "msg",      supervise_msg,     true,  { { "chat", PROTO_STR }, { "id", PROTO_STR },
+                                              { "text", PROTO_STR } } },
+    { "assign",   supervise_assign,  true,  { { "chat", PROTO_STR }, { "agent", PROTO_STR } } },
+    { "transfer", supervise_transfer, true, { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
+    { "close",    supervise_close,   true,  { { "chat", PROTO_STR } } },
+    { "transcript", supervise_transcript, true, { { "chat", PROTO_STR } } },
     { NULL, NULL, false, { { NULL, 0 } } }
 };
 

@@ -35,8 +35,8 @@ static size_t fmt_u64(char *out, size_t cap, uint64_t v)
 }
 int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
 {
-    char keys[4][160], ttl[24], now[24], start[24] = "", weight[24] = "";
-    int nkeys = a->greet ? 4 : 2;
+    char keys[5][160], ttl[24], now[24], start[24] = "", weight[24] = "";
+    int nkeys = a->greet ? 5 : 2;
     size_t start_len = 0;
 
     store_key(keys[0], sizeof keys[0], KEY_CHAT, a->chat, NULL);
@@ -44,29 +44,31 @@ int store_append(const struct store_append *a, db_reply_cb *cb, void *ud)
     if (a->greet) {
         store_key(keys[2], sizeof keys[2], KEY_QUEUE, a->queue_store, a->queue_group);
         store_key(keys[3], sizeof keys[3], KEY_QSEQ, NULL, NULL);
+        store_key(keys[4], sizeof keys[4], KEY_FLOOR_NODES, a->queue_store, NULL);
     }
     size_t ttl_len = fmt_u64(ttl, sizeof ttl, gw.cfg->transcript_ttl_ms);
     size_t now_len = fmt_u64(now, sizeof now, a->now_ms);
     if (strcmp(a->who, "buyer") == 0)
         start_len = fmt_u64(start, sizeof start, a->clock_start_ms);
     size_t weight_len = a->greet && a->queue_weight ? fmt_u64(weight, sizeof weight, a->queue_weight) : 0;
-    const char *argv[4 + 13];
-    size_t lens[4 + 13];
+    const char *argv[24];
+    size_t lens[24];
     for (int i = 0; i < nkeys; i++) {
         argv[i] = keys[i];
         lens[i] = strlen(keys[i]);
     }
     const char *args[] = { a->id, a->rec, ttl, a->greet ? a->greet : "", a->meta ? a->meta : "",
-                           a->chat, a->who, a->tag, now, a->store, a->node, start, weight };
+                           a->chat, a->who, a->tag, now, a->store, a->node, start, weight,
+                           a->private_rec ? "1" : "" };
     size_t arg_lens[] = { a->id_len, a->rec_len, ttl_len, a->greet ? a->greet_len : 0,
                           a->meta ? a->meta_len : 0, strlen(a->chat), strlen(a->who),
                           strlen(a->tag), now_len, strlen(a->store), strlen(a->node), start_len,
-                          weight_len };
-    for (int i = 0; i < 13; i++) {
+                          weight_len, a->private_rec ? 1 : 0 };
+    for (int i = 0; i < 14; i++) {
         argv[nkeys + i] = args[i];
         lens[nkeys + i] = arg_lens[i];
     }
-    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 13, argv, lens);
+    return db_eval(DB_LUA_APPEND, cb, ud, nkeys, nkeys + 14, argv, lens);
 }
 
 int store_resume(const char *chat, db_reply_cb *cb, void *ud)
@@ -315,6 +317,44 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
 }
 
 /* ---- supervisors ---- */
+
+int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *stores,
+                         db_reply_cb *cb, void *ud)
+{
+    const char *argv[3 + STORE_SNAPSHOT_STORES_MAX];
+    char now[24], max[24];
+
+    if (nstores < 1 || nstores > STORE_SNAPSHOT_STORES_MAX)
+        return -1;
+    fmt_u64(now, sizeof now, gw_wall_ms());
+    fmt_u64(max, sizeof max, max_chats);
+    argv[0] = "snapshot";
+    argv[1] = now;
+    argv[2] = max;
+    for (int i = 0; i < nstores; i++)
+        argv[3 + i] = stores[i];
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 3 + nstores, argv, NULL);
+}
+
+int store_transcript(const char *chat, const char *stores, int64_t from, int max,
+                     db_reply_cb *cb, void *ud)
+{
+    char f[24], m[24];
+
+    fmt_u64(f, sizeof f, (uint64_t)(from > 0 ? from : 1));
+    fmt_u64(m, sizeof m, (uint64_t)(max > 0 ? max : 1));
+    const char *argv[] = { "transcript", "0", chat, stores, f, m };
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 6, argv, NULL);
+}
+
+int store_floor_listener(const char *store, bool on)
+{
+    char key[160];
+
+    store_key(key, sizeof key, KEY_FLOOR_NODES, store, NULL);
+    const char *argv[] = { on ? "HSET" : "HDEL", key, gw.node_id, "1" };
+    return db_command(NULL, NULL, on ? 4 : 3, argv, NULL);
+}
 
 int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
 {

@@ -14,12 +14,15 @@
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
- *      store_supervisor_identity; for plugins:
+ *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
+ *      store_transcript;
+ *      for plugins:
  *      store_plugin_kv_get/set/del/incr.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,15 +41,18 @@ struct store_append {
     size_t greet_len;
     const char *meta;                  /* the chat record to create with it, or NULL */
     size_t meta_len;
-    const char *who;                   /* "buyer", "agent:<id>", or "" (the gateway) */
+    const char *who;                   /* "buyer", "agent:<id>", "supervisor:<id>",
+                                          or "" (the gateway) */
     const char *tag;                   /* the writing session, for its other windows; or "" */
-    const char *store;                 /* the writing agent's store; "" unless an agent */
+    const char *store;                 /* the writing agent's store; "" unless an agent;
+                                          a supervisor's stores, space-separated */
     const char *node;                  /* locate the chat at this node (new chat), or "" */
     uint64_t clock_start_ms;           /* a buyer message: its store's first clock step; 0 = none */
     const char *queue_store;           /* with greet: the queue the new chat joins */
     const char *queue_group;
     uint32_t queue_weight;             /* with greet: arrivals it goes before (its priority) */
     uint64_t now_ms;
+    bool private_rec;                  /* a note or whisper: never the buyer's */
 };
 /* Reply (STORE_APPEND_REPLY elements): {seq, duplicate 0|1, greeting
  * seq|0, queue position|0, the clock's deadline it set|0 (wall ms),
@@ -106,6 +112,21 @@ int store_queue_stats(int nqueues, const char *const *store_group, db_reply_cb *
 /* Reply: {name, store ("*" = every store), token hash} of cg:sup:<id>
  * (nil fields when absent). */
 int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud);
+/* The floor of some stores, as floor.lua "snapshot" reads it: one msgpack
+ * map (see floor.lua) with at most max_chats live chats. */
+#define STORE_SNAPSHOT_STORES_MAX 256
+int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *stores,
+                         db_reply_cb *cb, void *ud);
+/* A chat of one of `stores` (space-separated), open or closed, records
+ * from..from+max-1 (floor.lua "transcript"). Reply: {the chat's record
+ * (msgpack map), first seq, {records}, number of messages}, or the error
+ * "not_found". */
+int store_transcript(const char *chat, const char *stores, int64_t from, int max,
+                     db_reply_cb *cb, void *ud);
+/* This node listens on the store's floor channel (or no longer): the
+ * scripts publish the store's floor events only while some node does
+ * (cg:floornodes:<store>). No reply. */
+int store_floor_listener(const char *store, bool on);
 
 /* ---- for plugins (plugin.c) ---- */
 

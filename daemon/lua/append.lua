@@ -3,24 +3,32 @@
 -- messages, each message under its seq, 'loc' the buyer's node, 'an' the
 -- agent's nodes, the client ids, the clock's fields; see daemon/chat.h),
 -- KEYS[2] cg:clock (the deadlines, see router.lua). With a greeting (the
--- chat's first message) also KEYS[3] its group's queue and KEYS[4] the
--- queue counter: a new chat joins its queue in the same step.
+-- chat's first message) also KEYS[3] its group's queue, KEYS[4] the
+-- queue counter and KEYS[5] its store's floor listeners (router.lua's
+-- to_floor): a new chat joins its queue in the same step, and the store's
+-- supervisors hear of it when some node listens.
 -- ARGV[1] client id ('' = none), ARGV[2] record, ARGV[3] ttl ms,
 -- ARGV[4] greeting record to store right after it when the chat has no
 -- message yet ('' = none), ARGV[5] the chat's record (msgpack map) to
 -- create when there is none yet ('' = none): the durable chat is created
 -- with its first message, never before.
 -- ARGV[6] chat id, ARGV[7] who wrote it: 'buyer', 'agent:<id>' (must be
--- the chat's agent, in the chat's store, else error "forbidden"), or ''
--- (the gateway: holds),
+-- the chat's agent, in the chat's store, else error "forbidden"),
+-- 'supervisor:<id>' (the chat's store must be one of ARGV[10]'s, else
+-- "forbidden"), or '' (the gateway: holds),
 -- ARGV[8] the writing session's tag (its other windows get the copy, not it),
 -- ARGV[9] now (ms), which times the retention renewal (below),
--- ARGV[10] the writing agent's store ('' unless an agent writes),
+-- ARGV[10] the writing agent's store ('' unless an agent writes); a
+-- supervisor's: the stores it sees, space-separated,
 -- ARGV[11] the buyer's node, set as the chat's location ('' = leave it):
 -- a new chat has none before its first message.
 -- ARGV[12] a buyer message: ms from an unanswered message to the clock's
 -- first step in its store ('0' = no clock; '' for others).
 -- ARGV[13] with a greeting: the new chat's queue weight ('' = 0, see below).
+-- ARGV[14] '1': a private record (an agent's note, a supervisor's
+-- whisper): never sent to the buyer, and no answer (the clock runs on).
+-- Every record also goes to the nodes of the supervisors watching the
+-- chat (field 'wn', router.lua "watch"): none, as a rule.
 -- The clock: a buyer message with none unanswered before it starts it
 -- (ua = now; nothing else: router.lua's clock step keeps the rest) and
 -- puts a deadline in cg:clock unless an earlier one is there; an agent's message stops it (ua = '') and is a response, timed
@@ -45,23 +53,28 @@
 -- id never meet.
 local id, who, chat, K = ARGV[1], ARGV[7], ARGV[6], KEYS[1]
 local writer = string.match(who, '^agent:(.+)$')
+local sup = not writer and string.match(who, '^supervisor:(.+)$')
+local private = ARGV[14] == '1'
 -- RENEWED: a field no client id can be (the gateway refuses NUL in
 -- strings, and every id field has its writer and a NUL before it) holding
 -- when the retention clock was last restarted
 local RENEWED = '\0renewed'
 local idf = id ~= '' and (who ~= '' and who or 'gateway') .. '\0' .. id or RENEWED
 local got = redis.call('HMGET', K, 'store', 'state', 'agent', 'n', 'loc', 'an', RENEWED, idf,
-                      'group', 'ua', 'dl', 'rn', 'rs', 'r30', 'fr', 'hw')
+                      'group', 'ua', 'dl', 'rn', 'rs', 'r30', 'fr', 'hw', 'wn')
 local store, state, agent, n = got[1], got[2], got[3], tonumber(got[4]) or 0
 local set = {}
 if not store then
-  if writer then return redis.error_reply('forbidden') end
+  if writer or sup then return redis.error_reply('forbidden') end
   if ARGV[5] == '' then return redis.error_reply('no_chat') end
   local m = cmsgpack.unpack(ARGV[5])
   for f, v in pairs(m) do set[#set + 1] = f; set[#set + 1] = v end
   store, state, got[9] = m.store, m.state, m.group
 end
 if writer and (agent ~= writer or store ~= ARGV[10]) then
+  return redis.error_reply('forbidden')
+end
+if sup and not string.find(' ' .. ARGV[10] .. ' ', ' ' .. store .. ' ', 1, true) then
   return redis.error_reply('forbidden')
 end
 if id ~= '' and got[8] then return {tonumber(got[8]), 1, 0, 0, 0, -1, 0, ''} end
@@ -81,6 +94,10 @@ if ARGV[4] ~= '' and n == 0 then
   local w = tonumber(ARGV[13]) or 0
   redis.call('ZADD', KEYS[3], 'NX', redis.call('INCR', KEYS[4]) - (w > 0 and w + 0.5 or 0), chat)
   pos = redis.call('ZRANK', KEYS[3], chat) + 1
+  if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then
+    redis.call('PUBLISH', key('FLOOR_CHAN', store), cmsgpack.pack({ k = 'queued', chat = chat,
+      store = store, group = got[9], position = pos }))
+  end
 end
 set[#set + 1] = 'n'
 set[#set + 1] = greet > 0 and greet or seq
@@ -117,7 +134,7 @@ if who == 'buyer' and start > 0 then
     set[#set + 1] = d
     deadline = d
   end
-elseif writer and ua and ua ~= '' then   -- an answer: the clock stops
+elseif (writer or sup) and not private and ua and ua ~= '' then   -- an answer: the clock stops
   rt = tonumber(ARGV[9]) - tonumber(ua)
   first = got[15] and 0 or 1
   for _, f in ipairs({ 'ua', '', 'rn', (tonumber(got[12]) or 0) + 1,
@@ -139,7 +156,7 @@ end
 redis.call('HSET', K, unpack(set))
 -- tell the other side: the buyer's node (for anyone's record but its
 -- own: an agent's, or the gateway's, e.g. a plugin's), the agent's nodes
-if who ~= 'buyer' and got[5] then
+if who ~= 'buyer' and got[5] and not private then
   redis.call('PUBLISH', key('NODE_CHAN', got[5]),
     cmsgpack.pack({ k = 'bmsg', chat = chat, seq = seq, rec = ARGV[2] }))
 end
@@ -154,6 +171,10 @@ if agent and got[6] then
       redis.call('PUBLISH', key('NODE_CHAN', an[i]), ev)
     end
   end
+end
+if got[17] then                           -- supervisors watch it
+  local ev = cmsgpack.pack({ k = 'wmsg', chat = chat, store = store, seq = seq, rec = ARGV[2] })
+  for _, n in ipairs(cmsgpack.unpack(got[17])) do redis.call('PUBLISH', key('NODE_CHAN', n), ev) end
 end
 if renew then redis.call('PEXPIRE', K, ttl) end
 return {seq, 0, greet, pos, deadline, rt, first, got[9] or ''}

@@ -8,8 +8,28 @@
 --           long the one at its head (the next served) has waited since its
 --           chat was created (0 when the queue is empty).
 --
--- The chat's creation time is the one read of chat data here (created_ms);
--- it follows the chat layout (the chat's hash, field `created`).
+--   snapshot max_chats store [store ...]
+--           answers one msgpack map, the floor of those stores as the
+--           supervisor's `snapshot` frame shows it (proto/PROTOCOL.md §8.3):
+--           {queues = [{store, group, queued, oldest_wait_ms,
+--                       longest_unanswered_ms}],
+--            agents = [{id, name, store, online, state, load, capacity,
+--                       chats = [chat id], fr_p50_ms?, breaches}],
+--            chats  = [{chat, store, group, state, agent?, waited_ms, ua,
+--                       flags = ["breach"]?}],
+--            truncated = true when more than max_chats live chats exist}
+--           Agents are those of cg:agents whose store is asked; their
+--           chats (cg:achats) are the live chats held, the queues' members
+--           the live chats waiting. Today's numbers come from the hourly
+--           statistics (stats.lua's layout) since 00:00 UTC.
+--   transcript chat stores from max
+--           a supervisor reads a chat of its stores (space-separated), open
+--           or closed: {the chat's record as a msgpack map, first seq,
+--           {records first..first+max-1}, number of messages}, or the
+--           error "not_found" (no such chat, or another store's).
+--
+-- The snapshot and the transcript read the chat's hash (its record's
+-- fields and messages), as daemon/chat.h lays it out.
 local op, now = ARGV[1], tonumber(ARGV[2])
 
 local function created_ms(c)
@@ -31,5 +51,125 @@ if op == 'queues' then
     out[#out + 1] = wait
   end
   return out
+end
+-- The bounds (ms) of the statistics' histograms (stats.h STATS_BUCKETS_MS);
+-- the last bucket is open.
+local BOUNDS = { 5000, 10000, 15000, 20000, 30000, 45000, 60000, 90000, 120000, 300000 }
+
+-- The upper bound of the bucket holding the q-quantile of histogram h
+-- (nil when it is empty; the open bucket reads as the last bound + 1).
+local function quantile(h, q)
+  local total = 0
+  for i = 1, #h do total = total + h[i] end
+  if total == 0 then return nil end
+  local acc = 0
+  for i = 1, #h do
+    acc = acc + h[i]
+    if acc >= q * total then return BOUNDS[i] or BOUNDS[#BOUNDS] + 1 end
+  end
+end
+
+local RECORD = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'agent', 'agent_name',
+                 'assigned', 'closed', 'reason', 'outcome', 'brn', 'fr', 'rn', 'rating',
+                 'rating_comment' }
+local NUM = { created = true, assigned = true, closed = true, brn = true, fr = true, rn = true,
+              rating = true }
+
+if op == 'transcript' then
+  local c, list, from, max = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+  local K = key('CHAT', c)
+  local v = redis.call('HMGET', K, 'n', unpack(RECORD))
+  if not v[2] or not string.find(' ' .. list .. ' ', ' ' .. v[2] .. ' ', 1, true) then
+    return redis.error_reply('not_found')
+  end
+  local rec = {}
+  for i, f in ipairs(RECORD) do
+    local x = v[i + 1]
+    if x and x ~= '' then rec[f] = NUM[f] and tonumber(x) or x end
+  end
+  local n = tonumber(v[1]) or 0
+  local first, last = math.max(from, 1), math.min(math.max(from, 1) + max - 1, n)
+  local seqs = {}
+  for q = first, last do seqs[#seqs + 1] = q end
+  local recs = #seqs > 0 and redis.call('HMGET', K, unpack(seqs)) or {}
+  return { cmsgpack.pack(rec), first, recs, n }
+end
+
+if op == 'snapshot' then
+  local max_chats = tonumber(ARGV[3])
+  local asked, queues, agents, chats = {}, {}, {}, {}
+  local longest, truncated = {}, false
+  for i = 4, #ARGV do asked[ARGV[i]] = true end
+  local CF = { 'store', 'group', 'state', 'agent', 'created', 'assigned', 'ua', 'br' }
+  local function chat_row(c, state)
+    if #chats >= max_chats then truncated = true; return end
+    local v = redis.call('HMGET', key('CHAT', c), unpack(CF))
+    if not v[1] or v[3] == 'closed' then return end
+    local created, ua = tonumber(v[5]) or now, tonumber(v[7])
+    local row = { chat = c, store = v[1], group = v[2] or '', state = state,
+                  waited_ms = math.max((state == 'queued' and now or tonumber(v[6]) or now)
+                                       - created, 0),
+                  ua = ua and math.max(now - ua, 0) or 0, flags = {} }
+    if state == 'assigned' then row.agent = v[4] end
+    if v[8] == '1' then row.flags[1] = 'breach' end
+    chats[#chats + 1] = row
+    local g = v[1] .. ' ' .. row.group
+    if row.ua > (longest[g] or 0) then longest[g] = row.ua end
+  end
+  -- today's numbers per agent: first responses (histogram), breaches
+  local today = {}
+  local hour, day0 = math.floor(now / 3600000), math.floor(now / 86400000) * 24
+  for st in pairs(asked) do
+    for h = day0, hour do
+      local t = redis.call('HGETALL', key('STATS', st, h))
+      for i = 1, #t, 2 do
+        local a = string.match(t[i], '^a:(.+)$')
+        if a then
+          local m = cmsgpack.unpack(t[i + 1])
+          local cur = today[a] or { fh = {}, breaches = 0 }
+          for j, n in ipairs(m.fh or {}) do cur.fh[j] = (cur.fh[j] or 0) + n end
+          cur.breaches = cur.breaches + (m.breaches or 0)
+          today[a] = cur
+        end
+      end
+    end
+  end
+  local ids = redis.call('SMEMBERS', key('AGENTS'))
+  table.sort(ids)
+  for _, a in ipairs(ids) do
+    local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'capacity')
+    if v[2] and asked[v[2]] then
+      local rt = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'online')
+      local held = redis.call('SMEMBERS', key('AGENT_CHATS', a))
+      table.sort(held)
+      local t = today[a] or { fh = {}, breaches = 0 }
+      agents[#agents + 1] = { id = a, name = v[1] or a, store = v[2],
+                              online = tonumber(rt[3]) or 0, state = rt[1] or 'away',
+                              load = tonumber(rt[2]) or 0, capacity = tonumber(v[3]) or 1,
+                              chats = held, fr_p50_ms = quantile(t.fh, 0.5),
+                              breaches = t.breaches }
+      for _, c in ipairs(held) do chat_row(c, 'assigned') end
+    end
+  end
+  local stores = {}
+  for st in pairs(asked) do stores[#stores + 1] = st end
+  table.sort(stores)
+  for _, st in ipairs(stores) do
+    for g in string.gmatch(redis.call('HGET', key('STORE', st), 'groups') or '', '%S+') do
+      local q = key('QUEUE', st, g)
+      local n = redis.call('ZCARD', q)
+      local members = redis.call('ZRANGE', q, 0, math.max(max_chats - #chats, 1) - 1)
+      local wait = 0
+      if members[1] then
+        local t = created_ms(members[1])
+        if t and now > t then wait = now - t end
+      end
+      for _, c in ipairs(members) do chat_row(c, 'queued') end
+      if n > #members then truncated = true end
+      queues[#queues + 1] = { store = st, group = g, queued = n, oldest_wait_ms = wait,
+                              longest_unanswered_ms = longest[st .. ' ' .. g] or 0 }
+    end
+  end
+  return cmsgpack.pack({ queues = queues, agents = agents, chats = chats, truncated = truncated })
 end
 return redis.error_reply('unknown op ' .. tostring(op))

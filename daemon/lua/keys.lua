@@ -28,6 +28,7 @@ local KEY = {
   CLOCK       = 'cg:clock',
   STATS       = 'cg:stats:%s:%s',
   FLOOR_CHAN  = 'cg:floor:%s',
+  FLOOR_NODES = 'cg:floornodes:%s',
   PLUGIN_KV   = 'cg:pkv:%s:%s',
   ROSTER      = 'cg:roster:%s',
   BUYER       = 'cg:buyer:%s:%s',

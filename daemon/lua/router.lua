@@ -46,6 +46,12 @@
 --                                 whose shift began or ended are told (event
 --                                 shift), ready sets redone; answers the
 --                                 "store group"s of agents now on duty
+--   watch   chat on|off stores hist
+--                                 NODE hears every record of the chat (a
+--                                 supervisor watches it), with its history
+--   supervise action chat stores ttl hist target force
+--                                 a supervisor's assign, transfer or close
+--   (floor events of every step go to cg:floor:<store>: see to_floor)
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
 local function ckey(c) return key('CHAT', c) end
@@ -100,6 +106,44 @@ local function to_buyer(c, ev)
   if n then
     ev.chat = c
     redis.call('PUBLISH', key('NODE_CHAN', n), cmsgpack.pack(ev))
+  end
+end
+
+-- The supervisors' floor: a store's events on cg:floor:<store>, with the
+-- store in them, published only while some node listens there (the nodes
+-- keep themselves in cg:floornodes:<store> while one of the store's
+-- supervisors is logged in on them; read once per store and script run).
+-- Node-channel copies of the same events carry `store` too: a node takes
+-- its supervisors' events from the floor channel only, never twice.
+local floor_on = {}
+local function to_floor(store, ev)
+  if not store then return end
+  local on = floor_on[store]
+  if on == nil then
+    on = redis.call('EXISTS', key('FLOOR_NODES', store)) == 1
+    floor_on[store] = on
+  end
+  if on then
+    ev.store = store
+    redis.call('PUBLISH', key('FLOOR_CHAN', store), cmsgpack.pack(ev))
+  end
+end
+
+-- Agent a changed (change: online | offline | state): its store's floor
+-- hears where it stands now.
+local function agent_floor(a, change)
+  local info = agent_info(a)
+  if not info then return end
+  local rt = runtime(a)
+  to_floor(info.store, { k = 'floor_agent', agent = a, change = change, name = info.name,
+                         state = rt.state, online = rt.online, load = rt.load,
+                         capacity = info.cap })
+end
+
+-- Node n is gone or starts over: it listens on no floor channel.
+local function floor_forget(n)
+  for _, st in ipairs(redis.call('SMEMBERS', key('STORES'))) do
+    redis.call('HDEL', key('FLOOR_NODES', st), n)
   end
 end
 
@@ -162,6 +206,11 @@ local function system_msg(c, text, agent, from, name)
   local seq = push(c, rec)
   to_buyer(c, { k = 'bmsg', seq = seq, rec = rec })
   if agent then to_agent(agent, { k = 'amsg', chat = c, seq = seq, rec = rec }) end
+  local wn = redis.call('HGET', ckey(c), 'wn')       -- supervisors watching (op watch)
+  if wn then
+    local ev = cmsgpack.pack({ k = 'wmsg', chat = c, seq = seq, rec = rec })
+    for _, n in ipairs(cmsgpack.unpack(wn)) do redis.call('PUBLISH', key('NODE_CHAN', n), ev) end
+  end
   return seq
 end
 
@@ -337,7 +386,9 @@ local function requeue(c, m, text)
   system_msg(c, text, nil)
   local q = key('QUEUE', m.store, m.group)
   redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
-  to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
+  local pos = redis.call('ZRANK', q, c) + 1
+  to_buyer(c, { k = 'queued', group = m.group, position = pos, store = m.store })
+  to_floor(m.store, { k = 'queued', chat = c, group = m.group, position = pos })
 end
 
 -- The store's shift in progress: the latest started of the spans that
@@ -413,12 +464,16 @@ local function give(c, m, a, info, rt, waited_from, hist)
   to_agent(a, { k = 'assign', chat = c, buyer = m.buyer or '', bname = m.name or '',
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
-                product = m.product and cmsgpack.unpack(m.product) or nil })
+                product = m.product and cmsgpack.unpack(m.product) or nil,
+                store = m.store })
   to_buyer(c, { k = 'agent', name = info.name })
+  to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
+                      waited = now - waited_from })
 end
 
--- The agent lets go of a chat (its load drops, it becomes idle now).
-local function take_back(c, a, reason)
+-- The agent lets go of a chat (its load drops, it becomes idle now);
+-- store: the chat's (else the agent's, for a chat gone with its record).
+local function take_back(c, a, reason, store)
   if redis.call('SREM', key('AGENT_CHATS', a), c) == 1 then
     local rt = runtime(a)
     rt.load = math.max(rt.load - 1, 0)
@@ -426,7 +481,12 @@ local function take_back(c, a, reason)
     redis.call('HSET', key('AGENT_RT', a), 'load', rt.load, 'idle', now)
     refresh(a, nil, rt)
   end
-  to_agent(a, { k = 'unassign', chat = c, reason = reason })
+  if not store then
+    local info = agent_info(a)
+    store = info and info.store
+  end
+  to_agent(a, { k = 'unassign', chat = c, reason = reason, store = store })
+  to_floor(store, { k = 'unassign', chat = c, agent = a, reason = reason })
 end
 
 -- Lets go of the chats agent a holds that are gone (their transcript
@@ -437,7 +497,8 @@ local function drop_stale(a)
   for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
     local m = meta_get(c)
     if not m or m.agent ~= a then
-      take_back(c, a, not m and 'expired' or m.state == 'closed' and 'closed' or 'transferred')
+      take_back(c, a, not m and 'expired' or m.state == 'closed' and 'closed' or 'transferred',
+                m and m.store)
       dropped = true
     end
   end
@@ -463,6 +524,7 @@ local function went_offline_if_gone(a)
   redis.call('HSET', key('AGENT_RT', a), 'online', n)
   if n <= 0 then redis.call('ZADD', key('OFFLINE'), 'NX', now, a) end
   refresh(a)
+  agent_floor(a, n <= 0 and 'offline' or 'online')
 end
 
 -- Forgets every session of agent a on node n (the node is gone or restarts).
@@ -517,6 +579,7 @@ if op == 'online' then
   redis.call('HSETNX', key('AGENT_RT', a), 'idle', now)
   refresh(a)
   local info = agent_info(a)
+  agent_floor(a, 'online')
   return { runtime(a).state, groups_of(a), info and shift_tell(a, info, true) or { 1, 0, 0 } }
 end
 
@@ -553,7 +616,7 @@ if op == 'refresh' then
     for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.store ~= info.store and m.state ~= 'closed' then
-        take_back(c, a, 'store_changed')
+        take_back(c, a, 'store_changed', m.store)
         requeue(c, m, store_text(m, 'transfer_text'))
         out[#out + 1] = m.store .. ' ' .. m.group
       end
@@ -576,6 +639,7 @@ if op == 'state' then
   -- away: its unanswered chats go to colleagues after away_reassign
   if st == 'away' and rt.state ~= 'away' then away_clock(a) end
   refresh(a)
+  if st ~= rt.state then agent_floor(a, 'state') end
   return groups_of(a)
 end
 
@@ -695,17 +759,24 @@ if op == 'release' then
     m.closed = now
     m.agent, m.an = nil, nil
     meta_set(c, m, { 'state', 'reason', 'closed', 'agent', 'an', 'outcome' })
+    if owner then redis.call('HSET', ckey(c), 'la', owner) end  -- whom a rating counts for
+    count(m, owner, 'chats', 1)                                -- chats, by the hour they end
     redis.call('PEXPIRE', ckey(c), ttl)
     redis.call('ZREM', key('QUEUE', m.store, m.group), c)
-    if owner then take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left') end
-    if mode == 'agent_close' then to_buyer(c, { k = 'closed', reason = 'agent_closed' }) end
+    if owner then
+      take_back(c, owner, mode == 'agent_close' and 'closed' or 'buyer_left', m.store)
+    end
+    if mode == 'agent_close' then
+      to_buyer(c, { k = 'closed', reason = 'agent_closed', store = m.store })
+    end
+    to_floor(m.store, { k = 'closed', chat = c, reason = m.reason, group = m.group })
     return owner and groups_of(owner) or {}
   end
   -- transfer: to an agent id, or to the head of a group's queue
   local g = string.match(target, '^group:(.+)$')
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
-    take_back(c, owner, 'transferred')
+    take_back(c, owner, 'transferred', m.store)
     m.group = g
     requeue(c, m, store_text(m, 'transfer_text'))
     local out = groups_of(owner)
@@ -718,7 +789,7 @@ if op == 'release' then
   if target == owner or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
     return redis.error_reply('conflict')
   end
-  take_back(c, owner, 'transferred')
+  take_back(c, owner, 'transferred', m.store)
   system_msg(c, store_text(m, 'transfer_text'), nil)
   give(c, m, target, info, rt, now, hist)
   return groups_of(owner)
@@ -745,6 +816,7 @@ if op == 'reset_node' then
   end
   redis.call('DEL', key('NODE_AGENTS', node))
   redis.call('ZADD', key('NODES'), now, node)
+  floor_forget(node)
   return 1
 end
 
@@ -791,19 +863,21 @@ if op == 'sweep' then
     end
     redis.call('DEL', key('NODE_AGENTS', n))
     redis.call('ZREM', key('NODES'), n)
+    floor_forget(n)
   end
   -- agents away past their grace: their chats go back to the head of the queue
   for _, a in ipairs(redis.call('ZRANGEBYSCORE', key('OFFLINE'), '-inf', now - grace)) do
     for _, c in ipairs(redis.call('SMEMBERS', key('AGENT_CHATS', a))) do
       local m = meta_get(c)
       if m and m.agent == a and m.state ~= 'closed' then
+        to_floor(m.store, { k = 'unassign', chat = c, agent = a, reason = 'timeout' })
         requeue(c, m, store_text(m, 'agent_gone_text'))
         touch({ m.store .. ' ' .. m.group })
         -- its sessions are not registered (that is why it is offline), yet
         -- some may still be open on a node declared dead that comes back:
         -- every node hears it and tells the agent's sessions it has
         redis.call('PUBLISH', key('CTL_CHAN'), cmsgpack.pack({ k = 'unassign', agent = a, chat = c,
-                                                          reason = 'timeout' }))
+                                                          reason = 'timeout', store = m.store }))
       end
     end
     redis.call('DEL', key('AGENT_CHATS', a))
@@ -819,6 +893,101 @@ if op == 'sweep' then
   end
   local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
   return { scan[1], touched, declared_dead and 1 or 0, tonumber(head[2]) or 0 }
+end
+
+-- ---- the supervisors' hands on the floor ----------------------------------
+-- A supervisor acts on the chats of its stores (stores: space-separated);
+-- another store's chat and one that does not exist answer alike.
+local function in_stores(list, st)
+  return st ~= nil and string.find(' ' .. list .. ' ', ' ' .. st .. ' ', 1, true) ~= nil
+end
+
+if op == 'watch' then
+  -- watch chat on|off stores hist: NODE hears every record of the chat
+  -- (the chat's field 'wn', the watching nodes, read by append.lua); on:
+  -- answers {store, group, state, agent, buyer name, first seq, history}
+  local c, on, list, hist = ARGV[4], ARGV[5] == 'on', ARGV[6], tonumber(ARGV[7])
+  local m = meta_get(c)
+  if not m or not in_stores(list, m.store) then return redis.error_reply('not_found') end
+  local wn, out = redis.call('HGET', ckey(c), 'wn'), {}
+  for _, n in ipairs(wn and cmsgpack.unpack(wn) or {}) do
+    if n ~= node then out[#out + 1] = n end
+  end
+  if on then out[#out + 1] = node end
+  if #out > 0 then redis.call('HSET', ckey(c), 'wn', cmsgpack.pack(out))
+  else redis.call('HDEL', ckey(c), 'wn') end
+  if not on then return 1 end
+  local first, recs = history(c, hist)
+  return { m.store, m.group or '', m.state or '', m.agent or '', m.name or '', first, recs }
+end
+
+if op == 'supervise' then
+  -- supervise action chat stores ttl hist target force: a supervisor
+  -- overrides the router. close; transfer to 'group:NAME' (the head of
+  -- its queue) or to an agent that is eligible but for its groups;
+  -- assign to an agent of the store that is online (force: whatever its
+  -- state and load). Answers the "store group" queues to assign from.
+  local action, c, list, ttl, hist, target, force =
+    ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] or '', ARGV[10] == '1'
+  local m = meta_get(c)
+  if not m or not in_stores(list, m.store) then return redis.error_reply('not_found') end
+  if m.state == 'closed' then return redis.error_reply('closed') end
+  local owner = m.agent
+  local out = owner and groups_of(owner) or {}
+  if action == 'close' then
+    m.state, m.reason, m.closed = 'closed', 'supervisor_closed', now
+    m.agent, m.an = nil, nil
+    meta_set(c, m, { 'state', 'reason', 'closed', 'agent', 'an' })
+    if owner then redis.call('HSET', ckey(c), 'la', owner) end
+    count(m, owner, 'chats', 1)
+    redis.call('PEXPIRE', ckey(c), ttl)
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
+    if owner then take_back(c, owner, 'closed', m.store) end
+    to_buyer(c, { k = 'closed', reason = m.reason, store = m.store })
+    to_floor(m.store, { k = 'closed', chat = c, reason = m.reason, group = m.group })
+    return out
+  end
+  local g = action == 'transfer' and string.match(target, '^group:(.+)$')
+  if g then
+    if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    if owner then take_back(c, owner, 'transferred', m.store)
+    else redis.call('ZREM', key('QUEUE', m.store, m.group), c) end
+    m.group = g
+    requeue(c, m, store_text(m, 'transfer_text'))
+    out[#out + 1] = m.store .. ' ' .. g
+    return out
+  end
+  local info, rt = agent_info(target), runtime(target)
+  if not info or info.store ~= m.store then return redis.error_reply('not_found') end
+  if target == owner or rt.online <= 0 or
+     (not (action == 'assign' and force) and (rt.state ~= 'ready' or rt.load >= info.cap)) then
+    return redis.error_reply('conflict')
+  end
+  if owner then
+    take_back(c, owner, 'transferred', m.store)
+    system_msg(c, store_text(m, 'transfer_text'), nil)
+  else
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
+  end
+  give(c, m, target, info, rt, owner and now or m.created or now, hist)
+  return out
+end
+
+if op == 'rate' then
+  -- rate chat score comment: the buyer's rating of a closed chat, once;
+  -- stored with it and counted (ratings, rating_sum) for its store, group
+  -- and its last agent (field 'la')
+  local c, score, comment = ARGV[4], tonumber(ARGV[5]), ARGV[6] or ''
+  local m = meta_get(c)
+  if not m then return redis.error_reply('not_found') end
+  if m.state ~= 'closed' or redis.call('HEXISTS', ckey(c), 'rating') == 1 then
+    return redis.error_reply('conflict')
+  end
+  redis.call('HSET', ckey(c), 'rating', score, 'rating_comment', comment, 'rated', now)
+  local la = redis.call('HGET', ckey(c), 'la')
+  count(m, la, 'ratings', 1)
+  count(m, la, 'rating_sum', score)
+  return 1
 end
 
 -- ---- the 30-second clock ---------------------------------------------------
@@ -855,11 +1024,13 @@ local function reassign(c, m, why, hist)
   local a, info, rt = ready_colleague(m, m.agent)
   if not a then return false end
   local old = m.agent
-  take_back(c, old, why)
+  take_back(c, old, why, m.store)
   system_msg(c, store_text(m, 'reassign_text', { agent = info.name }), nil, 'auto',
              store_cfg(m.store).name)
   give(c, m, a, info, rt, now, hist)
   count(m, old, 'reassigned', 1)
+  to_floor(m.store, { k = 'reassigned', chat = c, agent = old, to = a, group = m.group,
+                      reason = why })
   return true
 end
 
@@ -933,7 +1104,9 @@ local function clock_chat(c, hist, out)
                             { store = cfg.name, buyer = m.name, agent = m.agent_name,
                               position = rank and rank + 1 or '' })
         local seq = system_msg(c, text, m.agent, 'auto', cfg.name)
-        if rank then to_buyer(c, { k = 'queued', group = m.group, position = rank + 1 }) end
+        if rank then
+          to_buyer(c, { k = 'queued', group = m.group, position = rank + 1, store = m.store })
+        end
         hc, hl = hc + 1, now
         redis.call('HSET', K, 'hc', hc, 'hl', now, 'hs', seq)
         out.holds = out.holds + 1
@@ -955,6 +1128,8 @@ local function clock_chat(c, hist, out)
       local ev = { k = 'breach', chat = c, store = m.store, group = m.group,
                    waited = now - ua }
       if m.agent then to_agent(m.agent, ev) end
+      to_floor(m.store, { k = 'breach', chat = c, agent = m.agent, group = m.group,
+                          waited = now - ua })
       out.breaches = out.breaches + 1
     else
       at(ua + cfg.breach_after)
@@ -982,7 +1157,8 @@ local function clock_chat(c, hist, out)
         local q = key('QUEUE', m.store, m.group)
         if redis.call('ZSCORE', q, c) then
           redis.call('ZADD', q, redis.call('INCR', key('QSEQ')) - HEAD, c)
-          to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1 })
+          to_buyer(c, { k = 'queued', group = m.group, position = redis.call('ZRANK', q, c) + 1,
+                        store = m.store })
           out.touched[#out.touched + 1] = m.store .. ' ' .. m.group
         end
         redis.call('HSET', K, 'ra', 1)

@@ -28,7 +28,10 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_RELOAD, 17);
     ASSERT_EQ(EV_QUICK_LIST, 18);
     ASSERT_EQ(EV_SHIFT, 19);
-    ASSERT_EQ(EV__END, 20);
+    ASSERT_EQ(EV_REASSIGNED, 20);
+    ASSERT_EQ(EV_FLOOR_AGENT, 21);
+    ASSERT_EQ(EV_WATCH_MSG, 22);
+    ASSERT_EQ(EV__END, 23);
 }
 
 TEST(names_are_unique_and_round_trip)

@@ -28,6 +28,7 @@ static const struct { unsigned bit; const char *name; } opt_names[] = {
     { O_NAME, "--name" }, { O_STORE, "--store" }, { O_GROUP, "--group" },
     { O_CAPACITY, "--capacity" }, { O_JSON, "--json" }, { O_CSV, "--csv" },
     { O_DAYS, "--days" }, { O_DATE, "--date" },
+    { O_DAY, "--day" }, { O_AGENT, "--agent" },
 };
 
 struct command {
@@ -73,6 +74,11 @@ static const struct command commands[] = {
     { "roster", "import", NULL, true, 0, 0, false, cmd_roster_import,
       "roster import FILE.csv   (agent,shifts,days,date; shifts ;-separated)", 0, true },
     { "roster", "export", NULL, false, 0, 0, false, cmd_roster_export, "roster export" },
+    { "stats", NULL, NULL, false, O_STORE | O_DAY | O_AGENT | O_JSON | O_CSV, 0, false, cmd_stats,
+      "stats [--store S] [--day YYYY-MM-DD] [--agent A] [--json | --csv]" },
+    { "chat", "show", NULL, true, O_JSON | O_CSV, 0, false, cmd_chat_show,
+      "chat show ID [--json | --csv]" },
+    { "chat", "close", NULL, true, 0, 0, false, cmd_chat_close, "chat close ID" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -110,6 +116,8 @@ static void usage(FILE *out)
         "                    neither: ./var/redis.sock (make run) if it exists,\n"
         "                    else unix:///var/lib/chatgw/redis.sock\n"
         "      --json        list as JSON;  --csv  as CSV (a header line, then a row each)\n"
+        "      --day D       stats: the UTC day YYYY-MM-DD (default: today, on Redis's clock)\n"
+        "      --agent A     stats: that agent's figures only\n"
         "  -h, --help        this text;  --version  print the version\n"
         "\nA new token is printed once, alone on its line on stdout; Redis keeps its SHA-256 only.\n"
         "\nexit status:\n");
@@ -157,7 +165,8 @@ static void add_groups(struct opts *o, char *arg)
 static int parse_args(int argc, char **argv, struct opts *o, const char **words, int *nwords)
 {
     enum { OPT_REDIS = 256, OPT_NAME, OPT_STORE, OPT_GROUP, OPT_CAPACITY, OPT_JSON, OPT_CSV,
-           OPT_VERSION, OPT_DAYS, OPT_DATE };
+           OPT_VERSION, OPT_DAYS, OPT_DATE,
+           OPT_DAY, OPT_AGENT };
     static const struct option longopts[] = {
         { "redis", required_argument, NULL, OPT_REDIS },
         { "config", required_argument, NULL, 'c' },
@@ -169,6 +178,8 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         { "csv", no_argument, NULL, OPT_CSV },
         { "days", required_argument, NULL, OPT_DAYS },
         { "date", required_argument, NULL, OPT_DATE },
+        { "day", required_argument, NULL, OPT_DAY },
+        { "agent", required_argument, NULL, OPT_AGENT },
         { "version", no_argument, NULL, OPT_VERSION },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -201,6 +212,8 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         case OPT_CSV: o->given |= O_CSV; break;
         case OPT_DAYS: o->days = optarg; o->given |= O_DAYS; break;
         case OPT_DATE: o->date = optarg; o->given |= O_DATE; break;
+        case OPT_DAY: o->day = optarg; o->given |= O_DAY; break;
+        case OPT_AGENT: o->agent = optarg; o->given |= O_AGENT; break;
         case OPT_VERSION: printf("chatgwctl %s\n", CHATGW_VERSION); return CTL_OK;
         case 'h': usage(stdout); return CTL_OK;
         case ':':
@@ -242,6 +255,11 @@ static int check_values(const struct command *c, const struct opts *o)
         !(c->kind == &SUPERVISOR && strcmp(o->store, "*") == 0))
         return ctl_fail(CTL_USAGE, "bad store id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -%s",
                         o->store, CTL_ID_MAX, c->kind == &SUPERVISOR ? ", or * for all stores" : "");
+    if ((o->given & O_AGENT) && !ctl_id_valid(o->agent))
+        return ctl_fail(CTL_USAGE, "bad agent id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -",
+                        o->agent, CTL_ID_MAX);
+    if ((o->given & O_DAY) && !ctl_day_valid(o->day))
+        return ctl_fail(CTL_USAGE, "--day must be a date as YYYY-MM-DD (UTC), got \"%s\"", o->day);
     if ((o->given & O_JSON) && (o->given & O_CSV))
         return ctl_fail(CTL_USAGE, "--json and --csv: one or the other");
     if (o->too_many_groups)
@@ -279,7 +297,8 @@ static int find_command(const char **words, int n, const struct opts *o,
         if (!noun)
             return ctl_fail(CTL_USAGE, "unknown command \"%s\" (see chatgwctl --help)", words[0]);
         if (n == 1)
-            return ctl_fail(CTL_USAGE, "%s what? add, set, token, del or list", words[0]);
+            return ctl_fail(CTL_USAGE, "%s what? %s", words[0], strcmp(words[0], "chat") == 0 ?
+                            "show or close" : "add, set, token, del or list");
         return ctl_fail(CTL_USAGE, "unknown command \"%s %s\" (see chatgwctl --help)",
                         words[0], words[1]);
     }
@@ -288,7 +307,11 @@ static int find_command(const char **words, int n, const struct opts *o,
         if (n <= used)
             return ctl_fail(CTL_USAGE, "usage: chatgwctl %s", c->synopsis);
         *id = words[used++];
-        if (!c->any_word && !ctl_id_valid(*id))
+        if (c->any_word)
+            ;                         /* a file name: any word */
+        else if (!c->kind && !ctl_chat_valid(*id))
+            return ctl_fail(CTL_USAGE, "bad chat id \"%s\": 32 hex digits", *id);
+        else if (c->kind && !ctl_id_valid(*id))
             return ctl_fail(CTL_USAGE, "bad %s id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -",
                             c->kind->noun, *id, CTL_ID_MAX);
     }

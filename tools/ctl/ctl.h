@@ -10,13 +10,15 @@
  * Files: chatgwctl.c (command line, command table, main), ctl_ident.c
  * (creating, re-keying, changing, deleting identities), ctl_list.c (agent
  * and supervisor lists), ctl_floor.c (nodes, agents and queues as they
- * are now), ctl_demo.c (the demo desks of `make run`),
+ * are now), ctl_stats.c (a day's numbers, one chat), ctl_demo.c (the demo
+ * desks of `make run`),
  * ctl_link.c (Redis), ctl_stores.c (stores and groups).
  *
  * API: CTL_EXIT_MAP, ctl_fail, ctl_id_valid, ctl_need_stores, AGENT,
  *      SUPERVISOR, ident_key, ident_create, ident_reissue, groups_join,
  *      groups_split, cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo,
- *      cmd_nodes, cmd_agents, cmd_queue.
+ *      cmd_nodes, cmd_agents, cmd_queue, cmd_stats, cmd_chat_show,
+ *      cmd_chat_close, table_add_row, table_print.
  */
 #ifndef CHATGW_CTL_H
 #define CHATGW_CTL_H
@@ -33,7 +35,7 @@
     X(OK, 0, "success")                                                                 \
     X(FAIL, 1, "local failure (no randomness, out of memory, stdout not writable)")    \
     X(USAGE, 2, "usage error: unknown command or option, bad value, bad config file")  \
-    X(NOT_FOUND, 3, "no such agent or supervisor")                                      \
+    X(NOT_FOUND, 3, "no such agent, supervisor or chat")                                      \
     X(UNKNOWN_STORE, 4, "unknown store or group, or no stores known at all")            \
     X(REDIS, 5, "Redis unreachable, password refused, or a command failed")             \
     X(EXISTS, 6, "an agent or supervisor with that id already exists")
@@ -56,6 +58,9 @@ enum ctl_exit {
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An agent, supervisor, store or group id: 1..64 of A-Z a-z 0-9 _ . - */
 bool ctl_id_valid(const char *s);
+/* A day as YYYY-MM-DD (a real date); a chat id: 32 lowercase hex (ctl_stats.c). */
+bool ctl_day_valid(const char *s);
+bool ctl_chat_valid(const char *s);
 
 /* What is managed: agents and supervisors differ only in this. */
 struct kind {
@@ -68,11 +73,12 @@ extern const struct kind AGENT, SUPERVISOR;
 
 /* Options of the command line (O_* bits say which were given). */
 enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16, O_CSV = 32,
-       O_DAYS = 64, O_DATE = 128 };
+       O_DAYS = 64, O_DATE = 128, O_DAY = 256, O_AGENT = 512 };
 
 struct opts {
     const char *redis, *config;
     const char *name, *store;
+    const char *day, *agent;           /* stats: --day YYYY-MM-DD, --agent ID */
     char *groups[CONFIG_MAX_GROUPS];   /* point into argv, deduplicated */
     int ngroups;
     bool too_many_groups;
@@ -125,5 +131,28 @@ command_fn cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo;
 command_fn cmd_nodes, cmd_agents, cmd_queue;
 /* The roster (ctl_roster.c); import's id is the file. */
 command_fn cmd_roster_set, cmd_roster_del, cmd_roster_show, cmd_roster_import, cmd_roster_export;
+
+/* The numbers and the chats (ctl_stats.c): stats reads; chat show reads,
+ * chat close closes. */
+command_fn cmd_stats, cmd_chat_show, cmd_chat_close;
+
+/* Tables (ctl_floor.c): rows of text cells, each column typed for JSON
+ * (C_NUM: a number with a fraction); "-" is null in JSON. */
+#define CTL_MAX_COLS 16
+#define CTL_CELL 160
+enum col_type { C_TEXT, C_INT, C_BOOL, C_NUM };
+struct table {
+    int ncol;
+    const char *head[CTL_MAX_COLS];     /* for people and CSV */
+    const char *json[CTL_MAX_COLS];     /* JSON keys */
+    enum col_type type[CTL_MAX_COLS];
+    size_t nrows, cap;
+    char (*cells)[CTL_MAX_COLS][CTL_CELL];
+};
+/* A new zeroed row, or NULL (out of memory). */
+char (*table_add_row(struct table *t))[CTL_CELL];
+/* Prints t as asked (people, --json, --csv) and frees its rows; an empty
+ * table for people says `none` on stderr. */
+int table_print(struct ctl *x, struct table *t, const char *none);
 
 #endif

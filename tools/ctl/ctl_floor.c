@@ -16,7 +16,7 @@
  * typed for JSON (text, integer, yes/no). Time is Redis's (TIME), so ages do
  * not depend on this machine's clock. Reads only; nothing is changed.
  *
- * API: cmd_nodes, cmd_agents, cmd_queue.
+ * API: cmd_nodes, cmd_agents, cmd_queue, table_add_row, table_print.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +26,11 @@
 #include "ctl.h"
 #include "keys.h"
 
-#define MAX_COLS 9
-#define CELL 160
+#define MAX_COLS CTL_MAX_COLS
+#define CELL CTL_CELL
 #define NODE_TIMEOUT_DEFAULT_MS 10000
 
-enum col_type { C_TEXT, C_INT, C_BOOL };
-
-struct table {
-    int ncol;
-    const char *head[MAX_COLS];     /* for people and CSV */
-    const char *json[MAX_COLS];     /* JSON keys */
-    enum col_type type[MAX_COLS];
-    size_t nrows, cap;
-    char (*cells)[MAX_COLS][CELL];
-};
-
-static char (*add_row(struct table *t))[CELL]
+char (*table_add_row(struct table *t))[CELL]
 {
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
@@ -118,8 +107,12 @@ static int print_json(const struct table *t)
         for (int c = 0; c < t->ncol; c++) {
             const char *v = t->cells[r][c];
             proto_w_key(&w, t->json[c]);
-            if (t->type[c] == C_INT)
+            if (strcmp(v, "-") == 0 && t->type[c] != C_TEXT)
+                proto_w_nil(&w);
+            else if (t->type[c] == C_INT)
                 proto_w_int(&w, strtoll(v, NULL, 10));
+            else if (t->type[c] == C_NUM)
+                proto_w_float(&w, strtod(v, NULL));
             else if (t->type[c] == C_BOOL)
                 proto_w_bool(&w, strcmp(v, "yes") == 0);
             else if (strcmp(v, "-") == 0)
@@ -137,7 +130,7 @@ static int print_json(const struct table *t)
 }
 
 /* Prints t as asked and frees it; an empty table for people says so on stderr. */
-static int print_table(struct ctl *x, struct table *t, const char *none)
+int table_print(struct ctl *x, struct table *t, const char *none)
 {
     int rc = CTL_OK;
 
@@ -258,7 +251,7 @@ int cmd_nodes(struct ctl *x, const struct kind *unused, const char *id)
         return rc;
     }
     for (size_t i = 0; i < n && rc == CTL_OK; i++) {
-        char (*row)[CELL] = add_row(&t);
+        char (*row)[CELL] = table_add_row(&t);
         long long age = now - (long long)strtod(nodes->element[2 * i + 1]->str, NULL);
         if (!row) {
             rc = ctl_fail(CTL_FAIL, "out of memory");
@@ -280,7 +273,7 @@ int cmd_nodes(struct ctl *x, const struct kind *unused, const char *id)
             double s = strtod(t.cells[r][1], NULL) / 1000.0;
             snprintf(t.cells[r][1], CELL, "%.1fs ago", s);
         }
-    return print_table(x, &t, "no live nodes (is chatgwd running on this Redis?)");
+    return table_print(x, &t, "no live nodes (is chatgwd running on this Redis?)");
 }
 
 /* ---- agents ---- */
@@ -330,7 +323,7 @@ int cmd_agents(struct ctl *x, const struct kind *unused, const char *id)
             continue;                   /* deleted meanwhile */
         if ((x->o.given & O_STORE) && strcmp(h->element[1]->str, x->o.store) != 0)
             continue;
-        if (!(row = add_row(&t))) {
+        if (!(row = table_add_row(&t))) {
             rc = ctl_fail(CTL_FAIL, "out of memory");
             break;
         }
@@ -357,7 +350,7 @@ int cmd_agents(struct ctl *x, const struct kind *unused, const char *id)
         free(t.cells);
         return rc;
     }
-    return print_table(x, &t, "no agents (chatgwctl agent add ID --name NAME)");
+    return table_print(x, &t, "no agents (chatgwctl agent add ID --name NAME)");
 }
 
 /* ---- queue ---- */
@@ -416,7 +409,7 @@ int cmd_queue(struct ctl *x, const struct kind *unused, const char *id)
         nq = 0;
     }
     for (int q = 0; q < nq && rc == CTL_OK; q++) {
-        char (*row)[CELL] = add_row(&t);
+        char (*row)[CELL] = table_add_row(&t);
         if (!row) {
             rc = ctl_fail(CTL_FAIL, "out of memory");
             break;
@@ -440,5 +433,5 @@ int cmd_queue(struct ctl *x, const struct kind *unused, const char *id)
         free(t.cells);
         return rc;
     }
-    return print_table(x, &t, "no stores known (give -c FILE, or start chatgwd)");
+    return table_print(x, &t, "no stores known (give -c FILE, or start chatgwd)");
 }

@@ -1,0 +1,148 @@
+"""chatgwctl stats, chat show and chat close: a day's numbers from the
+hourly statistics, exactly, and one chat's record and transcript."""
+import calendar
+import csv
+import io
+import json
+import time
+
+import msgpack
+
+from client import Client, buyer, run
+from conftest import DEMO_GREETING, chat_key, chat_meta, wait_for, wait_for_async
+from test_agents import FAST, agent, frames_until, make_agent
+from test_chatgwctl import ctl, ok
+
+NOT_FOUND, USAGE = 3, 2
+
+
+def as_json(url, *args):
+    return json.loads(ok(url, *args, "--json").stdout)
+
+
+def clock_store():
+    return {"demo": {"name": "Demo Store", "greeting": DEMO_GREETING, "hold_text": "Wait.",
+                     "hold_after": "300ms", "hold_max": 0, "breach_after": "400ms",
+                     "reassign_after": "0", "away_reassign": "0"}}
+
+
+def test_stats_of_a_scripted_day_come_out_exactly(redis, gateway):
+    gw = gateway(redis.url, stores=clock_store(), stats_flush="100ms", **FAST)
+    r = redis.client()
+    alice = make_agent(r, "alice", "Alice")
+
+    async def chat(d, answer_after_breach, outcome, score):
+        c, w = await buyer(gw)
+        await c.first_message("hi")
+        chat = (await frames_until(d, lambda f: f["t"] == "assign"))[0]["chat"]
+        if answer_after_breach:
+            await frames_until(d, lambda f: f["t"] == "breach" and f["chat"] == chat)
+        await d.send({"t": "msg", "chat": chat, "id": "a1", "text": "hello"})
+        await frames_until(d, lambda f: f["t"] == "ack")
+        await c.send({"t": "msg", "id": "m2", "text": "and?"})
+        await frames_until(d, lambda f: f["t"] == "msg" and f.get("id") == "m2")
+        await d.send({"t": "msg", "chat": chat, "id": "a2", "text": "yes"})
+        await frames_until(d, lambda f: f["t"] == "ack")
+        await d.send({"t": "close", "chat": chat, "outcome": outcome})
+        await frames_until(d, lambda f: f["t"] == "unassign")
+        c2 = await Client.connect(gw.ws)
+        await c2.send({"t": "hello", "resume": w["resume"]})
+        await c2.expect("welcome")
+        await c2.send({"t": "rate", "score": score})
+        await frames_until(c2, lambda f: f["t"] == "rated")
+
+    async def body():
+        d, _ = await agent(gw, alice)
+        await chat(d, False, "sold", 5)
+        await chat(d, True, "no_sale", 3)
+
+    run(body())
+    want = {"chats": 2, "first_responses": 2, "fr_p50_ms": 5000, "fr_p90_ms": 5000,
+            "answered_30s": 1.0, "breaches": 1, "reassigned": 0, "sold": 1, "no_sale": 1,
+            "conversion": 0.5, "ratings": 2, "rating_avg": 4.0}
+    wait_for(lambda: as_json(redis.url, "stats", "--agent", "alice")
+             and as_json(redis.url, "stats", "--agent", "alice")[0]["first_responses"] == 2,
+             5, what="response times flushed")
+    rows = as_json(redis.url, "stats")
+    assert [(x["scope"], x["name"]) for x in rows] == \
+        [("store", "demo"), ("group", "pre-sales"), ("agent", "alice")]
+    for row in rows:
+        assert {k: row[k] for k in want} == want, row
+    assert as_json(redis.url, "stats", "--agent", "alice") == [rows[2]]
+    assert as_json(redis.url, "stats", "--agent", "nobody") == []
+    # today is the default day: another day has none of it
+    assert as_json(redis.url, "stats", "--day", "2020-01-01") == []
+    # CSV and the table for people
+    p = ok(redis.url, "stats", "--csv")
+    got = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert got[0]["conversion"] == "0.5000" and got[0]["rating_avg"] == "4.0000"
+    p = ok(redis.url, "stats")
+    assert "CONVERSION" in p.stdout and "50%" in p.stdout and "100%" in p.stdout
+
+
+def test_percentiles_and_sums_over_the_hours_of_one_utc_day(redis, gateway):
+    """Hourly fields as stats.lua writes them: the day's hours sum; the next
+    day's do not count; p50/p90 are the bounds of the buckets that hold them."""
+    gw = gateway(redis.url)
+    r = redis.client()
+    day0 = calendar.timegm((2026, 1, 15, 0, 0, 0)) // 3600
+    fields = {"s": {"first": 6, "fh": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], "replies": 8, "rt30": 6,
+                    "breaches": 1, "sold": 3, "no_sale": 1, "chats": 4,
+                    "ratings": 2, "rating_sum": 9},
+              "a:zed": {"first": 6, "fh": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]}}
+    late = {"s": {"first": 4, "fh": [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3], "replies": 2, "rt30": 0,
+                  "reassigned": 2}}
+    for hour, f in ((day0, fields), (day0 + 23, late), (day0 + 24, late)):
+        r.hset(f"cg:stats:demo:{hour}", mapping={k: msgpack.packb(v) for k, v in f.items()})
+    rows = as_json(redis.url, "stats", "--day", "2026-01-15", "--store", "demo")
+    store = rows[0]
+    assert (store["scope"], store["first_responses"], store["chats"]) == ("store", 10, 4)
+    # 10 first responses: 1 each in the first six buckets, 1 at <=120 s, 3 above 300 s
+    assert store["fr_p50_ms"] == 30000 and store["fr_p90_ms"] == 300001
+    assert store["answered_30s"] == 0.6 and store["reassigned"] == 2
+    assert store["conversion"] == 0.75 and store["rating_avg"] == 4.5
+    zed = [x for x in rows if x["scope"] == "agent"][0]
+    assert (zed["name"], zed["fr_p50_ms"], zed["fr_p90_ms"]) == ("zed", 15000, 45000)
+    assert zed["answered_30s"] is None and zed["conversion"] is None and zed["rating_avg"] is None
+    assert ctl(redis.url, "stats", "--day", "2026-02-30").returncode == USAGE
+    assert ctl(redis.url, "stats", "--day", "yesterday").returncode == USAGE
+    assert ctl(redis.url, "stats", "--store", "nope").returncode == 4
+
+
+def test_chat_show_and_chat_close(redis, gateway):
+    gw = gateway(redis.url, **FAST)
+    r = redis.client()
+    alice = make_agent(r, "alice", "Alice")
+
+    async def body():
+        d, _ = await agent(gw, alice)
+        c, w = await buyer(gw, name="Ann")
+        await c.first_message("is it, red, in stock?")
+        chat = (await d.expect("assign"))["chat"]
+        await d.send({"t": "note", "chat": chat, "text": "VIP buyer"})
+        await d.expect("ack")
+        await d.send({"t": "msg", "chat": chat, "id": "a1", "text": "Yes!"})
+        await d.expect("ack")
+        shown = as_json(redis.url, "chat", "show", chat)
+        assert shown["chat"] == chat and shown["record"]["state"] == "open"
+        assert shown["record"]["agent"] == "alice" and shown["record"]["name"] == "Ann"
+        assert [(m["seq"], m["from"], m.get("private", False)) for m in shown["messages"]] == \
+            [(1, "buyer", False), (2, "auto", False), (3, "agent", True), (4, "agent", False)]
+        p = ok(redis.url, "chat", "show", chat, "--csv")
+        rows = list(csv.DictReader(io.StringIO(p.stdout)))
+        assert rows[0]["text"] == "is it, red, in stock?" and rows[2]["private"] == "yes"
+        people = ok(redis.url, "chat", "show", chat).stdout
+        assert "VIP buyer" in people and "private" in people and "state      open" in people
+        # close: the buyer and the agent are told
+        assert "closed" in ok(redis.url, "chat", "close", chat).stdout
+        await frames_until(c, lambda f: f["t"] == "closed" and f["reason"] == "supervisor_closed")
+        await frames_until(d, lambda f: f["t"] == "unassign" and f["reason"] == "closed")
+        assert chat_meta(r, chat)["state"] == "closed"
+        assert ok(redis.url, "chat", "close", chat).returncode == 0      # already: said so
+        assert as_json(redis.url, "chat", "show", chat)["record"]["reason"] == "supervisor_closed"
+
+    run(body())
+    assert ctl(redis.url, "chat", "show", "0" * 32).returncode == NOT_FOUND
+    assert ctl(redis.url, "chat", "close", "0" * 32).returncode == NOT_FOUND
+    assert ctl(redis.url, "chat", "show", "xyz").returncode == USAGE
+    assert ctl(redis.url, "chat").returncode == USAGE
