@@ -51,7 +51,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(15, BUYER_MSG,    "buyer_msg", EVT_NODE, "LOCAL hook: a buyer message was stored, on its node (plugins)") \
     X(16, TICK,         "tick",     EVT_NODE,  "LOCAL hook: once a second (plugins)") \
     X(17, RELOAD,       "reload",   EVT_NODE,  "LOCAL hook: the config was read again (plugins)") \
-    X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)")
+    X(18, QUICK_LIST,   "quick_list", EVT_NODE, "LOCAL hook: an agent asked for the quick-reply library (plugins)") \
+    X(19, ESCALATION,   "escalation", EVT_AGENT, "agent? chat store group rule excerpt ts n: a plugin flagged the chat to supervisors (also on cg:floor:<store>)")
 
 enum event_id {
     EV_NONE = 0,

@@ -27,7 +27,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_TICK, 16);
     ASSERT_EQ(EV_RELOAD, 17);
     ASSERT_EQ(EV_QUICK_LIST, 18);
-    ASSERT_EQ(EV__END, 19);
+    ASSERT_EQ(EV_ESCALATION, 19);
+    ASSERT_EQ(EV__END, 20);
 }
 
 TEST(names_are_unique_and_round_trip)
