@@ -906,9 +906,9 @@ static int chat_result(const redisReply *r)
 {
     int rc = reply_result(r);
 
-    if (rc == CHATGW_ERR && strncmp(r->str, "not_found", 9) == 0)
+    if (rc == CHATGW_ERR && strncmp(db_error_text(r), "not_found", 9) == 0)
         return CHATGW_ERR_NOTFOUND;
-    if (rc == CHATGW_ERR && strncmp(r->str, "closed", 6) == 0)
+    if (rc == CHATGW_ERR && strncmp(db_error_text(r), "closed", 6) == 0)
         return CHATGW_ERR_CLOSED;
     return rc;
 }
