@@ -83,8 +83,24 @@ typedef int version_fn(int, const int *);
 typedef int init_fn(const struct chatgw_host *, chatgw_plugin *, void **, const struct chatgw_opt *, int);
 typedef int cleanup_fn(void *, const struct chatgw_opt *, int);
 
+/*
+ * How long each hook (and each plugin's timers) takes, by plugin, store and
+ * hook: counts in buckets 8 to a power of two (a bucket spans 12.5 %), so
+ * /metrics can give a p99 without keeping samples. Found once, when the
+ * hook is registered; kept across reloads.
+ */
+#define HIST_N 320                    /* up to 2^41 ns */
+struct hook_time {
+    char plugin[CONFIG_ID_MAX + 1], store[CONFIG_ID_MAX + 1];
+    const char *hook;                 /* a static label */
+    uint64_t calls, sum_ns, max_ns;
+    uint32_t b[HIST_N];
+    struct hook_time *next;
+};
+
 struct chatgw_timer {
     uv_timer_t t;
+    struct hook_time *tm;
     chatgw_plugin *p;
     chatgw_timer_fn *fn;
     void *ud;
@@ -109,6 +125,7 @@ struct hook {
     chatgw_plugin *p;
     chatgw_hook_fn *fn;
     void *ud;
+    struct hook_time *tm;
 };
 
 /* Counters for /metrics, by plugin name and store; they survive reloads. */
@@ -128,6 +145,8 @@ static struct {
     struct stat_row *stats;
     size_t nstats;
     plugin_queues_fn *on_queues;
+    struct hook_time *times;
+    size_t ntimes;
     struct {                          /* the last event run with once */
         int event;
         int64_t seq;
@@ -155,6 +174,54 @@ static struct stat_row *stat_for(const chatgw_plugin *p, const char *store)
     return &rows[P.nstats++];
 }
 
+/* The times of one hook of p (NULL when out of memory or past 4096). */
+static struct hook_time *hook_time_for(const chatgw_plugin *p, const char *hook)
+{
+    const char *store = p->store ? p->store : "";
+    struct hook_time *t;
+
+    for (t = P.times; t; t = t->next)
+        if (t->hook == hook && strcmp(t->plugin, p->name) == 0 && strcmp(t->store, store) == 0)
+            return t;
+    if (P.ntimes >= 4096 || !(t = calloc(1, sizeof *t)))
+        return NULL;
+    snprintf(t->plugin, sizeof t->plugin, "%s", p->name);
+    snprintf(t->store, sizeof t->store, "%s", store);
+    t->hook = hook;
+    t->next = P.times;
+    P.times = t;
+    P.ntimes++;
+    return t;
+}
+
+static unsigned hist_index(uint64_t ns)
+{
+    unsigned e, i;
+
+    if (ns < 16)
+        return (unsigned)ns;
+    e = 63u - (unsigned)__builtin_clzll(ns);
+    i = (e - 2) * 8 + (unsigned)((ns >> (e - 3)) & 7);
+    return i < HIST_N ? i : HIST_N - 1;
+}
+
+/* The bucket's upper bound, ns. */
+static uint64_t hist_upper(unsigned i)
+{
+    return i < 16 ? i + 1 : (uint64_t)(9 + i % 8) << (i / 8 - 1);
+}
+
+/* The q-th quantile (0..1) of t's calls, as its bucket's upper bound, ns. */
+static uint64_t hist_quantile(const struct hook_time *t, double q)
+{
+    uint64_t want = (uint64_t)((double)t->calls * q + 0.999999), seen = 0;
+
+    for (unsigned i = 0; i < HIST_N; i++)
+        if ((seen += t->b[i]) >= want && want > 0)
+            return hist_upper(i) < t->max_ns ? hist_upper(i) : t->max_ns;
+    return t->max_ns;
+}
+
 /* ---- hooks ------------------------------------------------------------------- */
 
 static bool serves(const chatgw_plugin *p, const struct chatgw_event *ev)
@@ -167,11 +234,17 @@ static bool serves(const chatgw_plugin *p, const struct chatgw_event *ev)
 }
 
 /* Times fn; over the budget: logged (once a second per plugin) and counted. */
-static void timed_end(chatgw_plugin *p, const char *what, uint64_t t0)
+static void timed_end(chatgw_plugin *p, const char *what, uint64_t t0, struct hook_time *tm)
 {
     uint64_t ns = uv_hrtime() - t0;
     struct stat_row *row;
 
+    if (tm) {
+        tm->calls++;
+        tm->sum_ns += ns;
+        tm->max_ns = ns > tm->max_ns ? ns : tm->max_ns;
+        tm->b[hist_index(ns)]++;
+    }
     if (ns <= gw.cfg->plugin_hook_budget_ms * 1000000ull)
         return;
     if ((row = stat_for(p, p->store)))
@@ -203,7 +276,7 @@ static int call_hook(const struct hook *h, struct chatgw_event *ev)
 
     ev->answer_text = ev->answer_rule = ev->answer_reason = ev->answer_keys = NULL;
     rc = h->fn(h->ud, ev);
-    timed_end(p, event_label(ev->event), t0);
+    timed_end(p, event_label(ev->event), t0, h->tm);
     if (rc < 0) {
         if ((row = stat_for(p, p->store)))
             row->failed++;
@@ -669,6 +742,26 @@ char *plugin_metrics_text(void)
                     P.stats[i].store,
                     *(unsigned long long *)((char *)&P.stats[i] + series[k].off));
     }
+    fprintf(f, "# HELP chatgw_plugin_hook_calls_total Calls of each plugin hook (hook=timer: its "
+               "timers).\n# TYPE chatgw_plugin_hook_calls_total counter\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_calls_total{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %llu\n",
+                t->plugin, t->store, t->hook, (unsigned long long)t->calls);
+    fprintf(f, "# HELP chatgw_plugin_hook_seconds_total Time spent in each plugin hook.\n"
+               "# TYPE chatgw_plugin_hook_seconds_total counter\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_seconds_total{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)t->sum_ns / 1e9);
+    fprintf(f, "# HELP chatgw_plugin_hook_p99_seconds The 99th percentile of a plugin hook's "
+               "time since start (to 12.5 %%).\n# TYPE chatgw_plugin_hook_p99_seconds gauge\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_p99_seconds{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)hist_quantile(t, 0.99) / 1e9);
+    fprintf(f, "# HELP chatgw_plugin_hook_max_seconds The longest call of a plugin hook since "
+               "start.\n# TYPE chatgw_plugin_hook_max_seconds gauge\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_max_seconds{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)t->max_ns / 1e9);
     fclose(f);
     return buf;
 }
@@ -732,7 +825,8 @@ static int host_hook(chatgw_plugin *self, int event, chatgw_hook_fn *fn, void *u
         P.hooks[event] = grown;
         P.cap[event] = cap;
     }
-    P.hooks[event][P.nhooks[event]++] = (struct hook){ self, fn, ud };
+    P.hooks[event][P.nhooks[event]++] =
+        (struct hook){ self, fn, ud, hook_time_for(self, event_label(event)) };
     return CHATGW_OK;
 }
 
@@ -744,7 +838,7 @@ static void on_timer(uv_timer_t *h)
     if (!t->p->live)
         return;
     t->fn(t->ud);
-    timed_end(t->p, "timer", t0);
+    timed_end(t->p, "timer", t0, t->tm);
 }
 
 static int host_timer_start(chatgw_plugin *self, uint64_t after_ms, uint64_t repeat_ms,
@@ -761,6 +855,7 @@ static int host_timer_start(chatgw_plugin *self, uint64_t after_ms, uint64_t rep
     t->p = self;
     t->fn = fn;
     t->ud = ud;
+    t->tm = hook_time_for(self, "timer");
     t->next = self->timers;
     self->timers = t;
     self->refs++;
