@@ -342,3 +342,33 @@ def test_a_bad_rules_file_is_reported_with_its_line(redis, gateway, tmp_path):
     assert res.returncode == 1
     assert "bad.rules:2: priority= takes ordered, paid or vip" in res.stderr
     assert "plugin escalate of store demo: init failed" in res.stderr
+
+
+def test_no_shipped_phrase_is_taken_for_an_offer_above_the_limit(redis, gateway, tmp_path):
+    """The default library and the default rules agree: an agent who sends
+    the store's own phrases is never flagged for an offer."""
+    gw = gateway(redis.url, start=False, agent_msg_burst=1000)
+    with_plugins(gw, f"    plugin quickreply {PLUGINS}/quickreply.so\n"
+                     f"        library {ROOT}/conf/quickreply-zh.txt\n"
+                     f"        library {ROOT}/conf/quickreply-en.txt\n"
+                     f"    plugin escalate {PLUGINS}/escalate.so\n"
+                     f"        rules {RULES}\n")
+    gw.start()
+    r = redis.client()
+    token = make_agent(r, "alice", "Alice")
+
+    async def body():
+        a, b, bw = await assigned_chat(gw, token)
+        await a.send({"t": "quick_list"})
+        keys = [p["key"] for c in (await a.expect("quick_list"))["categories"]
+                for p in c["phrases"]]
+        assert len(keys) >= 40
+        for i, k in enumerate(keys):
+            await a.send({"t": "quick", "chat": bw["chat"], "key": k, "id": f"q{i}"})
+            f = await a.recv()
+            assert f["t"] == "ack", (k, f)
+        await a.silent(0.5)
+        return bw["chat"]
+
+    chat = run(body())
+    assert flags(r, chat) == []
