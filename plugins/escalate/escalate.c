@@ -602,7 +602,8 @@ static void chat_drop(struct esc *e, struct chat *c)
 }
 
 /* Chats quiet for the window (and the longest wait) are forgotten: every
- * stamp they hold is older than the window. With `all`, the quietest goes too. */
+ * stamp they hold is older than the window. With make_room, the quietest
+ * goes too when the table is full. */
 static void chats_sweep(struct esc *e, uint64_t now, bool make_room)
 {
     struct chat *oldest = NULL;
