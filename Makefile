@@ -215,7 +215,7 @@ install: build/chatgwd build/chatgwctl $(PLUGINS) build/chatgw.pc
 	install -d $(DESTDIR)$(PLUGINDIR)
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 conf/quickreply-zh.txt conf/quickreply-en.txt conf/guard-tmall.rules \
-	    $(DESTDIR)$(SYSCONFDIR)/chatgw/
+	    conf/escalate.rules $(DESTDIR)$(SYSCONFDIR)/chatgw/
 
 clean:
 	rm -rf build
