@@ -81,7 +81,7 @@ struct ruleset {
     char *store;                       /* NULL: any store without its own */
     struct rule r[RULES_MAX];
     int n;
-    uint64_t longest_wait_ms;
+    uint64_t longest_wait_ms, shortest_wait_ms;
 };
 
 struct chat_rule {
@@ -98,7 +98,7 @@ struct chat {
     bool checking;                     /* a read_last in flight */
     bool closed;                       /* closed while checking: drop it after */
     struct chat *next;                 /* its bucket */
-    struct chat *wprev, *wnext;        /* the waiting list, while wait_seq */
+    struct chat *wprev, *wnext;        /* the waiting list (oldest wait first), while wait_seq */
     struct chat_rule rule[];           /* one per rule of set */
 };
 
@@ -124,7 +124,8 @@ struct esc {
     char hold_zh[HOLD_MAX], hold_en[HOLD_MAX];
     size_t chats_max, nchats;
     struct chat *bucket[BUCKETS];
-    struct chat *waiting;
+    struct chat *waiting, *waiting_tail;
+    uint64_t shortest_wait_ms;         /* of every set's wait rules */
     struct check checks[CHECKS_MAX];
     struct act acts[NACTS];
     unsigned ticks;
@@ -484,6 +485,8 @@ static const char *parse_rule(struct ruleset *set, char *line)
     }
     if (r->after_ms > set->longest_wait_ms)
         set->longest_wait_ms = r->after_ms;
+    if (r->after_ms && (!set->shortest_wait_ms || r->after_ms < set->shortest_wait_ms))
+        set->shortest_wait_ms = r->after_ms;
     set->n++;
     return NULL;
 fail:
@@ -563,27 +566,41 @@ static unsigned chat_hash(const char *id)
     return h % BUCKETS;
 }
 
+/* The waiting list is ordered by when each wait began, so that a tick
+ * looks only at the chats whose shortest wait is due. */
 static void wait_unlink(struct esc *e, struct chat *c)
 {
-    if (c->wprev)
-        c->wprev->wnext = c->wnext;
-    else if (e->waiting == c)
-        e->waiting = c->wnext;
-    if (c->wnext)
-        c->wnext->wprev = c->wprev;
+    if (c->wait_seq) {
+        if (c->wprev)
+            c->wprev->wnext = c->wnext;
+        else
+            e->waiting = c->wnext;
+        if (c->wnext)
+            c->wnext->wprev = c->wprev;
+        else
+            e->waiting_tail = c->wprev;
+    }
     c->wprev = c->wnext = NULL;
     c->wait_seq = 0;
 }
 
 static void wait_link(struct esc *e, struct chat *c, int64_t seq, uint64_t since)
 {
-    if (!c->wait_seq) {
-        c->wnext = e->waiting;
-        c->wprev = NULL;
-        if (e->waiting)
-            e->waiting->wprev = c;
+    struct chat *after;
+
+    wait_unlink(e, c);
+    for (after = e->waiting_tail; after && after->wait_since_ms > since; after = after->wprev)
+        ;                              /* a new wait is the newest: O(1) then */
+    c->wprev = after;
+    c->wnext = after ? after->wnext : e->waiting;
+    if (c->wnext)
+        c->wnext->wprev = c;
+    else
+        e->waiting_tail = c;
+    if (after)
+        after->wnext = c;
+    else
         e->waiting = c;
-    }
     c->wait_seq = seq;
     c->wait_since_ms = since;
 }
@@ -853,6 +870,8 @@ static int on_tick(void *ud, struct chatgw_event *ev)
         chats_sweep(e, now, false);   /* once a minute */
     for (struct chat *c = e->waiting, *next; c; c = next) {
         next = c->wnext;
+        if (now - c->wait_since_ms < e->shortest_wait_ms)
+            break;                     /* and every one after it */
         if (c->checking || !wait_due(e, c, now))
             continue;
         struct check *k = NULL;
@@ -948,6 +967,11 @@ int chatgw_plugin_init(const struct chatgw_host *host, chatgw_plugin *self, void
     if (files == 0) {
         host->log(self, CHATGW_LOG_ERROR, "no rules: give `rules FILE`");
         return CHATGW_ERR_INVAL;
+    }
+    for (int s = 0; s < e->nsets; s++) {
+        uint64_t w = e->sets[s].shortest_wait_ms;
+        if (w && (!e->shortest_wait_ms || w < e->shortest_wait_ms))
+            e->shortest_wait_ms = w;
     }
     for (int s = 0; s < e->nsets; s++)
         for (int i = 0; i < e->sets[s].n; i++) {

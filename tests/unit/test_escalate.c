@@ -158,6 +158,39 @@ TEST(rules_lines_and_their_errors)
     free_set(&set);
 }
 
+/* The waiting list stays ordered by when each wait began, whatever the
+ * order the waits are linked in, so a tick stops at the first not due. */
+TEST(the_waiting_list_is_kept_oldest_first)
+{
+    static struct esc e;
+    static struct ruleset set;
+    static const uint64_t since[] = { 500, 100, 900, 300, 700, 300 };
+    struct chat *c[6];
+    uint64_t last = 0;
+    int n = 0;
+
+    memset(&e, 0, sizeof e);
+    e.chats_max = 10;
+    for (int i = 0; i < 6; i++) {
+        char id[33];
+        snprintf(id, sizeof id, "%032x", i + 1);
+        ASSERT((c[i] = chat_get(&e, id, &set, true)) != NULL);
+        wait_link(&e, c[i], i + 1, since[i]);
+    }
+    wait_link(&e, c[2], 7, 200);                     /* relinked further back */
+    wait_unlink(&e, c[0]);
+    for (struct chat *w = e.waiting; w; w = w->wnext, n++) {
+        ASSERT(w->wait_since_ms >= last);
+        ASSERT(w->wnext ? w->wnext->wprev == w : e.waiting_tail == w);
+        last = w->wait_since_ms;
+    }
+    ASSERT_EQ(n, 5);
+    ASSERT(e.waiting == c[1] && e.waiting->wnext == c[2] && e.waiting_tail == c[4]);
+    for (int i = 0; i < 6; i++)
+        chat_drop(&e, c[i]);
+    ASSERT(e.waiting == NULL && e.waiting_tail == NULL && e.nchats == 0);
+}
+
 int main(void)
 {
     RUN(an_offer_s_amount_is_money_next_to_an_offer_word);
@@ -165,5 +198,6 @@ int main(void)
     RUN(a_buyer_writes_chinese_when_its_message_has_a_chinese_character);
     RUN(durations);
     RUN(rules_lines_and_their_errors);
+    RUN(the_waiting_list_is_kept_oldest_first);
     return TEST_SUMMARY();
 }
