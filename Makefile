@@ -128,6 +128,8 @@ build/tests/plugins/%.so: tests/unit/plugins/%.c plugins/chatgw_plugin.h
 	@mkdir -p build/tests/plugins
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iplugins -O1 -g $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $<
 build/tests/test_plugin: $(TEST_PLUGINS)
+# test_escalate compiles the plugin's source in, to reach its static functions
+build/tests/test_escalate: plugins/escalate/escalate.c
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done
@@ -213,7 +215,7 @@ install: build/chatgwd build/chatgwctl $(PLUGINS) build/chatgw.pc
 	install -d $(DESTDIR)$(PLUGINDIR)
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 conf/quickreply-zh.txt conf/quickreply-en.txt conf/guard-tmall.rules \
-	    $(DESTDIR)$(SYSCONFDIR)/chatgw/
+	    conf/escalate.rules $(DESTDIR)$(SYSCONFDIR)/chatgw/
 
 clean:
 	rm -rf build

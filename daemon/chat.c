@@ -105,6 +105,25 @@ bool chat_record_read(const char *rec, size_t len, const char **from, const char
     return true;
 }
 
+bool chat_record_fields(const char *rec, size_t len, struct chat_rec *out)
+{
+    static const struct proto_limits lim = { 2, 32, false };
+    const struct proto_value *m, *from, *text, *name, *ts;
+
+    if (proto_decode(rec, len, PROTO_MSGPACK, &lim, &rec_arena, &m) != PROTO_OK ||
+        m->type != PROTO_MAP || !(from = proto_map_get(m, "from")) || from->type != PROTO_STR ||
+        !(text = proto_map_get(m, "text")) || text->type != PROTO_STR)
+        return false;
+    name = proto_map_get(m, "name");
+    ts = proto_map_get(m, "ts");
+    out->from = from->u.s;
+    out->text = text->u.s;
+    out->text_len = text->len;
+    out->name = name && name->type == PROTO_STR ? name->u.s : NULL;
+    out->ts_ms = ts && ts->type == PROTO_INT && ts->u.i > 0 ? (uint64_t)ts->u.i : 0;
+    return true;
+}
+
 static void meta_field(const struct proto_value *m, const char *k, char *out, size_t cap)
 {
     const struct proto_value *v = proto_map_get(m, k);

@@ -11,7 +11,7 @@
  * ...the record's fields}.
  *
  * API: chat_id_valid, chat_record, chat_record_private, chat_record_is_private,
- *      chat_write_msg, chat_record_read,
+ *      chat_write_msg, chat_record_read, chat_record_fields,
  *      chat_meta_read, chat_init, chat_shutdown.
  */
 #ifndef CHATGW_CHAT_H
@@ -45,6 +45,14 @@ bool chat_write_msg(struct proto_writer *w, const char *chat, int64_t seq,
 /* A record's from and text (pointers valid until the next decode here). */
 bool chat_record_read(const char *rec, size_t len, const char **from, const char **text,
                       size_t *text_len);
+
+/* All of a record's fields (pointers valid until the next decode here). */
+struct chat_rec {
+    const char *from, *name, *text;   /* name NULL when the record has none */
+    size_t text_len;
+    uint64_t ts_ms;
+};
+bool chat_record_fields(const char *rec, size_t len, struct chat_rec *out);
 
 /* What a plugin may be told of a chat, from its meta record ("" when absent). */
 struct chat_meta {

@@ -55,7 +55,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(19, SHIFT,        "shift",    EVT_AGENT, "agent on ends next: its shift began or ended") \
     X(20, REASSIGNED,   "reassigned", EVT_NODE, "chat store group agent to reason: the clock gave a chat to a colleague (floor)") \
     X(21, FLOOR_AGENT,  "floor_agent", EVT_NODE, "agent store change name state online load capacity: an agent changed (floor)") \
-    X(22, WATCH_MSG,    "wmsg",     EVT_NODE,  "chat store seq rec: a record for the supervisors watching the chat")
+    X(22, WATCH_MSG,    "wmsg",     EVT_NODE,  "chat store seq rec: a record for the supervisors watching the chat") \
+    X(23, ESCALATION,   "escalation", EVT_AGENT, "agent? chat store group rule excerpt ts n: a plugin flagged the chat to supervisors (also on cg:floor:<store>)")
 
 enum event_id {
     EV_NONE = 0,

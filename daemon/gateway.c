@@ -457,6 +457,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
+    plugin_on_queues(router_assign_groups);
     if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || web_start() != 0 ||
         server_start() != 0 || start_redis_link() != 0 || floor_start() != 0 ||
         plugin_start() != 0) {

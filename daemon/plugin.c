@@ -59,23 +59,48 @@ static const bool hookable[CHATGW_EV_MAX + 1] = {
 #undef HOOKABLE
 };
 
+#define RESULT_MIN (-7)                /* the lowest of CHATGW_RESULT_MAP */
 static const char *const result_text[] = {
-#define RESULT_TEXT(name, num, text) [num + 5] = text,
+#define RESULT_TEXT(name, num, text) [num - RESULT_MIN] = text,
     CHATGW_RESULT_MAP(RESULT_TEXT)
 #undef RESULT_TEXT
 };
 
 static const char *result_str(int rc)
 {
-    return rc >= -5 && rc <= 3 && result_text[rc + 5] ? result_text[rc + 5] : "unknown result";
+    return rc >= RESULT_MIN && rc <= 3 && result_text[rc - RESULT_MIN] ? result_text[rc - RESULT_MIN]
+                                                                     : "unknown result";
 }
+
+static const char *const priority_name[] = {
+#define PRIO_NAME(name, num, wire) [num] = wire,
+    CHATGW_PRIORITY_MAP(PRIO_NAME)
+#undef PRIO_NAME
+};
+#define NPRIO ((int)(sizeof priority_name / sizeof priority_name[0]))
 
 typedef int version_fn(int, const int *);
 typedef int init_fn(const struct chatgw_host *, chatgw_plugin *, void **, const struct chatgw_opt *, int);
 typedef int cleanup_fn(void *, const struct chatgw_opt *, int);
 
+/*
+ * How long each hook (and each plugin's timers) takes, by plugin, store and
+ * hook: counts in buckets 8 to a power of two (a bucket spans 12.5 %), so
+ * /metrics can give a p99 without keeping samples. Found once, when the
+ * hook is registered; kept across reloads.
+ */
+#define HIST_N 320                    /* up to 2^41 ns */
+struct hook_time {
+    char plugin[CONFIG_ID_MAX + 1], store[CONFIG_ID_MAX + 1];
+    const char *hook;                 /* a static label */
+    uint64_t calls, sum_ns, max_ns;
+    uint32_t b[HIST_N];
+    struct hook_time *next;
+};
+
 struct chatgw_timer {
     uv_timer_t t;
+    struct hook_time *tm;
     chatgw_plugin *p;
     chatgw_timer_fn *fn;
     void *ud;
@@ -100,6 +125,7 @@ struct hook {
     chatgw_plugin *p;
     chatgw_hook_fn *fn;
     void *ud;
+    struct hook_time *tm;
 };
 
 /* Counters for /metrics, by plugin name and store; they survive reloads. */
@@ -118,6 +144,9 @@ static struct {
     uint64_t load_failures;
     struct stat_row *stats;
     size_t nstats;
+    plugin_queues_fn *on_queues;
+    struct hook_time *times;
+    size_t ntimes;
     struct {                          /* the last event run with once */
         int event;
         int64_t seq;
@@ -145,6 +174,54 @@ static struct stat_row *stat_for(const chatgw_plugin *p, const char *store)
     return &rows[P.nstats++];
 }
 
+/* The times of one hook of p (NULL when out of memory or past 4096). */
+static struct hook_time *hook_time_for(const chatgw_plugin *p, const char *hook)
+{
+    const char *store = p->store ? p->store : "";
+    struct hook_time *t;
+
+    for (t = P.times; t; t = t->next)
+        if (t->hook == hook && strcmp(t->plugin, p->name) == 0 && strcmp(t->store, store) == 0)
+            return t;
+    if (P.ntimes >= 4096 || !(t = calloc(1, sizeof *t)))
+        return NULL;
+    snprintf(t->plugin, sizeof t->plugin, "%s", p->name);
+    snprintf(t->store, sizeof t->store, "%s", store);
+    t->hook = hook;
+    t->next = P.times;
+    P.times = t;
+    P.ntimes++;
+    return t;
+}
+
+static unsigned hist_index(uint64_t ns)
+{
+    unsigned e, i;
+
+    if (ns < 16)
+        return (unsigned)ns;
+    e = 63u - (unsigned)__builtin_clzll(ns);
+    i = (e - 2) * 8 + (unsigned)((ns >> (e - 3)) & 7);
+    return i < HIST_N ? i : HIST_N - 1;
+}
+
+/* The bucket's upper bound, ns. */
+static uint64_t hist_upper(unsigned i)
+{
+    return i < 16 ? i + 1 : (uint64_t)(9 + i % 8) << (i / 8 - 1);
+}
+
+/* The q-th quantile (0..1) of t's calls, as its bucket's upper bound, ns. */
+static uint64_t hist_quantile(const struct hook_time *t, double q)
+{
+    uint64_t want = (uint64_t)((double)t->calls * q + 0.999999), seen = 0;
+
+    for (unsigned i = 0; i < HIST_N; i++)
+        if ((seen += t->b[i]) >= want && want > 0)
+            return hist_upper(i) < t->max_ns ? hist_upper(i) : t->max_ns;
+    return t->max_ns;
+}
+
 /* ---- hooks ------------------------------------------------------------------- */
 
 static bool serves(const chatgw_plugin *p, const struct chatgw_event *ev)
@@ -157,11 +234,17 @@ static bool serves(const chatgw_plugin *p, const struct chatgw_event *ev)
 }
 
 /* Times fn; over the budget: logged (once a second per plugin) and counted. */
-static void timed_end(chatgw_plugin *p, const char *what, uint64_t t0)
+static void timed_end(chatgw_plugin *p, const char *what, uint64_t t0, struct hook_time *tm)
 {
     uint64_t ns = uv_hrtime() - t0;
     struct stat_row *row;
 
+    if (tm) {
+        tm->calls++;
+        tm->sum_ns += ns;
+        tm->max_ns = ns > tm->max_ns ? ns : tm->max_ns;
+        tm->b[hist_index(ns)]++;
+    }
     if (ns <= gw.cfg->plugin_hook_budget_ms * 1000000ull)
         return;
     if ((row = stat_for(p, p->store)))
@@ -193,7 +276,7 @@ static int call_hook(const struct hook *h, struct chatgw_event *ev)
 
     ev->answer_text = ev->answer_rule = ev->answer_reason = ev->answer_keys = NULL;
     rc = h->fn(h->ud, ev);
-    timed_end(p, event_label(ev->event), t0);
+    timed_end(p, event_label(ev->event), t0, h->tm);
     if (rc < 0) {
         if ((row = stat_for(p, p->store)))
             row->failed++;
@@ -567,6 +650,11 @@ static void on_tick(uv_timer_t *t)
     plugin_notify(&(struct chatgw_event){ .event = CHATGW_EV_TICK }, false);
 }
 
+void plugin_on_queues(plugin_queues_fn *fn)
+{
+    P.on_queues = fn;
+}
+
 int plugin_start(void)
 {
     load_all(gw.cfg, NULL, NULL);
@@ -654,6 +742,26 @@ char *plugin_metrics_text(void)
                     P.stats[i].store,
                     *(unsigned long long *)((char *)&P.stats[i] + series[k].off));
     }
+    fprintf(f, "# HELP chatgw_plugin_hook_calls_total Calls of each plugin hook (hook=timer: its "
+               "timers).\n# TYPE chatgw_plugin_hook_calls_total counter\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_calls_total{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %llu\n",
+                t->plugin, t->store, t->hook, (unsigned long long)t->calls);
+    fprintf(f, "# HELP chatgw_plugin_hook_seconds_total Time spent in each plugin hook.\n"
+               "# TYPE chatgw_plugin_hook_seconds_total counter\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_seconds_total{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)t->sum_ns / 1e9);
+    fprintf(f, "# HELP chatgw_plugin_hook_p99_seconds The 99th percentile of a plugin hook's "
+               "time since start (to 12.5 %%).\n# TYPE chatgw_plugin_hook_p99_seconds gauge\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_p99_seconds{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)hist_quantile(t, 0.99) / 1e9);
+    fprintf(f, "# HELP chatgw_plugin_hook_max_seconds The longest call of a plugin hook since "
+               "start.\n# TYPE chatgw_plugin_hook_max_seconds gauge\n");
+    for (const struct hook_time *t = P.times; t; t = t->next)
+        fprintf(f, "chatgw_plugin_hook_max_seconds{plugin=\"%s\",store=\"%s\",hook=\"%s\"} %.9f\n",
+                t->plugin, t->store, t->hook, (double)t->max_ns / 1e9);
     fclose(f);
     return buf;
 }
@@ -717,7 +825,8 @@ static int host_hook(chatgw_plugin *self, int event, chatgw_hook_fn *fn, void *u
         P.hooks[event] = grown;
         P.cap[event] = cap;
     }
-    P.hooks[event][P.nhooks[event]++] = (struct hook){ self, fn, ud };
+    P.hooks[event][P.nhooks[event]++] =
+        (struct hook){ self, fn, ud, hook_time_for(self, event_label(event)) };
     return CHATGW_OK;
 }
 
@@ -729,7 +838,7 @@ static void on_timer(uv_timer_t *h)
     if (!t->p->live)
         return;
     t->fn(t->ud);
-    timed_end(t->p, "timer", t0);
+    timed_end(t->p, "timer", t0, t->tm);
 }
 
 static int host_timer_start(chatgw_plugin *self, uint64_t after_ms, uint64_t repeat_ms,
@@ -746,6 +855,7 @@ static int host_timer_start(chatgw_plugin *self, uint64_t after_ms, uint64_t rep
     t->p = self;
     t->fn = fn;
     t->ud = ud;
+    t->tm = hook_time_for(self, "timer");
     t->next = self->timers;
     self->timers = t;
     self->refs++;
@@ -776,6 +886,7 @@ struct preq {
         chatgw_done_fn *done;
         chatgw_value_fn *value;
         chatgw_int_fn *num;
+        chatgw_msgs_fn *msgs;
     } cb;
     void *ud;
     char chat[CHAT_ID_HEX + 1];
@@ -865,33 +976,191 @@ static int host_send(chatgw_plugin *self, const char *chat, int from, const char
     return store_append(&ap, on_sent, q) == 0 ? CHATGW_OK : preq_unsent(q);
 }
 
-/* Waiting for the chat data layout (schema 3): flag, priority, group, history. */
+/* ---- actions on a chat: flag, priority, group, history -------------------- */
+
+#define FLAG_EXCERPT_MAX 240          /* bytes of a flag's excerpt */
+#define RULE_MAX 64
+
+static bool text_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 1 && n <= max && proto_utf8_valid(s, n);
+}
+
+static bool id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 1 && n <= CONFIG_ID_MAX &&
+           !s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")];
+}
+
+/* The script's error as a result: not_found, closed, or a failure. */
+static int chat_result(const redisReply *r)
+{
+    int rc = reply_result(r);
+
+    if (rc == CHATGW_ERR && strncmp(db_error_text(r), "not_found", 9) == 0)
+        return CHATGW_ERR_NOTFOUND;
+    if (rc == CHATGW_ERR && strncmp(db_error_text(r), "closed", 6) == 0)
+        return CHATGW_ERR_CLOSED;
+    return rc;
+}
+
+static void on_chat_done(void *ud, redisReply *r)
+{
+    struct preq *q = ud;
+
+    if (q->p->live && q->cb.done)
+        q->cb.done(q->ud, chat_result(r));
+    preq_free(q);
+}
+
+static void on_moved(void *ud, redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_ARRAY && P.on_queues)
+        P.on_queues(r);               /* the new queue grew, the agent has room */
+    on_chat_done(ud, r);
+}
+
+static bool chat_ok(chatgw_plugin *self, const char *chat)
+{
+    return self && self->live && chat && chat_id_valid(chat, strlen(chat));
+}
+
+/* At most max bytes of s, cut at a character boundary (s is valid UTF-8). */
+static size_t utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 static int host_flag(chatgw_plugin *self, const char *chat, const char *rule, const char *reason,
                      chatgw_done_fn *cb, void *ud)
 {
-    (void)self; (void)chat; (void)rule; (void)reason; (void)cb; (void)ud;
-    return CHATGW_ERR_NOTSUP;
+    char excerpt[FLAG_EXCERPT_MAX + 1];
+    struct preq *q;
+
+    reason = reason ? reason : "";
+    if (!chat_ok(self, chat) || !text_ok(rule, RULE_MAX) || !proto_utf8_valid(reason, strlen(reason)))
+        return CHATGW_ERR_INVAL;
+    if (!(q = preq_new(self, ud)))
+        return CHATGW_ERR_NOMEM;
+    q->cb.done = cb;
+    size_t n = utf8_cut(reason, FLAG_EXCERPT_MAX);
+    memcpy(excerpt, reason, n);
+    excerpt[n] = '\0';
+    return store_chat_flag(chat, self->store, rule, excerpt, on_chat_done, q) == 0
+           ? CHATGW_OK : preq_unsent(q);
 }
 
 static int host_set_priority(chatgw_plugin *self, const char *chat, int priority,
                              chatgw_done_fn *cb, void *ud)
 {
-    (void)self; (void)chat; (void)priority; (void)cb; (void)ud;
-    return CHATGW_ERR_NOTSUP;
+    int level = priority & ~CHATGW_PRIO_RAISE;
+    struct preq *q;
+
+    if (!chat_ok(self, chat) || level < 0 || level >= NPRIO || !priority_name[level])
+        return CHATGW_ERR_INVAL;
+    if (!(q = preq_new(self, ud)))
+        return CHATGW_ERR_NOMEM;
+    q->cb.done = cb;
+    return store_chat_priority(chat, self->store, priority_name[level],
+                               (priority & CHATGW_PRIO_RAISE) != 0, on_chat_done, q) == 0
+           ? CHATGW_OK : preq_unsent(q);
 }
 
 static int host_move_group(chatgw_plugin *self, const char *chat, const char *group,
                            chatgw_done_fn *cb, void *ud)
 {
-    (void)self; (void)chat; (void)group; (void)cb; (void)ud;
-    return CHATGW_ERR_NOTSUP;
+    struct preq *q;
+
+    if (!chat_ok(self, chat) || !id_ok(group))
+        return CHATGW_ERR_INVAL;
+    if (!(q = preq_new(self, ud)))
+        return CHATGW_ERR_NOMEM;
+    q->cb.done = cb;
+    return store_chat_move(chat, self->store, group, on_moved, q) == 0 ? CHATGW_OK
+                                                                        : preq_unsent(q);
+}
+
+/* {store, first seq, {records}}: the messages handed to the plugin, copied
+ * once into one block (records are decoded twice: to size, then to copy). */
+static void on_last(void *ud, redisReply *r)
+{
+    struct preq *q = ud;
+    int rc = chat_result(r), n = 0;
+    struct chatgw_msg *msgs = NULL;
+    char *text = NULL;
+
+    if (rc == CHATGW_OK && r->type == REDIS_REPLY_NIL)
+        rc = CHATGW_ERR_NOTFOUND;
+    else if (rc == CHATGW_OK &&
+             (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+              r->element[0]->type != REDIS_REPLY_STRING ||
+              r->element[1]->type != REDIS_REPLY_INTEGER ||
+              r->element[2]->type != REDIS_REPLY_ARRAY))
+        rc = CHATGW_ERR;
+    else if (rc == CHATGW_OK && q->p->store && strcmp(r->element[0]->str, q->p->store) != 0)
+        rc = CHATGW_ERR_NOTFOUND;     /* another store's chat: as if none */
+    if (rc == CHATGW_OK && q->p->live && q->cb.msgs) {
+        const redisReply *recs = r->element[2];
+        struct chat_rec cr;
+        size_t bytes = 0, off = 0;
+
+        for (size_t i = 0; i < recs->elements; i++)
+            if (recs->element[i]->type == REDIS_REPLY_STRING &&
+                chat_record_fields(recs->element[i]->str, recs->element[i]->len, &cr))
+                bytes += strlen(cr.from) + 1 + (cr.name ? strlen(cr.name) + 1 : 0) +
+                         cr.text_len + 1;
+        msgs = calloc(recs->elements ? recs->elements : 1, sizeof *msgs);
+        text = malloc(bytes ? bytes : 1);
+        if (!msgs || !text)
+            rc = CHATGW_ERR_NOMEM;
+        for (size_t i = 0; rc == CHATGW_OK && i < recs->elements; i++) {
+            if (recs->element[i]->type != REDIS_REPLY_STRING ||
+                !chat_record_fields(recs->element[i]->str, recs->element[i]->len, &cr))
+                continue;
+            struct chatgw_msg *m = &msgs[n++];
+            m->seq = r->element[1]->integer + (int64_t)i;
+            m->ts_ms = cr.ts_ms;
+            m->text_len = cr.text_len;
+            m->from = memcpy(text + off, cr.from, strlen(cr.from) + 1);
+            off += strlen(cr.from) + 1;
+            if (cr.name) {
+                m->name = memcpy(text + off, cr.name, strlen(cr.name) + 1);
+                off += strlen(cr.name) + 1;
+            }
+            memcpy(text + off, cr.text, cr.text_len);
+            text[off + cr.text_len] = '\0';
+            m->text = text + off;
+            off += cr.text_len + 1;
+        }
+    }
+    if (q->p->live && q->cb.msgs)
+        q->cb.msgs(q->ud, rc, rc == CHATGW_OK ? msgs : NULL, rc == CHATGW_OK ? n : 0);
+    free(msgs);
+    free(text);
+    preq_free(q);
 }
 
 static int host_read_last(chatgw_plugin *self, const char *chat, int n, chatgw_msgs_fn *cb,
                           void *ud)
 {
-    (void)self; (void)chat; (void)n; (void)cb; (void)ud;
-    return CHATGW_ERR_NOTSUP;
+    struct preq *q;
+
+    if (!chat_ok(self, chat) || n < 1 || n > STORE_LAST_MAX || !cb)
+        return CHATGW_ERR_INVAL;
+    if (!(q = preq_new(self, ud)))
+        return CHATGW_ERR_NOMEM;
+    q->cb.msgs = cb;
+    return store_chat_last(chat, n, on_last, q) == 0 ? CHATGW_OK : preq_unsent(q);
 }
 
 static bool kv_key_ok(chatgw_plugin *self, const char *key)
@@ -986,13 +1255,6 @@ static int host_kv_incr(chatgw_plugin *self, const char *key, int64_t by, chatgw
     q->cb.num = cb;
     return store_plugin_kv_incr(self->name, key, by, on_kv_int, q) == 0 ? CHATGW_OK
                                                                          : preq_unsent(q);
-}
-
-static bool text_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    return n >= 1 && n <= max && proto_utf8_valid(s, n);
 }
 
 static int host_list_add(chatgw_plugin *self, struct chatgw_event *ev, const char *category,

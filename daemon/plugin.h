@@ -8,7 +8,7 @@
  * chatgw_event they fill in; plugins answer through it. Nothing here
  * names a role.
  *
- * API: plugin_start, plugin_reload, plugin_stop, plugin_check,
+ * API: plugin_on_queues, plugin_start, plugin_reload, plugin_stop, plugin_check,
  *      plugin_hooked, plugin_notify, plugin_agent_msg, plugin_quick_reply,
  *      plugin_quick_list, plugin_list_free, plugin_suggest, plugin_metrics_text.
  */
@@ -21,6 +21,13 @@
 
 #include "chatgw_plugin.h"
 #include "config.h"
+
+/* A plugin moved a chat (host move_group): fn gets router.lua's reply, the
+ * "store group" queues to assign (the router's; set by the top, so that
+ * this module names no routing function). */
+struct redisReply;
+typedef void plugin_queues_fn(const struct redisReply *r);
+void plugin_on_queues(plugin_queues_fn *fn);
 
 /* Loads the plugins of gw.cfg (each failure logged and left out) and starts
  * the once-a-second TICK. Returns 0 (a plugin that fails is no failure). */

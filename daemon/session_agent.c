@@ -296,12 +296,13 @@ static const char *agent_suggestions(struct agent *a, const struct proto_value *
     return plugin_suggest(&ce);
 }
 
-/* Assigned, unassigned, breach: the plugins hear it once per node. */
+/* Assigned, unassigned, breach, escalation: the plugins hear it once per node. */
 static void agent_plugins_notify(struct agent *a, const struct event *e)
 {
     static const int hook_of[EV__END] = { [EV_ASSIGNED] = CHATGW_EV_ASSIGNED,
                                           [EV_UNASSIGNED] = CHATGW_EV_UNASSIGNED,
-                                          [EV_BREACH] = CHATGW_EV_BREACH };
+                                          [EV_BREACH] = CHATGW_EV_BREACH,
+                                          [EV_ESCALATION] = CHATGW_EV_ESCALATION };
     const struct proto_value *ev = e->body;
     int hook = e->id < EV__END ? hook_of[e->id] : 0;
 
@@ -311,6 +312,12 @@ static void agent_plugins_notify(struct agent *a, const struct event *e)
                                .agent = a->id, .agent_name = a->name,
                                .buyer_name = ev_s(ev, "bname"), .group = ev_s(ev, "group"),
                                .reason = ev_s(ev, "reason") };
+    if (e->id == EV_ESCALATION) {      /* the rule, the excerpt; n tells flags apart */
+        ce.reason = ev_s(ev, "rule");
+        ce.text = ev_s(ev, "excerpt");
+        ce.text_len = ce.text ? strlen(ce.text) : 0;
+        ce.seq = ev_i(ev, "n");
+    }
     plugin_notify(&ce, true);
 }
 
@@ -334,7 +341,7 @@ static void agent_on_event(struct session *s, const struct event *e)
         return;
     }
     if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT &&
-        e->id != EV_BREACH && e->id != EV_SHIFT)
+        e->id != EV_BREACH && e->id != EV_SHIFT && e->id != EV_ESCALATION)
         return;
     if (e->id == EV_SHIFT && !a->logged_in) {
         a->shift_on = ev_i(ev, "on");     /* the welcome tells it */
@@ -370,6 +377,12 @@ static void agent_on_event(struct session *s, const struct event *e)
         proto_w_key(w, "t");         proto_w_cstr(w, "breach");
         proto_w_key(w, "chat");      proto_w_cstr(w, ev_s(ev, "chat"));
         proto_w_key(w, "waited_ms"); proto_w_int(w, ev_i(ev, "waited"));
+    } else if (e->id == EV_ESCALATION) {
+        proto_w_map(w, 4);
+        proto_w_key(w, "t");       proto_w_cstr(w, "escalation");
+        proto_w_key(w, "chat");    proto_w_cstr(w, ev_s(ev, "chat"));
+        proto_w_key(w, "rule");    proto_w_cstr(w, ev_s(ev, "rule"));
+        proto_w_key(w, "excerpt"); proto_w_cstr(w, ev_s(ev, "excerpt"));
     } else if (e->id == EV_UNASSIGNED) {
         proto_w_map(w, 3);
         proto_w_key(w, "t");      proto_w_cstr(w, "unassign");

@@ -418,3 +418,36 @@ int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_rep
     const char *argv[] = { "INCRBY", k, n };
     return db_command(cb, ud, 3, argv, NULL);
 }
+
+/* ---- plugins' actions on a chat ---- */
+
+int store_chat_flag(const char *chat, const char *store, const char *rule, const char *excerpt,
+                    db_reply_cb *cb, void *ud)
+{
+    const char *args[] = { chat, store ? store : "", rule, excerpt };
+    return store_route("flag", 4, args, cb, ud);
+}
+
+int store_chat_priority(const char *chat, const char *store, const char *level, bool raise,
+                        db_reply_cb *cb, void *ud)
+{
+    const char *args[] = { chat, store ? store : "", level, raise ? "raise" : "set" };
+    return store_route("priority", 4, args, cb, ud);
+}
+
+int store_chat_move(const char *chat, const char *store, const char *group, db_reply_cb *cb,
+                    void *ud)
+{
+    const char *args[] = { chat, store ? store : "", group };
+    return store_route("move", 3, args, cb, ud);
+}
+
+int store_chat_last(const char *chat, int n, db_reply_cb *cb, void *ud)
+{
+    char key[96], num[24];
+
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    fmt_u64(num, sizeof num, (uint64_t)n);
+    const char *argv[] = { key, "last", num };
+    return db_eval(DB_LUA_RESUME, cb, ud, 1, 3, argv, NULL);
+}

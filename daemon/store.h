@@ -17,7 +17,8 @@
  *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
  *      store_transcript;
  *      for plugins:
- *      store_plugin_kv_get/set/del/incr.
+ *      store_plugin_kv_get/set/del/incr, store_chat_flag, store_chat_priority,
+ *      store_chat_move, store_chat_last.
  */
 #ifndef CHATGW_STORE_H
 #define CHATGW_STORE_H
@@ -138,5 +139,23 @@ int store_plugin_kv_set(const char *plugin, const char *key, const char *val, si
 int store_plugin_kv_del(const char *plugin, const char *key, db_reply_cb *cb, void *ud);
 int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_reply_cb *cb,
                          void *ud);
+
+/* Actions on a chat of `store` ("" or NULL: of any store); the errors
+ * "not_found" (no such chat there, or group) and "closed". router.lua's
+ * ops: flag (kept on the chat, counted as `escalations`, event
+ * `escalation` to its agent and on cg:floor:<store>; reply: the chat's
+ * number of flags), priority (level normal|ordered|paid|vip, raise: never
+ * lower it; reply: the level it has now), move (to the head of group's
+ * queue; reply: the "store group" queues to assign). */
+int store_chat_flag(const char *chat, const char *store, const char *rule, const char *excerpt,
+                    db_reply_cb *cb, void *ud);
+int store_chat_priority(const char *chat, const char *store, const char *level, bool raise,
+                        db_reply_cb *cb, void *ud);
+int store_chat_move(const char *chat, const char *store, const char *group, db_reply_cb *cb,
+                    void *ud);
+/* The last n messages (resume.lua "last"). Reply: {store, seq of the
+ * first, {records}}, or nil when there is no chat. */
+#define STORE_LAST_MAX 100
+int store_chat_last(const char *chat, int n, db_reply_cb *cb, void *ud);
 
 #endif

@@ -76,7 +76,9 @@ struct chatgw_opt {
     X(ERR_INVAL,   -2, "a bad argument")                                          \
     X(ERR_NOMEM,   -3, "out of memory")                                           \
     X(ERR_UNAVAILABLE, -4, "Redis is unavailable now; try again later")           \
-    X(ERR_NOTSUP,  -5, "not available in this daemon (yet)")
+    X(ERR_NOTSUP,  -5, "not available in this daemon (yet)")                      \
+    X(ERR_NOTFOUND, -6, "no such chat (of the plugin's stores), or no such group") \
+    X(ERR_CLOSED,  -7, "the chat is closed")
 
 enum chatgw_result {
 #define CHATGW_RESULT_ENUM(name, num, text) CHATGW_##name = num,
@@ -121,6 +123,10 @@ enum chatgw_result {
  *  18  QUICK_LIST     an agent asked for the quick-reply library; store,
  *                     agent. Answer with host->list_add once per phrase,
  *                     in the order the desk should show them.
+ *  23  ESCALATION     a chat held by an agent with a desk here was flagged
+ *                     to supervisors (host->flag, by any plugin on any
+ *                     node); store, chat, agent, group, reason = the
+ *                     rule, text = the excerpt.
  */
 #define CHATGW_HOOK_EVENT_MAP(X)            \
     X(MSG_TO_AGENT, 2)                      \
@@ -134,13 +140,14 @@ enum chatgw_result {
     X(BUYER_MSG,    15)                     \
     X(TICK,         16)                     \
     X(RELOAD,       17)                     \
-    X(QUICK_LIST,   18)
+    X(QUICK_LIST,   18)                     \
+    X(ESCALATION,   23)
 
 enum chatgw_event_id {
 #define CHATGW_EVENT_ENUM(name, num) CHATGW_EV_##name = num,
     CHATGW_HOOK_EVENT_MAP(CHATGW_EVENT_ENUM)
 #undef CHATGW_EVENT_ENUM
-    CHATGW_EV_MAX = 18
+    CHATGW_EV_MAX = 23
 };
 
 /*
@@ -197,6 +204,22 @@ enum chatgw_log_level { CHATGW_LOG_ERROR = 0, CHATGW_LOG_WARN, CHATGW_LOG_INFO, 
 /* Who a message sent by a plugin is from. */
 enum chatgw_from { CHATGW_FROM_AUTO = 0, CHATGW_FROM_SYSTEM = 1 };
 
+/* A chat's priority (host->set_priority), lowest first; stored on the
+ * chat by name. OR CHATGW_PRIO_RAISE into it to raise the chat to at
+ * least that level (a higher one stays). */
+#define CHATGW_PRIORITY_MAP(X) \
+    X(NORMAL,  0, "normal")    \
+    X(ORDERED, 1, "ordered")   \
+    X(PAID,    2, "paid")      \
+    X(VIP,     3, "vip")
+
+enum chatgw_priority {
+#define CHATGW_PRIO_ENUM(name, num, wire) CHATGW_PRIO_##name = num,
+    CHATGW_PRIORITY_MAP(CHATGW_PRIO_ENUM)
+#undef CHATGW_PRIO_ENUM
+    CHATGW_PRIO_RAISE = 0x100
+};
+
 /*
  * The host: every function takes the plugin's own handle first. Functions
  * that go to Redis are asynchronous: they return CHATGW_OK and call cb
@@ -235,14 +258,29 @@ struct chatgw_host {
      * store's name as sender; stored, then delivered to both sides. */
     int (*send)(chatgw_plugin *self, const char *chat, int from, const char *text,
                 size_t len, chatgw_done_fn *cb, void *ud);
-    /* Supervisor-facing actions: CHATGW_ERR_NOTSUP until the chat data
-     * layout (schema 3) lands; declared now so plugins can be written. */
+    /* Supervisor-facing actions on a chat of the plugin's stores (a
+     * per-store plugin: its store; a global one: any). Their callbacks get
+     * CHATGW_OK, CHATGW_ERR_NOTFOUND (no such chat here, or no such group),
+     * CHATGW_ERR_CLOSED, or CHATGW_ERR_UNAVAILABLE.
+     * flag: tells the store's supervisors (event `escalation {chat, store,
+     * rule, excerpt}` on its floor, and to the agent holding the chat),
+     * keeps it on the chat (its last 20 flags) and counts it in the hourly
+     * statistics (`escalations`). rule: 1 to 64 bytes; reason: the
+     * excerpt shown with it, cut to 240 bytes at a character boundary
+     * ("" allowed). A closed chat may be flagged. */
     int (*flag)(chatgw_plugin *self, const char *chat, const char *rule, const char *reason,
                 chatgw_done_fn *cb, void *ud);
+    /* priority: a CHATGW_PRIO_* level, | CHATGW_PRIO_RAISE to never lower. */
     int (*set_priority)(chatgw_plugin *self, const char *chat, int priority,
                         chatgw_done_fn *cb, void *ud);
+    /* To the head of another group's queue of the chat's store, as an
+     * agent's transfer to group:NAME (the agent holding it lets go; the
+     * buyer gets the store's transfer_text). Already in that group: OK,
+     * nothing changes. */
     int (*move_group)(chatgw_plugin *self, const char *chat, const char *group,
                       chatgw_done_fn *cb, void *ud);
+    /* The last n messages (1..100), oldest first; n = 0 messages when the
+     * chat has none. The strings live until cb returns. */
     int (*read_last)(chatgw_plugin *self, const char *chat, int n, chatgw_msgs_fn *cb, void *ud);
     /* The plugin's own key/value store in Redis (keys are per plugin NAME). */
     int (*kv_get)(chatgw_plugin *self, const char *key, chatgw_value_fn *cb, void *ud);

@@ -1208,4 +1208,75 @@ if op == 'clock' then
   return { tonumber(head[2]) or 0, out.touched, out.holds, out.breaches, out.reassigned }
 end
 
+-- ---- plugins' actions on a chat (plugin.c's host table) -------------------
+-- Each takes the chat and the plugin's store ('' for a global plugin: any
+-- store); a chat of another store is as unknown as a missing one.
+
+local function plugin_chat(c, st)
+  local m = meta_get(c)
+  if not m or (st ~= '' and m.store ~= st) then return nil end
+  return m
+end
+
+if op == 'flag' then
+  -- flag chat store rule excerpt: kept on the chat (field 'flags', a
+  -- msgpack array of {rule, excerpt, ts}, the last FLAGS_KEPT), counted
+  -- ('escalations'), and told to the agent holding it and to the store's
+  -- supervisors (cg:floor:<store>); 'fln' counts them all (the event's n).
+  -- Answers the chat's number of flags.
+  local FLAGS_KEPT = 20
+  local c, st, rule, excerpt = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+  local m = plugin_chat(c, st)
+  if not m then return redis.error_reply('not_found') end
+  local raw = redis.call('HGET', ckey(c), 'flags')
+  local flags = raw and cmsgpack.unpack(raw) or {}
+  flags[#flags + 1] = { rule = rule, excerpt = excerpt, ts = now }
+  while #flags > FLAGS_KEPT do table.remove(flags, 1) end
+  redis.call('HSET', ckey(c), 'flags', cmsgpack.pack(flags))
+  local fln = redis.call('HINCRBY', ckey(c), 'fln', 1)
+  count(m, m.agent, 'escalations', 1)
+  local ev = { k = 'escalation', chat = c, store = m.store, group = m.group or '', rule = rule,
+               excerpt = excerpt, ts = now, n = fln }
+  if m.agent then to_agent(m.agent, ev) end
+  redis.call('PUBLISH', key('FLOOR_CHAN', m.store), cmsgpack.pack(ev))
+  return fln
+end
+
+if op == 'priority' then
+  -- priority chat store level mode: the chat's field 'priority' (normal
+  -- | ordered | paid | vip); mode 'raise' keeps a higher one. Queue order
+  -- does not read it yet. Answers the level the chat has now.
+  local LEVEL = { normal = 0, ordered = 1, paid = 2, vip = 3 }
+  local c, st, level, mode = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+  local m = plugin_chat(c, st)
+  if not m or not LEVEL[level] then return redis.error_reply('not_found') end
+  if m.state == 'closed' then return redis.error_reply('closed') end
+  local cur = redis.call('HGET', ckey(c), 'priority') or 'normal'
+  if mode == 'raise' and (LEVEL[cur] or 0) >= LEVEL[level] then return cur end
+  redis.call('HSET', ckey(c), 'priority', level)
+  return level
+end
+
+if op == 'move' then
+  -- move chat store group: to the head of another group's queue of its
+  -- store, as an agent's transfer to group:NAME (the agent holding it lets
+  -- go). Answers the "store group" queues to assign, as release does.
+  local c, st, g = ARGV[4], ARGV[5], ARGV[6]
+  local m = plugin_chat(c, st)
+  if not m or not has_group(m.store, g) then return redis.error_reply('not_found') end
+  if m.state == 'closed' then return redis.error_reply('closed') end
+  if m.group == g then return {} end
+  local out, owner = {}, m.agent
+  if owner then
+    take_back(c, owner, 'transferred')
+    out = groups_of(owner)
+  else
+    redis.call('ZREM', key('QUEUE', m.store, m.group), c)
+  end
+  m.group = g
+  requeue(c, m, store_text(m, 'transfer_text'))
+  out[#out + 1] = m.store .. ' ' .. g
+  return out
+end
+
 return redis.error_reply('unknown op ' .. tostring(op))

@@ -39,7 +39,7 @@ def test_install_puts_the_abi_in_place_for_pkg_config(tmp_path):
     cflags = pkg_config(destdir, "--cflags")
     assert cflags == [f"-I{destdir}/usr/local/include/chatgw"]
     assert os.path.isfile(os.path.join(destdir, "usr/local/include/chatgw/chatgw_plugin.h"))
-    for so in ("quickreply.so", "guard.so"):
+    for so in ("quickreply.so", "guard.so", "escalate.so"):
         assert os.path.isfile(os.path.join(destdir, "usr/local/lib/chatgw/plugins", so))
     # (pkg-config puts the sysroot in front of the variable too)
     assert pkg_config(destdir, "--variable=plugindir") == [
