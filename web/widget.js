@@ -4,7 +4,10 @@
 //
 // Optional attributes: data-name (the buyer's display name), data-group
 // (a group of the store), data-lang ("en" or "zh"; default: the
-// browser's language), data-open ("true": open at once).
+// browser's language), data-open ("true": open at once), data-context
+// (the buyer's context signed by the store's site, PROTOCOL.md 7.7: who
+// the buyer is, its priority, the product it views; sent with a new
+// chat's hello).
 //
 // It draws a launcher and a chat panel in a shadow root (its styles,
 // widget.css, cannot leak into the store's page nor the page's into it),
@@ -31,6 +34,7 @@ const opts = {
   name: script?.dataset.name || '',
   group: script?.dataset.group || '',
   open: script?.dataset.open === 'true',
+  context: script?.dataset.context || '',
 };
 const t = texts(pickLang(script?.dataset.lang));
 const wsUrl = new URL('v1/buyer', import.meta.url).href.replace(/^http/, 'ws');
@@ -119,6 +123,7 @@ const session = new Session({
     if (state.resume) return { ...hello, resume: state.resume, since: state.lastSeq };
     hello.store = opts.store;
     if (opts.group) hello.group = opts.group;
+    if (opts.context) hello.context = opts.context;
     return hello;
   },
   onFrame: (f) => on[f.t]?.(f),

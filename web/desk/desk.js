@@ -164,7 +164,7 @@ const on = {
     const c = desk.chats.get(f.chat);
     if (!c) return;
     // a readable notice per reason (PROTOCOL.md 7.1), the buyer named
-    const buyer = c.buyer.name || c.buyer.id || c.id.slice(0, 8);
+    const buyer = buyerName(c);
     notice(t.has('d.un.' + f.reason) ? t('d.un.' + f.reason, { buyer }) : t('d.un.other', { buyer, why: f.reason }));
     drop(f.chat);
     render();
@@ -215,6 +215,12 @@ function upsert(f, fresh) {
   c.waitingSince = since;
 }
 
+// the buyer as the desk names it: its own name, the name its store's site
+// signed (7.7), its id
+function buyerName(c) {
+  return c.buyer.name || c.buyer.signed?.name || c.buyer.id || c.id.slice(0, 8);
+}
+
 function drop(id) {
   const c = desk.chats.get(id);
   desk.chats.delete(id);
@@ -244,7 +250,7 @@ function chatItem(c) {
   const last = [...c.msgs.values()].sort((a, b) => b.seq - a.seq)[0];
   return h('li', { class: `item ${desk.open === c ? 'open' : ''} wait-${waitClass(s) || 'none'}`,
     'data-chat': c.id, onclick: () => openChat(c.id) },
-  h('span', { class: 'name' }, c.buyer.name || c.buyer.id || c.id.slice(0, 8)),
+  h('span', { class: 'name' }, buyerName(c)),
   h('span', { class: 'unread', hidden: !c.unread }, c.unread),
   h('span', { class: `timer ${waitClass(s)}` }, s === null ? '' : `${s}s`),
   c.breach ? h('span', { class: 'breach', title: t('d.breach', { s: Math.round(c.breach.waited_ms / 1000) }) },
@@ -270,7 +276,7 @@ function render() {
   $('chat').hidden = !c;
   $('pick').hidden = !!c;
   if (!c) return;
-  $('chat-buyer').textContent = c.buyer.name || c.buyer.id;
+  $('chat-buyer').textContent = buyerName(c);
   $('chat-group').textContent = t('d.group', { g: c.group });
   const pri = $('chat-priority');
   pri.hidden = !c.priority || c.priority === 'normal';
