@@ -98,3 +98,33 @@ test('the widget: a 1-5 rating after close, sent once and stored with the chat',
   await waitFor(() => w.redis('hget', chat, 'rating') === '4', 'the rating stored');
   assert.deepEqual([...buyerCtx.errors, ...deskCtx.errors], []);
 });
+
+test('a page of another origin cannot open a supervisor session; the floor itself can, in Chinese', async (t) => {
+  const w = await setup(t);
+  const token = w.supervisor('sue', 'Sue');
+  const site = await w.foreignSite(`<!doctype html><title>Other</title><script>
+      window.supTry = new Promise((done) => {
+        const ws = new WebSocket(${JSON.stringify(w.gw.url.replace('http', 'ws') + '/v1/supervisor')});
+        const seen = [];
+        ws.onopen = () => ws.send(JSON.stringify({ t: 'login', token: ${JSON.stringify(token)} }));
+        ws.onmessage = (e) => seen.push(JSON.parse(e.data).t);
+        ws.onclose = (e) => done({ code: e.code, seen });
+      });
+    </script>`);
+  const page = await (await w.context()).newPage();
+  await page.goto(site);
+  const tried = await page.evaluate(() => window.supTry);
+  assert.equal(tried.code, 1006);
+  assert.deepEqual(tried.seen, []);
+  await waitFor(() => w.gw.log().includes('event=upgrade_refused role=supervisor reason=origin'), 'the refusal logged');
+
+  const ctx = await w.context({ locale: 'zh-CN' });
+  const floor = await ctx.newPage();
+  await loginFloor(floor, `${w.gw.url}/floor/`, token);
+  assert.equal(await floor.locator('#sup-name').textContent(), 'Sue');
+  await floor.locator('#queues tr[data-group="after-sales"]').waitFor();
+  assert.equal(await floor.locator('.tile h2').first().textContent(), '排队');
+  assert.equal(await floor.locator('#wall').textContent(), '大屏模式');
+  await shot(floor, 'floor-zh');
+  assert.deepEqual(ctx.errors, []);
+});
