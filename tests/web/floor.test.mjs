@@ -27,7 +27,7 @@ test('the floor: a queued chat breaches, is watched, assigned from the floor, wh
   const row = floor.locator('#chats tbody tr').first();
   await row.locator('td', { hasText: 'queued' }).waitFor();
   // unanswered past breach_after: flagged
-  await row.locator('.breach', { hasText: 'Breach' }).waitFor();
+  await row.locator('.flag-breach', { hasText: 'Breach' }).waitFor();
   await shot(floor, 'floor-breach');
 
   // watch: the history, then the buyer's next message live

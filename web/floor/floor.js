@@ -2,7 +2,8 @@
 // origin: the gateway refuses other pages), then the floor of the
 // supervisor's stores (proto/PROTOCOL.md 8): queues per group with the
 // oldest wait, agents with state, shift (when the gateway gives one) and
-// load, live chats with breach flags, a chart of waiting buyers over this
+// load, live chats with breach and escalation flags (an `escalation`
+// event, from a plugin such as escalate, where the gateway has one), a chart of waiting buyers over this
 // session; watch a chat (history and live records, private ones marked),
 // whisper to its agent, join it and write, assign, transfer, close; a
 // wallboard mode (big numbers, no controls; ?wall=1 or the button).
@@ -41,6 +42,7 @@ const floor = {
   snapAt: 0,                     // Date.now() when it arrived
   watched: null,                 // {chat, store, group, agent, joined, msgs Map seq -> msg}
   samples: [],                   // [ms, waiting buyers]
+  escalated: new Map(),          // chat id -> the rule of its last escalation (kept across snapshots)
   loginError: null,
 };
 let session = null;
@@ -131,7 +133,11 @@ const applyEvent = {
     const a = agentOf(f.agent);
     if (a) Object.assign(a, { state: f.state, online: f.online, load: f.load, capacity: f.capacity });
   },
+  escalation(f) {
+    floor.escalated.set(f.chat, f.rule || '');
+  },
   closed(f) {
+    floor.escalated.delete(f.chat);
     if (floor.snap) floor.snap.chats = floor.snap.chats.filter((c) => c.chat !== f.chat);
   },
 };
@@ -175,6 +181,8 @@ function render() {
   $('agent-ids').replaceChildren(...s.agents.map((a) => h('option', { value: a.id }, a.name)));
   $('chats').tBodies[0].replaceChildren(...s.chats.map((c) => {
     const breached = c.flags?.includes('breach');
+    const flags = [...(c.flags || [])];
+    if (floor.escalated.has(c.chat) && !flags.includes('escalated')) flags.push('escalated');
     const ua = since(c.ua);
     return h('tr', { 'data-chat': c.chat, class: `${breached ? 'breached' : ''} ${floor.watched?.chat === c.chat ? 'on' : ''}`,
       onclick: () => watch(c.chat) },
@@ -183,7 +191,8 @@ function render() {
     h('td', {}, t('f.cs.' + c.state)),
     h('td', {}, c.agent ? (agentOf(c.agent)?.name || c.agent) : '—'),
     h('td', { class: ageClass(ua) }, c.ua ? secs(ua) : '—'),
-    h('td', {}, ...(c.flags || []).map((fl) => h('span', { class: fl === 'breach' ? 'breach' : 'tag' }, t.has('f.flag.' + fl) ? t('f.flag.' + fl) : fl))));
+    h('td', {}, ...flags.map((fl) => h('span', { class: `flag flag-${fl}`, title: fl === 'escalated' ? floor.escalated.get(c.chat) : false },
+      t.has('f.flag.' + fl) ? t('f.flag.' + fl) : fl))));
   }));
   $('no-chats').hidden = s.chats.length > 0;
   watchMeta();
