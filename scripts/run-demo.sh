@@ -11,6 +11,7 @@ echo "chatgw: agents to ws://127.0.0.1:8080/v1/agent with {\"t\":\"login\",\"tok
 echo "chatgw: health at http://127.0.0.1:8080/healthz, metrics at /metrics; data in ./var; Ctrl-C stops."
 echo "chatgw: in a browser: the demo store (buyer widget) at http://127.0.0.1:8080/demo/"
 echo "chatgw:               the agent desk at http://127.0.0.1:8080/desk/ (log in with alice's token below)"
+echo "chatgw:               the supervisor floor at http://127.0.0.1:8080/floor/ (log in with sam's token below)"
 build/chatgwd -c conf/demo.conf &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null' INT TERM

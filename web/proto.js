@@ -21,11 +21,11 @@
 // API: Session, newId, features.
 
 // What the gateway's protocol offers today, for the pages to check before
-// showing a control. `rate`: no rating frame exists yet (the widget's
-// rating form stays hidden). `typingShown`/`readShown`: the gateway accepts
+// showing a control. `rate`: the buyer's rating of a closed chat (6).
+// `typingShown`/`readShown`: the gateway accepts
 // `typing` and `read` but relays neither, so nothing shows them yet.
 export const features = Object.freeze({
-  rate: false,
+  rate: true,
   typingShown: false,
   readShown: false,
 });

@@ -4,7 +4,10 @@
 //
 // Optional attributes: data-name (the buyer's display name), data-group
 // (a group of the store), data-lang ("en" or "zh"; default: the
-// browser's language), data-open ("true": open at once).
+// browser's language), data-open ("true": open at once), data-context
+// (the buyer's context signed by the store's site, PROTOCOL.md 7.7: who
+// the buyer is, its priority, the product it views; sent with a new
+// chat's hello).
 //
 // It draws a launcher and a chat panel in a shadow root (its styles,
 // widget.css, cannot leak into the store's page nor the page's into it),
@@ -16,8 +19,10 @@
 //
 // Frames from the gateway go through one table, `on` below: a new frame
 // (the off-hours notice of issue 12, typing and read once relayed) is one
-// row there. Until the protocol has a rating frame the rating form stays
-// hidden (features.rate in proto.js).
+// row there. When the chat closes the buyer is asked for a 1-5 rating
+// once (`rate`; an agent's close ends the socket, so the closed chat is
+// resumed to send it). Off-hours notices are `auto` messages, shown as
+// the store's like any other.
 
 import { Session, newId, features } from './proto.js';
 import { pickLang, texts } from './i18n.js';
@@ -29,6 +34,7 @@ const opts = {
   name: script?.dataset.name || '',
   group: script?.dataset.group || '',
   open: script?.dataset.open === 'true',
+  context: script?.dataset.context || '',
 };
 const t = texts(pickLang(script?.dataset.lang));
 const wsUrl = new URL('v1/buyer', import.meta.url).href.replace(/^http/, 'ws');
@@ -63,8 +69,9 @@ ui.queue = h('p', { class: 'banner queue', hidden: true });
 ui.offhours = h('p', { class: 'banner offhours', hidden: true });    // issue 12's notice
 ui.log = h('ol', { class: 'log', 'aria-live': 'polite' });
 ui.error = h('p', { class: 'error', hidden: true });
-ui.rating = h('div', { class: 'rating', hidden: true }, h('span', {}, t('w.rate')),
-  ...[1, 2, 3, 4, 5].map((n) => h('button', { 'data-score': n, onclick: () => rate(n) }, '★'.repeat(n))));
+const rateForm = () => [h('span', {}, t('w.rate')),
+  ...[1, 2, 3, 4, 5].map((n) => h('button', { 'data-score': n, title: String(n), onclick: () => rate(n) }, '★'.repeat(n)))];
+ui.rating = h('div', { class: 'rating', hidden: true }, ...rateForm());
 ui.closed = h('div', { class: 'closed', hidden: true }, h('p', {}, t('w.closed')), ui.rating,
   h('button', { class: 'new', onclick: newChat }, t('w.new')));
 ui.input = h('textarea', { rows: 2, placeholder: t('w.placeholder'), maxlength: 2000, oninput: typing,
@@ -101,6 +108,7 @@ const state = {
   helloError: null,                  // error code of the last hello
   lastTyping: 0,
   readSent: 0,
+  rateScore: 0,                      // a rating to send once the session is up
 };
 
 const session = new Session({
@@ -115,6 +123,7 @@ const session = new Session({
     if (state.resume) return { ...hello, resume: state.resume, since: state.lastSeq };
     hello.store = opts.store;
     if (opts.group) hello.group = opts.group;
+    if (opts.context) hello.context = opts.context;
     return hello;
   },
   onFrame: (f) => on[f.t]?.(f),
@@ -204,6 +213,7 @@ const on = {
     state.chat = f.chat;
     state.resume = f.resume;
     store.set('resume', f.resume);
+    if (state.rateScore) session.send({ t: 'rate', score: state.rateScore });
   },
   msg(f) {
     state.lastSeq = Math.max(state.lastSeq, f.seq);
@@ -244,8 +254,16 @@ const on = {
     ui.form.hidden = true;
     ui.queue.hidden = true;
     ui.rating.hidden = !features.rate;
+    if (store.get('rated') === state.chat && !ui.rating.querySelector('.thanks')) thanks();
+  },
+  rated() {
+    thanks();
   },
   error(f) {
+    if (state.rateScore && state.closed && f.code === 'conflict') {
+      thanks();                      // rated before (another tab): nothing more to ask
+      return;
+    }
     if (!f.ref) state.helloError = f.code;
     if (f.code !== 'unavailable' || !f.ref) showError(f.code);
   },
@@ -273,10 +291,20 @@ function markRead() {
 }
 document.addEventListener('visibilitychange', markRead);
 
+// the rating, once: sent now if the session is still up, else the closed
+// chat is resumed (on.welcome sends it); the form gives way to thanks
 function rate(score) {
-  if (!features.rate) return;
-  session.send({ t: 'rate', score });
-  ui.rating.replaceChildren(h('span', {}, t('w.rate.thanks')));
+  if (!features.rate || state.rateScore) return;
+  state.rateScore = score;
+  for (const b of ui.rating.querySelectorAll('button')) b.disabled = true;
+  if (!session.send({ t: 'rate', score })) session.start();
+}
+
+function thanks() {
+  state.rateScore = 0;
+  store.set('rated', state.chat);
+  ui.rating.replaceChildren(h('span', { class: 'thanks' }, t('w.rate.thanks')));
+  ui.rating.hidden = false;
 }
 
 function newChat() {
@@ -285,7 +313,9 @@ function newChat() {
   forgetChat();
   ui.log.replaceChildren();
   state.closed = false;
+  state.rateScore = 0;
   ui.closed.hidden = true;
+  ui.rating.replaceChildren(...rateForm());
   ui.form.hidden = false;
   ui.agent.hidden = true;
   ui.queue.hidden = true;

@@ -80,8 +80,9 @@ test('a buyer and an agent complete a chat: greeting, assignment, quick reply, c
     'Thank you for your order at Demo Store! Feel free to come back any time.');
   assert.equal(await farewell.locator('.who').textContent(), 'Demo Store');
   assert.equal(await buyer.locator('.composer').isHidden(), true);
-  // no rating frame in the protocol yet: the form stays hidden (proto.js features.rate)
-  assert.equal(await buyer.locator('.rating').isHidden(), true);
+  // closed: the buyer is asked for a 1-5 rating (floor.test.mjs sends one)
+  assert.equal(await buyer.locator('.rating button').count(), 5);
+  assert.equal(await buyer.locator('.rating').isVisible(), true);
   await desk.locator('#chat-list .item').waitFor({ state: 'detached' });
   await desk.locator('#toast', { hasText: /The chat with b-[0-9a-f]+ is closed\./ }).waitFor();
   await shot(buyer, 'e2e-buyer-closed');
@@ -157,7 +158,7 @@ test('HTML typed in a message shows as text on both sides', async (t) => {
   await shown.waitFor();
   assert.equal(await shown.textContent(), evil);
   await desk.locator('#reply').fill('<i>italic</i> & <a href="javascript:alert(1)">x</a>');
-  await desk.locator('#composer button').click();
+  await desk.locator('#composer button[type=submit]').click();
   const reply = buyer.locator('.msg.from-agent .text');
   await reply.waitFor();
   assert.equal(await reply.textContent(), '<i>italic</i> & <a href="javascript:alert(1)">x</a>');
@@ -236,7 +237,7 @@ test('an agent transfers a chat with a reason; the other agent gets it with its 
   await deskB.locator('#chat-list .item').click();
   await deskB.locator('#chat-log .msg.from-buyer', { hasText: 'I need a refund' }).waitFor();
   await deskB.locator('#reply').fill('Bob here, let me help.');
-  await deskB.locator('#composer button').click();
+  await deskB.locator('#composer button[type=submit]').click();
   await buyer.locator('.msg.from-agent', { hasText: 'Bob here' }).waitFor();
   await buyer.locator('.banner.agent', { hasText: 'Bob is serving you.' }).waitFor();
   await buyer.locator('.msg.from-system').waitFor();               // the gateway's transfer notice

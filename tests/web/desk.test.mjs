@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createHmac } from 'node:crypto';
 import { setup, shot, waitFor, openWidget, say, loginDesk } from './harness.mjs';
 
 const agentTexts = (page) => page.locator('.log .msg.from-agent .text').allTextContents();
@@ -151,4 +152,51 @@ test('the clock: a holding reply from the store, a breach flag, a chat reassigne
   assert.equal(await last.locator('.who').textContent(), 'Demo Store');
   await shot(buyer, 'clock-closed-buyer');
   assert.deepEqual(errors(), []);
+});
+
+test('a signed context: the product and priority in the chat head; a private note never reaches the buyer', async (t) => {
+  const secret = 'test-context-secret';
+  const w = await setup(t, { store: [`    context_secret "${secret}"`] });
+  const token = w.agent('alice', 'Alice');
+  const b64 = Buffer.from(JSON.stringify({
+    exp: Math.floor(Date.now() / 1000) + 600, buyer: { id: 'u-1001', name: 'Ann' }, priority: 'vip',
+    product: { id: 'sku-42', title: 'Blue kettle', price: '39.90 EUR', url: 'https://shop.example/kettle' },
+  })).toString('base64url');
+  const context = `${b64}.${createHmac('sha256', secret).update(b64).digest('hex')}`;
+  const buyerCtx = await w.context();
+  const deskCtx = await w.context();
+  // the demo page as a store's site renders it for a logged-in buyer: the
+  // context in the widget's tag (set as the tag is parsed, before it runs)
+  await buyerCtx.addInitScript((ctx) => {
+    new MutationObserver((records, obs) => {
+      const tag = document.querySelector('script[data-store]');
+      if (tag) { tag.dataset.context = ctx; obs.disconnect(); }
+    }).observe(document, { childList: true, subtree: true });
+  }, context);
+  const buyer = await buyerCtx.newPage();
+  const desk = await deskCtx.newPage();
+  await loginDesk(desk, `${w.gw.url}/desk/`, token);
+  await desk.locator('#ready').click();
+  await desk.locator('#ready.on').waitFor();
+  await openWidget(buyer, `${w.gw.url}/demo/`);
+  await say(buyer, 'Is the kettle in stock?');
+  await desk.locator('#chat-list .item').click();
+  await desk.locator('#chat-priority', { hasText: 'VIP' }).waitFor();
+  assert.equal(await desk.locator('#chat-buyer').textContent(), 'Ann');
+  assert.equal(await desk.locator('#chat-product').textContent(), 'Viewing: Blue kettle · 39.90 EUR');
+  assert.equal(await desk.locator('#chat-product').getAttribute('href'), 'https://shop.example/kettle');
+
+  // a note: shown as private, acked, never sent as a msg; the chat still waits
+  await desk.locator('#reply').fill('Ann asked about stock last week too');
+  await desk.locator('#note').click();
+  const note = desk.locator('#chat-log .msg.private:not(.pending)', { hasText: 'Ann asked about stock' });
+  await note.waitFor();
+  assert.equal(await note.locator('.tag').textContent(), 'private');
+  assert.ok(await desk.locator('#chat-wait').textContent());
+  await desk.locator('#reply').fill('Yes, it is.');
+  await desk.locator('#composer button[type=submit]').click();
+  await buyer.locator('.msg.from-agent .text', { hasText: 'Yes, it is.' }).waitFor();
+  assert.ok(!(await buyer.locator('.log .msg .text').allTextContents()).some((s) => s.includes('stock last week')));
+  await shot(desk, 'desk-context-note');
+  assert.deepEqual([...buyerCtx.errors, ...deskCtx.errors], []);
 });

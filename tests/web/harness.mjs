@@ -5,7 +5,7 @@
 // is stopped by the test's cleanup, even when the test fails.
 //
 // API: setup (one test's world), waitFor, shot; the pages' steps: openWidget,
-// say, loginDesk, buyerTexts.
+// say, loginDesk, loginFloor, buyerTexts.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync } from 'node:fs';
@@ -165,6 +165,16 @@ export async function setup(t, opts = {}) {
       if (r.status !== 0) throw new Error(`chatgwctl agent add: ${r.stderr}`);
       return r.stdout.toString().trim().split('\n').pop();
     },
+    // a new supervisor of the demo store; returns its token
+    supervisor(id, name) {
+      const r = spawnSync(CHATGWCTL, ['-c', gw.conf, 'supervisor', 'add', id, '--name', name, '--store', 'demo']);
+      if (r.status !== 0) throw new Error(`chatgwctl supervisor add: ${r.stderr}`);
+      return r.stdout.toString().trim().split('\n').pop();
+    },
+    // a Redis command's reply, as redis-cli prints it
+    redis(...args) {
+      return spawnSync('redis-cli', ['-s', sock, ...args]).stdout.toString().trim();
+    },
     // a web server of another origin serving `html` at /
     async foreignSite(html) {
       const srv = createServer((req, res) => {
@@ -204,6 +214,13 @@ export async function openWidget(page, url) {
 export async function say(page, text) {
   await page.locator('.panel textarea').fill(text);
   await page.locator('.panel .send').click();
+}
+
+export async function loginFloor(page, url, token) {
+  await page.goto(url);
+  await page.locator('#token').fill(token);
+  await page.locator('#login button[type=submit]').click();
+  await page.locator('#floor').waitFor();
 }
 
 export async function loginDesk(page, url, token) {

@@ -3,7 +3,10 @@
 // history, reply, transfer, close with an outcome (sold / no sale: the
 // store's farewell goes to the buyer first); a sound and a blinking title
 // for a new chat, repeated every ALERT_EVERY_S while a chat waits
-// unanswered; readable notices when a chat leaves the desk.
+// unanswered; readable notices when a chat leaves the desk; the product
+// the buyer views and its priority (a signed context) in the chat's head;
+// private notes (`note`) and the supervisor's whispers, marked private and
+// never sent to the buyer as a msg.
 //
 // One Session (../proto.js) on /v1/agent from this page's own origin (the
 // gateway refuses desk sessions from other pages). The token stays in
@@ -41,6 +44,7 @@ $('reply').placeholder = t('d.reply');
 $('transfer-to').placeholder = t('d.to');
 $('transfer-reason').placeholder = t('d.reason');
 $('close-group').title = t('d.close.hint');
+$('note').title = t('d.note.hint');
 const baseTitle = t('d.title');
 document.title = baseTitle;
 
@@ -133,7 +137,9 @@ const on = {
     if (f.from === 'buyer') {
       if (desk.open !== c || document.hidden) c.unread++;
       c.waitingSince ??= Date.now();
-    } else if (f.from === 'agent') {
+    } else if (f.private) {
+      c.pending.delete(f.id);          // a note: no answer, the clock runs on
+    } else if (f.from === 'agent' || f.from === 'supervisor') {
       c.pending.delete(f.id);          // our own, from another window
       c.waitingSince = null;
     }
@@ -146,7 +152,10 @@ const on = {
     if (p) {
       // a quick reply's ack carries the text that went out
       c.pending.delete(f.id);
-      c.msgs.set(f.seq, { seq: f.seq, from: 'agent', name: desk.agent?.name, text: f.text ?? p.text, ts: Date.now(), id: f.id });
+      const note = p.t === 'note';
+      c.msgs.set(f.seq, { seq: f.seq, from: 'agent', name: desk.agent?.name, text: f.text ?? p.text, ts: Date.now(), id: f.id,
+        private: note });
+      if (note) { render(); return; }
     }
     c.waitingSince = null;
     render();
@@ -155,7 +164,7 @@ const on = {
     const c = desk.chats.get(f.chat);
     if (!c) return;
     // a readable notice per reason (PROTOCOL.md 7.1), the buyer named
-    const buyer = c.buyer.name || c.buyer.id || c.id.slice(0, 8);
+    const buyer = buyerName(c);
     notice(t.has('d.un.' + f.reason) ? t('d.un.' + f.reason, { buyer }) : t('d.un.other', { buyer, why: f.reason }));
     drop(f.chat);
     render();
@@ -186,6 +195,8 @@ function upsert(f, fresh) {
   }
   c.buyer = f.buyer || { id: '', name: '' };
   c.group = f.group;
+  c.priority = f.priority || null;
+  c.product = f.product || null;
   for (const m of f.history || []) {
     if (c.msgs.has(m.seq)) continue;
     c.msgs.set(m.seq, m);
@@ -197,10 +208,17 @@ function upsert(f, fresh) {
   let since = null;
   for (const s of seqs) {
     const m = c.msgs.get(s);
-    if (m.from === 'agent') since = null;
+    if (m.private) continue;
+    if (m.from === 'agent' || m.from === 'supervisor') since = null;
     else if (m.from === 'buyer' && since === null) since = Math.min(m.ts || Date.now(), Date.now());
   }
   c.waitingSince = since;
+}
+
+// the buyer as the desk names it: its own name, the name its store's site
+// signed (7.7), its id
+function buyerName(c) {
+  return c.buyer.name || c.buyer.signed?.name || c.buyer.id || c.id.slice(0, 8);
 }
 
 function drop(id) {
@@ -232,7 +250,7 @@ function chatItem(c) {
   const last = [...c.msgs.values()].sort((a, b) => b.seq - a.seq)[0];
   return h('li', { class: `item ${desk.open === c ? 'open' : ''} wait-${waitClass(s) || 'none'}`,
     'data-chat': c.id, onclick: () => openChat(c.id) },
-  h('span', { class: 'name' }, c.buyer.name || c.buyer.id || c.id.slice(0, 8)),
+  h('span', { class: 'name' }, buyerName(c)),
   h('span', { class: 'unread', hidden: !c.unread }, c.unread),
   h('span', { class: `timer ${waitClass(s)}` }, s === null ? '' : `${s}s`),
   c.breach ? h('span', { class: 'breach', title: t('d.breach', { s: Math.round(c.breach.waited_ms / 1000) }) },
@@ -242,8 +260,10 @@ function chatItem(c) {
 
 function msgItem(c, m, pending) {
   const who = m.from === 'agent' ? (m.name || desk.agent?.name || '') : m.name || m.from;
-  return h('li', { class: `msg from-${m.from}${pending ? ' pending' : ''}`, 'data-seq': m.seq ?? false, 'data-id': m.id ?? false },
-    h('span', { class: 'who' }, who),
+  const tag = m.private ? t(m.from === 'supervisor' ? 'd.whisper' : 'd.private') : null;
+  return h('li', { class: `msg from-${m.from}${m.private ? ' private' : ''}${pending ? ' pending' : ''}`,
+    'data-seq': m.seq ?? false, 'data-id': m.id ?? false },
+    h('span', { class: 'who' }, who, tag ? h('span', { class: 'tag' }, tag) : null),
     h('p', { class: 'text' }, m.text),
     ...(pending ? [] : hooks.msgExtras.map((fn) => fn(m, c, desk))));
 }
@@ -256,14 +276,28 @@ function render() {
   $('chat').hidden = !c;
   $('pick').hidden = !!c;
   if (!c) return;
-  $('chat-buyer').textContent = c.buyer.name || c.buyer.id;
+  $('chat-buyer').textContent = buyerName(c);
   $('chat-group').textContent = t('d.group', { g: c.group });
+  const pri = $('chat-priority');
+  pri.hidden = !c.priority || c.priority === 'normal';
+  pri.textContent = c.priority ? (t.has('d.priority.' + c.priority) ? t('d.priority.' + c.priority) : c.priority) : '';
+  pri.className = `priority p-${c.priority || 'normal'}`;
+  const prod = $('chat-product');
+  prod.hidden = !c.product;
+  if (c.product) {
+    const title = [c.product.title || c.product.id, c.product.price].filter(Boolean).join(' · ');
+    prod.textContent = t('d.product', { title });
+    // only http(s) links (the gateway checks it too); opened apart from the desk
+    if (/^https?:\/\//.test(c.product.url || '')) prod.href = c.product.url;
+    else prod.removeAttribute('href');
+  }
   tickOpen();
   const log = $('chat-log');
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
   const msgs = [...c.msgs.values()].sort((a, b) => a.seq - b.seq).map((m) => msgItem(c, m, false));
   // a quick reply shows its key until the ack brings the text
-  const pend = [...c.pending.values()].map((p) => msgItem(c, { from: 'agent', text: p.text ?? p.key, id: p.id }, true));
+  const pend = [...c.pending.values()].map((p) => msgItem(c, { from: 'agent', text: p.text ?? p.key, id: p.id,
+    private: p.t === 'note' }, true));
   log.replaceChildren(...msgs, ...pend, ...hooks.logTail.flatMap((fn) => fn(c, desk)));
   if (atBottom || c.scrollDown) log.scrollTop = log.scrollHeight;
   c.scrollDown = false;
@@ -419,6 +453,15 @@ function sendReply() {
   $('reply').dispatchEvent(new Event('input'));
   sendMsg(c, { t: 'msg', chat: c.id, id: newId(), text });
 }
+// a private note: kept with the chat, never sent to the buyer, no answer
+$('note').addEventListener('click', () => {
+  const c = desk.open;
+  const text = $('reply').value.trim();
+  if (!c || !text) return;
+  $('reply').value = '';
+  $('reply').dispatchEvent(new Event('input'));
+  sendMsg(c, { t: 'note', chat: c.id, id: newId(), text });
+});
 $('composer').addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
 $('reply').addEventListener('keydown', (e) => {
   if (desk.open && hooks.replyKey.some((fn) => fn(e, desk.open, desk))) return;
