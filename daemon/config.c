@@ -222,6 +222,10 @@ static const struct opt store_opts[] = {
     STR(farewell_no_sale, "Thank you for visiting {store}! We are here whenever you need us.",
         check_tpl, "template", "sent when an agent closes the chat with outcome no_sale"),
     STR(timezone, "UTC", check_tz, "IANA zone", "the store's time zone, e.g. Asia/Shanghai"),
+    LISTU(buyer_origins, nbuyer_origins, "", 0, CONFIG_MAX_ORIGINS, check_origin, "origins",
+          "the store's web pages (scheme://host[:port]) that may open its chats: a browser's hello "
+          "from any other page gets forbidden and close 1008; clients that send no Origin are let "
+          "in; empty = any page"),
     LIST(groups, ngroups, "pre-sales after-sales", 1, CONFIG_MAX_GROUPS, check_id,
          "agent groups a buyer may ask for: 1 to 16 names of A-Z a-z 0-9 _ . -"),
     STR(default_group, "", check_id_or_empty, "name", "group of a chat whose buyer named none; one of "
@@ -1250,6 +1254,47 @@ bool config_store_has_group(const struct store_conf *s, const char *group)
 {
     for (int i = 0; group && i < s->ngroups; i++)
         if (strcmp(s->groups[i], group) == 0)
+            return true;
+    return false;
+}
+
+/* scheme://host[:port] lower-cased, without the scheme's default port */
+static void origin_norm(const char *in, char *out, size_t cap)
+{
+    const char *dflt = strncasecmp(in, "https://", 8) == 0 ? ":443" :
+                       strncasecmp(in, "http://", 7) == 0 ? ":80" : NULL;
+    size_t n = 0, d = dflt ? strlen(dflt) : 0;
+
+    for (; in[n] && n + 1 < cap; n++)
+        out[n] = (char)tolower((unsigned char)in[n]);
+    out[n] = '\0';
+    if (dflt && n > d && strcmp(out + n - d, dflt) == 0)
+        out[n - d] = '\0';
+}
+
+bool config_origin_equal(const char *a, const char *b)
+{
+    char na[300], nb[300];
+
+    origin_norm(a, na, sizeof na);
+    origin_norm(b, nb, sizeof nb);
+    return strcmp(na, nb) == 0;
+}
+
+bool config_buyer_origin_ok(const struct store_conf *st, const char *origin)
+{
+    if (!st || st->nbuyer_origins == 0 || !origin || !origin[0])
+        return true;
+    for (int i = 0; i < st->nbuyer_origins; i++)
+        if (config_origin_equal(origin, st->buyer_origins[i]))
+            return true;
+    return false;
+}
+
+bool config_buyer_origins_used(const struct config *c)
+{
+    for (size_t i = 0; i < c->nstores; i++)
+        if (c->stores[i].nbuyer_origins > 0)
             return true;
     return false;
 }

@@ -71,6 +71,8 @@ struct store_conf {
     char *timezone;               /* IANA name, e.g. Asia/Shanghai */
     char *groups[CONFIG_MAX_GROUPS];
     int ngroups;                  /* default: pre-sales, after-sales */
+    char *buyer_origins[CONFIG_MAX_ORIGINS]; /* store pages that may open its chats */
+    int nbuyer_origins;           /* 0 = any page (the widget is embedded anywhere) */
     char *default_group;          /* default: first group */
     uint32_t max_text_chars;      /* default 2000 */
     uint64_t hold_after_ms;       /* unanswered buyer msg -> holding reply; 20s */
@@ -190,6 +192,15 @@ bool config_store_has_group(const struct store_conf *s, const char *group);
 void config_write_defaults(FILE *out);
 /* Writes the reference manual chatgw.conf(5), in troff, from the same table. */
 void config_write_man(FILE *out);
+
+/* Two origins (scheme://host[:port]) are the same, up to case and the
+ * scheme's default port. */
+bool config_origin_equal(const char *a, const char *b);
+/* May a buyer session whose upgrade came with origin (NULL or "": none, not
+ * a browser) open a chat of st? */
+bool config_buyer_origin_ok(const struct store_conf *st, const char *origin);
+/* Some store limits the pages its buyers may come from. */
+bool config_buyer_origins_used(const struct config *c);
 
 /* How long after an unanswered buyer message the store's clock takes its
  * first step (a hold, the breach or a reassignment); 0 = no clock. */

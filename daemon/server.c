@@ -224,29 +224,6 @@ static int on_http(struct lws *wsi, struct conn *c, const char *path)
     return http_reply(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
 }
 
-/* scheme://host[:port] lower-cased, without the scheme's default port */
-static void origin_norm(const char *in, char *out, size_t cap)
-{
-    const char *dflt = strncasecmp(in, "https://", 8) == 0 ? ":443" :
-                       strncasecmp(in, "http://", 7) == 0 ? ":80" : NULL;
-    size_t n = 0, d = dflt ? strlen(dflt) : 0;
-
-    for (; in[n] && n + 1 < cap; n++)
-        out[n] = (char)tolower((unsigned char)in[n]);
-    out[n] = '\0';
-    if (dflt && n > d && strcmp(out + n - d, dflt) == 0)
-        out[n - d] = '\0';
-}
-
-static bool same_origin(const char *a, const char *b)
-{
-    char na[300], nb[300];
-
-    origin_norm(a, na, sizeof na);
-    origin_norm(b, nb, sizeof nb);
-    return strcmp(na, nb) == 0;
-}
-
 /*
  * May this upgrade open a desk? Yes without an Origin header (not a
  * browser: a desk app, a script), from the gateway's own origin (the
@@ -265,11 +242,11 @@ static bool origin_allowed(struct lws *wsi, char *origin, size_t cap)
         return false;
     if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0) {
         snprintf(own, sizeof own, "%s://%s", lws_is_ssl(wsi) ? "https" : "http", host);
-        if (same_origin(origin, own))
+        if (config_origin_equal(origin, own))
             return true;
     }
     for (int i = 0; i < cfg->nallowed_origins; i++)
-        if (same_origin(origin, cfg->allowed_origins[i]))
+        if (config_origin_equal(origin, cfg->allowed_origins[i]))
             return true;
     return false;
 }

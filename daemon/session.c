@@ -353,6 +353,7 @@ void session_unref(struct session *s)
         return;
     if (s->role->on_free)
         s->role->on_free(s);
+    free(s->origin);
     free(s);
 }
 
@@ -586,6 +587,13 @@ static int on_established(struct lws *wsi, struct session **slot, const struct r
     metrics.sessions_opened[role->kind]++;
 
     lws_get_peer_simple(wsi, ip, sizeof ip);
+    /* the upgrade's headers go with this callback: keep the page a buyer
+     * came from while some store limits them (checked at hello) */
+    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (role->kind == ROLE_BUYER && olen > 0 && olen < 512 && config_buyer_origins_used(gw.cfg) &&
+        (s->origin = malloc((size_t)olen + 1)) &&
+        lws_hdr_copy(wsi, s->origin, olen + 1, WSI_TOKEN_ORIGIN) <= 0)
+        s->origin[0] = '\0';
     /* the kernel's send buffer is capped too: set on the listener (server.c) */
     if (gw.shutting_down) {
         session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, CLOSE_SHUTDOWN);

@@ -74,6 +74,7 @@ struct session {
     struct outframe *out_head, *out_tail;
     char *rx;                      /* partial message, only while fragmented */
     struct ip_slot *ip;
+    char *origin;                  /* a buyer's Origin, kept when some store limits them */
     void *data;                    /* the role's state */
     uint64_t created_ms, last_rx_ms, last_ping_ms, bad_since_ms;
     struct bucket msgs, signals;   /* msg_rate (or agent_msg_rate), signal_rate */

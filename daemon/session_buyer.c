@@ -441,6 +441,8 @@ static const char *meta_str(const struct proto_value *m, const char *k)
     return v && v->type == PROTO_STR ? v->u.s : "";
 }
 
+static bool origin_ok(struct session *s, const struct store_conf *st);
+
 static void on_resume(void *ud, redisReply *r)
 {
     struct resume_req *rq = ud;
@@ -484,6 +486,8 @@ static void on_resume(void *ud, redisReply *r)
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
         return;
     }
+    if (!origin_ok(s, config_find_store(gw.cfg, meta_str(m, "store"))))
+        return;
     snprintf(b->store, sizeof b->store, "%s", meta_str(m, "store"));
     memcpy(b->chat, resume, TOKEN_HEX_ID);
     b->chat[TOKEN_HEX_ID] = '\0';
@@ -546,6 +550,25 @@ static void resume_chat(struct session *s, const char *token, int64_t since)
     }
 }
 
+/*
+ * A store that names its pages (buyer_origins) takes chats from those
+ * pages only: a browser on another site gets forbidden and close 1008, so
+ * that no other page opens chats in the store's name. Clients that send
+ * no Origin are not browsers and are let in.
+ */
+static bool origin_ok(struct session *s, const struct store_conf *st)
+{
+    char q[300];
+
+    if (config_buyer_origin_ok(st, s->origin))
+        return true;
+    log_info("hello_refused", "store=%s reason=origin origin=%s", st->id,
+             log_quote(q, sizeof q, s->origin));
+    session_error(s, CG_E_FORBIDDEN, NULL);
+    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+    return false;
+}
+
 static void on_hello(struct session *s, const struct proto_value *f)
 {
     const struct store_conf *st;
@@ -593,6 +616,8 @@ static void on_hello(struct session *s, const struct proto_value *f)
         session_error_field(s, CG_E_BAD_VALUE, NULL, "group");
         return;
     }
+    if (st && !origin_ok(s, st))
+        return;
     b = calloc(1, sizeof *b);
     if (!b || !(b->name = strdup(name ? name : ""))) {
         free(b);

@@ -279,3 +279,47 @@ def test_transferred_to_a_group_the_buyer_learns_its_place_there(redis, gateway)
         await b.expect("queue", position=1)
 
     run(body(), timeout=60)
+
+
+class Words:
+    """An option value written as it is: several words on one line."""
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+
+def test_a_store_that_names_its_pages_takes_chats_from_those_pages_only(redis, gateway):
+    # issue 15: a foreign page must not open chats in a store's name; the
+    # store's own pages may, and so may clients that are no browser
+    gw = gateway(redis.url, stores={
+        "demo": {"name": "Demo Store", "greeting": DEMO_GREETING, "hold_text": DEMO_HOLD,
+                 "buyer_origins": Words("https://shop.example.com http://localhost:3000")},
+        "open": {"name": "Open Store"}})
+
+    async def body():
+        # the store's page (case and default port do not matter)
+        c = await Client.connect(gw.ws, origin="HTTPS://Shop.Example.com:443")
+        w = await c.hello("demo")
+        await c.first_message("from the shop's page")
+        # another site: forbidden, closed, nothing stored
+        evil = await Client.connect(gw.ws, origin="https://evil.example")
+        await evil.send({"t": "hello", "store": "demo"})
+        await evil.expect("error", code="forbidden")
+        assert (await evil.closed())[0] == 1008
+        # and it cannot take over a chat by resuming it from there either
+        evil2 = await Client.connect(gw.ws, origin="https://evil.example")
+        await evil2.send({"t": "hello", "resume": w["resume"]})
+        await evil2.expect("error", code="forbidden")
+        # a client with no Origin header is no browser: let in
+        app = await Client.connect(gw.ws)
+        await app.hello("demo")
+        # a store that names no page takes chats from any
+        other = await Client.connect(gw.ws, origin="https://evil.example")
+        await other.hello("open")
+
+    run(body())
+    r = redis.client()
+    assert len(list(r.scan_iter("cg:chat:*"))) == 1
+    assert "event=hello_refused store=demo reason=origin" in gw.logtext()
