@@ -6,6 +6,7 @@ time limit, so a hung gateway fails the test instead of hanging the suite.
 import asyncio
 import json
 import socket
+import time
 
 import msgpack
 import websockets
@@ -109,6 +110,19 @@ class Client:
             return greet, ack, None
         assert queue["t"] == "queue", f"expected queue, got {queue}"
         return greet, ack, queue
+
+
+async def collect(c, seconds):
+    """Every frame c receives within seconds."""
+    out, end = [], time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return out
+        try:
+            out.append(await c.recv(left))
+        except (asyncio.TimeoutError, TimeoutError):
+            return out
 
 
 async def buyer(gw, binary=False, store="demo", **hello):

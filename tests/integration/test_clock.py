@@ -7,8 +7,8 @@ import time
 
 import msgpack
 
-from client import Client, buyer, run
-from conftest import DEMO_GREETING, chat_key, chat_meta, chat_transcript, wait_for, wait_for_async
+from client import Client, buyer, collect, run
+from conftest import DEMO_GREETING, chat_key, chat_meta, chat_transcript, wait_for
 from test_agents import FAST, agent, frames_until, make_agent
 
 
@@ -23,19 +23,6 @@ def store(**kw):
 
 def autos(frames):
     return [f for f in frames if f["t"] == "msg" and f["from"] == "auto"]
-
-
-async def collect(c, seconds):
-    """Every frame that arrives within seconds."""
-    out, end = [], time.monotonic() + seconds
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return out
-        try:
-            out.append(await c.recv(left))
-        except (asyncio.TimeoutError, TimeoutError):
-            return out
 
 
 def stats(r, store_id="demo"):

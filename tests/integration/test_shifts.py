@@ -7,13 +7,11 @@ Times are in 2027 (the offset only moves the clock forward)."""
 import asyncio
 import calendar
 import json
-import os
 import re
 import signal
-import subprocess
 import time
 
-from client import buyer
+from client import buyer, collect
 from conftest import DEMO_GREETING, chat_meta, chat_transcript, wait_for, wait_for_async
 from test_agents import FAST, agent, frames_until, make_agent
 from test_chatgwctl import ctl
@@ -328,15 +326,3 @@ def test_two_nodes_agree_on_who_is_on_shift(redis, gateway):
     asyncio.run(body())
     # the spans node b published are node a's
     assert r.hget("cg:store:demo", "hours") == hours_a
-
-
-async def collect(c, seconds):
-    out, end = [], time.monotonic() + seconds
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return out
-        try:
-            out.append(await c.recv(left))
-        except (asyncio.TimeoutError, TimeoutError):
-            return out

@@ -24,7 +24,7 @@
 
 import { Session, newId } from '../proto.js';
 import { hooks } from './hooks.js';
-import { t, h, $ } from './ui.js';
+import { t, h, $, saved as savedIn } from './ui.js';
 import './quick.js';
 import './guard.js';
 
@@ -32,11 +32,7 @@ const AMBER_S = 20;
 const RED_S = 30;
 const ALERT_EVERY_S = 10;        // the alert again while a chat waits unanswered
 const wsUrl = new URL('/v1/agent', location.href).href.replace(/^http/, 'ws');
-const saved = {
-  get: (k) => { try { return JSON.parse(sessionStorage.getItem('chatgw:desk:' + k)); } catch { return null; } },
-  set: (k, v) => sessionStorage.setItem('chatgw:desk:' + k, JSON.stringify(v)),
-  del: (k) => sessionStorage.removeItem('chatgw:desk:' + k),
-};
+const saved = savedIn('desk');
 
 document.documentElement.lang = t.lang;
 for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);

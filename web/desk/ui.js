@@ -1,14 +1,25 @@
 // ui.js - what the desk's modules share for drawing: the page's texts (t,
 // English or Chinese: ?lang=en|zh, else the browser's language), h() to
-// build elements (strings always become text nodes, never HTML), and $.
+// build elements (strings always become text nodes, never HTML), $, and
+// saved() for what a page keeps in sessionStorage (the floor uses it too).
 //
-// API: t, h, $.
+// API: t, h, $, saved.
 
 import { pickLang, texts } from '../i18n.js';
 
 export const t = texts(pickLang(new URLSearchParams(location.search).get('lang')));
 
 export const $ = (id) => document.getElementById(id);
+
+// This tab's stored values under 'chatgw:<page>:<key>', as JSON.
+export function saved(page) {
+  const key = (k) => 'chatgw:' + page + ':' + k;
+  return {
+    get: (k) => { try { return JSON.parse(sessionStorage.getItem(key(k))); } catch { return null; } },
+    set: (k, v) => sessionStorage.setItem(key(k), JSON.stringify(v)),
+    del: (k) => sessionStorage.removeItem(key(k)),
+  };
+}
 
 // h('li', {class: 'x', onclick: fn}, 'text', child): an element.
 export function h(tag, attrs = {}, ...kids) {

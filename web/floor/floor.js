@@ -14,7 +14,7 @@
 // Redis holds. Every text is set with textContent.
 
 import { Session, newId } from '../proto.js';
-import { t, h, $ } from '../desk/ui.js';
+import { t, h, $, saved as savedIn } from '../desk/ui.js';
 
 const SNAP_MS = 500;             // events -> a snapshot at most this often
 const SAMPLE_MS = 5000;          // the chart's sampling period
@@ -23,11 +23,7 @@ const MAX_SAMPLES = 5000;
 const AMBER_MS = 20000;
 const RED_MS = 30000;
 const wsUrl = new URL('/v1/supervisor', location.href).href.replace(/^http/, 'ws');
-const saved = {
-  get: (k) => { try { return JSON.parse(sessionStorage.getItem('chatgw:floor:' + k)); } catch { return null; } },
-  set: (k, v) => sessionStorage.setItem('chatgw:floor:' + k, JSON.stringify(v)),
-  del: (k) => sessionStorage.removeItem('chatgw:floor:' + k),
-};
+const saved = savedIn('floor');
 
 document.documentElement.lang = t.lang;
 for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
