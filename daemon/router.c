@@ -66,19 +66,26 @@ struct assign_req {
     char store[CONFIG_ID_MAX + 1], group[CONFIG_ID_MAX + 1];
 };
 
+/* {chat, agent, ..., the earliest sticky wait's end the step set or 0}:
+ * that end is a deadline in cg:clock (router.lua sticky_of), armed here
+ * at once so that the chat goes to anyone on time. */
 static void on_assigned(void *ud, redisReply *r)
 {
     struct assign_req *q = ud;
 
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("assign_failed", "store=%s group=%s error=%s", q->store, q->group, r->str);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-        metrics.assignments += r->elements / 2;
-        for (size_t i = 0; i + 1 < r->elements; i += 2)
-            log_info("chat_assigned", "chat=%s agent=%s", r->element[i]->str,
-                     r->element[i + 1]->str);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 1) {
+        size_t pairs = r->elements / 2;
+        const redisReply *wait_end = r->element[r->elements - 1];
+        metrics.assignments += pairs;
+        for (size_t i = 0; i < pairs; i++)
+            log_info("chat_assigned", "chat=%s agent=%s", r->element[2 * i]->str,
+                     r->element[2 * i + 1]->str);
+        if (wait_end->type == REDIS_REPLY_INTEGER && wait_end->integer > 0)
+            router_clock_arm((uint64_t)wait_end->integer);
         /* a full batch: more may be waiting */
-        if (r->elements / 2 >= gw.cfg->assign_batch)
+        if (pairs >= gw.cfg->assign_batch)
             router_assign(q->store, q->group);
     }
     free(q);

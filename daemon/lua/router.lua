@@ -28,7 +28,9 @@
 --   offline agent tag             one closed
 --   state   agent state           ready | away
 --   refresh agent                 its groups or capacity changed
---   assign  store group max hist  hand waiting chats to eligible agents
+--   assign  store group max hist  hand waiting chats to eligible agents;
+--                                 answers {chat, agent, ..., the earliest
+--                                 sticky wait's end it set (ms) or 0}
 --   release chat mode actor target ttl hist
 --           mode: agent_close | buyer_left | transfer; buyer_left on a
 --           closed chat answers the error "closed REASON" (the stored one)
@@ -649,9 +651,11 @@ end
 -- can take one ('give'); while it is ready, online and on duty but full,
 -- the chat waits for it ('wait': others skip it) until field 'sw', set
 -- sticky_wait after an agent first could have taken it; then, or when
--- that agent is away, gone or off shift, it goes to anyone. Nothing wakes
--- the wait's end but the heartbeat's assignment (within node_heartbeat),
--- or the agent's own release of a chat.
+-- that agent is away, gone or off shift, it goes to anyone. The wait's
+-- end is a deadline in cg:clock like the clock's own (the chat's member,
+-- moved earlier only: ZADD LT, and its 'dl' with it); the clock step at
+-- it assigns the chat's queue again (clock_chat). The agent's own release
+-- of a chat wakes it sooner.
 local function in_group(info, group)
   for _, g in ipairs(info and info.groups or {}) do
     if g == group then return true end
@@ -663,6 +667,10 @@ local function eligible(a, info, rt, store, group)
   return info and in_group(info, group) and info.store == store and rt.state == 'ready'
      and rt.online > 0 and on_duty(a, info, rt)
 end
+
+-- The earliest wait's end set by this script run (assign answers it, so
+-- that the node arms its timer to it).
+local sticky_next = 0
 
 local function sticky_of(c, m, store, group)
   local cfg = store_cfg(store)
@@ -676,6 +684,10 @@ local function sticky_of(c, m, store, group)
   if not sw then
     sw = now + cfg.sticky_wait
     redis.call('HSET', ckey(c), 'sw', sw)
+    redis.call('ZADD', key('CLOCK'), 'LT', sw, c)
+    local dl = tonumber(redis.call('HGET', ckey(c), 'dl'))
+    if not dl or dl > sw then redis.call('HSET', ckey(c), 'dl', sw) end
+    if sticky_next == 0 or sw < sticky_next then sticky_next = sw end
   end
   if now < sw then return 'wait' end
   return nil
@@ -724,6 +736,7 @@ if op == 'assign' then
       if not picked then break end
     end
   end
+  out[#out + 1] = sticky_next
   return out
 end
 
@@ -1035,7 +1048,7 @@ local function reassign(c, m, why, hist)
 end
 
 local CLOCK_F = { 'store', 'group', 'state', 'agent', 'agent_name', 'name', 'assigned',
-                  'ua', 'ep', 'hc', 'hl', 'hs', 'br', 'ra', 'buyer', 'created', 'n' }
+                  'ua', 'ep', 'hc', 'hl', 'hs', 'br', 'ra', 'buyer', 'created', 'n', 'sw' }
 
 -- True when chat c has a buyer message after seq `after` (the last hold):
 -- looks at the last 50 records at most (a record's `from` is its map's
@@ -1057,9 +1070,18 @@ local function clock_chat(c, hist, out)
   local v = redis.call('HMGET', K, unpack(CLOCK_F))
   local m = {}
   for i, f in ipairs(CLOCK_F) do m[f] = v[i] end
+  -- a returning buyer's wait for its busy agent (sticky_of) is over: its
+  -- queue is assigned again, where the wait is found over; not yet: its
+  -- end stays a deadline
+  local sw = m.store and m.state ~= 'closed' and not m.agent and tonumber(m.sw)
+  if sw and now >= sw then
+    out.touched[#out.touched + 1] = m.store .. ' ' .. m.group
+    sw = nil
+  end
   if not m.store or m.state == 'closed' or not m.ua or m.ua == '' then
-    if m.store then redis.call('HSET', K, 'dl', '') end
-    return
+    if sw then redis.call('ZADD', key('CLOCK'), sw, c) end
+    if m.store then redis.call('HSET', K, 'dl', sw or '') end
+    return sw
   end
   local cfg = store_cfg(m.store)
   -- service hours: a waiting chat of a closed store is told when it opens
@@ -1078,9 +1100,10 @@ local function clock_chat(c, hist, out)
       local sc = tonumber(redis.call('ZSCORE', q, c))
       if sc and sc > -HEAD / 2 then redis.call('ZADD', q, sc - HEAD, c) end
       local at_ = opens > 0 and opens or now + 86400000
-      redis.call('HSET', K, 'ua', at_, 'dl', at_, 'hw', 0)
-      redis.call('ZADD', key('CLOCK'), at_, c)
-      return at_
+      local d = sw and sw < at_ and sw or at_
+      redis.call('HSET', K, 'ua', at_, 'dl', d, 'hw', 0)
+      redis.call('ZADD', key('CLOCK'), d, c)
+      return d
     end
   end
   -- a new stretch (ua moved on since the last step): its holds and flags start afresh
@@ -1092,6 +1115,7 @@ local function clock_chat(c, hist, out)
   local hc, hl, hs = tonumber(m.hc) or 0, tonumber(m.hl) or 0, tonumber(m.hs) or 0
   local next_at, waits = nil, false
   local function at(t) if not next_at or t < next_at then next_at = t end end
+  if sw then at(sw) end
   -- a holding reply: after hold_after, hold_every apart, hold_max at most,
   -- and only for a buyer message newer than the last hold
   if hc < cfg.hold_max and #cfg.hold_text > 0 then

@@ -201,3 +201,39 @@ def test_a_returning_buyer_waits_sticky_wait_for_its_busy_agent_then_goes_to_any
         assert chat_meta(r, w2["chat"])["agent"] == "bob"
         assert r.get("cg:buyer:demo:u-ret") == b"bob"
     asyncio.run(body())
+
+
+def test_a_returning_buyers_wait_for_its_busy_agent_ends_on_time_not_at_a_heartbeat(
+        redis, gateway):
+    # the heartbeat (the old path that noticed the wait's end) is 30 s: the
+    # chat reaching bob within about sticky_wait shows the end fires on time
+    gw = gateway(redis.url, stores=stores(sticky_wait="1s"), node_heartbeat="30s",
+                 node_timeout="60s", agent_grace="1s")
+    r = redis.client()
+    ta = make_agent(r, "alice", capacity=1)
+    tb = make_agent(r, "bob", capacity=1)
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        c1, w1 = await buyer(gw, name="Ret", context=context("u-ret"))
+        await c1.first_message("first visit")
+        await frames_until(a, lambda f: f["t"] == "assign")
+        await a.send({"t": "close", "chat": w1["chat"]})
+        await frames_until(a, lambda f: f["t"] == "unassign")
+        other, _ = await buyer(gw, name="Other")
+        await other.first_message("someone else")
+        await frames_until(a, lambda f: f["t"] == "assign")
+        b, _ = await agent(gw, tb)
+        c2, w2 = await buyer(gw, name="Ret", context=context("u-ret"))
+        t0 = time.monotonic()
+        await c2.first_message("back again")
+        # it waits for alice: bob, free all along, gets nothing meanwhile
+        assert all(f["t"] != "assign" for f in await drain(b, 0.6))
+        asg, _ = await frames_until(b, lambda f: f["t"] == "assign", timeout=5)
+        waited = time.monotonic() - t0
+        assert asg["chat"] == w2["chat"]
+        assert 0.9 <= waited <= 2.5, waited
+        assert chat_meta(r, w2["chat"])["agent"] == "bob"
+        # the buyer heard who has it
+        await c2.expect("agent")
+    asyncio.run(body())
