@@ -190,6 +190,16 @@ static const struct opt global_opts[] = {
         "(more: it says truncated); each costs Redis about 5 us and the frame about 200 bytes"),
     U32(supervisor_watch_max, "20", 1, 1000, "chats", "most chats one supervisor session may watch "
         "(or join) at once; one more watch gets bad_value"),
+    U32(context_id_bytes, "64", 1, 64 * KIB, "bytes", "longest buyer.id and product.id of a signed "
+        "context; a longer one makes the context ignored (logged)"),
+    U32(context_name_chars, "64", 1, 64 * KIB, "characters", "longest buyer.name of a signed context; "
+        "a longer one makes the context ignored (logged)"),
+    U32(context_title_chars, "200", 1, 64 * KIB, "characters", "longest product.title of a signed "
+        "context; a longer one makes the context ignored (logged)"),
+    U32(context_price_chars, "32", 1, 64 * KIB, "characters", "longest product.price of a signed "
+        "context; a longer one makes the context ignored (logged)"),
+    U32(context_url_bytes, "2048", 16, 64 * KIB, "bytes", "longest product.url of a signed context; "
+        "a longer one makes the context ignored (logged)"),
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),

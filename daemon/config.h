@@ -161,6 +161,11 @@ struct config {
     uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
     uint32_t snapshot_chats;      /* live chats in a supervisor's snapshot: 500 */
     uint32_t supervisor_watch_max; /* chats one supervisor session watches: 20 */
+    uint32_t context_id_bytes;    /* a signed context's buyer.id, product.id: 64 */
+    uint32_t context_name_chars;  /* its buyer.name: 64 */
+    uint32_t context_title_chars; /* its product.title: 200 */
+    uint32_t context_price_chars; /* its product.price: 32 */
+    uint32_t context_url_bytes;   /* its product.url: 2048 */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

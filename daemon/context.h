@@ -8,8 +8,8 @@
  * buyer_context, or names why it is ignored. Nothing here logs: the
  * caller logs the reason, never the secret nor the payload.
  *
- * API: enum context_priority, struct buyer_context, context_verify,
- * context_priority_name.
+ * API: enum context_priority, struct context_limits, struct buyer_context,
+ * context_verify, context_priority_name.
  */
 #ifndef CHATGW_CONTEXT_H
 #define CHATGW_CONTEXT_H
@@ -27,30 +27,33 @@ enum context_priority {
     CONTEXT__PRIORITIES
 };
 
-/* The payload's limits (documented in PROTOCOL.md). */
-#define CONTEXT_ID_BYTES 64         /* buyer.id, product.id */
-#define CONTEXT_NAME_CHARS 64       /* buyer.name */
-#define CONTEXT_TITLE_CHARS 200     /* product.title */
-#define CONTEXT_PRICE_CHARS 32      /* product.price */
-#define CONTEXT_URL_BYTES 2048      /* product.url: http:// or https:// */
-
-struct buyer_context {
-    enum context_priority priority;
-    char buyer_id[CONTEXT_ID_BYTES + 1];
-    char buyer_name[CONTEXT_NAME_CHARS * 4 + 1];
-    bool product;                   /* the fields below are set */
-    char product_id[CONTEXT_ID_BYTES + 1];
-    char title[CONTEXT_TITLE_CHARS * 4 + 1];
-    char price[CONTEXT_PRICE_CHARS * 4 + 1];
-    char url[CONTEXT_URL_BYTES + 1];
+/* The payload's limits: options of the config table (context_max_bytes,
+ * context_id_bytes, ...; documented in PROTOCOL.md and chatgw.conf(5)). */
+struct context_limits {
+    size_t max_bytes;               /* the whole context as sent */
+    size_t id_bytes;                /* buyer.id, product.id */
+    size_t name_chars;              /* buyer.name */
+    size_t title_chars;             /* product.title */
+    size_t price_chars;             /* product.price */
+    size_t url_bytes;               /* product.url: http:// or https:// */
 };
 
-/* Checks ctx (len bytes, at most max_bytes) signed with secret at now_s
- * (seconds since the epoch). NULL and *out filled when valid; else the
- * reason it is ignored ("too_long", "format", "signature", "payload",
- * "expired", or the field at fault, e.g. "product.url"). */
-const char *context_verify(const char *ctx, size_t len, size_t max_bytes, const char *secret,
-                           int64_t now_s, struct buyer_context *out);
+/* One allocation (free() it): the strings point into text[], "" when absent. */
+struct buyer_context {
+    enum context_priority priority;
+    bool product;                   /* product_id (and the others) were given */
+    const char *buyer_id, *buyer_name;
+    const char *product_id, *title, *price, *url;
+    char text[];
+};
+
+/* Checks ctx (len bytes) signed with secret at now_s (seconds since the
+ * epoch) against lim. NULL and *out (allocated) when valid; else *out is
+ * NULL and the reason it is ignored ("too_long", "format", "no_secret",
+ * "signature", "payload", "exp", "expired", "priority", "memory", or the
+ * field at fault, e.g. "buyer", "product.url"). */
+const char *context_verify(const char *ctx, size_t len, const struct context_limits *lim,
+                           const char *secret, int64_t now_s, struct buyer_context **out);
 
 const char *context_priority_name(enum context_priority p);
 

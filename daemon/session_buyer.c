@@ -229,7 +229,12 @@ static uint32_t queue_weight(const struct store_conf *st, const struct buyer_con
  * and logged with the reason (never the secret, never the payload). */
 static void take_context(struct buyer *b, const struct store_conf *st, const struct proto_value *v)
 {
-    struct buyer_context c;
+    const struct config *cfg = gw.cfg;
+    const struct context_limits lim = {
+        .max_bytes = cfg->context_max_bytes, .id_bytes = cfg->context_id_bytes,
+        .name_chars = cfg->context_name_chars, .title_chars = cfg->context_title_chars,
+        .price_chars = cfg->context_price_chars, .url_bytes = cfg->context_url_bytes,
+    };
     const char *why;
 
     if (!v || v->type == PROTO_NIL)
@@ -239,15 +244,10 @@ static void take_context(struct buyer *b, const struct store_conf *st, const str
     else if (!st || !st->context_secret || !st->context_secret[0])
         why = "no_secret";
     else
-        why = context_verify(v->u.s, v->len, gw.cfg->context_max_bytes, st->context_secret,
-                             (int64_t)(gw_wall_ms() / 1000), &c);
-    if (!why && !(b->ctx = malloc(sizeof c)))
-        why = "memory";
-    if (why) {
+        why = context_verify(v->u.s, v->len, &lim, st->context_secret,
+                             (int64_t)(gw_wall_ms() / 1000), &b->ctx);
+    if (why)
         log_warn("context_ignored", "store=%s reason=%s", st ? st->id : "-", why);
-        return;
-    }
-    *b->ctx = c;
 }
 
 /* The chat's record, made with its first message (created: that message's time). */

@@ -12,7 +12,7 @@ import json
 import time
 
 from client import buyer
-from conftest import DEMO_GREETING, chat_meta
+from conftest import DEMO_GREETING, chat_key, chat_meta
 from test_agents import FAST, agent, frames_until, make_agent
 
 SECRET = "s3cret-of-the-demo-store"
@@ -236,4 +236,26 @@ def test_a_returning_buyers_wait_for_its_busy_agent_ends_on_time_not_at_a_heartb
         assert chat_meta(r, w2["chat"])["agent"] == "bob"
         # the buyer heard who has it
         await c2.expect("agent")
+    asyncio.run(body())
+
+
+def test_the_context_field_limits_are_options_over_one_the_context_is_ignored(redis, gateway):
+    gw = gateway(redis.url, stores=stores(), context_title_chars=12, context_id_bytes=8, **FAST)
+    r = redis.client()
+
+    async def body():
+        fits = dict(PRODUCT, title="Blue kettle")               # 11 characters
+        over = dict(PRODUCT, title="Blue kettle, 1.7 l")        # 18
+        ok, okw = await buyer(gw, name="Ok", context=context("u-1", "paid", fits))
+        await ok.first_message("fits")
+        long_t, lw = await buyer(gw, name="T", context=context("u-2", "paid", over))
+        await long_t.first_message("title too long")
+        long_id, iw = await buyer(gw, name="I", context=context("u-123456789", "paid"))
+        await long_id.first_message("id too long")
+        assert r.hget(chat_key(okw["chat"]), "sbuyer") == b"u-1"
+        for w in (lw, iw):
+            m = r.hgetall(chat_key(w["chat"]))
+            assert b"store" in m and b"sbuyer" not in m and b"priority" not in m
+        log = gw.logtext()
+        assert "reason=product.title" in log and "reason=buyer.id" in log
     asyncio.run(body())
