@@ -275,8 +275,9 @@ static const struct opt store_opts[] = {
     U32(priority_weight_paid, "50", 0, 1000000, "arrivals", "the same for priority paid"),
     U32(priority_weight_vip, "100", 0, 1000000, "arrivals", "the same for priority vip; the largest "
         "weight bounds how many later arrivals may go before a chat"),
-    U32(sticky_days, "7", 0, 3650, "days", "a returning buyer (same signed buyer id) goes to the agent "
-        "who had it last within this many days, when that agent can take it; 0 = off"),
+    U32(sticky_days, "7", 0, 3650, "days", "a returning buyer (same signed buyer id, or a new chat "
+        "whose hello names its previous chat's resume token) goes to the agent who had it last "
+        "within this many days, when that agent can take it; 0 = off"),
     DUR(sticky_wait, "10s", 0, 1 * HOUR, "a returning buyer whose last agent is busy (ready but full) "
         "waits for it at most this long, then goes to anyone"),
 };

@@ -7,7 +7,9 @@
  * one by its token (checked in constant time against the stored hash) and
  * replays the transcript after `since`, a page at a time as the socket
  * drains. A chat with no message yet cannot be resumed: there is nothing
- * to resume, and the client starts a new one.
+ * to resume, and the client starts a new one. A new chat may name the
+ * buyer's previous chat by its resume token (a returning buyer): that
+ * welcome waits for one read that checks the token and finds the agent.
  *
  * The golden window: the first message of a chat is answered with the
  * store's greeting at once, from the config in memory, before Redis is
@@ -35,6 +37,7 @@
 #include "event.h"
 #include "gw.h"
 #include "greet.h"
+#include "index.h"
 #include "shift.h"
 #include "log.h"
 #include "metrics.h"
@@ -69,6 +72,8 @@ struct buyer {
     char *agent_later;                   /* agent name held until the first ack */
     struct window had;                   /* records sent, or the buyer's own and acked */
     struct buyer_context *ctx;           /* the signed context of a new chat, or NULL */
+    char prev_agent[INDEX_KEY_MAX + 1];  /* a returning buyer's last agent (hello's previous) */
+    int64_t prev_at;                     /* when it last had the buyer (ms) */
     char closed_reason[32];
 };
 
@@ -267,9 +272,14 @@ static int make_meta(struct buyer *b, uint64_t created)
         b->opens = -1;                   /* closed, no opening within 8 days */
     token_hash_hex(b->secret, sizeof b->secret, tok_hash);
     proto_writer_reset(&rec_w, PROTO_MSGPACK);
-    proto_w_map(&rec_w, 7 + (b->opens ? 1 : 0) + (b->ctx ? 3 + b->ctx->product : 0));
+    proto_w_map(&rec_w, 7 + (b->opens ? 1 : 0) + (b->ctx ? 3 + b->ctx->product : 0) +
+                        (b->prev_agent[0] ? 2 : 0));
     if (b->ctx)
         write_context(&rec_w, b->ctx);
+    if (b->prev_agent[0]) {              /* a returning buyer's last agent (router.lua sticky_of) */
+        proto_w_key(&rec_w, "pa"); proto_w_cstr(&rec_w, b->prev_agent);
+        proto_w_key(&rec_w, "pt"); proto_w_int(&rec_w, b->prev_at);
+    }
     if (b->opens) {
         proto_w_key(&rec_w, "oh");   proto_w_int(&rec_w, b->opens);
     }
@@ -324,19 +334,25 @@ static void send_welcome(struct session *s, const char *resume)
     session_send(s, w);
 }
 
+/* A new chat within the address's new_chat_rate; false: refused (closed). */
+static bool new_chat_allowed(struct session *s)
+{
+    if (session_take_chat(s))
+        return true;
+    log_warn("chat_refused", "reason=new_chat_rate");
+    buyer_free(s);
+    session_error(s, CG_E_RATE_LIMITED, NULL);
+    session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_PER_IP);
+    return false;
+}
+
+/* Makes the new chat's ids and answers welcome (counted already). */
 static void new_chat(struct session *s)
 {
     struct buyer *b = B(s);
     unsigned char rnd[2 * TOKEN_ID_BYTES], *id = rnd;
     char resume[TOKEN_HEX_RESUME + 1];
 
-    if (!session_take_chat(s)) {
-        log_warn("chat_refused", "reason=new_chat_rate");
-        buyer_free(s);
-        session_error(s, CG_E_RATE_LIMITED, NULL);
-        session_close(s, CLOSE_TRY_AGAIN_LATER, CLOSE_PER_IP);
-        return;
-    }
     if (token_random(rnd, sizeof rnd)) {            /* one getrandom for both */
         session_error(s, CG_E_INTERNAL, NULL);
         return;
@@ -551,6 +567,103 @@ static void resume_chat(struct session *s, const char *token, int64_t since)
 }
 
 /*
+ * A returning buyer (hello's previous: the resume token of its last chat,
+ * kept by its browser): the token is checked as a resume's is (the
+ * secret's hash against the record's tok, in constant time, and the same
+ * store), and the new chat records who served that chat last and when
+ * (pa, pt: the agent holding it now, else the one that held it when it
+ * closed, else its own pa, so a chain of chats keeps its agent). The
+ * scripts give it to that agent as they do a signed buyer's (sticky_days,
+ * sticky_wait). A token that does not check out is ignored exactly like
+ * no token: the same welcome, no error, so that nobody learns whether a
+ * chat exists; the log says why (never the token).
+ */
+struct previous_req {
+    struct buyer_req base;
+    unsigned char secret[TOKEN_ID_BYTES];
+};
+
+static const char *reply_str(const redisReply *r, size_t i)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+}
+
+/* {store, tok, state, agent, la, closed, pa, pt}: the agent and since when, or why not. */
+static const char *previous_agent(const struct buyer *b, const redisReply *r,
+                                  const unsigned char *secret, const char **agent, int64_t *at)
+{
+    char hash[TOKEN_HASH_HEX + 1];
+    const char *tok = reply_str(r, 1);
+
+    token_hash_hex(secret, TOKEN_ID_BYTES, hash);
+    if (strlen(tok) != TOKEN_HASH_HEX || !token_equal(tok, hash, TOKEN_HASH_HEX) ||
+        strcmp(reply_str(r, 0), b->store) != 0)
+        return "token";
+    if (strcmp(reply_str(r, 2), "closed") != 0 && reply_str(r, 3)[0]) {
+        *agent = reply_str(r, 3);
+        *at = (int64_t)gw_wall_ms();
+    } else if (reply_str(r, 4)[0]) {
+        *agent = reply_str(r, 4);
+        *at = strtoll(reply_str(r, 5), NULL, 10);
+    } else if (reply_str(r, 6)[0]) {
+        *agent = reply_str(r, 6);
+        *at = strtoll(reply_str(r, 7), NULL, 10);
+    } else {
+        return "no_agent";
+    }
+    return strlen(*agent) <= INDEX_KEY_MAX ? NULL : "token";
+}
+
+static void on_previous(void *ud, redisReply *r)
+{
+    struct previous_req *pq = ud;
+    unsigned char secret[TOKEN_ID_BYTES];
+    const char *why = "unavailable", *agent = NULL;
+    int64_t at = 0;
+    struct session *s;
+
+    memcpy(secret, pq->secret, sizeof secret);
+    if (!req_end(&pq->base, &s))
+        return;
+    struct buyer *b = B(s);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 8)
+        why = previous_agent(b, r, secret, &agent, &at);
+    if (why) {
+        log_info("previous_ignored", "store=%s reason=%s", b->store, why);
+    } else {
+        snprintf(b->prev_agent, sizeof b->prev_agent, "%s", agent);
+        b->prev_at = at;
+    }
+    new_chat(s);
+}
+
+/* hello's previous: looked up before welcome; a malformed one is no token. */
+static void previous_chat(struct session *s, const char *token)
+{
+    unsigned char probe[TOKEN_ID_BYTES * 2];
+    char chat[TOKEN_HEX_ID + 1];
+    struct previous_req *pq;
+
+    if (strlen(token) != TOKEN_HEX_RESUME || hex_decode(token, sizeof probe, probe) != 0) {
+        log_info("previous_ignored", "store=%s reason=format", B(s)->store);
+        new_chat(s);
+        return;
+    }
+    pq = session_req_new(s, sizeof *pq);
+    if (!pq) {
+        new_chat(s);
+        return;
+    }
+    memcpy(pq->secret, probe + TOKEN_ID_BYTES, sizeof pq->secret);
+    hex_encode(probe, TOKEN_ID_BYTES, chat);        /* lowercase, as stored */
+    if (store_previous(chat, on_previous, pq) != 0) {
+        session_req_drop(pq);
+        log_info("previous_ignored", "store=%s reason=unavailable", B(s)->store);
+        new_chat(s);
+    }
+}
+
+/*
  * A store that names its pages (buyer_origins) takes chats from those
  * pages only: a browser on another site gets forbidden and close 1008, so
  * that no other page opens chats in the store's name. Clients that send
@@ -579,6 +692,7 @@ static void on_hello(struct session *s, const struct proto_value *f)
     const char *name = opt_str(f, "name", &bad);
     const char *group = opt_str(f, "group", &bad);
     const char *resume = opt_str(f, "resume", &bad);
+    const char *previous = opt_str(f, "previous", &bad);
     const struct proto_value *context = proto_map_get(f, "context");
     int64_t since = 0;
     struct buyer *b;
@@ -638,11 +752,14 @@ static void on_hello(struct session *s, const struct proto_value *f)
         b->id[1] = '-';
         hex_encode(r, sizeof r, b->id + 2);
     }
-    if (resume)
+    if (resume) {
         resume_chat(s, resume, since);    /* its record has its context */
-    else {
+    } else if (new_chat_allowed(s)) {
         take_context(b, st, context);
-        new_chat(s);
+        if (previous)
+            previous_chat(s, previous);   /* then new_chat */
+        else
+            new_chat(s);
     }
 }
 

@@ -107,6 +107,16 @@ int store_log_length(const char *chat, db_reply_cb *cb, void *ud)
     return db_command(cb, ud, 3, argv, NULL);
 }
 
+int store_previous(const char *chat, db_reply_cb *cb, void *ud)
+{
+    char key[96];
+
+    store_key(key, sizeof key, KEY_CHAT, chat, NULL);
+    const char *argv[] = { "HMGET", key, "store", "tok", "state", "agent", "la", "closed",
+                           "pa", "pt" };
+    return db_command(cb, ud, 10, argv, NULL);
+}
+
 int store_queue_position(const char *store, const char *group, const char *chat,
                          db_reply_cb *cb, void *ud)
 {

@@ -10,7 +10,7 @@
  * gets the reply, or NULL when the link failed or the reply was overdue
  * (redis_timeout); the reply's shape is given with each function.
  *
- * API: store_append, store_resume, store_replay, store_log_length,
+ * API: store_append, store_resume, store_previous, store_replay, store_log_length,
  *      store_queue_position, store_token_owner, store_agent_identity,
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
@@ -70,6 +70,10 @@ int store_resume(const char *chat, db_reply_cb *cb, void *ud);
 int store_replay(const char *chat, int64_t first_seq, int64_t last_seq, db_reply_cb *cb, void *ud);
 /* Reply: the chat's last seq, as a string (nil: no chat). */
 int store_log_length(const char *chat, db_reply_cb *cb, void *ud);
+/* A buyer's previous chat, for a returning buyer (hello's previous):
+ * Reply: {store, tok, state, agent, la, closed, pa, pt} of its record
+ * (nil where absent; all nil: no such chat). */
+int store_previous(const char *chat, db_reply_cb *cb, void *ud);
 /* Reply: integer rank (0 = next), or nil when not queued there. */
 int store_queue_position(const char *store, const char *group, const char *chat,
                          db_reply_cb *cb, void *ud);

@@ -22,7 +22,10 @@
 // row there. When the chat closes the buyer is asked for a 1-5 rating
 // once (`rate`; an agent's close ends the socket, so the closed chat is
 // resumed to send it). Off-hours notices are `auto` messages, shown as
-// the store's like any other.
+// the store's like any other. A new chat started after a closed one
+// sends the closed chat's resume token as `previous` (PROTOCOL.md 7.7:
+// the buyer returns to the agent who served it), until the new chat's
+// first message is stored.
 
 import { Session, newId, features } from './proto.js';
 import { pickLang, texts } from './i18n.js';
@@ -124,6 +127,8 @@ const session = new Session({
     hello.store = opts.store;
     if (opts.group) hello.group = opts.group;
     if (opts.context) hello.context = opts.context;
+    const previous = store.get('previous');
+    if (previous) hello.previous = previous;
     return hello;
   },
   onFrame: (f) => on[f.t]?.(f),
@@ -232,6 +237,7 @@ const on = {
   },
   ack(f) {
     state.lastSeq = Math.max(state.lastSeq, f.seq);
+    store.del('previous');           // the new chat's record carries it now
     const el = ui.log.querySelector(`[data-id="${CSS.escape(f.id)}"]`);
     if (!el || el.dataset.seq) return;
     if (ui.log.querySelector(`[data-seq="${f.seq}"]`)) el.remove();
@@ -310,6 +316,7 @@ function thanks() {
 function newChat() {
   session.stop();
   session.dropPending();
+  if (state.closed && state.resume) store.set('previous', state.resume);
   forgetChat();
   ui.log.replaceChildren();
   state.closed = false;

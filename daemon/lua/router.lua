@@ -62,8 +62,8 @@ local function ckey(c) return key('CHAT', c) end
 -- messages: these are the record's, the numbers among them read as numbers.
 local META = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
                'agent_name', 'assigned', 'reason', 'closed', 'an', 'outcome',
-               'priority', 'sbuyer', 'sname', 'product' }
-local NUMERIC = { created = true, assigned = true, closed = true }
+               'priority', 'sbuyer', 'sname', 'product', 'pa', 'pt' }
+local NUMERIC = { created = true, assigned = true, closed = true, pt = true }
 
 local function agent_info(a)
   local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'groups', 'capacity')
@@ -647,7 +647,9 @@ end
 
 -- ---- returning buyers ------------------------------------------------------
 -- give() keeps a signed buyer's last agent in cg:buyer:<store>:<id> for
--- the store's sticky_days. A chat of that buyer goes to that agent when it
+-- the store's sticky_days; a chat opened with its previous chat's resume
+-- token has that chat's agent in its fields pa, pt (session_buyer.c). A
+-- chat of that buyer goes to that agent when it
 -- can take one ('give'); while it is ready, online and on duty but full,
 -- the chat waits for it ('wait': others skip it) until field 'sw', set
 -- sticky_wait after an agent first could have taken it; then, or when
@@ -672,10 +674,23 @@ end
 -- that the node arms its timer to it).
 local sticky_next = 0
 
+-- The returning buyer's last agent: by its signed buyer id, else by the
+-- chain of its chats (pa, pt: the agent of the chat whose resume token
+-- its hello gave as previous, and when that agent had it; within
+-- sticky_days of then).
+local function sticky_agent(m, cfg, store)
+  if cfg.sticky <= 0 then return nil end
+  if m.sbuyer and m.sbuyer ~= '' then
+    local a = redis.call('GET', key('BUYER', store, m.sbuyer))
+    if a then return a end
+  end
+  if m.pa and m.pa ~= '' and m.pt and now - m.pt <= cfg.sticky then return m.pa end
+  return nil
+end
+
 local function sticky_of(c, m, store, group)
   local cfg = store_cfg(store)
-  if not m.sbuyer or m.sbuyer == '' or cfg.sticky <= 0 then return nil end
-  local a = redis.call('GET', key('BUYER', store, m.sbuyer))
+  local a = sticky_agent(m, cfg, store)
   if not a then return nil end
   local info, rt = agent_info(a), runtime(a)
   if not eligible(a, info, rt, store, group) then return nil end

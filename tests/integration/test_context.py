@@ -11,7 +11,7 @@ import hmac
 import json
 import time
 
-from client import buyer
+from client import Client, buyer
 from conftest import DEMO_GREETING, chat_key, chat_meta
 from test_agents import FAST, agent, frames_until, make_agent
 
@@ -258,4 +258,98 @@ def test_the_context_field_limits_are_options_over_one_the_context_is_ignored(re
             assert b"store" in m and b"sbuyer" not in m and b"priority" not in m
         log = gw.logtext()
         assert "reason=product.title" in log and "reason=buyer.id" in log
+    asyncio.run(body())
+
+
+def test_a_new_chat_from_the_same_resume_chain_reaches_the_previous_agent(redis, gateway):
+    # no signed context at all: the browser kept the closed chat's resume
+    # token and gives it as previous (web/widget.js does so on "new chat")
+    gw = gateway(redis.url, stores=stores(), **FAST)
+    r = redis.client()
+    ta = make_agent(r, "alice", capacity=1)
+    tb = make_agent(r, "bob", capacity=1)
+
+    async def bob_first(a):
+        # alice's idle time starts over: bob, ready longer, is first in line
+        await a.send({"t": "state", "state": "away"})
+        await a.expect("state", state="away")
+        await a.send({"t": "state", "state": "ready"})
+        await a.expect("state", state="ready")
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        c1, w1 = await buyer(gw, name="Ret")
+        await c1.first_message("first visit")
+        asg, _ = await frames_until(a, lambda f: f["t"] == "assign")
+        assert asg["chat"] == w1["chat"]
+        await a.send({"t": "close", "chat": w1["chat"]})
+        await frames_until(a, lambda f: f["t"] == "unassign")
+        b, _ = await agent(gw, tb)
+        await bob_first(a)
+        c2, w2 = await buyer(gw, name="Ret", previous=w1["resume"])
+        assert w2["chat"] != w1["chat"] and w2["seq"] == 0
+        await c2.first_message("back again")
+        asg, _ = await frames_until(a, lambda f: f["t"] == "assign")
+        assert asg["chat"] == w2["chat"]
+        assert r.hget(chat_key(w2["chat"]), "pa") == b"alice"
+        assert all(f["t"] != "assign" for f in await drain(b, 0.3))
+        # and along the chain: the next chat names this one
+        await a.send({"t": "close", "chat": w2["chat"]})
+        await frames_until(a, lambda f: f["t"] == "unassign")
+        await bob_first(a)
+        c3, w3 = await buyer(gw, name="Ret", previous=w2["resume"].upper())
+        await c3.first_message("third time")
+        asg, _ = await frames_until(a, lambda f: f["t"] == "assign")
+        assert asg["chat"] == w3["chat"]
+        assert all(f["t"] != "assign" for f in await drain(b, 0.3))
+    asyncio.run(body())
+
+
+def test_a_forged_or_unknown_previous_token_gives_no_stickiness_and_no_error(redis, gateway):
+    gw = gateway(redis.url, stores=stores(), **FAST)
+    r = redis.client()
+    ta = make_agent(r, "alice", capacity=5)
+    tb = make_agent(r, "bob", capacity=5)
+
+    async def body():
+        a, _ = await agent(gw, ta)
+        c1, w1 = await buyer(gw, name="Ret")
+        await c1.first_message("first visit")
+        await frames_until(a, lambda f: f["t"] == "assign")
+        await a.send({"t": "close", "chat": w1["chat"]})
+        await frames_until(a, lambda f: f["t"] == "unassign")
+        b, _ = await agent(gw, tb)
+        await a.send({"t": "state", "state": "away"})
+        await a.expect("state", state="away")
+        await a.send({"t": "state", "state": "ready"})
+        await a.expect("state", state="ready")
+        # the real chat's id with another secret: it goes to bob, first in line
+        forged = w1["chat"] + "0" * 32
+        c2, w2 = await buyer(gw, name="Ret", previous=forged)
+        await c2.first_message("let me in")
+        asg, _ = await frames_until(b, lambda f: f["t"] == "assign")
+        assert asg["chat"] == w2["chat"]
+        assert all(f["t"] != "assign" for f in await drain(a, 0.3))
+        # a chat that does not exist, a malformed token, none at all: the
+        # same frames, no error, nothing recorded
+        seen = []
+        for prev in ("ab" * 32, "not-a-token", None):
+            kw = {"previous": prev} if prev else {}
+            c, w = await buyer(gw, name="Ret", **kw)
+            greet, ack, queue = await c.first_message("hi")
+            frames = [w, greet, ack] + ([queue] if queue else []) + list(c.pushed) \
+                + await drain(c, 0.3)
+            assert all(f["t"] != "error" for f in frames), frames
+            seen.append(sorted(w))
+            assert r.hget(chat_key(w["chat"]), "pa") is None
+        assert seen[0] == seen[1] == seen[2]
+        assert r.hget(chat_key(w2["chat"]), "pa") is None
+        log = gw.logtext()
+        assert "previous_ignored" in log and "reason=token" in log and "reason=format" in log
+        assert forged not in log and w1["resume"] not in log
+        # a previous that is no string is a bad frame like any other field
+        c = await Client.connect(gw.ws)
+        await c.send({"t": "hello", "store": "demo", "previous": 42})
+        err = await c.expect("error")
+        assert err["code"] == "bad_value" and err["field"] == "previous"
     asyncio.run(body())
