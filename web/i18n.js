@@ -144,6 +144,24 @@ const en = {
   'err.too_many_sessions': 'Too many windows open for this login.',
   'err.blocked': 'A rule of the store forbids this message.',
   'err.other': 'Error: {code}',
+  // desk: the shift (shift.js)
+  'd.shift.on': 'On shift',
+  'd.shift.until': 'On shift until {time}',
+  'd.shift.next': 'Off shift · next shift {time}',
+  'd.shift.none': 'Off shift · no shift in the next 8 days',
+  'd.shift.zone': ' ({zone})',
+  'd.shift.storetime': ' ({time} in {zone})',
+  'd.shift.overtime': 'Overtime',
+  'd.shift.ended': 'Your shift has ended. Your {n} open chat(s) stay with you until you close them; no new chats will come.',
+  'd.shift.ended.none': 'Your shift has ended: no new chats will come.',
+  'd.shift.ended.ot': 'This store allows overtime: to take new chats, work overtime.',
+  'd.shift.ot.button': 'Work overtime',
+  'd.shift.ot.again': 'Ready was set before the shift ended: press Ready again (or Work overtime) to take new chats.',
+  'd.shift.ot.again.short': 'no new chats',
+  'd.shift.ot.no': 'This store takes no overtime: while off shift, Ready brings no new chats.',
+  'd.shift.ot.no.short': 'no new chats (no overtime)',
+  'd.shift.started': 'Your shift has started: new chats come while you are Ready.',
+  'd.shift.dismiss': 'OK',
 };
 
 const zh = {
@@ -280,6 +298,23 @@ const zh = {
   'err.too_many_sessions': '该账号打开的窗口太多。',
   'err.blocked': '店铺规则禁止发送这条消息。',
   'err.other': '错误：{code}',
+  'd.shift.on': '在班',
+  'd.shift.until': '在班，到 {time} 下班',
+  'd.shift.next': '不在班 · 下一班 {time}',
+  'd.shift.none': '不在班 · 未来 8 天没有排班',
+  'd.shift.zone': '（{zone}）',
+  'd.shift.storetime': '（{zone} 时间 {time}）',
+  'd.shift.overtime': '加班中',
+  'd.shift.ended': '您的班次已结束。您的 {n} 个进行中的会话仍由您接待，直到您结束它们；不会再分配新会话。',
+  'd.shift.ended.none': '您的班次已结束：不会再分配新会话。',
+  'd.shift.ended.ot': '本店允许加班：如需接待新会话，请选择加班。',
+  'd.shift.ot.button': '加班',
+  'd.shift.ot.again': '“在线”是下班前设置的：再点一次“在线”（或“加班”）才会接待新会话。',
+  'd.shift.ot.again.short': '不接新会话',
+  'd.shift.ot.no': '本店不允许加班：不在班时设为“在线”也不会分配新会话。',
+  'd.shift.ot.no.short': '不接新会话（不允许加班）',
+  'd.shift.started': '您的班次已开始：设为“在线”即可接待新会话。',
+  'd.shift.dismiss': '知道了',
 };
 
 const tables = { en, zh };
