@@ -207,6 +207,11 @@ const en = {
   'f.tr.why.supervisor_closed': 'a supervisor',
   'f.tr.out.sold': 'sold',
   'f.tr.out.no_sale': 'no sale',
+  // widget: the rating's comment
+  'w.rate.comment': 'Tell us more (optional)',
+  'w.rate.left': '{n} characters left',
+  'w.rate.over': '{n} characters too many',
+  'w.rate.send': 'Send rating',
 };
 
 const zh = {
@@ -404,6 +409,10 @@ const zh = {
   'f.tr.why.supervisor_closed': '主管',
   'f.tr.out.sold': '已成交',
   'f.tr.out.no_sale': '未成交',
+  'w.rate.comment': '说说您的感受（选填）',
+  'w.rate.left': '还可以输入 {n} 个字',
+  'w.rate.over': '超出 {n} 个字',
+  'w.rate.send': '提交评价',
 };
 
 const tables = { en, zh };
