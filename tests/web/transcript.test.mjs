@@ -1,9 +1,10 @@
 // transcript.test.mjs - the floor's transcript viewer in a real browser
 // against a real chatgwd and Redis (harness.mjs): a live chat's transcript
 // from the watched chat; a closed chat's by its id, with the buyer's and
-// the agent's messages, a private note marked private, the outcome, as
-// text (HTML stays text), copied as text, printed alone; the id of an
-// unknown chat or of another store's chat answers with an error.
+// the agent's messages, a private note marked private, the outcome and
+// the buyer's rating with its comment, as text (HTML stays text), copied
+// as text, printed alone; the id of an unknown chat or of another store's
+// chat answers with an error; a long transcript in pages of 100.
 // Screenshots under tests/web/screenshots/.
 
 import assert from 'node:assert/strict';
@@ -54,6 +55,11 @@ test('the floor shows a transcript: live from the watched chat, closed by its id
   await desk.locator('#close-sold').click();
   await buyer.locator('.closed').waitFor();
   await waitFor(() => w.redis('hget', chatKey(chat), 'state') === 'closed', 'the chat closed');
+  // the buyer rates it, with a comment
+  await buyer.locator('.rating button[data-score="2"]').click();
+  await buyer.locator('.rating textarea.comment').fill('<i>Slow</i> answer');
+  await buyer.locator('.rating .rate-send').click();
+  await buyer.locator('.rating .thanks').waitFor();
 
   // closed: by its id, typed with spaces and in capitals as pasted from elsewhere
   await floor.locator('#tr-chat').fill(`  ${chat.toUpperCase()} `);
@@ -63,6 +69,9 @@ test('the floor shows a transcript: live from the watched chat, closed by its id
   assert.equal(await viewer.locator('.tr-record dd[data-f="state"]').textContent(), 'closed');
   assert.equal(await viewer.locator('.tr-record dd[data-f="agent"]').textContent(), 'Alice');   // closed: the record keeps the name only
   assert.equal(await viewer.locator('.tr-record dd[data-f="reason"]').textContent(), 'the agent');
+  assert.equal(await viewer.locator('.tr-record dd[data-f="rating"]').textContent(), '★★☆☆☆ (2/5)');
+  assert.equal(await viewer.locator('.tr-record dd[data-f="comment"]').textContent(), '<i>Slow</i> answer');
+  assert.equal(await viewer.locator('.tr-record i').count(), 0);
   // each record: time, writer, text; the buyer's HTML is text
   const buyerMsg = viewer.locator('.tr-log .msg.from-buyer');
   assert.equal(await buyerMsg.locator('.text').textContent(), 'Is the <b>blue</b> one in stock?');
@@ -89,6 +98,7 @@ test('the floor shows a transcript: live from the watched chat, closed by its id
   const text = await viewer.locator('.tr-plain').inputValue();
   assert.match(text, /^Transcript of chat [0-9a-f]{32}\n/);
   assert.match(text, /Outcome: sold/);
+  assert.match(text, /Rating comment: <i>Slow<\/i> answer/);
   assert.match(text, /Buyer [^\n]*: Is the <b>blue<\/b> one in stock\?/);
   assert.match(text, /Agent Alice \[private note\]: Asked twice about resale prices/);
   assert.equal(await floor.evaluate(() => navigator.clipboard.readText()), text);
@@ -123,5 +133,52 @@ test('the floor shows a transcript: live from the watched chat, closed by its id
   await floor.locator('#tr-open button[type=submit]').click();
   await viewer.locator('.tr-error', { hasText: 'A chat id is 32 hexadecimal characters.' }).waitFor();
   await shot(floor, 'transcript-not-found');
+  assert.deepEqual([...floorCtx.errors, ...buyerCtx.errors, ...deskCtx.errors], []);
+});
+
+test('a long transcript comes in pages of 100: "Load more" shows the rest, in order', async (t) => {
+  const w = await setup(t);
+  const aliceTok = w.agent('alice', 'Alice');
+  const supTok = w.supervisor('sue', 'Sue');
+  const [floorCtx, buyerCtx, deskCtx] = [await w.context(), await w.context(), await w.context()];
+  const [floor, buyer, desk] = [await floorCtx.newPage(), await buyerCtx.newPage(), await deskCtx.newPage()];
+  await loginDesk(desk, `${w.gw.url}/desk/`, aliceTok);
+  await desk.locator('#ready').click();
+  await desk.locator('#ready.on').waitFor();
+  await openWidget(buyer, `${w.gw.url}/demo/`);
+  await say(buyer, 'A long story');
+  await desk.locator('#chat-list .item').waitFor();
+  const [chat] = await waitFor(() => { const ids = chatIds(w); return ids.length === 1 && ids; }, 'the chat in Redis');
+  // 120 notes from a second session of the agent, each acked before the next
+  const acked = await desk.evaluate(({ url, token, chat }) => new Promise((done, fail) => {
+    const ws = new WebSocket(url);
+    let k = 0;
+    const next = () => ws.send(JSON.stringify({ t: 'note', chat, id: `n${k}`, text: `note ${k}` }));
+    ws.onopen = () => ws.send(JSON.stringify({ t: 'login', token }));
+    ws.onmessage = (e) => {
+      const f = JSON.parse(e.data);
+      if (f.t === 'welcome') next();
+      else if (f.t === 'ack' && f.id === `n${k}`) { if (++k === 120) { ws.close(); done(k); } else next(); }
+      else if (f.t === 'error' && f.code === 'rate_limited') setTimeout(next, 100);   // past the burst: again
+      else if (f.t === 'error') fail(new Error(f.code));
+    };
+  }), { url: w.gw.url.replace('http', 'ws') + '/v1/agent', token: aliceTok, chat });
+  assert.equal(acked, 120);
+  const n = Number(w.redis('hget', chatKey(chat), 'n'));
+  assert.ok(n > 120, `n=${n}`);
+
+  await loginFloor(floor, `${w.gw.url}/floor/`, supTok);
+  await floor.locator('#tr-chat').fill(chat);
+  await floor.locator('#tr-open button[type=submit]').click();
+  const viewer = floor.locator('#transcript');
+  await viewer.locator('.tr-count', { hasText: `100 of ${n} records` }).waitFor();
+  assert.equal(await viewer.locator('.tr-log .msg').count(), 100);
+  await viewer.locator('.tr-more').click();
+  await viewer.locator('.tr-count', { hasText: `${n} of ${n} records` }).waitFor();
+  assert.equal(await viewer.locator('.tr-more').isHidden(), true);
+  const seqs = (await viewer.locator('.tr-log .msg').evaluateAll((els) => els.map((e) => Number(e.dataset.seq))));
+  assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
+  assert.equal(await viewer.locator('.tr-log .msg.private').count(), 120);
+  await viewer.locator('.tr-log .msg.private .text', { hasText: /^note 119$/ }).waitFor();
   assert.deepEqual([...floorCtx.errors, ...buyerCtx.errors, ...deskCtx.errors], []);
 });
