@@ -513,6 +513,21 @@ static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_
     if (next > 0) proto_w_int(w, next); else proto_w_nil(w);
 }
 
+/* {id, name, timezone, overtime}: what the desk says about the agent's
+ * store beside its shift (the zone its hours are in, whether ready off
+ * shift takes chats, 7.6). */
+static void write_store(struct proto_writer *w, const char *id)
+{
+    const struct store_conf *st = config_find_store(gw.cfg, id);
+
+    proto_w_key(w, "store");
+    proto_w_map(w, 4);
+    proto_w_key(w, "id");       proto_w_cstr(w, id);
+    proto_w_key(w, "name");     proto_w_cstr(w, st && st->name ? st->name : id);
+    proto_w_key(w, "timezone"); proto_w_cstr(w, st && st->timezone ? st->timezone : "UTC");
+    proto_w_key(w, "overtime"); proto_w_bool(w, st && st->overtime);
+}
+
 /* One entry of router.lua "chats": {chat, buyer, bname, group, waited,
  * first, history, priority, sbuyer, sname, product (msgpack)}. */
 static bool held_chat_ok(const redisReply *c)
@@ -604,10 +619,11 @@ static void on_chats(void *ud, redisReply *r)
     s->hello_done = 1;
     metrics.logins++;
     w = session_writer(s);
-    proto_w_map(w, 5);
+    proto_w_map(w, 6);
     proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
     proto_w_key(w, "shift");
     write_shift(w, a->shift_on, a->shift_ends, a->shift_next);
+    write_store(w, a->store);
     proto_w_key(w, "agent");
     proto_w_map(w, 4);
     proto_w_key(w, "id");   proto_w_cstr(w, a->id);

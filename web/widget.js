@@ -20,12 +20,13 @@
 // Frames from the gateway go through one table, `on` below: a new frame
 // (the off-hours notice of issue 12, typing and read once relayed) is one
 // row there. When the chat closes the buyer is asked for a 1-5 rating
-// once (`rate`; an agent's close ends the socket, so the closed chat is
-// resumed to send it). Off-hours notices are `auto` messages, shown as
-// the store's like any other. A new chat started after a closed one
-// sends the closed chat's resume token as `previous` (PROTOCOL.md 7.7:
-// the buyer returns to the agent who served it), until the new chat's
-// first message is stored.
+// and an optional comment (at most RATE_COMMENT_MAX characters, a counter
+// says how many are left), sent once (`rate`; an agent's close ends the
+// socket, so the closed chat is resumed to send it). Off-hours notices are
+// `auto` messages, shown as the store's like any other. A new chat started
+// after a closed one sends the closed chat's resume token as `previous`
+// (PROTOCOL.md 7.7: the buyer returns to the agent who served it), until
+// the new chat's first message is stored.
 
 import { Session, newId, features } from './proto.js';
 import { pickLang, texts } from './i18n.js';
@@ -72,9 +73,30 @@ ui.queue = h('p', { class: 'banner queue', hidden: true });
 ui.offhours = h('p', { class: 'banner offhours', hidden: true });    // issue 12's notice
 ui.log = h('ol', { class: 'log', 'aria-live': 'polite' });
 ui.error = h('p', { class: 'error', hidden: true });
-const rateForm = () => [h('span', {}, t('w.rate')),
-  ...[1, 2, 3, 4, 5].map((n) => h('button', { 'data-score': n, title: String(n), onclick: () => rate(n) }, '★'.repeat(n)))];
-ui.rating = h('div', { class: 'rating', hidden: true }, ...rateForm());
+// the rating form: a score (1-5), an optional comment with the characters
+// left, one button that sends both
+const RATE_COMMENT_MAX = 2000;     // max_text_chars' default (PROTOCOL.md 5, 6.1)
+function rateForm() {
+  let score = 0;
+  const left = h('span', { class: 'left', 'aria-live': 'polite' });
+  const comment = h('textarea', { class: 'comment', rows: 2, maxlength: RATE_COMMENT_MAX,
+    placeholder: t('w.rate.comment'), 'aria-label': t('w.rate.comment'), oninput: check });
+  const send = h('button', { type: 'submit', class: 'rate-send', disabled: true }, t('w.rate.send'));
+  const stars = [1, 2, 3, 4, 5].map((n) => h('button', { type: 'button', 'data-score': n, title: String(n),
+    'aria-pressed': 'false', onclick: () => { score = n; check(); } }, '★'.repeat(n)));
+  // the counter in UTF-16 units, as maxlength counts: never more than the gateway's characters
+  function check() {
+    const n = RATE_COMMENT_MAX - comment.value.length;
+    left.textContent = n >= 0 ? t('w.rate.left', { n }) : t('w.rate.over', { n: -n });
+    left.classList.toggle('over', n < 0);
+    for (const b of stars) b.setAttribute('aria-pressed', String(Number(b.dataset.score) === score));
+    send.disabled = !score || n < 0 || !!state.rateFrame;
+  }
+  check();
+  return [h('form', { class: 'rate-form', onsubmit: (e) => { e.preventDefault(); if (!send.disabled) rate(score, comment.value.trim()); } },
+    h('span', {}, t('w.rate')), h('span', { class: 'stars' }, ...stars), comment, left, send)];
+}
+ui.rating = h('div', { class: 'rating', hidden: true });
 ui.closed = h('div', { class: 'closed', hidden: true }, h('p', {}, t('w.closed')), ui.rating,
   h('button', { class: 'new', onclick: newChat }, t('w.new')));
 ui.input = h('textarea', { rows: 2, placeholder: t('w.placeholder'), maxlength: 2000, oninput: typing,
@@ -111,7 +133,7 @@ const state = {
   helloError: null,                  // error code of the last hello
   lastTyping: 0,
   readSent: 0,
-  rateScore: 0,                      // a rating to send once the session is up
+  rateFrame: null,                   // the rating to send (again) once the session is up
 };
 
 const session = new Session({
@@ -218,7 +240,7 @@ const on = {
     state.chat = f.chat;
     state.resume = f.resume;
     store.set('resume', f.resume);
-    if (state.rateScore) session.send({ t: 'rate', score: state.rateScore });
+    if (state.rateFrame) session.send(state.rateFrame);
   },
   msg(f) {
     state.lastSeq = Math.max(state.lastSeq, f.seq);
@@ -260,14 +282,23 @@ const on = {
     ui.form.hidden = true;
     ui.queue.hidden = true;
     ui.rating.hidden = !features.rate;
+    // drawn when asked for: until then the composer is the panel's only text box
+    if (!ui.rating.childElementCount) ui.rating.replaceChildren(...rateForm());
     if (store.get('rated') === state.chat && !ui.rating.querySelector('.thanks')) thanks();
   },
   rated() {
     thanks();
   },
   error(f) {
-    if (state.rateScore && state.closed && f.code === 'conflict') {
+    if (state.rateFrame && state.closed && f.code === 'conflict') {
       thanks();                      // rated before (another tab): nothing more to ask
+      return;
+    }
+    if (state.rateFrame && state.closed && (f.code === 'too_large' || f.code === 'bad_value')) {
+      state.rateFrame = null;        // refused (a store with a lower limit): the form again
+      for (const el of ui.rating.querySelectorAll('button, textarea')) el.disabled = false;
+      ui.rating.querySelector('.comment')?.dispatchEvent(new Event('input'));
+      showError(f.code);
       return;
     }
     if (!f.ref) state.helloError = f.code;
@@ -299,15 +330,15 @@ document.addEventListener('visibilitychange', markRead);
 
 // the rating, once: sent now if the session is still up, else the closed
 // chat is resumed (on.welcome sends it); the form gives way to thanks
-function rate(score) {
-  if (!features.rate || state.rateScore) return;
-  state.rateScore = score;
-  for (const b of ui.rating.querySelectorAll('button')) b.disabled = true;
-  if (!session.send({ t: 'rate', score })) session.start();
+function rate(score, comment) {
+  if (!features.rate || state.rateFrame || !score) return;
+  state.rateFrame = comment ? { t: 'rate', score, comment } : { t: 'rate', score };
+  for (const el of ui.rating.querySelectorAll('button, textarea')) el.disabled = true;
+  if (!session.send(state.rateFrame)) session.start();
 }
 
 function thanks() {
-  state.rateScore = 0;
+  state.rateFrame = null;
   store.set('rated', state.chat);
   ui.rating.replaceChildren(h('span', { class: 'thanks' }, t('w.rate.thanks')));
   ui.rating.hidden = false;
@@ -320,9 +351,9 @@ function newChat() {
   forgetChat();
   ui.log.replaceChildren();
   state.closed = false;
-  state.rateScore = 0;
+  state.rateFrame = null;
   ui.closed.hidden = true;
-  ui.rating.replaceChildren(...rateForm());
+  ui.rating.replaceChildren();
   ui.form.hidden = false;
   ui.agent.hidden = true;
   ui.queue.hidden = true;

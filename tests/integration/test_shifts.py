@@ -120,6 +120,9 @@ def test_overtime_an_agent_off_shift_who_sets_itself_ready_takes_chats(redis, ga
     async def body():
         a, w = await agent(gw, token)           # ready while off shift: overtime
         assert w["shift"]["on_shift"] is False
+        # the welcome names the store's zone and that it allows overtime (for the desk)
+        assert w["store"] == {"id": "demo", "name": "Demo Store", "timezone": "Europe/Berlin",
+                              "overtime": True}
         c, _ = await buyer(gw, name="Ann")
         await c.first_message("late question")
         await frames_until(a, lambda f: f["t"] == "assign", timeout=3)
@@ -131,7 +134,8 @@ def test_without_overtime_ready_off_shift_takes_nothing(redis, gateway):
     token = make_agent(redis.client(), "alice", "Alice")
 
     async def body():
-        a, _ = await agent(gw, token)
+        a, w = await agent(gw, token)
+        assert w["store"]["overtime"] is False
         c, _ = await buyer(gw, name="Ann")
         await c.first_message("late question")
         await a.silent(1.0)

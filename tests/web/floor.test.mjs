@@ -74,7 +74,7 @@ test('the floor: a queued chat breaches, is watched, assigned from the floor, wh
   assert.deepEqual([...floorCtx.errors, ...buyerCtx.errors, ...deskCtx.errors], []);
 });
 
-test('the widget: a 1-5 rating after close, sent once and stored with the chat', async (t) => {
+test('the widget: a 1-5 rating and a comment after close, sent once and stored with the chat as text', async (t) => {
   const w = await setup(t);
   const token = w.agent('alice', 'Alice');
   const [buyerCtx, deskCtx] = [await w.context(), await w.context()];
@@ -90,12 +90,35 @@ test('the widget: a 1-5 rating after close, sent once and stored with the chat',
 
   const rating = buyer.locator('.rating');
   await rating.waitFor();
+  // nothing to send before a score is chosen; the comment is optional and bounded
+  const send = rating.locator('.rate-send');
+  assert.equal(await send.isDisabled(), true);
   await rating.locator('button[data-score="4"]').click();
+  assert.equal(await rating.locator('button[data-score="4"]').getAttribute('aria-pressed'), 'true');
+  assert.equal(await send.isDisabled(), false);
+  const comment = rating.locator('textarea.comment');
+  assert.equal(await comment.getAttribute('maxlength'), '2000');
+  await rating.locator('.left', { hasText: '2000 characters left' }).waitFor();
+  await comment.fill('x'.repeat(2001));          // a paste past the bound: cut at it
+  assert.equal((await comment.inputValue()).length, 2000);
+  await rating.locator('.left', { hasText: '0 characters left' }).waitFor();
+  const said = '<b>Quick</b> & kind, thank you';
+  await comment.fill(said);
+  await rating.locator('.left', { hasText: `${2000 - said.length} characters left` }).waitFor();
+  await shot(buyer, 'widget-rating-comment');
+  await send.click();
   await rating.locator('.thanks').waitFor();
-  assert.equal(await rating.locator('button').count(), 0);
+  // sent once: no form is left to send it again
+  assert.equal(await rating.locator('button, textarea').count(), 0);
   await shot(buyer, 'widget-rated');
   const chat = await waitFor(() => w.redis('--scan', '--pattern', 'cg:chat:*').split('\n').find(Boolean), 'the chat key');
   await waitFor(() => w.redis('hget', chat, 'rating') === '4', 'the rating stored');
+  // the comment as the buyer typed it: text, not markup
+  assert.equal(w.redis('hget', chat, 'rating_comment'), said);
+  // a reload of the closed chat still says thanks, with no form
+  await buyer.reload();
+  await buyer.locator('.rating .thanks').waitFor();
+  assert.equal(await buyer.locator('.rating button, .rating textarea').count(), 0);
   assert.deepEqual([...buyerCtx.errors, ...deskCtx.errors], []);
 });
 

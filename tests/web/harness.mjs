@@ -4,8 +4,8 @@
 // playwright-core (never a downloaded browser). Every process started here
 // is stopped by the test's cleanup, even when the test fails.
 //
-// API: setup (one test's world), waitFor, shot; the pages' steps: openWidget,
-// say, loginDesk, loginFloor, buyerTexts.
+// API: setup (one test's world, with setClock for a test clock), waitFor,
+// shot; the pages' steps: openWidget, say, loginDesk, loginFloor, buyerTexts.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync } from 'node:fs';
@@ -63,12 +63,22 @@ function exited(proc) {
 }
 
 class Gateway {
-  // storeLines: more lines of the demo store's block (e.g. '    hold_after 300ms')
-  constructor(dir, redisUrl, port, storeLines = []) {
+  // storeLines: more lines of the demo store's block (e.g. '    hold_after 300ms');
+  // clockMs: the wall clock chatgwd reads at start (ms, ahead of now), for a
+  // test clock (--test-clock and test_clock_offset)
+  constructor(dir, redisUrl, port, storeLines = [], clockMs = 0) {
     this.dir = dir;
     this.port = port;
+    this.redisUrl = redisUrl;
+    this.storeLines = storeLines;
     this.conf = join(dir, 'gw.conf');
     this.logPath = join(dir, 'gw.log');
+    this.args = clockMs ? ['--test-clock'] : [];
+    this.write(clockMs ? clockMs - Date.now() : 0);
+  }
+
+  write(offsetMs) {
+    const { dir, port, redisUrl, storeLines } = this;
     writeFileSync(this.conf, [
       `listen "127.0.0.1:${port}"`,
       `redis "${redisUrl}"`,
@@ -78,6 +88,7 @@ class Gateway {
       'redis_backoff_max 500ms',
       'new_chat_rate 100000',
       'new_chat_burst 1000000',
+      ...(offsetMs ? [`test_clock_offset ${Math.round(offsetMs)}ms`] : []),
       'store demo',
       '    name "Demo Store"',
       `    greeting "${GREETING}"`,
@@ -94,12 +105,24 @@ class Gateway {
 
   async start() {
     const log = openSync(this.logPath, 'a');
-    this.proc = spawn(CHATGWD, ['-c', this.conf], { stdio: ['ignore', log, log] });
+    this.proc = spawn(CHATGWD, ['-c', this.conf, ...this.args], { stdio: ['ignore', log, log] });
     await waitFor(async () => {
       if (this.proc.exitCode !== null) throw new Error(`chatgwd exited:\n${this.log()}`);
       return (await httpStatus(this.port, '/healthz')) === 200;
     }, `chatgwd :${this.port} ready`);
     return this;
+  }
+
+  // moves the test clock to read atMs now (a new config and SIGHUP), once
+  // chatgwd has logged the change
+  async setClock(atMs) {
+    const offset = atMs - Date.now();
+    if (offset <= 0) throw new Error('the test clock only runs ahead');
+    const count = () => this.log().split('test_clock').length;
+    const n = count();
+    this.write(offset);
+    this.proc.kill('SIGHUP');
+    await waitFor(() => count() > n, 'test_clock logged');
   }
 
   async stop() {
@@ -116,7 +139,8 @@ class Gateway {
 }
 
 // One test's world. t: the node:test context (its cleanup stops it all).
-// opts.store: more lines for the demo store's block (the clock's options).
+// opts.store: more lines for the demo store's block (the clock's options);
+// opts.clock: ms since the epoch the gateway's test clock reads at start.
 export async function setup(t, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cgw'));
   const procs = [];
@@ -134,7 +158,7 @@ export async function setup(t, opts = {}) {
   await waitFor(() => spawnSync('redis-cli', ['-s', sock, 'ping']).stdout?.toString().trim() === 'PONG',
     'redis-server');
 
-  const gw = new Gateway(dir, `unix://${sock}`, await freePort(), opts.store);
+  const gw = new Gateway(dir, `unix://${sock}`, await freePort(), opts.store, opts.clock);
   await gw.start();
   closers.push(() => gw.stop());
   const track = () => { if (gw.proc && !procs.includes(gw.proc)) procs.push(gw.proc); };
@@ -165,6 +189,14 @@ export async function setup(t, opts = {}) {
       if (r.status !== 0) throw new Error(`chatgwctl agent add: ${r.stderr}`);
       return r.stdout.toString().trim().split('\n').pop();
     },
+    // chatgwctl's answer (status, stdout) for these arguments, with the gateway's config
+    ctl(...args) {
+      const r = spawnSync(CHATGWCTL, ['-c', gw.conf, ...args]);
+      if (r.status !== 0) throw new Error(`chatgwctl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout.toString();
+    },
+    // moves the gateway's test clock (opts.clock) to read atMs now
+    setClock: (atMs) => gw.setClock(atMs),
     // a new supervisor of the demo store; returns its token
     supervisor(id, name) {
       const r = spawnSync(CHATGWCTL, ['-c', gw.conf, 'supervisor', 'add', id, '--name', name, '--store', 'demo']);

@@ -19,14 +19,15 @@
 //
 // Frames go through `on` below and then hooks.frames (hooks.js), where
 // the desk's parts register: quick replies and suggestions (quick.js), the
-// guard's warnings (guard.js); notes, whispers and shift status when their
-// issues land. Every text is set with textContent.
+// guard's warnings (guard.js), the shift in the header (shift.js). Every
+// text is set with textContent.
 
 import { Session, newId } from '../proto.js';
 import { hooks } from './hooks.js';
 import { t, h, $, saved as savedIn } from './ui.js';
 import './quick.js';
 import './guard.js';
+import './shift.js';
 
 const AMBER_S = 20;
 const RED_S = 30;

@@ -6,7 +6,8 @@
 // event, from a plugin such as escalate, where the gateway has one), a chart of waiting buyers over this
 // session; watch a chat (history and live records, private ones marked),
 // whisper to its agent, join it and write, assign, transfer, close; a
-// wallboard mode (big numbers, no controls; ?wall=1 or the button).
+// wallboard mode (big numbers, no controls; ?wall=1 or the button); a
+// chat's transcript by id (transcript.js).
 //
 // The snapshot is the truth: each `event` is applied at once where it is
 // simple (a breach flag, an agent's state) and a fresh snapshot is asked
@@ -15,6 +16,7 @@
 
 import { Session, newId } from '../proto.js';
 import { t, h, $, saved as savedIn } from '../desk/ui.js';
+import { transcriptViewer } from './transcript.js';
 
 const SNAP_MS = 500;             // events -> a snapshot at most this often
 const SAMPLE_MS = 5000;          // the chart's sampling period
@@ -43,6 +45,8 @@ const floor = {
 };
 let session = null;
 let snapTimer = null;
+// the transcript viewer (transcript.js): by chat id, or of the watched chat
+const transcript = transcriptViewer({ send: (f) => session?.send(f) ?? false, watched: () => floor.watched?.chat });
 
 function startSession() {
   session?.stop();
@@ -111,7 +115,9 @@ const on = {
     renderWatch();
     askSnapshot();
   },
+  transcript(f) { transcript.show(f); },
   error(f) {
+    if (transcript.failed(f)) return;
     if (!f.ref && !session.up) floor.loginError = f.code;
     else notice(t.error(f.code));
   },
