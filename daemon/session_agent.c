@@ -1060,6 +1060,7 @@ static void agent_send_text(struct session *s, const char *chat, const char *id,
                      "agent=%s chat=%s store=%s rule=%s", a->id, chat, a->store,
                      log_quote(qr, sizeof qr, rule));
             send_verdict(s, v, chat, id, rule, reason);
+            store_guard_hit(chat, a->id, v == PLUGIN_BLOCK, rule);
             return;
         }
     }

@@ -51,6 +51,8 @@
 --                                 supervisor watches it), with its history
 --   supervise action chat stores ttl hist target force
 --                                 a supervisor's assign, transfer or close
+--   guard   chat agent verdict rule   a plugin held or blocked the agent's
+--                                 message: counted, told to the floor
 --   (floor events of every step go to cg:floor:<store>: see to_floor)
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
@@ -336,7 +338,13 @@ local function shift_tell(a, info, force)
   local sh = table.concat(v, ' ')
   if force or redis.call('HGET', key('AGENT_RT', a), 'sh') ~= sh then
     redis.call('HSET', key('AGENT_RT', a), 'sh', sh)
-    if not force then to_agent(a, { k = 'shift', on = v[1], ends = ends, next = nxt }) end
+    if not force then
+      -- its desk, and its store's supervisors on any node (the store in
+      -- the desk's copy keeps a node from showing its supervisors both)
+      local ev = { k = 'shift', on = v[1], ends = ends, next = nxt, store = info.store }
+      to_agent(a, ev)
+      to_floor(info.store, ev)
+    end
   end
   return v
 end
@@ -420,6 +428,16 @@ local function count(m, agent, name, delta)
   end
   local ttl = store_cfg(m.store).stats_ttl
   if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+end
+
+-- Chat c (record m, before it moves) is transferred from agent `from`
+-- (nil: it was queued) to `to` (an agent id or 'group:NAME') by an agent, a
+-- supervisor or a plugin: counted (transfers: its store, group, the agent
+-- letting go, the shift) and told to the store's supervisors.
+local function transferred(c, m, from, to, by)
+  count(m, from, 'transfers', 1)
+  to_floor(m.store, { k = 'transferred', chat = c, agent = from, to = to, group = m.group or '',
+                      by = by })
 end
 
 -- The last hist messages of chat c: the seq of the first, and them.
@@ -776,6 +794,7 @@ if op == 'release' then
   local g = string.match(target, '^group:(.+)$')
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    transferred(c, m, owner, target, 'agent')
     take_back(c, owner, 'transferred', m.store)
     m.group = g
     requeue(c, m, store_text(m, 'transfer_text'))
@@ -789,6 +808,7 @@ if op == 'release' then
   if target == owner or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
     return redis.error_reply('conflict')
   end
+  transferred(c, m, owner, target, 'agent')
   take_back(c, owner, 'transferred', m.store)
   system_msg(c, store_text(m, 'transfer_text'), nil)
   give(c, m, target, info, rt, now, hist)
@@ -950,6 +970,7 @@ if op == 'supervise' then
   local g = action == 'transfer' and string.match(target, '^group:(.+)$')
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    transferred(c, m, owner, target, 'supervisor')
     if owner then take_back(c, owner, 'transferred', m.store)
     else redis.call('ZREM', key('QUEUE', m.store, m.group), c) end
     m.group = g
@@ -963,6 +984,7 @@ if op == 'supervise' then
      (not (action == 'assign' and force) and (rt.state ~= 'ready' or rt.load >= info.cap)) then
     return redis.error_reply('conflict')
   end
+  if action == 'transfer' then transferred(c, m, owner, target, 'supervisor') end
   if owner then
     take_back(c, owner, 'transferred', m.store)
     system_msg(c, store_text(m, 'transfer_text'), nil)
@@ -1266,6 +1288,7 @@ if op == 'move' then
   if not m or not has_group(m.store, g) then return redis.error_reply('not_found') end
   if m.state == 'closed' then return redis.error_reply('closed') end
   if m.group == g then return {} end
+  transferred(c, m, m.agent, 'group:' .. g, 'plugin')
   local out, owner = {}, m.agent
   if owner then
     take_back(c, owner, 'transferred')
@@ -1277,6 +1300,21 @@ if op == 'move' then
   requeue(c, m, store_text(m, 'transfer_text'))
   out[#out + 1] = m.store .. ' ' .. g
   return out
+end
+
+if op == 'guard' then
+  -- guard chat agent verdict rule: a plugin held (warn) or blocked a
+  -- message of the agent in a chat it holds; nothing was stored. Counted
+  -- (guard_hits) for the store, group, agent and shift, and told to the
+  -- store's supervisors (the rule, never the text). A chat that is not
+  -- the agent's counts nothing (answers 0).
+  local c, a, verdict, rule = ARGV[4], ARGV[5], ARGV[6], ARGV[7] or ''
+  local m = meta_get(c)
+  if not m or m.agent ~= a or m.state == 'closed' then return 0 end
+  count(m, a, 'guard_hits', 1)
+  to_floor(m.store, { k = 'guard', chat = c, agent = a, group = m.group or '',
+                      verdict = verdict, rule = rule })
+  return 1
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))
