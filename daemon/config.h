@@ -161,6 +161,9 @@ struct config {
     uint64_t test_clock_offset_ms;/* tests only (needs --test-clock): the wall clock runs ahead */
     uint32_t snapshot_chats;      /* live chats in a supervisor's snapshot: 500 */
     uint32_t supervisor_watch_max; /* chats one supervisor session watches: 20 */
+    uint32_t buyer_notes_max;     /* notes kept per signed buyer of a store, newest: 20 */
+    uint32_t buyer_note_max_bytes; /* one note on a buyer, longest: 1k */
+    uint64_t buyer_notes_keep_ms; /* a note on a buyer is kept this long: 365d */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

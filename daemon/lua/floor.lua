@@ -29,7 +29,8 @@
 --   transcript chat stores from max
 --           a supervisor reads a chat of its stores (space-separated), open
 --           or closed: {the chat's record as a msgpack map, first seq,
---           {records first..first+max-1}, number of messages}, or the
+--           {records first..first+max-1}, number of messages, the notes on
+--           its signed buyer (packed {notes = [...]}, '' when none)}, or the
 --           error "not_found" (no such chat, or another store's).
 --
 -- The snapshot and the transcript read the chat's hash (its record's
@@ -96,7 +97,21 @@ if op == 'transcript' then
   local seqs = {}
   for q = first, last do seqs[#seqs + 1] = q end
   local recs = #seqs > 0 and redis.call('HMGET', K, unpack(seqs)) or {}
-  return { cmsgpack.pack(rec), first, recs, n }
+  -- the agents' notes on its signed buyer (router.lua's buyer notes), shown
+  -- while kept: packed, '' when none
+  local notes = {}
+  local sb = redis.call('HGET', K, 'sbuyer')
+  if sb and sb ~= '' then
+    for _, raw in ipairs(redis.call('LRANGE', key('BUYER_NOTES', v[2], sb), 0, -1)) do
+      local x = cmsgpack.unpack(raw)
+      if (tonumber(x.exp) or 0) > now then
+        notes[#notes + 1] = { text = x.text, agent = x.agent, name = x.name, ts = x.ts,
+                              chat = x.chat }
+      end
+    end
+  end
+  return { cmsgpack.pack(rec), first, recs, n,
+           #notes > 0 and cmsgpack.pack({ notes = notes }) or '' }
 end
 
 -- ---- shifts: router.lua's own reading, so that the floor shows what

@@ -53,6 +53,7 @@
 --                                 a supervisor's assign, transfer or close
 --   guard   chat agent verdict rule   a plugin held or blocked the agent's
 --                                 message: counted, told to the floor
+--   bnote   chat agent text max keep  a note on the chat's signed buyer
 --   (floor events of every step go to cg:floor:<store>: see to_floor)
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
@@ -451,6 +452,25 @@ local function history(c, hist)
   return first, recs
 end
 
+-- ---- notes on a buyer --------------------------------------------------------
+-- Agents' notes on a signed buyer of a store (cg:bnotes:<store>:<id>, a
+-- list, newest first, msgpack maps {text, agent, name, ts, chat, exp}),
+-- shown to the agent of its later chats (assign, the welcome's chats);
+-- never to a buyer. A note past its exp is not shown (the list's own
+-- expiry follows its newest note).
+local function buyer_notes(store, sbuyer)
+  if not sbuyer or sbuyer == '' then return nil end
+  local out = {}
+  for _, raw in ipairs(redis.call('LRANGE', key('BUYER_NOTES', store, sbuyer), 0, -1)) do
+    local n = cmsgpack.unpack(raw)
+    if (tonumber(n.exp) or 0) > now then
+      out[#out + 1] = { text = n.text, agent = n.agent, name = n.name, ts = n.ts, chat = n.chat }
+    end
+  end
+  if #out == 0 then return nil end
+  return out
+end
+
 local function give(c, m, a, info, rt, waited_from, hist)
   if redis.call('SADD', key('AGENT_CHATS', a), c) == 1 then   -- else it was counted
     rt.load = rt.load + 1
@@ -483,7 +503,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
                 product = m.product and cmsgpack.unpack(m.product) or nil,
-                store = m.store })
+                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store })
   to_buyer(c, { k = 'agent', name = info.name })
   to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
                       waited = now - waited_from })
@@ -825,6 +845,8 @@ if op == 'chats' then
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
                       now - (m.created or now), first, recs,
                       m.priority or '', m.sbuyer or '', m.sname or '', m.product or '' }
+    local notes = buyer_notes(m.store, m.sbuyer)   -- the 12th: {notes = [...]} packed, or none
+    if notes then out[#out][12] = cmsgpack.pack({ notes = notes }) end
   end
   return out
 end
@@ -1300,6 +1322,25 @@ if op == 'move' then
   requeue(c, m, store_text(m, 'transfer_text'))
   out[#out + 1] = m.store .. ' ' .. g
   return out
+end
+
+if op == 'bnote' then
+  -- bnote chat agent text max keep: the agent holding chat writes a note
+  -- on its signed buyer (error not_signed without one); the newest max are
+  -- kept, each shown for keep ms. Answers the buyer's notes now, packed
+  -- as {notes = [...]}.
+  local c, a, text, max, keep = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+  local m, info = meta_get(c), agent_info(a)
+  if not m or m.agent ~= a or not info or info.store ~= m.store then
+    return redis.error_reply('forbidden')
+  end
+  if not m.sbuyer or m.sbuyer == '' then return redis.error_reply('not_signed') end
+  local k = key('BUYER_NOTES', m.store, m.sbuyer)
+  redis.call('LPUSH', k, cmsgpack.pack({ text = text, agent = a, name = info.name, ts = now,
+                                         chat = c, exp = now + keep }))
+  redis.call('LTRIM', k, 0, max - 1)
+  redis.call('PEXPIRE', k, keep)
+  return cmsgpack.pack({ notes = buyer_notes(m.store, m.sbuyer) or {} })
 end
 
 if op == 'guard' then

@@ -382,7 +382,7 @@ int cmd_chat_show(struct ctl *x, const struct kind *unused, const char *chat)
             rc = CTL_REDIS;
             break;
         }
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
             r->element[2]->type != REDIS_REPLY_ARRAY ||
             !(v = realloc(pages, (npages + 1) * sizeof *pages))) {
             freeReplyObject(r);
