@@ -200,6 +200,12 @@ static const struct opt global_opts[] = {
         "context; a longer one makes the context ignored (logged)"),
     U32(context_url_bytes, "2048", 16, 64 * KIB, "bytes", "longest product.url of a signed context; "
         "a longer one makes the context ignored (logged)"),
+    U32(buyer_notes_max, "20", 1, 1000, "notes", "most notes agents keep on one signed buyer of a "
+        "store (note with buyer: true); a new one beyond them drops the oldest"),
+    SIZE(buyer_note_max_bytes, "1k", 16, 16 * KIB, "longest note on a buyer (UTF-8 bytes); a longer "
+         "one gets too_large"),
+    DUR(buyer_notes_keep, "365d", 1 * DAY, 3650 * DAY, "a note on a buyer is shown this long after "
+        "it was written, then dropped"),
     SECTION("Plugins"),
     DUR(plugin_hook_budget, "2ms", 1 * MS, 10 * SEC, "a plugin hook that runs longer than this is "
         "logged (plugin_slow_hook) and counted in /metrics (chatgw_plugin_slow_hooks_total)"),

@@ -166,6 +166,9 @@ struct config {
     uint32_t context_title_chars; /* its product.title: 200 */
     uint32_t context_price_chars; /* its product.price: 32 */
     uint32_t context_url_bytes;   /* its product.url: 2048 */
+    uint32_t buyer_notes_max;     /* notes kept per signed buyer of a store, newest: 20 */
+    uint32_t buyer_note_max_bytes; /* one note on a buyer, longest: 1k */
+    uint64_t buyer_notes_keep_ms; /* a note on a buyer is kept this long: 365d */
 
     /* plugins */
     uint64_t plugin_hook_budget_ms; /* a hook running longer is logged and counted: 2ms */

@@ -27,7 +27,8 @@
     X(TOO_MANY_SESSIONS, "too_many_sessions", "too many sessions open for this login") \
     X(UNAVAILABLE,   "unavailable",   "storage unavailable, retry later")      \
     X(BLOCKED,       "blocked",       "a rule of the store forbids this message") \
-    X(INTERNAL,      "internal",      "internal error")
+    X(INTERNAL,      "internal",      "internal error")                        \
+    X(NOT_SIGNED,    "not_signed",    "the chat's buyer has no signed id")
 
 enum cg_err {
     CG_OK = 0,

@@ -43,7 +43,8 @@
     X(PLUGIN_KV,  "cg:pkv:%s:%s",    "plugin name, its key: a plugin's own values") \
     X(ROSTER,     "cg:roster:%s",    "agent id: mon..sun and YYYY-MM-DD -> its shifts") \
     X(BUYER,      "cg:buyer:%s:%s",  "store, signed buyer id: its last agent (sticky_days)") \
-    X(FLOOR_NODES,"cg:floornodes:%s","store: nodes listening on its floor channel")
+    X(FLOOR_NODES,"cg:floornodes:%s","store: nodes listening on its floor channel") \
+    X(BUYER_NOTES,"cg:bnotes:%s:%s", "store, signed buyer id: agents' notes on the buyer, newest first")
 
 enum key_name {
 #define KEY_ENUM(name, pattern, what) KEY_##name,

@@ -170,12 +170,15 @@ static void write_history(struct proto_writer *w, const char *chat, int64_t firs
 struct chat_ctx {
     const char *priority, *sbuyer, *sname;   /* "" = none */
     const struct proto_value *product;       /* a map, or NULL */
+    const struct proto_value *notes;         /* agents' notes on the signed
+                                                buyer (router.lua buyer_notes):
+                                                an array of maps, or NULL */
 };
 
 /* The keys write_context adds to a chat's map. */
 static uint32_t ctx_keys(const struct chat_ctx *cx)
 {
-    return (cx->priority[0] ? 1u : 0u) + (cx->product ? 1u : 0u);
+    return (cx->priority[0] ? 1u : 0u) + (cx->product ? 1u : 0u) + (cx->notes ? 1u : 0u);
 }
 
 static void write_context(struct proto_writer *w, const struct chat_ctx *cx)
@@ -193,6 +196,10 @@ static void write_context(struct proto_writer *w, const struct chat_ctx *cx)
             proto_w_key(w, product_keys[i]);
             proto_w_cstr(w, v && v->type == PROTO_STR ? v->u.s : "");
         }
+    }
+    if (cx->notes) {
+        proto_w_key(w, "buyer_notes");
+        proto_w_value(w, cx->notes);
     }
 }
 
@@ -360,8 +367,10 @@ static void agent_on_event(struct session *s, const struct event *e)
     w = session_writer(s);
     if (e->id == EV_ASSIGNED) {
         const struct proto_value *pv = proto_map_get(ev, "product");
+        const struct proto_value *nv = proto_map_get(ev, "bnotes");
         struct chat_ctx cx = { ev_s(ev, "priority"), ev_s(ev, "sbuyer"), ev_s(ev, "sname"),
-                               pv && pv->type == PROTO_MAP ? pv : NULL };
+                               pv && pv->type == PROTO_MAP ? pv : NULL,
+                               nv && nv->type == PROTO_ARRAY && nv->len ? nv : NULL };
         proto_w_map(w, 6 + ctx_keys(&cx));
         proto_w_key(w, "t"); proto_w_cstr(w, "assign");
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
@@ -529,27 +538,37 @@ static void write_store(struct proto_writer *w, const char *id)
 }
 
 /* One entry of router.lua "chats": {chat, buyer, bname, group, waited,
- * first, history, priority, sbuyer, sname, product (msgpack)}. */
+ * first, history, priority, sbuyer, sname, product (msgpack), and the
+ * notes on its signed buyer (msgpack) when there are any}. */
 static bool held_chat_ok(const redisReply *c)
 {
-    return c->type == REDIS_REPLY_ARRAY && c->elements == 11 &&
+    return c->type == REDIS_REPLY_ARRAY && c->elements >= 11 &&
            c->element[6]->type == REDIS_REPLY_ARRAY;
 }
 
-/* Its signed context; the product decoded into a scratch arena that the
- * next call reuses. */
+/* Its signed context; the product and the buyer's notes decoded into
+ * scratch arenas that the next call reuses. */
 static struct chat_ctx held_ctx(const redisReply *c)
 {
-    static struct proto_arena arena;
+    static struct proto_arena arena, narena;
     static const struct proto_limits lim = { .max_depth = 2, .max_elems = 16 };
-    struct chat_ctx cx = { rstr(c->element[7]), rstr(c->element[8]), rstr(c->element[9]), NULL };
-    const redisReply *p = c->element[10];
+    struct chat_ctx cx = { rstr(c->element[7]), rstr(c->element[8]), rstr(c->element[9]), NULL,
+                           NULL };
+    const redisReply *p = c->element[10], *n = c->elements > 11 ? c->element[11] : NULL;
     const struct proto_value *v;
 
     if (p->type == REDIS_REPLY_STRING && p->len > 0 &&
         (arena.vals || proto_arena_init(&arena, 16, 8192) == 0) &&
         proto_decode(p->str, p->len, PROTO_MSGPACK, &lim, &arena, &v) == PROTO_OK)
         cx.product = v;
+    if (n && n->type == REDIS_REPLY_STRING && n->len > 0) {
+        struct proto_limits nlim = { .max_depth = 3, .max_elems = (uint32_t)n->len + 16 };
+        proto_arena_free(&narena);
+        if (proto_arena_init(&narena, nlim.max_elems, n->len * 2 + 64) == 0 &&
+            proto_decode(n->str, n->len, PROTO_MSGPACK, &nlim, &narena, &v) == PROTO_OK &&
+            (v = proto_map_get(v, "notes")) && v->type == PROTO_ARRAY && v->len)
+            cx.notes = v;
+    }
     return cx;
 }
 
@@ -929,6 +948,7 @@ static void on_state(struct session *s, const struct proto_value *f)
 static enum cg_err script_error(const char *e)
 {
     if (strncmp(e, "forbidden", 9) == 0) return CG_E_FORBIDDEN;
+    if (strncmp(e, "not_signed", 10) == 0) return CG_E_NOT_SIGNED;
     if (strncmp(e, "closed", 6) == 0)    return CG_E_CONFLICT;
     if (strncmp(e, "conflict", 8) == 0)  return CG_E_CONFLICT;
     if (strncmp(e, "not_found", 9) == 0 || strncmp(e, "no_chat", 7) == 0)
@@ -1076,6 +1096,7 @@ static void agent_send_text(struct session *s, const char *chat, const char *id,
                      "agent=%s chat=%s store=%s rule=%s", a->id, chat, a->store,
                      log_quote(qr, sizeof qr, rule));
             send_verdict(s, v, chat, id, rule, reason);
+            store_guard_hit(chat, a->id, v == PLUGIN_BLOCK, rule);
             return;
         }
     }
@@ -1360,6 +1381,82 @@ static void on_typing(struct session *s, const struct proto_value *f)
     (void)f;                          /* accepted; relayed in a later version */
 }
 
+/* The buyer's notes now, after one was written: buyer_notes {chat, id?, notes}. */
+static void on_buyer_note(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char id[CHAT_MSG_ID_MAX + 1], chat[CHAT_ID_HEX + 1];
+    struct proto_limits lim = { 3, 0, false };
+    struct proto_arena arena = { 0 };
+    const struct proto_value *notes = NULL;
+    struct session *s;
+
+    memcpy(id, q->id, sizeof id);
+    memcpy(chat, q->chat, sizeof chat);
+    if (!req_end(q, &s))
+        return;
+    if (!r) {
+        session_error(s, CG_E_UNAVAILABLE, id[0] ? id : NULL);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        refuse(s, chat, script_error(db_error_text(r)), id[0] ? id : NULL, "buyer_note", r->str);
+        return;
+    }
+    lim.max_elems = r->type == REDIS_REPLY_STRING ? (uint32_t)r->len + 16 : 0;
+    if (r->type != REDIS_REPLY_STRING ||
+        proto_arena_init(&arena, lim.max_elems, r->len * 2 + 64) != 0 ||
+        proto_decode(r->str, r->len, PROTO_MSGPACK, &lim, &arena, &notes) != PROTO_OK ||
+        !(notes = proto_map_get(notes, "notes"))) {
+        proto_arena_free(&arena);
+        session_error(s, CG_E_INTERNAL, id[0] ? id : NULL);
+        return;
+    }
+    struct proto_writer *w = session_writer(s);
+    proto_w_map(w, 3 + (id[0] != '\0'));
+    proto_w_key(w, "t");     proto_w_cstr(w, "buyer_notes");
+    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
+    if (id[0]) {
+        proto_w_key(w, "id");
+        proto_w_cstr(w, id);
+    }
+    proto_w_key(w, "notes");
+    if (notes->type == PROTO_ARRAY)
+        proto_w_value(w, notes);
+    else
+        proto_w_array(w, 0);            /* cmsgpack packs an empty table as a map */
+    session_send(s, w);
+    proto_arena_free(&arena);
+}
+
+/* note {chat, text, buyer: true}: a note on the chat's signed buyer, kept
+ * per store and buyer id (router.lua "bnote": the newest buyer_notes_max,
+ * each shown buyer_notes_keep), for the agents of its later chats. */
+static void buyer_note(struct session *s, const char *chat, const struct proto_value *tv,
+                       const char *id)
+{
+    struct agent_req *q;
+    char max[24], keep[24];
+
+    if (tv->len > gw.cfg->buyer_note_max_bytes) {
+        session_error(s, CG_E_TOO_LARGE, id[0] ? id : NULL);
+        return;
+    }
+    if (!session_take_token(s)) {
+        session_error(s, CG_E_RATE_LIMITED, id[0] ? id : NULL);
+        return;
+    }
+    if (!(q = req_new(s)))
+        return;
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    snprintf(max, sizeof max, "%u", gw.cfg->buyer_notes_max);
+    snprintf(keep, sizeof keep, "%llu", (unsigned long long)gw.cfg->buyer_notes_keep_ms);
+    const char *args[] = { q->chat, A(s)->id, tv->u.s, max, keep };
+    if (store_route("bnote", 5, args, on_buyer_note, q) != 0)
+        req_unsent(q, id[0] ? id : NULL);
+}
+
 /*
  * note {chat, text, id?}: a private note in the transcript of a chat the
  * agent holds (append.lua checks it): the agent's other windows and the
@@ -1370,6 +1467,7 @@ static void on_note(struct session *s, const struct proto_value *f)
 {
     struct agent *a = A(s);
     const struct proto_value *tv = proto_map_get(f, "text"), *idv = proto_map_get(f, "id");
+    const struct proto_value *bv = proto_map_get(f, "buyer");
     const struct store_conf *st = config_find_store(gw.cfg, a->store);
     char who[INDEX_KEY_MAX + 8];
     const char *chat, *rec, *id = "";
@@ -1388,6 +1486,14 @@ static void on_note(struct session *s, const struct proto_value *f)
         return;
     if (tv->len == 0) {
         session_error_field(s, CG_E_BAD_VALUE, id_len ? id : NULL, "text");
+        return;
+    }
+    if (bv && bv->type != PROTO_NIL && bv->type != PROTO_BOOL) {
+        session_error_field(s, CG_E_BAD_VALUE, id_len ? id : NULL, "buyer");
+        return;
+    }
+    if (bv && bv->type == PROTO_BOOL && bv->u.b) {
+        buyer_note(s, chat, tv, id);
         return;
     }
     if (!st || proto_utf8_chars(tv->u.s, tv->len) > st->max_text_chars) {

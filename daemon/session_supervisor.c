@@ -183,8 +183,11 @@ static int64_t ev_i(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_INT ? v->u.i : v && v->type == PROTO_FLOAT ? (int64_t)v->u.f : 0;
 }
 
-/* The fields of each kind: from the event's map, as strings or integers. */
-struct floor_field { const char *out, *in; bool integer; };
+/* The fields of each kind: from the event's map, as strings or integers;
+ * as FLOOR_BOOL: an integer as true/false; FLOOR_MS: a time in ms, null
+ * when 0 (unknown). */
+enum floor_as { FLOOR_PLAIN, FLOOR_BOOL, FLOOR_MS };
+struct floor_field { const char *out, *in; bool integer; enum floor_as as; };
 #define FLOOR_FIELDS_MAX 8
 
 static const struct floor_kind {
@@ -209,6 +212,20 @@ static const struct floor_kind {
                                      { "name", "name", false }, { "state", "state", false },
                                      { "online", "online", true }, { "load", "load", true },
                                      { "capacity", "capacity", true } } },
+    { EV_SHIFT,       "shift",     { { "agent", "agent", false },
+                                     { "on_shift", "on", true, FLOOR_BOOL },
+                                     { "ends_at", "ends", true, FLOOR_MS },
+                                     { "next", "next", true, FLOOR_MS } } },
+    { EV_GUARD,       "guard",     { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "group", "group", false }, { "verdict", "verdict", false },
+                                     { "rule", "rule", false } } },
+    { EV_TRANSFERRED, "transferred", { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "to", "to", false }, { "group", "group", false },
+                                     { "by", "by", false } } },
+    { EV_ESCALATION,  "escalation", { { "chat", "chat", false }, { "agent", "agent", false },
+                                     { "group", "group", false }, { "rule", "rule", false },
+                                     { "excerpt", "excerpt", false }, { "n", "n", true },
+                                     { "ts", "ts", true } } },
 };
 
 static bool sees(const struct sup *p, const char *store)
@@ -292,8 +309,14 @@ static void send_floor_event(struct session *s, const struct floor_kind *k, cons
     for (size_t i = 0; i < FLOOR_FIELDS_MAX && k->fields[i].out; i++) {
         const struct floor_field *f = &k->fields[i];
         if (f->integer) {
+            int64_t v = ev_i(body, f->in);
             proto_w_key(w, f->out);
-            proto_w_int(w, ev_i(body, f->in));
+            if (f->as == FLOOR_BOOL)
+                proto_w_bool(w, v != 0);
+            else if (f->as == FLOOR_MS && v <= 0)
+                proto_w_nil(w);
+            else
+                proto_w_int(w, v);
         } else if (ev_s(body, f->in)) {
             proto_w_key(w, f->out);
             proto_w_cstr(w, ev_s(body, f->in));

@@ -461,3 +461,11 @@ int store_chat_last(const char *chat, int n, db_reply_cb *cb, void *ud)
     const char *argv[] = { key, "last", num };
     return db_eval(DB_LUA_RESUME, cb, ud, 1, 3, argv, NULL);
 }
+
+/* ---- the floor's counts -------------------------------------------------- */
+
+int store_guard_hit(const char *chat, const char *agent, bool block, const char *rule)
+{
+    const char *args[] = { chat, agent, block ? "block" : "warn", rule ? rule : "" };
+    return store_route("guard", 4, args, NULL, NULL);
+}

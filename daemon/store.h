@@ -15,7 +15,7 @@
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
  *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
- *      store_transcript;
+ *      store_transcript, store_guard_hit;
  *      for plugins:
  *      store_plugin_kv_get/set/del/incr, store_chat_flag, store_chat_priority,
  *      store_chat_move, store_chat_last.
@@ -132,6 +132,11 @@ int store_transcript(const char *chat, const char *stores, int64_t from, int max
  * scripts publish the store's floor events only while some node does
  * (cg:floornodes:<store>). No reply. */
 int store_floor_listener(const char *store, bool on);
+
+/* A plugin held (block false) or blocked an agent's message in chat:
+ * router.lua "guard" counts it (guard_hits) and tells the store's
+ * supervisors (event guard), if the chat is the agent's. No reply. */
+int store_guard_hit(const char *chat, const char *agent, bool block, const char *rule);
 
 /* ---- for plugins (plugin.c) ---- */
 

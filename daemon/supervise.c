@@ -574,7 +574,7 @@ static void on_transcript(void *ud, redisReply *r)
     memcpy(chat, q->chat, sizeof chat);
     if (act_end(q, r, &s, id, sizeof id) != ACT_OK)
         return;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[2]->type != REDIS_REPLY_ARRAY ||
         proto_arena_init(&arena, lim.max_elems, r->element[0]->len * 2 + 64) != 0) {
         session_error(s, CG_E_INTERNAL, NULL);
@@ -589,8 +589,23 @@ static void on_transcript(void *ud, redisReply *r)
     const redisReply *h = r->element[2];
     int64_t first = r->element[1]->integer, n = r->element[3]->integer;
     int64_t next = first + (int64_t)h->elements;
+    /* the notes on its signed buyer (floor.lua packs {notes}; '' = none) */
+    const redisReply *nr = r->elements > 4 ? r->element[4] : NULL;
+    struct proto_limits nlim = { 3, 0, false };
+    struct proto_arena narena = { 0 };
+    const struct proto_value *notes = NULL;
+    nlim.max_elems = nr && nr->type == REDIS_REPLY_STRING ? (uint32_t)nr->len + 16 : 0;
+    if (nr && nr->type == REDIS_REPLY_STRING && nr->len > 0 &&
+        proto_arena_init(&narena, nlim.max_elems, nr->len * 2 + 64) == 0 &&
+        (proto_decode(nr->str, nr->len, PROTO_MSGPACK, &nlim, &narena, &notes) != PROTO_OK ||
+         !(notes = proto_map_get(notes, "notes")) || notes->type != PROTO_ARRAY))
+        notes = NULL;
     struct proto_writer *w = session_writer(s);
-    proto_w_map(w, 6 + (next <= n));
+    proto_w_map(w, 6 + (next <= n) + (notes != NULL));
+    if (notes) {
+        proto_w_key(w, "buyer_notes");
+        proto_w_value(w, notes);
+    }
     proto_w_key(w, "t");      proto_w_cstr(w, "transcript");
     proto_w_key(w, "chat");   proto_w_cstr(w, chat);
     proto_w_key(w, "record"); proto_w_value(w, m);
@@ -608,6 +623,7 @@ static void on_transcript(void *ud, redisReply *r)
     }
     session_send(s, w);
     proto_arena_free(&arena);
+    proto_arena_free(&narena);
 }
 
 void supervise_transcript(struct session *s, const struct proto_value *f)

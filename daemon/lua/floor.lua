@@ -14,18 +14,23 @@
 --           {queues = [{store, group, queued, oldest_wait_ms,
 --                       longest_unanswered_ms}],
 --            agents = [{id, name, store, online, state, load, capacity,
---                       chats = [chat id], fr_p50_ms?, breaches}],
+--                       chats = [chat id], fr_p50_ms?, breaches, guard_hits,
+--                       transfers, shift = {on_shift, ends_at, next},
+--                       overtime?}],
 --            chats  = [{chat, store, group, state, agent?, waited_ms, ua,
---                       flags = ["breach"]?}],
+--                       priority, product?, escalation?,
+--                       flags = ["breach", "escalation"]?}],
 --            truncated = true when more than max_chats live chats exist}
 --           Agents are those of cg:agents whose store is asked; their
 --           chats (cg:achats) are the live chats held, the queues' members
 --           the live chats waiting. Today's numbers come from the hourly
---           statistics (stats.lua's layout) since 00:00 UTC.
+--           statistics (stats.lua's layout) since 00:00 UTC. An agent's
+--           shift is decided as router.lua decides it (see "shifts" below).
 --   transcript chat stores from max
 --           a supervisor reads a chat of its stores (space-separated), open
 --           or closed: {the chat's record as a msgpack map, first seq,
---           {records first..first+max-1}, number of messages}, or the
+--           {records first..first+max-1}, number of messages, the notes on
+--           its signed buyer (packed {notes = [...]}, '' when none)}, or the
 --           error "not_found" (no such chat, or another store's).
 --
 -- The snapshot and the transcript read the chat's hash (its record's
@@ -92,15 +97,96 @@ if op == 'transcript' then
   local seqs = {}
   for q = first, last do seqs[#seqs + 1] = q end
   local recs = #seqs > 0 and redis.call('HMGET', K, unpack(seqs)) or {}
-  return { cmsgpack.pack(rec), first, recs, n }
+  -- the agents' notes on its signed buyer (router.lua's buyer notes), shown
+  -- while kept: packed, '' when none
+  local notes = {}
+  local sb = redis.call('HGET', K, 'sbuyer')
+  if sb and sb ~= '' then
+    for _, raw in ipairs(redis.call('LRANGE', key('BUYER_NOTES', v[2], sb), 0, -1)) do
+      local x = cmsgpack.unpack(raw)
+      if (tonumber(x.exp) or 0) > now then
+        notes[#notes + 1] = { text = x.text, agent = x.agent, name = x.name, ts = x.ts,
+                              chat = x.chat }
+      end
+    end
+  end
+  return { cmsgpack.pack(rec), first, recs, n,
+           #notes > 0 and cmsgpack.pack({ notes = notes }) or '' }
 end
+
+-- ---- shifts: router.lua's own reading, so that the floor shows what
+-- routing decides. A store's spans (cg:store:<id> field `hours`: {start,
+-- end, shift, date, weekday, label}; '' = always open) and an agent's
+-- roster (cg:roster:<agent>: weekday or date -> shifts, '-' = none; no
+-- roster = every shift; dates only = every shift on other dates; a span
+-- '*' is everyone's). Keep in step with router.lua's hours_of, roster_of,
+-- works and stretch (tests/integration/test_floor_fields.py checks the
+-- snapshot against routing).
+local hours_cache = {}
+local function hours_of(st)
+  local h = hours_cache[st]
+  if h == nil then
+    local raw = redis.call('HGET', key('STORE', st), 'hours')
+    h = (raw and raw ~= '') and cmsgpack.unpack(raw) or false
+    hours_cache[st] = h
+  end
+  return h
+end
+
+local WEEKDAY = { mon = true, tue = true, wed = true, thu = true, fri = true, sat = true, sun = true }
+local function works(roster, sp)
+  if sp[3] == '*' or not roster then return true end
+  local list = roster.day[sp[4]] or roster.day[sp[5]]
+  if not list then return not roster.weekly end
+  for name in string.gmatch(list, '[^,]+') do
+    if name == sp[3] then return true end
+  end
+  return false
+end
+
+-- Agent a of store st: on shift now?, until when, the next start (0 = none).
+local function shift_of(a, st)
+  local h = hours_of(st)
+  if not h then return true, 0, 0 end
+  local t, roster = redis.call('HGETALL', key('ROSTER', a)), nil
+  if #t > 0 then
+    roster = { day = {}, weekly = false }
+    for i = 1, #t, 2 do
+      roster.day[t[i]] = t[i + 1]
+      roster.weekly = roster.weekly or WEEKDAY[t[i]] ~= nil
+    end
+  end
+  local on, ends, nxt = false, 0, 0
+  for _, sp in ipairs(h) do
+    if works(roster, sp) and sp[1] <= now and now < sp[2] then
+      on = true
+      if sp[2] > ends then ends = sp[2] end
+    end
+  end
+  local grew = on
+  while grew do
+    grew = false
+    for _, sp in ipairs(h) do
+      if works(roster, sp) and sp[1] <= ends and sp[2] > ends then ends = sp[2]; grew = true end
+    end
+  end
+  local after = on and ends or now
+  for _, sp in ipairs(h) do
+    if works(roster, sp) and sp[1] > after and (nxt == 0 or sp[1] < nxt) then nxt = sp[1] end
+  end
+  return on, ends, nxt
+end
+
+-- A time for the client: ms, or nil (msgpack nil: absent) when unknown.
+local function ms_or_nil(t) if t and t > 0 then return t end return nil end
 
 if op == 'snapshot' then
   local max_chats = tonumber(ARGV[3])
   local asked, queues, agents, chats = {}, {}, {}, {}
   local longest, truncated = {}, false
   for i = 4, #ARGV do asked[ARGV[i]] = true end
-  local CF = { 'store', 'group', 'state', 'agent', 'created', 'assigned', 'ua', 'br' }
+  local CF = { 'store', 'group', 'state', 'agent', 'created', 'assigned', 'ua', 'br',
+               'priority', 'product', 'fln', 'flags' }
   local function chat_row(c, state)
     if #chats >= max_chats then truncated = true; return end
     local v = redis.call('HMGET', key('CHAT', c), unpack(CF))
@@ -112,6 +198,15 @@ if op == 'snapshot' then
                   ua = ua and math.max(now - ua, 0) or 0, flags = {} }
     if state == 'assigned' then row.agent = v[4] end
     if v[8] == '1' then row.flags[1] = 'breach' end
+    row.priority = (v[9] and v[9] ~= '') and v[9] or 'normal'
+    if v[10] and v[10] ~= '' then row.product = cmsgpack.unpack(v[10]) end
+    -- escalated by a plugin: the flag, and the last escalation's rule and time
+    if (tonumber(v[11]) or 0) > 0 then
+      row.flags[#row.flags + 1] = 'escalation'
+      local fl = v[12] and cmsgpack.unpack(v[12]) or {}
+      local last = fl[#fl] or {}
+      row.escalation = { n = tonumber(v[11]), rule = last.rule or '', ts = last.ts or 0 }
+    end
     chats[#chats + 1] = row
     local g = v[1] .. ' ' .. row.group
     if row.ua > (longest[g] or 0) then longest[g] = row.ua end
@@ -126,9 +221,11 @@ if op == 'snapshot' then
         local a = string.match(t[i], '^a:(.+)$')
         if a then
           local m = cmsgpack.unpack(t[i + 1])
-          local cur = today[a] or { fh = {}, breaches = 0 }
+          local cur = today[a] or { fh = {}, breaches = 0, guard_hits = 0, transfers = 0 }
           for j, n in ipairs(m.fh or {}) do cur.fh[j] = (cur.fh[j] or 0) + n end
           cur.breaches = cur.breaches + (m.breaches or 0)
+          cur.guard_hits = cur.guard_hits + (m.guard_hits or 0)
+          cur.transfers = cur.transfers + (m.transfers or 0)
           today[a] = cur
         end
       end
@@ -139,15 +236,22 @@ if op == 'snapshot' then
   for _, a in ipairs(ids) do
     local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'capacity')
     if v[2] and asked[v[2]] then
-      local rt = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'online')
+      local rt = redis.call('HMGET', key('AGENT_RT', a), 'state', 'load', 'online', 'ot')
       local held = redis.call('SMEMBERS', key('AGENT_CHATS', a))
       table.sort(held)
-      local t = today[a] or { fh = {}, breaches = 0 }
+      local t = today[a] or { fh = {}, breaches = 0, guard_hits = 0, transfers = 0 }
+      local on, ends, nxt = shift_of(a, v[2])
       agents[#agents + 1] = { id = a, name = v[1] or a, store = v[2],
                               online = tonumber(rt[3]) or 0, state = rt[1] or 'away',
                               load = tonumber(rt[2]) or 0, capacity = tonumber(v[3]) or 1,
                               chats = held, fr_p50_ms = quantile(t.fh, 0.5),
-                              breaches = t.breaches }
+                              breaches = t.breaches, guard_hits = t.guard_hits,
+                              transfers = t.transfers,
+                              shift = { on_shift = on, ends_at = ms_or_nil(on and ends),
+                                        next = ms_or_nil(nxt) },
+                              overtime = (not on and rt[4] == '1' and
+                                          redis.call('HGET', key('STORE', v[2]), 'overtime') == '1')
+                                         or nil }
       for _, c in ipairs(held) do chat_row(c, 'assigned') end
     end
   end

@@ -32,5 +32,6 @@ local KEY = {
   PLUGIN_KV   = 'cg:pkv:%s:%s',
   ROSTER      = 'cg:roster:%s',
   BUYER       = 'cg:buyer:%s:%s',
+  BUYER_NOTES = 'cg:bnotes:%s:%s',
 }
 local function key(name, ...) return string.format(KEY[name], ...) end

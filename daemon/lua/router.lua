@@ -53,6 +53,9 @@
 --                                 supervisor watches it), with its history
 --   supervise action chat stores ttl hist target force
 --                                 a supervisor's assign, transfer or close
+--   guard   chat agent verdict rule   a plugin held or blocked the agent's
+--                                 message: counted, told to the floor
+--   bnote   chat agent text max keep  a note on the chat's signed buyer
 --   (floor events of every step go to cg:floor:<store>: see to_floor)
 local op, now, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
@@ -338,7 +341,13 @@ local function shift_tell(a, info, force)
   local sh = table.concat(v, ' ')
   if force or redis.call('HGET', key('AGENT_RT', a), 'sh') ~= sh then
     redis.call('HSET', key('AGENT_RT', a), 'sh', sh)
-    if not force then to_agent(a, { k = 'shift', on = v[1], ends = ends, next = nxt }) end
+    if not force then
+      -- its desk, and its store's supervisors on any node (the store in
+      -- the desk's copy keeps a node from showing its supervisors both)
+      local ev = { k = 'shift', on = v[1], ends = ends, next = nxt, store = info.store }
+      to_agent(a, ev)
+      to_floor(info.store, ev)
+    end
   end
   return v
 end
@@ -424,6 +433,16 @@ local function count(m, agent, name, delta)
   if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
 end
 
+-- Chat c (record m, before it moves) is transferred from agent `from`
+-- (nil: it was queued) to `to` (an agent id or 'group:NAME') by an agent, a
+-- supervisor or a plugin: counted (transfers: its store, group, the agent
+-- letting go, the shift) and told to the store's supervisors.
+local function transferred(c, m, from, to, by)
+  count(m, from, 'transfers', 1)
+  to_floor(m.store, { k = 'transferred', chat = c, agent = from, to = to, group = m.group or '',
+                      by = by })
+end
+
 -- The last hist messages of chat c: the seq of the first, and them.
 local function history(c, hist)
   local len = tonumber(redis.call('HGET', ckey(c), 'n')) or 0
@@ -433,6 +452,25 @@ local function history(c, hist)
   for s = first, len do seqs[#seqs + 1] = s end
   local recs = redis.call('HMGET', ckey(c), unpack(seqs))
   return first, recs
+end
+
+-- ---- notes on a buyer --------------------------------------------------------
+-- Agents' notes on a signed buyer of a store (cg:bnotes:<store>:<id>, a
+-- list, newest first, msgpack maps {text, agent, name, ts, chat, exp}),
+-- shown to the agent of its later chats (assign, the welcome's chats);
+-- never to a buyer. A note past its exp is not shown (the list's own
+-- expiry follows its newest note).
+local function buyer_notes(store, sbuyer)
+  if not sbuyer or sbuyer == '' then return nil end
+  local out = {}
+  for _, raw in ipairs(redis.call('LRANGE', key('BUYER_NOTES', store, sbuyer), 0, -1)) do
+    local n = cmsgpack.unpack(raw)
+    if (tonumber(n.exp) or 0) > now then
+      out[#out + 1] = { text = n.text, agent = n.agent, name = n.name, ts = n.ts, chat = n.chat }
+    end
+  end
+  if #out == 0 then return nil end
+  return out
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
@@ -467,7 +505,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
                 product = m.product and cmsgpack.unpack(m.product) or nil,
-                store = m.store })
+                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store })
   to_buyer(c, { k = 'agent', name = info.name })
   to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
                       waited = now - waited_from })
@@ -804,6 +842,7 @@ if op == 'release' then
   local g = string.match(target, '^group:(.+)$')
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    transferred(c, m, owner, target, 'agent')
     take_back(c, owner, 'transferred', m.store)
     m.group = g
     requeue(c, m, store_text(m, 'transfer_text'))
@@ -817,6 +856,7 @@ if op == 'release' then
   if target == owner or rt.state ~= 'ready' or rt.online <= 0 or rt.load >= info.cap then
     return redis.error_reply('conflict')
   end
+  transferred(c, m, owner, target, 'agent')
   take_back(c, owner, 'transferred', m.store)
   system_msg(c, store_text(m, 'transfer_text'), nil)
   give(c, m, target, info, rt, now, hist)
@@ -833,6 +873,8 @@ if op == 'chats' then
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
                       now - (m.created or now), first, recs,
                       m.priority or '', m.sbuyer or '', m.sname or '', m.product or '' }
+    local notes = buyer_notes(m.store, m.sbuyer)   -- the 12th: {notes = [...]} packed, or none
+    if notes then out[#out][12] = cmsgpack.pack({ notes = notes }) end
   end
   return out
 end
@@ -978,6 +1020,7 @@ if op == 'supervise' then
   local g = action == 'transfer' and string.match(target, '^group:(.+)$')
   if g then
     if not has_group(m.store, g) then return redis.error_reply('not_found') end
+    transferred(c, m, owner, target, 'supervisor')
     if owner then take_back(c, owner, 'transferred', m.store)
     else redis.call('ZREM', key('QUEUE', m.store, m.group), c) end
     m.group = g
@@ -991,6 +1034,7 @@ if op == 'supervise' then
      (not (action == 'assign' and force) and (rt.state ~= 'ready' or rt.load >= info.cap)) then
     return redis.error_reply('conflict')
   end
+  if action == 'transfer' then transferred(c, m, owner, target, 'supervisor') end
   if owner then
     take_back(c, owner, 'transferred', m.store)
     system_msg(c, store_text(m, 'transfer_text'), nil)
@@ -1305,6 +1349,7 @@ if op == 'move' then
   if not m or not has_group(m.store, g) then return redis.error_reply('not_found') end
   if m.state == 'closed' then return redis.error_reply('closed') end
   if m.group == g then return {} end
+  transferred(c, m, m.agent, 'group:' .. g, 'plugin')
   local out, owner = {}, m.agent
   if owner then
     take_back(c, owner, 'transferred')
@@ -1316,6 +1361,40 @@ if op == 'move' then
   requeue(c, m, store_text(m, 'transfer_text'))
   out[#out + 1] = m.store .. ' ' .. g
   return out
+end
+
+if op == 'bnote' then
+  -- bnote chat agent text max keep: the agent holding chat writes a note
+  -- on its signed buyer (error not_signed without one); the newest max are
+  -- kept, each shown for keep ms. Answers the buyer's notes now, packed
+  -- as {notes = [...]}.
+  local c, a, text, max, keep = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+  local m, info = meta_get(c), agent_info(a)
+  if not m or m.agent ~= a or not info or info.store ~= m.store then
+    return redis.error_reply('forbidden')
+  end
+  if not m.sbuyer or m.sbuyer == '' then return redis.error_reply('not_signed') end
+  local k = key('BUYER_NOTES', m.store, m.sbuyer)
+  redis.call('LPUSH', k, cmsgpack.pack({ text = text, agent = a, name = info.name, ts = now,
+                                         chat = c, exp = now + keep }))
+  redis.call('LTRIM', k, 0, max - 1)
+  redis.call('PEXPIRE', k, keep)
+  return cmsgpack.pack({ notes = buyer_notes(m.store, m.sbuyer) or {} })
+end
+
+if op == 'guard' then
+  -- guard chat agent verdict rule: a plugin held (warn) or blocked a
+  -- message of the agent in a chat it holds; nothing was stored. Counted
+  -- (guard_hits) for the store, group, agent and shift, and told to the
+  -- store's supervisors (the rule, never the text). A chat that is not
+  -- the agent's counts nothing (answers 0).
+  local c, a, verdict, rule = ARGV[4], ARGV[5], ARGV[6], ARGV[7] or ''
+  local m = meta_get(c)
+  if not m or m.agent ~= a or m.state == 'closed' then return 0 end
+  count(m, a, 'guard_hits', 1)
+  to_floor(m.store, { k = 'guard', chat = c, agent = a, group = m.group or '',
+                      verdict = verdict, rule = rule })
+  return 1
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

@@ -32,7 +32,9 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_FLOOR_AGENT, 21);
     ASSERT_EQ(EV_WATCH_MSG, 22);
     ASSERT_EQ(EV_ESCALATION, 23);
-    ASSERT_EQ(EV__END, 24);
+    ASSERT_EQ(EV_GUARD, 24);
+    ASSERT_EQ(EV_TRANSFERRED, 25);
+    ASSERT_EQ(EV__END, 26);
 }
 
 TEST(names_are_unique_and_round_trip)

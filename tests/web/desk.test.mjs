@@ -197,6 +197,12 @@ test('a signed context: the product and priority in the chat head; a private not
   await desk.locator('#composer button[type=submit]').click();
   await buyer.locator('.msg.from-agent .text', { hasText: 'Yes, it is.' }).waitFor();
   assert.ok(!(await buyer.locator('.log .msg .text').allTextContents()).some((s) => s.includes('stock last week')));
+  // a note on the signed buyer: listed under the head ("about this buyer"), never the buyer's
+  assert.equal(await desk.locator('#chat-about').isVisible(), false);
+  await desk.locator('#reply').fill('Regular: prefers email');
+  await desk.locator('#note-buyer').click();
+  await desk.locator('#chat-about li', { hasText: 'Regular: prefers email' }).waitFor();
+  assert.ok(!(await buyer.locator('.log .msg .text').allTextContents()).some((s) => s.includes('prefers email')));
   await shot(desk, 'desk-context-note');
   assert.deepEqual([...buyerCtx.errors, ...deskCtx.errors], []);
 });

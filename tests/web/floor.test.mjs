@@ -39,6 +39,10 @@ test('the floor: a queued chat breaches, is watched, assigned from the floor, wh
   // the agent comes online (away); the floor assigns the chat with force
   await loginDesk(desk, `${w.gw.url}/desk/`, aliceTok);
   await floor.locator('#agents tr[data-agent="alice"] .state', { hasText: 'away' }).waitFor();
+  // a store without shifts: on shift; no guard hits yet; the chat's priority
+  assert.equal(await floor.locator('#agents tr[data-agent="alice"] .shift').textContent(), 'on shift');
+  assert.equal(await floor.locator('#agents tr[data-agent="alice"] .guard').textContent(), '0');
+  assert.equal(await row.locator('.prio').textContent(), 'normal');
   await floor.locator('#assign-to').fill('alice');
   await floor.locator('#assign-force').check();
   await floor.locator('#assign').click();

@@ -138,7 +138,7 @@ command_fn cmd_stats, cmd_chat_show, cmd_chat_close;
 
 /* Tables (ctl_floor.c): rows of text cells, each column typed for JSON
  * (C_NUM: a number with a fraction); "-" is null in JSON. */
-#define CTL_MAX_COLS 16
+#define CTL_MAX_COLS 20
 #define CTL_CELL 160
 enum col_type { C_TEXT, C_INT, C_BOOL, C_NUM };
 struct table {

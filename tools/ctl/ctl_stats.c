@@ -13,7 +13,8 @@
  *                    the supervisors' snapshot), the share of answers
  *                    within 30 s, breaches, reassignments, sales (sold,
  *                    no_sale, and the conversion sold / both), ratings
- *                    and their average.
+ *                    and their average, guard hits (messages a plugin
+ *                    held or blocked) and transfers.
  *   chat show ID     the chat's record and its whole transcript (private
  *                    notes marked), read a page at a time through
  *                    floor.lua "transcript", the supervisors' own read.
@@ -84,7 +85,7 @@ struct agg {
     char store[CTL_ID_MAX + 1];
     char field[CTL_ID_MAX + 3];
     long long chats, replies, rt30, first, breaches, reassigned, sold, no_sale, ratings,
-        rating_sum;
+        rating_sum, guard_hits, transfers;
     long long fh[NBUCKETS];
 };
 
@@ -96,6 +97,8 @@ static const struct { const char *name; size_t off; } counters[] = {
     { "sold", offsetof(struct agg, sold) },         { "no_sale", offsetof(struct agg, no_sale) },
     { "ratings", offsetof(struct agg, ratings) },
     { "rating_sum", offsetof(struct agg, rating_sum) },
+    { "guard_hits", offsetof(struct agg, guard_hits) },
+    { "transfers", offsetof(struct agg, transfers) },
 };
 
 struct aggs {
@@ -211,6 +214,8 @@ static int row_of(struct table *t, const struct agg *g, bool people)
     else
         snprintf(row[14], CTL_CELL, people ? "%.1f" : "%.4f",
                  (double)g->rating_sum / (double)g->ratings);
+    snprintf(row[15], CTL_CELL, "%lld", g->guard_hits);
+    snprintf(row[16], CTL_CELL, "%lld", g->transfers);
     return CTL_OK;
 }
 
@@ -259,14 +264,15 @@ static int read_day(struct ctl *x, const char *store, long long day, struct aggs
 
 int cmd_stats(struct ctl *x, const struct kind *unused, const char *id)
 {
-    struct table t = { 15, { "STORE", "SCOPE", "NAME", "CHATS", "FIRST", "FR_P50", "FR_P90",
+    struct table t = { 17, { "STORE", "SCOPE", "NAME", "CHATS", "FIRST", "FR_P50", "FR_P90",
                              "IN_30S", "BREACHES", "REASSIGNED", "SOLD", "NO_SALE",
-                             "CONVERSION", "RATINGS", "RATING" },
+                             "CONVERSION", "RATINGS", "RATING", "GUARD_HITS", "TRANSFERS" },
                        { "store", "scope", "name", "chats", "first_responses", "fr_p50_ms",
                          "fr_p90_ms", "answered_30s", "breaches", "reassigned", "sold",
-                         "no_sale", "conversion", "ratings", "rating_avg" },
+                         "no_sale", "conversion", "ratings", "rating_avg", "guard_hits",
+                         "transfers" },
                        { C_TEXT, C_TEXT, C_TEXT, C_INT, C_INT, C_INT, C_INT, C_NUM, C_INT,
-                         C_INT, C_INT, C_INT, C_NUM, C_INT, C_NUM } };
+                         C_INT, C_INT, C_INT, C_NUM, C_INT, C_NUM, C_INT, C_INT } };
     bool people = !(x->o.given & (O_JSON | O_CSV));
     struct aggs a = { 0 };
     struct proto_arena arena;
@@ -376,7 +382,7 @@ int cmd_chat_show(struct ctl *x, const struct kind *unused, const char *chat)
             rc = CTL_REDIS;
             break;
         }
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
             r->element[2]->type != REDIS_REPLY_ARRAY ||
             !(v = realloc(pages, (npages + 1) * sizeof *pages))) {
             freeReplyObject(r);

@@ -5,6 +5,8 @@
 // for a new chat, repeated every ALERT_EVERY_S while a chat waits
 // unanswered; readable notices when a chat leaves the desk; the product
 // the buyer views and its priority (a signed context) in the chat's head;
+// notes on a signed buyer (`note` with buyer: true) and those of earlier
+// chats, listed under the chat's head ("about this buyer");
 // private notes (`note`) and the supervisor's whispers, marked private and
 // never sent to the buyer as a msg.
 //
@@ -169,6 +171,12 @@ const on = {
   transferred(f) {
     notice(t('d.transferred', { to: f.to }));
   },
+  buyer_notes(f) {
+    const c = desk.chats.get(f.chat);
+    if (!c) return;
+    c.notes = f.notes || [];
+    render();
+  },
   breach(f) {
     const c = desk.chats.get(f.chat);
     if (!c) return;
@@ -194,6 +202,7 @@ function upsert(f, fresh) {
   c.group = f.group;
   c.priority = f.priority || null;
   c.product = f.product || null;
+  c.notes = f.buyer_notes || [];
   for (const m of f.history || []) {
     if (c.msgs.has(m.seq)) continue;
     c.msgs.set(m.seq, m);
@@ -288,6 +297,10 @@ function render() {
     if (/^https?:\/\//.test(c.product.url || '')) prod.href = c.product.url;
     else prod.removeAttribute('href');
   }
+  $('chat-about').hidden = !c.notes?.length;
+  $('chat-about-list').replaceChildren(...(c.notes || []).map((n) => h('li', {},
+    n.text, h('span', { class: 'muted' }, ` — ${n.name || n.agent}, ${new Date(n.ts).toLocaleDateString()}`))));
+  $('note-buyer').hidden = !c.buyer?.signed;
   tickOpen();
   const log = $('chat-log');
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
@@ -458,6 +471,14 @@ $('note').addEventListener('click', () => {
   $('reply').value = '';
   $('reply').dispatchEvent(new Event('input'));
   sendMsg(c, { t: 'note', chat: c.id, id: newId(), text });
+});
+// a note on the signed buyer: kept for its later chats (buyer_notes answers)
+$('note-buyer').addEventListener('click', () => {
+  const c = desk.open;
+  const text = $('reply').value.trim();
+  if (!c || !text || !session.send({ t: 'note', chat: c.id, text, buyer: true })) return;
+  $('reply').value = '';
+  $('reply').dispatchEvent(new Event('input'));
 });
 $('composer').addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
 $('reply').addEventListener('keydown', (e) => {

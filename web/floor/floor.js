@@ -1,9 +1,11 @@
 // floor.js - the supervisor floor: token login on /v1/supervisor (same
 // origin: the gateway refuses other pages), then the floor of the
 // supervisor's stores (proto/PROTOCOL.md 8): queues per group with the
-// oldest wait, agents with state, shift (when the gateway gives one) and
-// load, live chats with breach and escalation flags (an `escalation`
-// event, from a plugin such as escalate, where the gateway has one), a chart of waiting buyers over this
+// oldest wait, agents with state, shift (on, until when, back when),
+// load and today's guard hits, live chats with breach and escalation
+// flags (the snapshot's, and `escalation` events from a plugin such as
+// escalate), priority and the product viewed; notices for guard hits and
+// shift changes; a chart of waiting buyers over this
 // session; watch a chat (history and live records, private ones marked),
 // whisper to its agent, join it and write, assign, transfer, close; a
 // wallboard mode (big numbers, no controls; ?wall=1 or the button); a
@@ -135,6 +137,16 @@ const applyEvent = {
     const a = agentOf(f.agent);
     if (a) Object.assign(a, { state: f.state, online: f.online, load: f.load, capacity: f.capacity });
   },
+  shift(f) {
+    const a = agentOf(f.agent);
+    if (a) a.shift = { on_shift: f.on_shift, ends_at: f.ends_at, next: f.next };
+    notice(t(f.on_shift ? 'f.shift.event.on' : 'f.shift.event.off', { agent: a?.name || f.agent }));
+  },
+  guard(f) {
+    const a = agentOf(f.agent);
+    if (a) a.guard_hits = (a.guard_hits || 0) + 1;
+    notice(t(f.verdict === 'block' ? 'f.guard.block' : 'f.guard.warn', { agent: a?.name || f.agent, rule: f.rule || '?' }));
+  },
   escalation(f) {
     floor.escalated.set(f.chat, f.rule || '');
   },
@@ -152,11 +164,21 @@ const ageClass = (ms) => (ms >= RED_MS ? 'red' : ms >= AMBER_MS ? 'amber' : '');
 // a snapshot's durations grow while it is shown
 const since = (ms) => (ms ? ms + (Date.now() - floor.snapAt) : 0);
 
+const clock = (ms) => new Date(ms).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+
 function shiftText(a) {
   const s = a.shift;
   if (!s) return '—';
-  if (s.on_shift) return s.ends_at ? t('f.shift.until', { time: new Date(s.ends_at).toLocaleTimeString() }) : t('f.shift.on');
-  return t('f.shift.off');
+  if (s.on_shift) return s.ends_at ? t('f.shift.until', { time: clock(s.ends_at) }) : t('f.shift.on');
+  const off = s.next ? t('f.shift.back', { time: clock(s.next) }) : t('f.shift.off');
+  return a.overtime ? `${off} · ${t('f.overtime')}` : off;
+}
+
+// the product the buyer views: its title (a link to its page when it has one)
+function productCell(p) {
+  if (!p) return '—';
+  const label = p.title || p.id;
+  return /^https?:\/\//.test(p.url || '') ? h('a', { href: p.url, target: '_blank', rel: 'noopener noreferrer' }, label) : label;
 }
 
 function render() {
@@ -175,16 +197,19 @@ function render() {
     return h('tr', { 'data-agent': a.id },
       h('td', {}, a.name || a.id, h('span', { class: 'muted' }, ` ${a.id}`)),
       h('td', { class: `state st-${st}` }, t('f.st.' + st)),
-      h('td', {}, shiftText(a)),
+      h('td', { class: 'shift', 'data-on': a.shift ? String(!!a.shift.on_shift) : '' }, shiftText(a)),
       h('td', { class: 'load' }, `${a.load}/${a.capacity}`),
       h('td', {}, a.fr_p50_ms ? `≤ ${secs(a.fr_p50_ms)}` : '—'),
-      h('td', {}, a.breaches || 0));
+      h('td', {}, a.breaches || 0),
+      h('td', { class: 'guard' }, a.guard_hits || 0));
   }));
   $('agent-ids').replaceChildren(...s.agents.map((a) => h('option', { value: a.id }, a.name)));
   $('chats').tBodies[0].replaceChildren(...s.chats.map((c) => {
     const breached = c.flags?.includes('breach');
     const flags = [...(c.flags || [])];
-    if (floor.escalated.has(c.chat) && !flags.includes('escalated')) flags.push('escalated');
+    if (floor.escalated.has(c.chat) && !flags.includes('escalation')) flags.push('escalation');
+    const why = floor.escalated.get(c.chat) || c.escalation?.rule || '';
+    const prio = c.priority || 'normal';
     const ua = since(c.ua);
     return h('tr', { 'data-chat': c.chat, class: `${breached ? 'breached' : ''} ${floor.watched?.chat === c.chat ? 'on' : ''}`,
       onclick: () => watch(c.chat) },
@@ -193,8 +218,10 @@ function render() {
     h('td', {}, t('f.cs.' + c.state)),
     h('td', {}, c.agent ? (agentOf(c.agent)?.name || c.agent) : '—'),
     h('td', { class: ageClass(ua) }, c.ua ? secs(ua) : '—'),
-    h('td', {}, ...flags.map((fl) => h('span', { class: `flag flag-${fl}`, title: fl === 'escalated' ? floor.escalated.get(c.chat) : false },
-      t.has('f.flag.' + fl) ? t('f.flag.' + fl) : fl))));
+    h('td', {}, ...flags.map((fl) => h('span', { class: `flag flag-${fl}`, title: fl === 'escalation' ? why : false },
+      t.has('f.flag.' + fl) ? t('f.flag.' + fl) : fl))),
+    h('td', { class: `prio prio-${prio}` }, t.has('f.prio.' + prio) ? t('f.prio.' + prio) : prio),
+    h('td', { class: 'product' }, productCell(c.product)));
   }));
   $('no-chats').hidden = s.chats.length > 0;
   watchMeta();
