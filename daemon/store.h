@@ -143,8 +143,8 @@ int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_rep
 /* Actions on a chat of `store` ("" or NULL: of any store); the errors
  * "not_found" (no such chat there, or group) and "closed". router.lua's
  * ops: flag (kept on the chat, counted as `escalations`, event
- * `escalation` to its agent and on cg:floor:<store>; reply: the chat's
- * number of flags), priority (level normal|ordered|paid|vip, raise: never
+ * `escalation` to its agent and on cg:floor:<store>; reply: {the chat's
+ * number of flags, its store, its group}), priority (level normal|ordered|paid|vip, raise: never
  * lower it; reply: the level it has now), move (to the head of group's
  * queue; reply: the "store group" queues to assign). */
 int store_chat_flag(const char *chat, const char *store, const char *rule, const char *excerpt,
