@@ -233,6 +233,9 @@ char *metrics_render(size_t *len)
             metrics.signals_dropped);
     counter(&b, "chatgw_redis_reconnects_total", "Times the Redis link became ready.",
             metrics.redis_reconnects);
+    counter(&b, "chatgw_floor_summaries_total", "Reads of the stores' summaries for the "
+            "supervisors' stats events (made only while a supervisor is logged in here).",
+            metrics.floor_summaries);
     put(&b, "# HELP chatgw_errors_total Error frames sent, by code.\n"
             "# TYPE chatgw_errors_total counter\n");
     for (i = 1; i < CG_E__COUNT; i++)

@@ -61,6 +61,7 @@ struct metrics {
     uint64_t signals_dropped;      /* typing/read frames over signal_rate */
     uint64_t assignments, events_in, logins, login_failures, relayed;
     uint64_t redis_reconnects;
+    uint64_t floor_summaries;      /* floor.lua summary calls (supervisors here) */
     int redis_up;
     uint64_t ack_bucket[METRICS_ACK_BUCKETS + 1]; /* last one: +Inf */
     double ack_sum_s;

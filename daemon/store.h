@@ -15,7 +15,7 @@
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
  *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
- *      store_transcript;
+ *      store_transcript, store_floor_summary;
  *      for plugins:
  *      store_plugin_kv_get/set/del/incr, store_chat_flag, store_chat_priority,
  *      store_chat_move, store_chat_last.
@@ -124,6 +124,12 @@ int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *sto
  * "not_found". */
 int store_transcript(const char *chat, const char *stores, int64_t from, int max,
                      db_reply_cb *cb, void *ud);
+/* The supervisors' stats event of some stores at now_ms (floor.lua
+ * "summary"). Reply: STORE_SUMMARY_FIELDS integers per store, in the
+ * order asked (see floor.lua; -1 for a median with nothing counted). */
+#define STORE_SUMMARY_FIELDS 9
+int store_floor_summary(int nstores, const char *const *stores, uint64_t now_ms,
+                        db_reply_cb *cb, void *ud);
 /* This node listens on the store's floor channel (or no longer): the
  * scripts publish the store's floor events only while some node does
  * (cg:floornodes:<store>). No reply. */
