@@ -298,6 +298,7 @@ static void close_everything(void)
     router_stop();
     db_stop();
     redis_child_stop();
+    metrics_close();
     /* last: until Redis has stopped, a second Ctrl-C must not kill us */
     uv_close((uv_handle_t *)&G.sigterm, NULL);
     uv_close((uv_handle_t *)&G.sigint, NULL);
@@ -458,6 +459,7 @@ int gateway_run(const struct cli_opts *cli)
     uv_signal_start(&G.sighup, on_sighup, SIGHUP);
 
     plugin_on_queues(router_assign_groups);
+    metrics_more(plugin_metrics_text);     /* metrics names no module above it */
     if (chat_init() != 0 || roles_start() != 0 || sessions_init() != 0 || web_start() != 0 ||
         server_start() != 0 || start_redis_link() != 0 || floor_start() != 0 ||
         plugin_start() != 0) {

@@ -1,19 +1,32 @@
 /*
  * metrics.c - renders struct metrics as Prometheus text exposition.
+ *
+ * The per-store-and-group counters live in one array, searched in order:
+ * a lookup per agent answer, breach or escalation, over as many pairs as
+ * the config has queues (tens). A scrape shows every queue of the config
+ * (at 0 until something happens, so rate() has a start) and any other pair
+ * a reply named (a group since removed), METRICS_SG_MAX at most.
+ *
  * API: see metrics.h.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "config.h"
+#include "gw.h"
 #include "metrics.h"
-#include "plugin.h"
 
 struct metrics metrics;
+static metrics_text_fn *more_text;
 
 static const double ack_le_s[METRICS_ACK_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0
 };
+
+static const double fr_le_s[METRICS_FR_BUCKETS] = { 1, 5, 10, 20, 30, 60, 120, 300 };
 
 static const char *const close_names[] = {
 #define CR_NAME(name, str) str,
@@ -37,6 +50,61 @@ void metrics_observe_ack(uint64_t usec)
     metrics.ack_bucket[i]++;
     metrics.ack_sum_s += s;
     metrics.ack_count++;
+}
+
+struct metrics_sg *metrics_sg(const char *store, const char *group)
+{
+    struct metrics_sg *g;
+
+    for (size_t i = 0; i < metrics.nsg; i++)
+        if (strcmp(metrics.sg[i].store, store) == 0 && strcmp(metrics.sg[i].group, group) == 0)
+            return &metrics.sg[i];
+    if (!*store || !*group || strlen(store) >= sizeof g->store ||
+        strlen(group) >= sizeof g->group || metrics.nsg >= METRICS_SG_MAX)
+        return NULL;
+    if (metrics.nsg == metrics.capsg) {
+        size_t cap = metrics.capsg ? 2 * metrics.capsg : 16;
+        if (!(g = realloc(metrics.sg, cap * sizeof *g)))
+            return NULL;
+        metrics.sg = g;
+        metrics.capsg = cap;
+    }
+    g = &metrics.sg[metrics.nsg++];
+    memset(g, 0, sizeof *g);
+    memcpy(g->store, store, strlen(store) + 1);
+    memcpy(g->group, group, strlen(group) + 1);
+    return g;
+}
+
+void metrics_observe_answer(const char *store, const char *group, int64_t rt_ms, bool first)
+{
+    struct metrics_sg *g = metrics_sg(store, group);
+    double s = (double)rt_ms / 1000.0;
+    int i;
+
+    if (!g || rt_ms < 0)
+        return;
+    g->answers++;
+    g->answers_30s += rt_ms <= 30000;
+    if (!first)
+        return;
+    for (i = 0; i < METRICS_FR_BUCKETS && s > fr_le_s[i]; i++)
+        ;
+    g->fr_bucket[i]++;
+    g->fr_sum_s += s;
+    g->fr_count++;
+}
+
+void metrics_more(metrics_text_fn *fn)
+{
+    more_text = fn;
+}
+
+void metrics_close(void)
+{
+    free(metrics.sg);
+    metrics.sg = NULL;
+    metrics.nsg = metrics.capsg = 0;
 }
 
 struct buf { char *p; size_t len, cap; };
@@ -74,6 +142,58 @@ static void counter(struct buf *b, const char *name, const char *help, uint64_t 
         (unsigned long long)v);
 }
 
+/* One counter family over the store/group pairs. */
+static void sg_counter(struct buf *b, const char *name, const char *help, size_t off)
+{
+    put(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < metrics.nsg; i++)
+        put(b, "%s{store=\"%s\",group=\"%s\"} %llu\n", name, metrics.sg[i].store,
+            metrics.sg[i].group,
+            (unsigned long long)*(const uint64_t *)((const char *)&metrics.sg[i] + off));
+}
+
+/* The floor's families, by store and group: every queue of the config
+ * first (at 0 until counted). */
+static void render_sg(struct buf *b)
+{
+    const struct config *c = gw.cfg;
+
+    for (size_t s = 0; c && s < c->nstores; s++)
+        for (int g = 0; g < c->stores[s].ngroups; g++)
+            metrics_sg(c->stores[s].id, c->stores[s].groups[g]);
+    if (!metrics.nsg)
+        return;
+    put(b, "# HELP chatgw_first_response_seconds A chat's first answer by an agent, from the "
+           "buyer's first unanswered message (answers written on this node).\n"
+           "# TYPE chatgw_first_response_seconds histogram\n");
+    for (size_t i = 0; i < metrics.nsg; i++) {
+        const struct metrics_sg *g = &metrics.sg[i];
+        uint64_t cum = 0;
+        for (int j = 0; j <= METRICS_FR_BUCKETS; j++) {
+            char le[16];
+            cum += g->fr_bucket[j];
+            if (j < METRICS_FR_BUCKETS)
+                snprintf(le, sizeof le, "%g", fr_le_s[j]);
+            else
+                snprintf(le, sizeof le, "+Inf");
+            put(b, "chatgw_first_response_seconds_bucket{store=\"%s\",group=\"%s\",le=\"%s\"} "
+                   "%llu\n", g->store, g->group, le, (unsigned long long)cum);
+        }
+        put(b, "chatgw_first_response_seconds_sum{store=\"%s\",group=\"%s\"} %.3f\n"
+               "chatgw_first_response_seconds_count{store=\"%s\",group=\"%s\"} %llu\n",
+            g->store, g->group, g->fr_sum_s, g->store, g->group,
+            (unsigned long long)g->fr_count);
+    }
+    sg_counter(b, "chatgw_answers_total", "Agent messages that answered a waiting buyer "
+               "(written on this node).", offsetof(struct metrics_sg, answers));
+    sg_counter(b, "chatgw_answers_within_30s_total", "Of those, the ones within 30 s of the "
+               "buyer's oldest unanswered message.", offsetof(struct metrics_sg, answers_30s));
+    sg_counter(b, "chatgw_breaches_total", "Chats left unanswered past breach_after (found by "
+               "this node's clock steps).", offsetof(struct metrics_sg, breaches));
+    sg_counter(b, "chatgw_escalations_total", "Chats flagged to supervisors by this node's "
+               "plugins.", offsetof(struct metrics_sg, escalations));
+}
+
 char *metrics_render(size_t *len)
 {
     struct buf b = { 0 };
@@ -98,8 +218,6 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_chats_resumed_total", "Chats resumed.", metrics.chats_resumed);
     counter(&b, "chatgw_greetings_total", "Auto-greetings sent.", metrics.greetings);
     counter(&b, "chatgw_holds_total", "Holding replies sent by this node's clock steps.", metrics.holds);
-    counter(&b, "chatgw_breaches_total", "Chats left unanswered past breach_after (found by this node).",
-            metrics.breaches);
     counter(&b, "chatgw_reassigned_total", "Unanswered chats moved to another agent by this node.",
             metrics.reassigned);
     counter(&b, "chatgw_msgs_stored_total", "Messages acknowledged as stored.", metrics.msgs_stored);
@@ -115,6 +233,9 @@ char *metrics_render(size_t *len)
             metrics.signals_dropped);
     counter(&b, "chatgw_redis_reconnects_total", "Times the Redis link became ready.",
             metrics.redis_reconnects);
+    counter(&b, "chatgw_floor_summaries_total", "Reads of the stores' summaries for the "
+            "supervisors' stats events (made only while a supervisor is logged in here).",
+            metrics.floor_summaries);
     put(&b, "# HELP chatgw_errors_total Error frames sent, by code.\n"
             "# TYPE chatgw_errors_total counter\n");
     for (i = 1; i < CG_E__COUNT; i++)
@@ -150,7 +271,8 @@ char *metrics_render(size_t *len)
                 metrics.queues[q].store, metrics.queues[q].group,
                 (double)metrics.queues[q].oldest_wait_ms / 1000.0);
     }
-    char *pl = plugin_metrics_text();
+    render_sg(&b);
+    char *pl = more_text ? more_text() : NULL;
     if (pl)
         put(&b, "%s", pl);
     free(pl);

@@ -39,6 +39,7 @@
 #include "codec.h"
 #include "gw.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin.h"
 #include "store.h"
 
@@ -1024,6 +1025,19 @@ static void on_moved(void *ud, redisReply *r)
     on_chat_done(ud, r);
 }
 
+/* A flag is an escalation: counted by store and group on the node whose
+ * plugin raised it ({flags, store, group}, router.lua "flag"). */
+static void on_flagged(void *ud, redisReply *r)
+{
+    struct metrics_sg *g;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING &&
+        (g = metrics_sg(r->element[1]->str, r->element[2]->str)))
+        g->escalations++;
+    on_chat_done(ud, r);
+}
+
 static bool chat_ok(chatgw_plugin *self, const char *chat)
 {
     return self && self->live && chat && chat_id_valid(chat, strlen(chat));
@@ -1056,7 +1070,7 @@ static int host_flag(chatgw_plugin *self, const char *chat, const char *rule, co
     size_t n = utf8_cut(reason, FLAG_EXCERPT_MAX);
     memcpy(excerpt, reason, n);
     excerpt[n] = '\0';
-    return store_chat_flag(chat, self->store, rule, excerpt, on_chat_done, q) == 0
+    return store_chat_flag(chat, self->store, rule, excerpt, on_flagged, q) == 0
            ? CHATGW_OK : preq_unsent(q);
 }
 

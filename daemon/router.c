@@ -149,18 +149,37 @@ static void assign_all(void)
 
 static void clock_run(void);
 
+/* The clock step's breaches, one "store group" each, into /metrics. */
+static void count_breaches(const redisReply *list)
+{
+    for (size_t i = 0; list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+        const redisReply *e = list->element[i];
+        char store[CONFIG_ID_MAX + 1];
+        const char *sp = e->type == REDIS_REPLY_STRING ? strchr(e->str, ' ') : NULL;
+        struct metrics_sg *g;
+
+        if (!sp || (size_t)(sp - e->str) > CONFIG_ID_MAX)
+            continue;
+        memcpy(store, e->str, (size_t)(sp - e->str));
+        store[sp - e->str] = '\0';
+        if ((g = metrics_sg(store, sp + 1)))
+            g->breaches++;
+    }
+}
+
 static void on_clock_step(void *ud, redisReply *r)
 {
     (void)ud;
     R.clock_busy = false;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_error("clock_failed", "error=%s", r->str);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 5)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 5)
         return;
     router_assign_groups(r->element[1]);
     metrics.holds += (uint64_t)r->element[2]->integer;
-    metrics.breaches += (uint64_t)r->element[3]->integer;
     metrics.reassigned += (uint64_t)r->element[4]->integer;
+    if (r->elements > 5)
+        count_breaches(r->element[5]);
     if (r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer > 0)
         router_clock_arm((uint64_t)r->element[0]->integer);
 }

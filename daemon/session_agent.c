@@ -1004,9 +1004,12 @@ static void on_msg_stored(void *ud, redisReply *r)
     } else {
         if (!r->element[1]->integer)
             metrics.msgs_stored++;
-        if (r->element[5]->integer >= 0 && r->element[7]->type == REDIS_REPLY_STRING)
+        if (r->element[5]->integer >= 0 && r->element[7]->type == REDIS_REPLY_STRING) {
             stats_response(A(s)->store, r->element[7]->str, A(s)->id, r->element[5]->integer,
                            r->element[6]->integer == 1, gw_wall_ms());
+            metrics_observe_answer(A(s)->store, r->element[7]->str, r->element[5]->integer,
+                                   r->element[6]->integer == 1);
+        }
         struct proto_writer *w = session_writer(s);
         proto_w_map(w, 4 + (text != NULL));
         proto_w_key(w, "t");    proto_w_cstr(w, "ack");

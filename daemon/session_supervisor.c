@@ -82,6 +82,7 @@ static void chan_hold(const char *store)
 {
     void *v;
 
+    sup_stats_watch(store);
     for (size_t i = 0; i < SV.nchans; i++)
         if (strcmp(SV.chans[i].store, store) == 0) {
             SV.chans[i].n++;
@@ -98,6 +99,7 @@ static void chan_hold(const char *store)
 
 static void chan_release(const char *store)
 {
+    sup_stats_unwatch(store);
     for (size_t i = 0; i < SV.nchans; i++)
         if (strcmp(SV.chans[i].store, store) == 0) {
             if (--SV.chans[i].n == 0) {
@@ -726,6 +728,7 @@ static int sup_start(void)
 
 static void sup_stop(void)
 {
+    sup_stats_stop();
     free(SV.chans);
     memset(&SV, 0, sizeof SV);
 }

@@ -346,6 +346,22 @@ int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *sto
     return db_eval(DB_LUA_FLOOR, cb, ud, 0, 3 + nstores, argv, NULL);
 }
 
+int store_floor_summary(int nstores, const char *const *stores, uint64_t now_ms,
+                        db_reply_cb *cb, void *ud)
+{
+    const char *argv[2 + STORE_SNAPSHOT_STORES_MAX];
+    char now[24];
+
+    if (nstores < 1 || nstores > STORE_SNAPSHOT_STORES_MAX)
+        return -1;
+    fmt_u64(now, sizeof now, now_ms);
+    argv[0] = "summary";
+    argv[1] = now;
+    for (int i = 0; i < nstores; i++)
+        argv[2 + i] = stores[i];
+    return db_eval(DB_LUA_FLOOR, cb, ud, 0, 2 + nstores, argv, NULL);
+}
+
 int store_transcript(const char *chat, const char *stores, int64_t from, int max,
                      db_reply_cb *cb, void *ud)
 {

@@ -15,7 +15,7 @@
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
  *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
- *      store_transcript, store_guard_hit;
+ *      store_transcript, store_guard_hit, store_floor_summary;
  *      for plugins:
  *      store_plugin_kv_get/set/del/incr, store_chat_flag, store_chat_priority,
  *      store_chat_move, store_chat_last.
@@ -128,6 +128,12 @@ int store_floor_snapshot(uint32_t max_chats, int nstores, const char *const *sto
  * "not_found". */
 int store_transcript(const char *chat, const char *stores, int64_t from, int max,
                      db_reply_cb *cb, void *ud);
+/* The supervisors' stats event of some stores at now_ms (floor.lua
+ * "summary"). Reply: STORE_SUMMARY_FIELDS integers per store, in the
+ * order asked (see floor.lua; -1 for a median with nothing counted). */
+#define STORE_SUMMARY_FIELDS 9
+int store_floor_summary(int nstores, const char *const *stores, uint64_t now_ms,
+                        db_reply_cb *cb, void *ud);
 /* This node listens on the store's floor channel (or no longer): the
  * scripts publish the store's floor events only while some node does
  * (cg:floornodes:<store>). No reply. */
@@ -152,8 +158,8 @@ int store_plugin_kv_incr(const char *plugin, const char *key, int64_t by, db_rep
 /* Actions on a chat of `store` ("" or NULL: of any store); the errors
  * "not_found" (no such chat there, or group) and "closed". router.lua's
  * ops: flag (kept on the chat, counted as `escalations`, event
- * `escalation` to its agent and on cg:floor:<store>; reply: the chat's
- * number of flags), priority (level normal|ordered|paid|vip, raise: never
+ * `escalation` to its agent and on cg:floor:<store>; reply: {the chat's
+ * number of flags, its store, its group}), priority (level normal|ordered|paid|vip, raise: never
  * lower it; reply: the level it has now), move (to the head of group's
  * queue; reply: the "store group" queues to assign). */
 int store_chat_flag(const char *chat, const char *store, const char *rule, const char *excerpt,

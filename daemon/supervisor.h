@@ -2,12 +2,14 @@
  * supervisor.h - a supervisor's session state, shared by the two files of
  * the role: session_supervisor.c (login, the floor's events, the
  * snapshot) and supervise.c (its hands on chats: watch, whisper, join,
- * assign, transfer, close, transcript). Nothing outside the role
+ * assign, transfer, close, transcript), and supervise_stats.c (the stats
+ * event). Nothing outside the role
  * includes it.
  *
  * API: struct sup, sup_first, sup_emit, sup_hold, sup_release,
  *      sup_store_list; supervise_* (the action frames' handlers),
- *      supervise_on_watch_msg, supervise_forget.
+ *      supervise_on_watch_msg, supervise_forget; sup_stats_watch,
+ *      sup_stats_unwatch, sup_stats_stop.
  */
 #ifndef CHATGW_SUPERVISOR_H
 #define CHATGW_SUPERVISOR_H
@@ -83,6 +85,11 @@ void supervise_assign(struct session *s, const struct proto_value *f);
 void supervise_transfer(struct session *s, const struct proto_value *f);
 void supervise_close(struct session *s, const struct proto_value *f);
 void supervise_transcript(struct session *s, const struct proto_value *f);
+/* The stats event (supervise_stats.c): a supervisor here shows the store
+ * (again each login), or one no longer does; stop frees what is left. */
+void sup_stats_watch(const char *store);
+void sup_stats_unwatch(const char *store);
+void sup_stats_stop(void);
 /* A record of a chat that supervisors here watch (event WATCH_MSG). */
 void supervise_on_watch_msg(const struct event *ev);
 /* The session ends: its watches end with it. */

@@ -32,6 +32,15 @@
 --           {records first..first+max-1}, number of messages, the notes on
 --           its signed buyer (packed {notes = [...]}, '' when none)}, or the
 --           error "not_found" (no such chat, or another store's).
+--   summary store [store ...]
+--           the supervisors' `stats` event (proto/PROTOCOL.md §8.2), nine
+--           integers per store in the order asked: queued (its groups'
+--           queues), oldest_wait_ms (the longest a queue's head has waited),
+--           then from the hourly statistics' field 's' (stats.lua's layout)
+--           of today (UTC, 00:00 until now): chats, fr_p50_ms (-1 with no
+--           first response), fr_p50_ms of the current hour alone (-1 with
+--           none), replies, rt30 (the answers and those within 30 s),
+--           breaches, escalations. O(groups + hours) per store.
 --
 -- The snapshot and the transcript read the chat's hash (its record's
 -- fields and messages), as daemon/chat.h lays it out.
@@ -275,5 +284,41 @@ if op == 'snapshot' then
     end
   end
   return cmsgpack.pack({ queues = queues, agents = agents, chats = chats, truncated = truncated })
+end
+if op == 'summary' then
+  local out = {}
+  local hour, day0 = math.floor(now / 3600000), math.floor(now / 86400000) * 24
+  for i = 3, #ARGV do
+    local st = ARGV[i]
+    local queued, oldest = 0, 0
+    for g in string.gmatch(redis.call('HGET', key('STORE', st), 'groups') or '', '%S+') do
+      local q = key('QUEUE', st, g)
+      local n = redis.call('ZCARD', q)
+      if n > 0 then
+        queued = queued + n
+        local t = created_ms(redis.call('ZRANGE', q, 0, 0)[1])
+        if t and now - t > oldest then oldest = now - t end
+      end
+    end
+    local day = { chats = 0, replies = 0, rt30 = 0, breaches = 0, escalations = 0 }
+    local fh, fh_hour = {}, {}
+    for h = day0, hour do
+      local raw = redis.call('HGET', key('STATS', st, h), 's')
+      if raw then
+        local m = cmsgpack.unpack(raw)
+        for name in pairs(day) do day[name] = day[name] + (m[name] or 0) end
+        for j, n in ipairs(m.fh or {}) do
+          fh[j] = (fh[j] or 0) + n
+          if h == hour then fh_hour[j] = n end
+        end
+      end
+    end
+    for _, v in ipairs({ queued, oldest, day.chats, quantile(fh, 0.5) or -1,
+                         quantile(fh_hour, 0.5) or -1, day.replies, day.rt30, day.breaches,
+                         day.escalations }) do
+      out[#out + 1] = v
+    end
+  end
+  return out
 end
 return redis.error_reply('unknown op ' .. tostring(op))

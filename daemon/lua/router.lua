@@ -1214,6 +1214,7 @@ local function clock_chat(c, hist, out)
       to_floor(m.store, { k = 'breach', chat = c, agent = m.agent, group = m.group,
                           waited = now - ua })
       out.breaches = out.breaches + 1
+      out.breached[#out.breached + 1] = m.store .. ' ' .. (m.group or '')
     else
       at(ua + cfg.breach_after)
     end
@@ -1278,9 +1279,9 @@ end
 
 if op == 'clock' then
   -- due steps, at most `max`: {next deadline or 0, {"store group"...},
-  -- holds, breaches, reassigned}
+  -- holds, breaches, reassigned, {"store group" of each breach}}
   local max, hist = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local out = { holds = 0, breaches = 0, reassigned = 0, touched = {} }
+  local out = { holds = 0, breaches = 0, reassigned = 0, touched = {}, breached = {} }
   local due = redis.call('ZRANGEBYSCORE', key('CLOCK'), '-inf', now, 'LIMIT', 0, max)
   for _, member in ipairs(due) do
     redis.call('ZREM', key('CLOCK'), member)
@@ -1288,7 +1289,8 @@ if op == 'clock' then
     if a then clock_away(a, hist, out) else clock_chat(member, hist, out) end
   end
   local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
-  return { tonumber(head[2]) or 0, out.touched, out.holds, out.breaches, out.reassigned }
+  return { tonumber(head[2]) or 0, out.touched, out.holds, out.breaches, out.reassigned,
+           out.breached }
 end
 
 -- ---- plugins' actions on a chat (plugin.c's host table) -------------------
@@ -1306,7 +1308,7 @@ if op == 'flag' then
   -- msgpack array of {rule, excerpt, ts}, the last FLAGS_KEPT), counted
   -- ('escalations'), and told to the agent holding it and to the store's
   -- supervisors (cg:floor:<store>); 'fln' counts them all (the event's n).
-  -- Answers the chat's number of flags.
+  -- Answers {the chat's number of flags, its store, its group}.
   local FLAGS_KEPT = 20
   local c, st, rule, excerpt = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
   local m = plugin_chat(c, st)
@@ -1322,7 +1324,7 @@ if op == 'flag' then
                excerpt = excerpt, ts = now, n = fln }
   if m.agent then to_agent(m.agent, ev) end
   redis.call('PUBLISH', key('FLOOR_CHAN', m.store), cmsgpack.pack(ev))
-  return fln
+  return { fln, m.store, m.group or '' }
 end
 
 if op == 'priority' then

@@ -133,7 +133,7 @@ def test_an_unanswered_chat_breaches_once_and_counts_against_its_agent(redis, ga
     s = stats(r)
     assert s["s"]["breaches"] == 2 and s["g:pre-sales"]["breaches"] == 2
     assert s["sh:allday"]["breaches"] == 2
-    assert gw.metrics()["chatgw_breaches_total"] == 2
+    assert gw.metrics()['chatgw_breaches_total{store="demo",group="pre-sales"}'] == 2
 
 
 def test_a_chat_its_agent_does_not_answer_goes_to_a_free_colleague(redis, gateway):

@@ -147,3 +147,92 @@ def test_chat_show_and_chat_close(redis, gateway):
     assert ctl(redis.url, "chat", "close", "0" * 32).returncode == NOT_FOUND
     assert ctl(redis.url, "chat", "show", "xyz").returncode == USAGE
     assert ctl(redis.url, "chat").returncode == USAGE
+
+
+def test_stats_of_each_shift_of_a_scripted_day(redis, gateway):
+    """--shift NAME: the figures counted while that shift was in progress
+    (field sh:NAME), with the test clock set in one shift, then the other."""
+    from test_shifts import clocked, set_clock, store, utc_ms
+
+    gw = clocked(gateway, redis, utc_ms(2027, 3, 1, 9, 0),
+                 stores=store(timezone="UTC", shift=["early 00:00-12:00", "late 12:00-24:00"]),
+                 stats_flush="100ms")
+    r = redis.client()
+    alice = make_agent(r, "alice", "Alice")
+
+    async def chat(d, outcome, score=None):
+        c, w = await buyer(gw)
+        await c.first_message("hi")
+        chat = (await frames_until(d, lambda f: f["t"] == "assign"))[0]["chat"]
+        await d.send({"t": "msg", "chat": chat, "id": "a1", "text": "hello"})
+        await frames_until(d, lambda f: f["t"] == "ack")
+        await c.send({"t": "msg", "id": "m2", "text": "and?"})
+        await frames_until(d, lambda f: f["t"] == "msg" and f.get("id") == "m2")
+        await d.send({"t": "msg", "chat": chat, "id": "a2", "text": "yes"})
+        await frames_until(d, lambda f: f["t"] == "ack")
+        await d.send({"t": "close", "chat": chat, "outcome": outcome})
+        await frames_until(d, lambda f: f["t"] == "unassign")
+        if score:
+            c2 = await Client.connect(gw.ws)
+            await c2.send({"t": "hello", "resume": w["resume"]})
+            await c2.expect("welcome")
+            await c2.send({"t": "rate", "score": score})
+            await frames_until(c2, lambda f: f["t"] == "rated")
+
+    async def early():
+        d, _ = await agent(gw, alice)
+        await chat(d, "sold", 5)
+
+    async def late():
+        d, _ = await agent(gw, alice)
+        await chat(d, "no_sale", 3)
+        await chat(d, "sold")
+
+    day = ("--day", "2027-03-01")
+    run(early())
+    wait_for(lambda: as_json(redis.url, "stats", *day, "--shift", "early")
+             and as_json(redis.url, "stats", *day, "--shift", "early")[0]["first_responses"] == 1,
+             5, what="the early shift's response times flushed")
+    set_clock(gw, utc_ms(2027, 3, 1, 13, 0))
+    run(late())
+    wait_for(lambda: as_json(redis.url, "stats", *day, "--shift", "late")
+             and as_json(redis.url, "stats", *day, "--shift", "late")[0]["first_responses"] == 2,
+             5, what="the late shift's response times flushed")
+
+    fig = ("chats", "first_responses", "fr_p50_ms", "answered_30s", "breaches", "sold",
+           "no_sale", "conversion", "ratings", "rating_avg")
+    rows = as_json(redis.url, "stats", *day, "--shift", "early")
+    assert [(x["store"], x["scope"], x["name"]) for x in rows] == [("demo", "shift", "early")]
+    assert {k: rows[0][k] for k in fig} == {
+        "chats": 1, "first_responses": 1, "fr_p50_ms": 5000, "answered_30s": 1.0,
+        "breaches": 0, "sold": 1, "no_sale": 0, "conversion": 1.0, "ratings": 1,
+        "rating_avg": 5.0}
+    rows = as_json(redis.url, "stats", *day, "--shift", "late", "--store", "demo")
+    assert [(x["scope"], x["name"]) for x in rows] == [("shift", "late")]
+    assert {k: rows[0][k] for k in fig} == {
+        "chats": 2, "first_responses": 2, "fr_p50_ms": 5000, "answered_30s": 1.0,
+        "breaches": 0, "sold": 1, "no_sale": 1, "conversion": 0.5, "ratings": 1,
+        "rating_avg": 3.0}
+    # the day without --shift: the store is both shifts, and no shift rows
+    rows = as_json(redis.url, "stats", *day)
+    assert [x["scope"] for x in rows] == ["store", "group", "agent"]
+    assert (rows[0]["chats"], rows[0]["sold"], rows[0]["ratings"]) == (3, 2, 2)
+    # CSV and the table
+    got = list(csv.DictReader(io.StringIO(ok(redis.url, "stats", *day, "--shift", "late",
+                                              "--csv").stdout)))
+    assert [(x["scope"], x["name"], x["chats"], x["conversion"]) for x in got] == \
+        [("shift", "late", "2", "0.5000")]
+    people = ok(redis.url, "stats", *day, "--shift", "late").stdout.splitlines()
+    assert people[0].split()[:3] == ["STORE", "SCOPE", "NAME"]
+    assert people[1].split()[:4] == ["demo", "shift", "late", "2"] and "50%" in people[1]
+    # a shift with nothing counted (or none of that name): no row, status 0
+    assert as_json(redis.url, "stats", *day, "--shift", "night") == []
+    p = ok(redis.url, "stats", *day, "--shift", "night", "--csv")
+    assert p.stdout.splitlines() == [p.stdout.splitlines()[0]] and "scope" in p.stdout
+    p = ok(redis.url, "stats", *day, "--shift", "night")
+    assert p.stdout == "" and "no statistics of that shift" in p.stderr
+    assert as_json(redis.url, "stats", "--day", "2027-03-02", "--shift", "early") == []
+    # bad use
+    assert ctl(redis.url, "stats", "--shift", "early", "--agent", "alice").returncode == USAGE
+    assert ctl(redis.url, "stats", "--shift", "no good").returncode == USAGE
+    assert ctl(redis.url, "stats", "--shift").returncode == USAGE

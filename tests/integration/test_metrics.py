@@ -1,9 +1,11 @@
 """/metrics read by a real Prometheus parser (Debian's python3-prometheus-client):
 the whole exposition parses, and the numbers move as buyers and agents act."""
+import signal
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from client import buyer, run
-from conftest import http_get, wait_for_async
+from conftest import http_get, wait_for, wait_for_async
 from test_agents import FAST, agent, frames_until, make_agent
 
 def scrape(gw):
@@ -108,3 +110,128 @@ def test_metrics_parse_and_move_as_buyers_and_agents_act(redis, gateway):
         assert errs(s3) - errs(s2) == 1
 
     run(body())
+
+
+FLOOR_STORES = """\
+store other
+    name Other
+    groups sales
+    hold_max 0
+    breach_after 7d
+    reassign_after 0
+    away_reassign 0
+store demo
+    name Demo
+    groups pre-sales after-sales
+    hold_max 0
+    hold_after 500ms
+    breach_after 1s
+    reassign_after 0
+    away_reassign 0
+    plugin escalate {plugins}/escalate.so
+        rules {rules}
+"""
+
+
+def test_first_responses_answers_breaches_and_escalations_count_by_store_and_group(
+        redis, gateway, tmp_path):
+    from test_plugins import PLUGINS
+
+    rules = tmp_path / "escalate.rules"
+    rules.write_text('words complaint "complain" flag\n')
+    gw = gateway(redis.url, start=False, test_clock_offset="1s", **FAST)
+    gw.stores = {}
+
+    def write_config():
+        gw.write_config()
+        with open(gw.conf, "a") as f:
+            f.write(FLOOR_STORES.format(plugins=PLUGINS, rules=rules))
+
+    def clock_ahead(offset):
+        n = gw.logtext().count("test_clock")
+        gw.options["test_clock_offset"] = offset
+        write_config()
+        gw.signal(signal.SIGHUP)
+        wait_for(lambda: gw.logtext().count("test_clock") > n, what="test_clock logged")
+
+    write_config()
+    gw.start(extra_args=("--test-clock",))
+    r = redis.client()
+    ta = make_agent(r, "alice", groups=("pre-sales",))
+    tb = make_agent(r, "bob", groups=("sales",), store="other")
+    ids = {"alice", "bob"}
+    fr = "chatgw_first_response_seconds"
+
+    async def body():
+        s0, types = scrape(gw)
+        assert types[fr] == "histogram"
+        for name in ("chatgw_answers", "chatgw_answers_within_30s", "chatgw_breaches",
+                     "chatgw_escalations"):
+            assert types[name] == "counter", name
+        # every queue of the config is there at 0 before anything happens
+        for st, g in (("demo", "pre-sales"), ("demo", "after-sales"), ("other", "sales")):
+            assert val(s0, fr + "_count", store=st, group=g) == 0
+            assert val(s0, fr + "_bucket", store=st, group=g, le="+Inf") == 0
+            for name in ("chatgw_answers_total", "chatgw_answers_within_30s_total",
+                         "chatgw_breaches_total", "chatgw_escalations_total"):
+                assert val(s0, name, store=st, group=g) == 0, (name, st, g)
+
+        # demo/pre-sales: a buyer waits, alice answers at once (the first
+        # response), a complaint is flagged and answered, then a question
+        # waits past breach_after (1 s) before she answers it
+        a, _ = await agent(gw, ta)
+        b1, w1 = await buyer(gw)
+        await b1.first_message("hi", "m1")
+        await a.expect("assign", chat=w1["chat"])
+        await a.send({"t": "msg", "chat": w1["chat"], "id": "a1", "text": "hello!"})
+        await a.expect("ack", id="a1")
+        await b1.send({"t": "msg", "id": "m2", "text": "I will complain about this"})
+        await frames_until(a, lambda f: f["t"] == "escalation")
+        await a.send({"t": "msg", "chat": w1["chat"], "id": "a2", "text": "sorry"})
+        await a.expect("ack", id="a2")
+        await b1.send({"t": "msg", "id": "m3", "text": "and the size?"})
+        await frames_until(a, lambda f: f["t"] == "breach", timeout=5)
+        await a.send({"t": "msg", "chat": w1["chat"], "id": "a3", "text": "size M"})
+        await a.expect("ack", id="a3")
+
+        # other/sales: a buyer waits 45 s (the test clock jumps) before bob
+        # comes and answers: a first response past the 30-second promise
+        b2, w2 = await buyer(gw, store="other")
+        await b2.first_message("anyone?", "m1")
+        clock_ahead("46s")
+        bob, _ = await agent(gw, tb)
+        await frames_until(bob, lambda f: f["t"] == "assign" and f["chat"] == w2["chat"])
+        await bob.send({"t": "msg", "chat": w2["chat"], "id": "b1", "text": "here"})
+        await bob.expect("ack", id="b1")
+
+        s1, _ = scrape(gw)
+        d = lambda name, **l: val(s1, name, **l) - val(s0, name, **l)
+        dp = dict(store="demo", group="pre-sales")
+        assert d(fr + "_count", **dp) == 1                      # one first response
+        assert d(fr + "_bucket", le="5", **dp) == 1
+        assert d(fr + "_sum", **dp) < 5
+        assert d("chatgw_answers_total", **dp) == 3
+        assert d("chatgw_answers_within_30s_total", **dp) == 3
+        assert d("chatgw_breaches_total", **dp) == 1
+        assert d("chatgw_escalations_total", **dp) == 1
+        os_ = dict(store="other", group="sales")
+        assert d(fr + "_count", **os_) == 1
+        assert d(fr + "_bucket", le="30", **os_) == 0
+        assert d(fr + "_bucket", le="60", **os_) == 1
+        assert 45 <= d(fr + "_sum", **os_) < 60
+        assert d("chatgw_answers_total", **os_) == 1
+        assert d("chatgw_answers_within_30s_total", **os_) == 0
+        assert d("chatgw_breaches_total", **os_) == 0
+        assert d("chatgw_escalations_total", **os_) == 0
+        da = dict(store="demo", group="after-sales")             # nothing happened there
+        for name in (fr + "_count", "chatgw_answers_total", "chatgw_breaches_total",
+                     "chatgw_escalations_total"):
+            assert d(name, **da) == 0, name
+        # the labels name stores, groups and bounds: never a chat, buyer or agent
+        chats = {w1["chat"], w2["chat"]}
+        for name, labels in s1:
+            for k, v in labels:
+                assert k not in ("chat", "buyer", "agent", "supervisor"), (name, k)
+                assert v not in chats and v not in ids, (name, k, v)
+
+    run(body(), timeout=60)

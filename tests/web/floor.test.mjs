@@ -155,3 +155,32 @@ test('a page of another origin cannot open a supervisor session; the floor itsel
   await shot(floor, 'floor-zh');
   assert.deepEqual(ctx.errors, []);
 });
+
+test('the floor chart: the hour\'s median first response appears once an agent answers', async (t) => {
+  const w = await setup(t);
+  const aliceTok = w.agent('alice', 'Alice');
+  const supTok = w.supervisor('sue', 'Sue');
+  const [floorCtx, buyerCtx, deskCtx] = [await w.context(), await w.context(), await w.context()];
+  const floor = await floorCtx.newPage();
+  const buyer = await buyerCtx.newPage();
+  const desk = await deskCtx.newPage();
+
+  await loginFloor(floor, `${w.gw.url}/floor/`, supTok);
+  const fr = floor.locator('#chart-legend .key-fr');
+  // nothing answered yet this hour: no figure
+  await fr.filter({ hasText: 'First response, median this hour: —' }).waitFor();
+  await loginDesk(desk, `${w.gw.url}/desk/`, aliceTok);
+  await desk.locator('#ready').click();
+  await desk.locator('#ready.on').waitFor();
+  await openWidget(buyer, `${w.gw.url}/demo/`);
+  await say(buyer, 'Is the blue one in stock?');
+  await desk.locator('#chat-list .item').click();
+  await desk.locator('#reply').fill('Yes, it is.');
+  await desk.locator('#composer button[type=submit]').click();
+  await buyer.locator('.msg.from-agent .text', { hasText: 'Yes, it is.' }).waitFor();
+  // the stats event brings the hour's median (the 5 s bucket: answered at once)
+  await fr.filter({ hasText: /median this hour: ≤ (5|10) s$/ }).waitFor();
+  await floor.locator('#chart-legend .key-waiting', { hasText: 'Waiting buyers: 0' }).waitFor();
+  await shot(floor, 'floor-chart-first-response');
+  assert.deepEqual([...floorCtx.errors, ...buyerCtx.errors, ...deskCtx.errors], []);
+});

@@ -28,7 +28,7 @@ static const struct { unsigned bit; const char *name; } opt_names[] = {
     { O_NAME, "--name" }, { O_STORE, "--store" }, { O_GROUP, "--group" },
     { O_CAPACITY, "--capacity" }, { O_JSON, "--json" }, { O_CSV, "--csv" },
     { O_DAYS, "--days" }, { O_DATE, "--date" },
-    { O_DAY, "--day" }, { O_AGENT, "--agent" },
+    { O_DAY, "--day" }, { O_AGENT, "--agent" }, { O_SHIFT, "--shift" },
 };
 
 struct command {
@@ -74,8 +74,8 @@ static const struct command commands[] = {
     { "roster", "import", NULL, true, 0, 0, false, cmd_roster_import,
       "roster import FILE.csv   (agent,shifts,days,date; shifts ;-separated)", 0, true },
     { "roster", "export", NULL, false, 0, 0, false, cmd_roster_export, "roster export" },
-    { "stats", NULL, NULL, false, O_STORE | O_DAY | O_AGENT | O_JSON | O_CSV, 0, false, cmd_stats,
-      "stats [--store S] [--day YYYY-MM-DD] [--agent A] [--json | --csv]" },
+    { "stats", NULL, NULL, false, O_STORE | O_DAY | O_AGENT | O_SHIFT | O_JSON | O_CSV, 0, false,
+      cmd_stats, "stats [--store S] [--day YYYY-MM-DD] [--agent A | --shift NAME] [--json | --csv]" },
     { "chat", "show", NULL, true, O_JSON | O_CSV, 0, false, cmd_chat_show,
       "chat show ID [--json | --csv]" },
     { "chat", "close", NULL, true, 0, 0, false, cmd_chat_close, "chat close ID" },
@@ -118,6 +118,7 @@ static void usage(FILE *out)
         "      --json        list as JSON;  --csv  as CSV (a header line, then a row each)\n"
         "      --day D       stats: the UTC day YYYY-MM-DD (default: today, on Redis's clock)\n"
         "      --agent A     stats: that agent's figures only\n"
+        "      --shift NAME  stats: that shift's figures only (each store's)\n"
         "  -h, --help        this text;  --version  print the version\n"
         "\nA new token is printed once, alone on its line on stdout; Redis keeps its SHA-256 only.\n"
         "\nexit status:\n");
@@ -166,7 +167,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
 {
     enum { OPT_REDIS = 256, OPT_NAME, OPT_STORE, OPT_GROUP, OPT_CAPACITY, OPT_JSON, OPT_CSV,
            OPT_VERSION, OPT_DAYS, OPT_DATE,
-           OPT_DAY, OPT_AGENT };
+           OPT_DAY, OPT_AGENT, OPT_SHIFT };
     static const struct option longopts[] = {
         { "redis", required_argument, NULL, OPT_REDIS },
         { "config", required_argument, NULL, 'c' },
@@ -180,6 +181,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         { "date", required_argument, NULL, OPT_DATE },
         { "day", required_argument, NULL, OPT_DAY },
         { "agent", required_argument, NULL, OPT_AGENT },
+        { "shift", required_argument, NULL, OPT_SHIFT },
         { "version", no_argument, NULL, OPT_VERSION },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -214,6 +216,7 @@ static int parse_args(int argc, char **argv, struct opts *o, const char **words,
         case OPT_DATE: o->date = optarg; o->given |= O_DATE; break;
         case OPT_DAY: o->day = optarg; o->given |= O_DAY; break;
         case OPT_AGENT: o->agent = optarg; o->given |= O_AGENT; break;
+        case OPT_SHIFT: o->shift = optarg; o->given |= O_SHIFT; break;
         case OPT_VERSION: printf("chatgwctl %s\n", CHATGW_VERSION); return CTL_OK;
         case 'h': usage(stdout); return CTL_OK;
         case ':':
@@ -258,6 +261,12 @@ static int check_values(const struct command *c, const struct opts *o)
     if ((o->given & O_AGENT) && !ctl_id_valid(o->agent))
         return ctl_fail(CTL_USAGE, "bad agent id \"%s\": 1 to %d of A-Z a-z 0-9 _ . -",
                         o->agent, CTL_ID_MAX);
+    if ((o->given & O_SHIFT) && !ctl_id_valid(o->shift))
+        return ctl_fail(CTL_USAGE, "bad shift name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -",
+                        o->shift, CTL_ID_MAX);
+    if ((o->given & O_SHIFT) && (o->given & O_AGENT))
+        return ctl_fail(CTL_USAGE, "--shift and --agent: one or the other (a shift's figures "
+                        "are its store's)");
     if ((o->given & O_DAY) && !ctl_day_valid(o->day))
         return ctl_fail(CTL_USAGE, "--day must be a date as YYYY-MM-DD (UTC), got \"%s\"", o->day);
     if ((o->given & O_JSON) && (o->given & O_CSV))

@@ -73,12 +73,13 @@ extern const struct kind AGENT, SUPERVISOR;
 
 /* Options of the command line (O_* bits say which were given). */
 enum { O_NAME = 1, O_STORE = 2, O_GROUP = 4, O_CAPACITY = 8, O_JSON = 16, O_CSV = 32,
-       O_DAYS = 64, O_DATE = 128, O_DAY = 256, O_AGENT = 512 };
+       O_DAYS = 64, O_DATE = 128, O_DAY = 256, O_AGENT = 512, O_SHIFT = 1024 };
 
 struct opts {
     const char *redis, *config;
     const char *name, *store;
     const char *day, *agent;           /* stats: --day YYYY-MM-DD, --agent ID */
+    const char *shift;                 /* stats: --shift NAME */
     char *groups[CONFIG_MAX_GROUPS];   /* point into argv, deduplicated */
     int ngroups;
     bool too_many_groups;

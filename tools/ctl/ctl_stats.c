@@ -2,12 +2,14 @@
  * ctl_stats.c - `stats`, `chat show` and `chat close`: how a day went, and
  * one chat, for the operator.
  *
- *   stats [--store S] [--day D] [--agent A]
+ *   stats [--store S] [--day D] [--agent A | --shift NAME]
  *                    a UTC day (default today, on Redis's clock) of the
  *                    hourly statistics (cg:stats:<store>:<hour>, the
  *                    layout of daemon/lua/stats.lua), summed over its 24
  *                    hours: a row for each store, each of its groups and
- *                    each agent (only A's with --agent): chats that
+ *                    each agent (only A's with --agent; with --shift, only
+ *                    the rows of that shift, field sh:NAME: one per store
+ *                    that counted something in it): chats that
  *                    ended, first responses and their p50/p90 (the upper
  *                    bound of the histogram bucket that holds them, as
  *                    the supervisors' snapshot), the share of answers
@@ -80,10 +82,27 @@ bool ctl_chat_valid(const char *s)
 
 /* ---- stats ---------------------------------------------------------------- */
 
-/* One field of the statistics (s, g:GROUP, a:AGENT) summed over the day. */
+/* The fields a row can be, in the order of the rows within a store. */
+static const struct { const char *prefix, *scope; } scopes[] = {
+    { "s", "store" }, { "g:", "group" }, { "a:", "agent" }, { "sh:", "shift" },
+};
+#define NSCOPES (sizeof scopes / sizeof scopes[0])
+
+/* The scope of a field of the statistics; NSCOPES when it is none of ours. */
+static size_t scope_of(const char *field)
+{
+    for (size_t i = 0; i < NSCOPES; i++)
+        if (i == 0 ? strcmp(field, "s") == 0
+                   : strncmp(field, scopes[i].prefix, strlen(scopes[i].prefix)) == 0)
+            return i;
+    return NSCOPES;
+}
+
+/* One field of the statistics (s, g:GROUP, a:AGENT, sh:SHIFT) summed over the day. */
 struct agg {
     char store[CTL_ID_MAX + 1];
-    char field[CTL_ID_MAX + 3];
+    char field[CTL_ID_MAX + 4];
+    size_t scope;                       /* index in scopes[] */
     long long chats, replies, rt30, first, breaches, reassigned, sold, no_sale, ratings,
         rating_sum, guard_hits, transfers;
     long long fh[NBUCKETS];
@@ -125,6 +144,7 @@ static struct agg *agg_get(struct aggs *a, const char *store, const char *field)
     memset(g, 0, sizeof *g);
     snprintf(g->store, sizeof g->store, "%s", store);
     snprintf(g->field, sizeof g->field, "%s", field);
+    g->scope = scope_of(field);
     return g;
 }
 
@@ -191,13 +211,13 @@ static void cell_share(char *out, long long a, long long b, bool people)
 static int row_of(struct table *t, const struct agg *g, bool people)
 {
     char (*row)[CTL_CELL] = table_add_row(t);
-    const char *scope = g->field[0] == 's' ? "store" : g->field[0] == 'g' ? "group" : "agent";
 
     if (!row)
         return ctl_fail(CTL_FAIL, "out of memory");
     snprintf(row[0], CTL_CELL, "%s", g->store);
-    snprintf(row[1], CTL_CELL, "%s", scope);
-    snprintf(row[2], CTL_CELL, "%s", g->field[0] == 's' ? g->store : g->field + 2);
+    snprintf(row[1], CTL_CELL, "%s", scopes[g->scope].scope);
+    snprintf(row[2], CTL_CELL, "%s", g->scope == 0 ? g->store
+                                     : g->field + strlen(scopes[g->scope].prefix));
     snprintf(row[3], CTL_CELL, "%lld", g->chats);
     snprintf(row[4], CTL_CELL, "%lld", g->first);
     cell_ms(row[5], quantile(g->fh, 0.5), people);
@@ -223,6 +243,9 @@ static int by_field(const void *a, const void *b)
 {
     const struct agg *x = a, *y = b;
     int c = strcmp(x->store, y->store);
+
+    if (c == 0)
+        c = (x->scope > y->scope) - (x->scope < y->scope);
     return c ? c : strcmp(x->field, y->field);
 }
 
@@ -248,9 +271,12 @@ static int read_day(struct ctl *x, const char *store, long long day, struct aggs
                            j + 1 < r->elements; j += 2) {
             const char *f = r->element[j]->str;
             struct agg *g;
-            if (strcmp(f, "s") != 0 && strncmp(f, "g:", 2) != 0 && strncmp(f, "a:", 2) != 0)
+            size_t sc = scope_of(f);
+            if (sc == NSCOPES || ((x->o.given & O_SHIFT) != 0) != (sc == 3))
+                continue;               /* the shifts' rows with --shift, and only then */
+            if ((x->o.given & O_AGENT) && (sc != 2 || strcmp(f + 2, x->o.agent)))
                 continue;
-            if ((x->o.given & O_AGENT) && (strncmp(f, "a:", 2) != 0 || strcmp(f + 2, x->o.agent)))
+            if ((x->o.given & O_SHIFT) && strcmp(f + 3, x->o.shift))
                 continue;
             if (!(g = agg_get(a, store, f)))
                 rc = ctl_fail(CTL_FAIL, "out of memory");
@@ -304,13 +330,7 @@ int cmd_stats(struct ctl *x, const struct kind *unused, const char *id)
         if (!(x->o.given & O_STORE) || strcmp(x->stores.v[s].id, x->o.store) == 0)
             rc = read_day(x, x->stores.v[s].id, day, &a, &arena);
     proto_arena_free(&arena);
-    /* a store, its groups, its agents: "s" < "g:" is not the order, so sort
-     * by scope then name within each store */
-    for (size_t i = 0; i < a.n; i++)
-        a.v[i].field[0] = a.v[i].field[0] == 's' ? '0' : a.v[i].field[0] == 'g' ? '1' : '2';
-    qsort(a.v, a.n, sizeof *a.v, by_field);
-    for (size_t i = 0; i < a.n; i++)
-        a.v[i].field[0] = a.v[i].field[0] == '0' ? 's' : a.v[i].field[0] == '1' ? 'g' : 'a';
+    qsort(a.v, a.n, sizeof *a.v, by_field);     /* a store, its groups, its agents */
     for (size_t i = 0; i < a.n && rc == CTL_OK; i++)
         rc = row_of(&t, &a.v[i], people);
     free(a.v);
@@ -318,7 +338,8 @@ int cmd_stats(struct ctl *x, const struct kind *unused, const char *id)
         free(t.cells);
         return rc;
     }
-    return table_print(x, &t, "no statistics for that day");
+    return table_print(x, &t, (x->o.given & O_SHIFT) ? "no statistics of that shift that day"
+                                                      : "no statistics for that day");
 }
 
 /* ---- one chat ------------------------------------------------------------------ */

@@ -5,8 +5,9 @@
 // load and today's guard hits, live chats with breach and escalation
 // flags (the snapshot's, and `escalation` events from a plugin such as
 // escalate), priority and the product viewed; notices for guard hits and
-// shift changes; a chart of waiting buyers over this
-// session; watch a chat (history and live records, private ones marked),
+// shift changes; a chart of waiting buyers over this session with the
+// median first response of the hour (the `stats` events); watch a chat
+// (history and live records, private ones marked),
 // whisper to its agent, join it and write, assign, transfer, close; a
 // wallboard mode (big numbers, no controls; ?wall=1 or the button); a
 // chat's transcript by id (transcript.js).
@@ -42,6 +43,8 @@ const floor = {
   snapAt: 0,                     // Date.now() when it arrived
   watched: null,                 // {chat, store, group, agent, joined, msgs Map seq -> msg}
   samples: [],                   // [ms, waiting buyers]
+  frSamples: [],                 // [ms, median first response this hour (ms) or null]
+  stats: new Map(),              // store -> its last `stats` event
   escalated: new Map(),          // chat id -> the rule of its last escalation (kept across snapshots)
   loginError: null,
 };
@@ -92,6 +95,7 @@ const on = {
     render();
   },
   event(f) {
+    if (f.kind === 'stats') { onStats(f); return; }   // a summary: the floor itself did not change
     applyEvent[f.kind]?.(f);
     render();
     askSnapshot();
@@ -239,7 +243,28 @@ function sample() {
   drawChart();
 }
 
+// the first-response line: each `stats` event is a point, the slowest of
+// the stores shown (a supervisor of one store: its own)
+function onStats(f) {
+  floor.stats.set(f.store, f);
+  const fr = [...floor.stats.values()].map((x) => x.fr_p50_ms_hour).filter((v) => v != null);
+  floor.frSamples.push([Date.now(), fr.length ? Math.max(...fr) : null]);
+  while (floor.frSamples.length && (floor.frSamples[0][0] < Date.now() - CHART_SPAN_MS || floor.frSamples.length > MAX_SAMPLES))
+    floor.frSamples.shift();
+  drawChart();
+}
+
+function chartLegend() {
+  const waiting = floor.samples.length ? floor.samples[floor.samples.length - 1][1] : 0;
+  const fr = floor.frSamples.length ? floor.frSamples[floor.frSamples.length - 1][1] : null;
+  const frText = fr == null ? '—' : fr > 300000 ? '> 300 s' : `≤ ${secs(fr)}`;
+  $('chart-legend').replaceChildren(
+    h('span', { class: 'key key-waiting' }, `${t('f.chart.waiting')}: ${waiting}`),
+    h('span', { class: 'key key-fr' }, `${t('f.chart.fr')}: ${frText}`));
+}
+
 function drawChart() {
+  chartLegend();
   const cv = $('chart');
   const dpr = window.devicePixelRatio || 1;
   const w = cv.clientWidth || 480;
@@ -276,6 +301,30 @@ function drawChart() {
   });
   g.lineTo(x(now), y(pts[pts.length - 1][1]));
   g.stroke();
+  drawFrLine(g, x, w, hh, now);
+}
+
+// the median first response on its own scale (at least 60 s, marked on the right)
+function drawFrLine(g, x, w, hh, now) {
+  const pts = floor.frSamples.filter((p) => p[1] != null);
+  if (!pts.length) return;
+  const top = Math.max(60000, ...pts.map((p) => Math.min(p[1], 300001)));
+  const y = (ms) => hh - 18 - (Math.min(ms, 300001) / top) * (hh - 28);
+  g.fillStyle = '#e65100';
+  g.textAlign = 'right';
+  g.fillText(`${Math.round(top / 1000)} s`, w - 6, y(top) + 12);
+  g.textAlign = 'left';
+  g.strokeStyle = '#e65100';
+  g.lineWidth = 2;
+  g.setLineDash([5, 3]);
+  g.beginPath();
+  pts.forEach(([ms, v], i) => {
+    if (i) g.lineTo(x(ms), y(pts[i - 1][1]));
+    i ? g.lineTo(x(ms), y(v)) : g.moveTo(x(ms), y(v));
+  });
+  g.lineTo(x(now), y(pts[pts.length - 1][1]));
+  g.stroke();
+  g.setLineDash([]);
 }
 window.addEventListener('resize', drawChart);
 
