@@ -33,6 +33,7 @@
 --           mode: agent_close | buyer_left | transfer; buyer_left on a
 --           closed chat answers the error "closed REASON" (the stored one)
 --   chats   agent hist            the chats an agent holds, with history
+--                                 and how far each buyer has read
 --   sweep   grace node_timeout cursor
 --                                 heartbeat, dead nodes, expired grace, and a
 --                                 slice of this node's agents checked for chats
@@ -433,6 +434,11 @@ local function history(c, hist)
   return first, recs
 end
 
+-- How far chat c's buyer has read (signal.lua keeps it): 0 when it never said.
+local function buyer_read(c)
+  return tonumber(redis.call('HGET', ckey(c), 'rdb')) or 0
+end
+
 local function give(c, m, a, info, rt, waited_from, hist)
   if redis.call('SADD', key('AGENT_CHATS', a), c) == 1 then   -- else it was counted
     rt.load = rt.load + 1
@@ -465,7 +471,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
                 product = m.product and cmsgpack.unpack(m.product) or nil,
-                store = m.store })
+                store = m.store, read = buyer_read(c) })
   to_buyer(c, { k = 'agent', name = info.name })
   to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
                       waited = now - waited_from })
@@ -804,7 +810,8 @@ if op == 'chats' then
     local first, recs = history(c, hist)
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
                       now - (m.created or now), first, recs,
-                      m.priority or '', m.sbuyer or '', m.sname or '', m.product or '' }
+                      m.priority or '', m.sbuyer or '', m.sname or '', m.product or '',
+                      buyer_read(c) }
   end
   return out
 end
