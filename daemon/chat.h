@@ -6,7 +6,8 @@
  * name, state, agent, created, tok, ...), n (the number of messages) and
  * each message under its seq "1".."n" (a msgpack record), the client ids
  * ("<writer>\0<id>" -> seq, for idempotent resends), loc (the buyer's
- * node) and an (the holding agent's nodes). A record is a map {from,
+ * node) and an (the holding agent's nodes), rdb and rda (how far each
+ * side has read, signal.lua). A record is a map {from,
  * name?, text, ts, id?, private?}; on the wire it becomes {t:"msg", seq, chat?
  * ...the record's fields}.
  *

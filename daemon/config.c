@@ -165,6 +165,9 @@ static const struct opt global_opts[] = {
     DUR(idle_timeout, "75s", 100 * MS, 1 * DAY, "a session silent this long is closed with code 1001; "
         "must be longer than ping_interval"),
     DUR(shutdown_timeout, "5s", 0, 10 * MINUTE, "on SIGTERM, wait at most this long for sessions to close"),
+    DUR(typing_relay, "2s", 100 * MS, 1 * MINUTE, "a session's typing is relayed to the other side of "
+        "a chat at most once per this long (per chat); the receiver shows it for three times as long "
+        "unless renewed"),
     SECTION("Agents and routing"),
     DBL(agent_msg_rate, "50", 0.1, 10000, "messages per second", "agent messages allowed per second, "
         "sustained; more get rate_limited"),

@@ -147,6 +147,7 @@ struct config {
     uint64_t ping_interval_ms;    /* idle this long -> ping: 30s */
     uint64_t idle_timeout_ms;     /* nothing heard this long -> close 1001: 75s */
     uint64_t shutdown_timeout_ms; /* SIGTERM drain: 5s */
+    uint64_t typing_relay_ms;     /* typing relayed at most once per this, per session and chat: 2s */
     double agent_msg_rate;        /* agent messages per second: 50 */
     uint32_t agent_msg_burst;     /* 100 */
     uint32_t login_fail_max;      /* failed logins per IP per window: 5 */

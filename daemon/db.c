@@ -45,12 +45,14 @@
 #include "redis_uv.h"
 
 extern const char lua_append[], lua_resume[], lua_router[], lua_schema[], lua_stats[],
-                  lua_floor[];
+                  lua_floor[], lua_signal[];
 
 static const char *const script_src[DB_LUA__COUNT] = { lua_append, lua_resume, lua_router,
-                                                              lua_schema, lua_stats, lua_floor };
+                                                              lua_schema, lua_stats, lua_floor,
+                                                              lua_signal };
 static const char *const script_name[DB_LUA__COUNT] = { "append", "resume", "router",
-                                                               "schema", "stats", "floor" };
+                                                               "schema", "stats", "floor",
+                                                               "signal" };
 
 enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_READY };
 

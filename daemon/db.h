@@ -35,7 +35,7 @@
 #include "db_url.h"
 
 enum db_script { DB_LUA_APPEND, DB_LUA_RESUME, DB_LUA_ROUTER, DB_LUA_SCHEMA, DB_LUA_STATS,
-                 DB_LUA_FLOOR,
+                 DB_LUA_FLOOR, DB_LUA_SIGNAL,
                  DB_LUA__COUNT };
 
 /* r is NULL when Redis could not answer (link down or dropped). */

@@ -58,7 +58,11 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(22, WATCH_MSG,    "wmsg",     EVT_NODE,  "chat store seq rec: a record for the supervisors watching the chat") \
     X(23, ESCALATION,   "escalation", EVT_AGENT, "agent? chat store group rule excerpt ts n: a plugin flagged the chat to supervisors (also on cg:floor:<store>)") \
     X(24, GUARD,        "guard",    EVT_NODE,  "chat store group agent verdict rule: a plugin held or blocked an agent's message (floor)") \
-    X(25, TRANSFERRED,  "transferred", EVT_NODE, "chat store group agent? to by: a chat was transferred (floor)")
+    X(25, TRANSFERRED,  "transferred", EVT_NODE, "chat store group agent? to by: a chat was transferred (floor)") \
+    X(26, TYPING_TO_AGENT, "atyping", EVT_AGENT, "agent chat: the buyer is typing (signal.lua)") \
+    X(27, TYPING_TO_BUYER, "btyping", EVT_CHAT, "chat name: the chat's agent is typing (signal.lua)") \
+    X(28, READ_TO_AGENT, "aread",   EVT_AGENT, "agent chat seq: the buyer has read up to seq (signal.lua)") \
+    X(29, READ_TO_BUYER, "bread",   EVT_CHAT,  "chat seq: the agent has read up to seq (signal.lua)")
 
 enum event_id {
     EV_NONE = 0,

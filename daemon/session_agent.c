@@ -24,6 +24,12 @@
  * `quick_list` lists their library; a buyer message reaching the desk may
  * come with `suggest {chat, seq, keys}`.
  *
+ * typing {chat} and read {chat, seq} go to the buyer of a chat the agent
+ * holds (signal.lua checks it: else forbidden, as for msg), typing at most
+ * once per typing_relay per chat; the buyer's come back as typing {chat,
+ * for_ms} and read {chat, seq}, and the welcome's chats and assign carry
+ * `read`, how far the buyer has read.
+ *
  * API: agent_role (its on_event takes the table's agent events).
  */
 #include <stddef.h>
@@ -56,11 +62,19 @@
 #define HELD_MAX 8                      /* messages held for confirmation, per session */
 #define QUICK_KEY_MAX 64
 #define QUICK_TEXT_MAX 8192             /* an expanded phrase, bytes */
+#define SIGNAL_CHATS 8                  /* chats whose typing/read a session remembers */
 
 /* A message a plugin held (warn) until the agent confirms it. */
 struct held {
     char chat[CHAT_ID_HEX + 1];
     char id[CHAT_MSG_ID_MAX + 1];
+};
+
+/* The last typing relayed and read sent for one chat, by this session. */
+struct signalled {
+    char chat[CHAT_ID_HEX + 1];
+    uint64_t typing_at;                 /* loop ms; 0 = never */
+    int64_t read_kept;                  /* the highest read Redis took from it */
 };
 
 struct agent {
@@ -83,6 +97,8 @@ struct agent {
     char ip[64];
     struct held held[HELD_MAX];          /* a ring: the oldest is forgotten */
     uint8_t held_next;
+    struct signalled sig[SIGNAL_CHATS];  /* a ring, like held */
+    uint8_t sig_next;
 };
 
 /* A request to Redis on behalf of an agent session. */
@@ -93,6 +109,7 @@ struct agent_req {
     char to[INDEX_KEY_MAX + 8];
     char token_hash[TOKEN_HASH_HEX + 1];
     char *text;                         /* a quick reply's text, for its ack */
+    int64_t seq;                        /* a read's */
 };
 
 /* A quick reply waiting for its chat's names. */
@@ -328,6 +345,24 @@ static void agent_plugins_notify(struct agent *a, const struct event *e)
     plugin_notify(&ce, true);
 }
 
+/* typing {chat, for_ms} (show it for for_ms unless renewed) or read {chat, seq}. */
+static void send_signal(struct session *s, const struct event *e)
+{
+    const struct proto_value *ev = e->body;
+    struct proto_writer *w = session_writer(s);
+    bool read = e->id == EV_READ_TO_AGENT;
+
+    proto_w_map(w, 3);
+    proto_w_key(w, "t");    proto_w_cstr(w, read ? "read" : "typing");
+    proto_w_key(w, "chat"); proto_w_cstr(w, ev_s(ev, "chat"));
+    if (read) {
+        proto_w_key(w, "seq"); proto_w_int(w, ev_i(ev, "seq"));
+    } else {
+        proto_w_key(w, "for_ms"); proto_w_int(w, (int64_t)(3 * gw.cfg->typing_relay_ms));
+    }
+    session_send(s, w);
+}
+
 /* The events of the table (event.h) that are for an agent's session. */
 static void agent_on_event(struct session *s, const struct event *e)
 {
@@ -345,6 +380,11 @@ static void agent_on_event(struct session *s, const struct event *e)
         log_info("agent_kicked", "agent=%s", a->id);
         session_error(s, CG_E_UNAUTHORIZED, NULL);
         session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
+        return;
+    }
+    if (e->id == EV_TYPING_TO_AGENT || e->id == EV_READ_TO_AGENT) {
+        if (a->logged_in)               /* before the welcome: its chats carry `read` */
+            send_signal(s, e);
         return;
     }
     if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT &&
@@ -371,11 +411,12 @@ static void agent_on_event(struct session *s, const struct event *e)
         struct chat_ctx cx = { ev_s(ev, "priority"), ev_s(ev, "sbuyer"), ev_s(ev, "sname"),
                                pv && pv->type == PROTO_MAP ? pv : NULL,
                                nv && nv->type == PROTO_ARRAY && nv->len ? nv : NULL };
-        proto_w_map(w, 6 + ctx_keys(&cx));
+        proto_w_map(w, 7 + ctx_keys(&cx));
         proto_w_key(w, "t"); proto_w_cstr(w, "assign");
         send_assign_like(w, ev_s(ev, "chat"), ev_s(ev, "buyer"), ev_s(ev, "bname"),
                          ev_s(ev, "group"), ev_i(ev, "waited"), ev_i(ev, "first"),
                          proto_map_get(ev, "hist"), &cx);
+        proto_w_key(w, "read"); proto_w_int(w, ev_i(ev, "read"));
     } else if (e->id == EV_SHIFT) {
         proto_w_map(w, 2);
         proto_w_key(w, "t"); proto_w_cstr(w, "shift");
@@ -538,11 +579,12 @@ static void write_store(struct proto_writer *w, const char *id)
 }
 
 /* One entry of router.lua "chats": {chat, buyer, bname, group, waited,
- * first, history, priority, sbuyer, sname, product (msgpack), and the
- * notes on its signed buyer (msgpack) when there are any}. */
+ * first, history, priority, sbuyer, sname, product (msgpack), read, and
+ * the notes on its signed buyer (msgpack) when there are any}. */
+#define HELD_CHAT_FIELDS 12
 static bool held_chat_ok(const redisReply *c)
 {
-    return c->type == REDIS_REPLY_ARRAY && c->elements >= 11 &&
+    return c->type == REDIS_REPLY_ARRAY && c->elements >= HELD_CHAT_FIELDS &&
            c->element[6]->type == REDIS_REPLY_ARRAY;
 }
 
@@ -554,7 +596,7 @@ static struct chat_ctx held_ctx(const redisReply *c)
     static const struct proto_limits lim = { .max_depth = 2, .max_elems = 16 };
     struct chat_ctx cx = { rstr(c->element[7]), rstr(c->element[8]), rstr(c->element[9]), NULL,
                            NULL };
-    const redisReply *p = c->element[10], *n = c->elements > 11 ? c->element[11] : NULL;
+    const redisReply *p = c->element[10], *n = c->elements > 12 ? c->element[12] : NULL;
     const struct proto_value *v;
 
     if (p->type == REDIS_REPLY_STRING && p->len > 0 &&
@@ -576,10 +618,11 @@ static struct chat_ctx held_ctx(const redisReply *c)
 static uint32_t held_chat_keys(const redisReply *c)
 {
     struct chat_ctx cx = held_ctx(c);
-    return 5 + ctx_keys(&cx);
+    return 6 + ctx_keys(&cx);
 }
 
-/* Its fields: chat, buyer, group, waited_ms, history, and its context. */
+/* Its fields: chat, buyer, group, waited_ms, history, read (how far the
+ * buyer has read), and its context. */
 static void write_held_chat(struct proto_writer *w, const redisReply *c)
 {
     const redisReply *h = c->element[6];
@@ -590,6 +633,7 @@ static void write_held_chat(struct proto_writer *w, const redisReply *c)
     write_buyer(w, rstr(c->element[1]), rstr(c->element[2]), &cx);
     proto_w_key(w, "group"); proto_w_cstr(w, rstr(c->element[3]));
     proto_w_key(w, "waited_ms"); proto_w_int(w, reply_int(c->element[4]));
+    proto_w_key(w, "read"); proto_w_int(w, reply_int(c->element[11]));
     proto_w_key(w, "history");
     proto_w_array(w, (uint32_t)h->elements);
     for (size_t k = 0; k < h->elements; k++)
@@ -1378,10 +1422,92 @@ static void on_close_chat(struct session *s, const struct proto_value *f)
     release(s, chat, "agent_close", NULL, o && o->type == PROTO_STR ? o->u.s : NULL);
 }
 
+/* This session's signal state for a chat, or NULL; with add, a chat not
+ * seen takes the oldest slot. */
+static struct signalled *signalled(struct agent *a, const char *chat, bool add)
+{
+    for (int i = 0; i < SIGNAL_CHATS; i++)
+        if (strcmp(a->sig[i].chat, chat) == 0)
+            return &a->sig[i];
+    if (!add)
+        return NULL;
+    struct signalled *g = &a->sig[a->sig_next++ % SIGNAL_CHATS];
+    *g = (struct signalled){ .typing_at = 0 };
+    snprintf(g->chat, sizeof g->chat, "%s", chat);
+    return g;
+}
+
+static void on_signalled(void *ud, redisReply *r)
+{
+    struct agent_req *q = ud;
+    char chat[CHAT_ID_HEX + 1];
+    int64_t seq = q->seq;
+    struct session *s;
+
+    memcpy(chat, q->chat, sizeof chat);
+    if (!req_end(q, &s) || !r)
+        return;                         /* a signal lost: the next one repeats it */
+    if (r->type == REDIS_REPLY_ERROR) {
+        refuse(s, chat, script_error(db_error_text(r)), NULL, seq >= 0 ? "read" : "typing",
+               r->str);
+        return;
+    }
+    struct signalled *g = seq >= 0 && r->type == REDIS_REPLY_INTEGER && r->integer == 1
+                          ? signalled(A(s), chat, false) : NULL;
+    if (g && seq > g->read_kept)
+        g->read_kept = seq;
+}
+
+/* typing or read (read_seq >= 0) of a chat: to its buyer, if the agent holds it. */
+static void signal_send(struct session *s, const char *chat, int64_t read_seq)
+{
+    struct agent *a = A(s);
+    char who[INDEX_KEY_MAX + 8];
+    struct agent_req *q = req_new(s);
+
+    if (!q)
+        return;
+    snprintf(q->chat, sizeof q->chat, "%s", chat);
+    q->seq = read_seq;
+    snprintf(who, sizeof who, "agent:%s", a->id);
+    if (store_signal(chat, who, a->store, read_seq, on_signalled, q) != 0)
+        session_req_drop(q);
+}
+
+/* typing {chat}: relayed at most once per typing_relay per chat (the rest
+ * is dropped here, with no Redis call). */
 static void on_typing(struct session *s, const struct proto_value *f)
 {
-    (void)s;
-    (void)f;                          /* accepted; relayed in a later version */
+    const char *chat = chat_field(s, f, NULL);
+    uint64_t now = gw_now_ms();
+
+    if (!chat)
+        return;
+    struct signalled *g = signalled(A(s), chat, true);
+    if (g->typing_at && now - g->typing_at < gw.cfg->typing_relay_ms)
+        return;
+    g->typing_at = now;
+    signal_send(s, chat, -1);
+}
+
+/* read {chat, seq}: the agent has read the chat up to seq; kept in the
+ * chat and told to its buyer when it moves forward (a seq not past what
+ * this session had kept already costs nothing). */
+static void on_read(struct session *s, const struct proto_value *f)
+{
+    const struct proto_value *seq = proto_map_get(f, "seq");
+    const char *chat = chat_field(s, f, NULL);
+
+    if (!chat)
+        return;
+    if (seq->u.i < 0) {
+        session_error_field(s, CG_E_BAD_VALUE, NULL, "seq");
+        return;
+    }
+    struct signalled *g = signalled(A(s), chat, true);
+    if (seq->u.i <= g->read_kept)
+        return;
+    signal_send(s, chat, seq->u.i);
 }
 
 /* The buyer's notes now, after one was written: buyer_notes {chat, id?, notes}. */
@@ -1579,6 +1705,8 @@ static const struct frame_handler agent_frames[] = {
     { "transfer", on_transfer,   true,  { { "chat", PROTO_STR }, { "to", PROTO_STR } } },
     { "close",    on_close_chat, true,  { { "chat", PROTO_STR } } },
     { "typing",   on_typing,     true,  { { "chat", PROTO_STR } }, .signal = true },
+    { "read",     on_read,       true,  { { "chat", PROTO_STR }, { "seq", PROTO_INT } },
+                  .signal = true },
     { "quick",    on_quick,      true,  { { "chat", PROTO_STR }, { "key", PROTO_STR },
                                           { "id", PROTO_STR } } },
     { "quick_list", on_quick_list, true, { { NULL, 0 } } },

@@ -22,6 +22,12 @@
  * While nobody has answered, a buyer message left unanswered for the
  * store's hold_after gets a holding reply with the queue position.
  *
+ * typing and read go to the chat's agent (signal.lua, one script call
+ * each, never on a message's path): typing at most once per typing_relay,
+ * a read only when it moves past the last one this session sent. The
+ * agent's come back as typing {name, for_ms} and read {seq}; a resumed
+ * chat tells how far the agent has read right after the welcome.
+ *
  * API: buyer_role (the role table row for session.c).
  */
 #include <stdio.h>
@@ -75,6 +81,8 @@ struct buyer {
     char prev_agent[INDEX_KEY_MAX + 1];  /* a returning buyer's last agent (hello's previous) */
     int64_t prev_at;                     /* when it last had the buyer (ms) */
     char closed_reason[32];
+    uint64_t typing_at;                  /* loop ms the last typing was relayed; 0 = never */
+    int64_t read_kept;                   /* the highest read seq Redis took from it */
 };
 
 /* A request to Redis on behalf of a session, with what the answer needs. */
@@ -83,7 +91,7 @@ struct buyer_req {
     uint64_t t0_us;
     char id[ID_MAX_BYTES + 1];
     char *text;                        /* a msg's text, when plugins hook BUYER_MSG */
-    int score;                         /* a rate's */
+    int64_t score;                     /* a rate's, a read's seq */
 };
 
 static struct proto_writer rec_w;        /* msgpack records for Redis */
@@ -178,6 +186,29 @@ static void send_agent(struct session *s, const char *name)
     proto_w_key(w, "name"); proto_w_cstr(w, name);
     session_send(s, w);
     B(s)->assigned = 1;
+}
+
+/* typing {name, for_ms}: the agent is typing; show it for for_ms unless renewed. */
+static void send_typing(struct session *s, const char *name)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 3);
+    proto_w_key(w, "t");      proto_w_cstr(w, "typing");
+    proto_w_key(w, "name");   proto_w_cstr(w, name);
+    proto_w_key(w, "for_ms"); proto_w_int(w, (int64_t)(3 * gw.cfg->typing_relay_ms));
+    session_send(s, w);
+}
+
+/* read {seq}: the agent has read the buyer's messages up to seq. */
+static void send_read(struct session *s, int64_t seq)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 2);
+    proto_w_key(w, "t");   proto_w_cstr(w, "read");
+    proto_w_key(w, "seq"); proto_w_int(w, seq);
+    session_send(s, w);
 }
 
 /* A stored msgpack record becomes {t:"msg", seq, ...record fields}. */
@@ -527,6 +558,9 @@ static void on_resume(void *ud, redisReply *r)
     send_welcome(s, resume);
     if (meta_str(m, "agent_name")[0] && !b->closed)
         send_agent(s, meta_str(m, "agent_name"));   /* as when it was assigned */
+    const struct proto_value *rda = proto_map_get(m, "rda");
+    if (rda && rda->type == PROTO_INT && rda->u.i > 0)
+        send_read(s, rda->u.i);                     /* how far the agent has read */
     router_buyer_attach(s, b->chat, true);
     log_info("chat_resumed", "chat=%s store=%s since=%lld seq=%lld", b->chat, b->store,
              (long long)since, (long long)b->seq);
@@ -981,17 +1015,55 @@ static void on_msg(struct session *s, const struct proto_value *f)
 
 /* ---- the rest ------------------------------------------------------------- */
 
+/*
+ * typing: to the chat's agent, at most once per typing_relay (the rest
+ * is dropped here, with no Redis call). A chat Redis has no record of
+ * yet, or closed, has nobody to tell. No reply either way.
+ */
 static void on_typing(struct session *s, const struct proto_value *f)
 {
-    (void)s; (void)f;               /* relayed to the agent once agents exist */
+    struct buyer *b = B(s);
+    uint64_t now = gw_now_ms();
+
+    (void)f;
+    if (b->fresh || b->closed || (b->typing_at && now - b->typing_at < gw.cfg->typing_relay_ms))
+        return;
+    b->typing_at = now;
+    store_signal(b->chat, "buyer", "", -1, NULL, NULL);
 }
 
+static void on_read_kept(void *ud, redisReply *r)
+{
+    struct buyer_req *q = ud;
+    int64_t seq = q->score;
+    struct session *s;
+
+    if (req_end(q, &s) && r && r->type == REDIS_REPLY_INTEGER && r->integer == 1 &&
+        seq > B(s)->read_kept)
+        B(s)->read_kept = seq;
+}
+
+/*
+ * read {seq}: the buyer has read up to seq. Kept in the chat and told to
+ * its agent when it moves forward (signal.lua ignores a seq beyond the
+ * last message or not past the one kept); one not past what this session
+ * had kept already costs nothing. No reply.
+ */
 static void on_read(struct session *s, const struct proto_value *f)
 {
+    struct buyer *b = B(s);
     const struct proto_value *seq = proto_map_get(f, "seq");
+    struct buyer_req *q;
 
-    if (seq->u.i < 0)
+    if (seq->u.i < 0) {
         session_error_field(s, CG_E_BAD_VALUE, NULL, "seq");
+        return;
+    }
+    if (b->fresh || seq->u.i <= b->read_kept || !(q = req_new(s, NULL)))
+        return;
+    q->score = seq->u.i;
+    if (store_signal(b->chat, "buyer", "", seq->u.i, on_read_kept, q) != 0)
+        session_req_drop(q);
 }
 
 /*
@@ -1251,6 +1323,14 @@ static void buyer_on_event(struct session *s, const struct event *e)
             send_queue(s, position);
         break;
     }
+    case EV_TYPING_TO_BUYER:
+        if (!b->closed)
+            send_typing(s, ev_text(ev, "name"));
+        break;
+    case EV_READ_TO_BUYER:
+        if (ev_int(ev, "seq") > 0)
+            send_read(s, ev_int(ev, "seq"));
+        break;
     case EV_CLOSED:
         buyer_plugins_notify(b, CHATGW_EV_CLOSED, NULL, ev_text(ev, "reason"));
         b->closed = 1;

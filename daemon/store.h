@@ -15,7 +15,7 @@
  *      store_locate, store_publish_store, store_route, store_schema_check,
  *      store_schema_migrate, store_stats_add, store_key, store_queue_stats,
  *      store_supervisor_identity, store_floor_listener, store_floor_snapshot,
- *      store_transcript, store_guard_hit, store_floor_summary;
+ *      store_transcript, store_guard_hit, store_floor_summary, store_signal;
  *      for plugins:
  *      store_plugin_kv_get/set/del/incr, store_chat_flag, store_chat_priority,
  *      store_chat_move, store_chat_last.
@@ -143,6 +143,16 @@ int store_floor_listener(const char *store, bool on);
  * router.lua "guard" counts it (guard_hits) and tells the store's
  * supervisors (event guard), if the chat is the agent's. No reply. */
 int store_guard_hit(const char *chat, const char *agent, bool block, const char *rule);
+
+/* A typing or read signal of one side of a chat, for the other side
+ * (signal.lua): who is "buyer" or "agent:<id>" (store: the agent's, ""
+ * for the buyer), read_seq the seq read up to (read) or -1 (typing). A
+ * read is kept in the chat (fields rdb, rda) unless it is beyond the last
+ * message or not past the one kept. One script call; never on a message's
+ * path. Reply: 1 (a typing relayed, a read kept) or 0, or the error
+ * "forbidden" (an agent that does not hold the chat). */
+int store_signal(const char *chat, const char *who, const char *store, int64_t read_seq,
+                 db_reply_cb *cb, void *ud);
 
 /* ---- for plugins (plugin.c) ---- */
 

@@ -22,12 +22,12 @@
 
 // What the gateway's protocol offers today, for the pages to check before
 // showing a control. `rate`: the buyer's rating of a closed chat (6).
-// `typingShown`/`readShown`: the gateway accepts
-// `typing` and `read` but relays neither, so nothing shows them yet.
+// `typingShown`/`readShown`: `typing` and `read` reach the other side of
+// the chat (6.7, 7.9).
 export const features = Object.freeze({
   rate: true,
-  typingShown: false,
-  readShown: false,
+  typingShown: true,
+  readShown: true,
 });
 
 // A message id: unique per writer and chat (PROTOCOL.md 6.3), 1-64 bytes.

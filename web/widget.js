@@ -18,8 +18,7 @@
 // page with textContent, never parsed as HTML.
 //
 // Frames from the gateway go through one table, `on` below: a new frame
-// (the off-hours notice of issue 12, typing and read once relayed) is one
-// row there. When the chat closes the buyer is asked for a 1-5 rating
+// is one row there. When the chat closes the buyer is asked for a 1-5 rating
 // and an optional comment (at most RATE_COMMENT_MAX characters, a counter
 // says how many are left), sent once (`rate`; an agent's close ends the
 // socket, so the closed chat is resumed to send it). Off-hours notices are
@@ -27,6 +26,13 @@
 // after a closed one sends the closed chat's resume token as `previous`
 // (PROTOCOL.md 7.7: the buyer returns to the agent who served it), until
 // the new chat's first message is stored.
+//
+// Typing and read (PROTOCOL.md 6.7): "Agent is typing…" under the log
+// while the agent types (for the for_ms the gateway gives, unless renewed;
+// the agent's message ends it at once); "Read" on the buyer's own messages
+// up to the seq the agent has read. The widget sends `typing` while the
+// buyer types (at most once per TYPING_EVERY_MS) and `read` when it shows
+// the agent's messages while the page is visible and the panel open.
 
 import { Session, newId, features } from './proto.js';
 import { pickLang, texts } from './i18n.js';
@@ -41,6 +47,7 @@ const opts = {
   context: script?.dataset.context || '',
 };
 const t = texts(pickLang(script?.dataset.lang));
+const TYPING_EVERY_MS = 2000;       // the gateway relays one per typing_relay (2 s) anyway
 const wsUrl = new URL('v1/buyer', import.meta.url).href.replace(/^http/, 'ws');
 const key = (k) => `chatgw:${opts.store}:${k}`;
 const store = {
@@ -72,6 +79,7 @@ ui.agent = h('p', { class: 'banner agent', hidden: true });
 ui.queue = h('p', { class: 'banner queue', hidden: true });
 ui.offhours = h('p', { class: 'banner offhours', hidden: true });    // issue 12's notice
 ui.log = h('ol', { class: 'log', 'aria-live': 'polite' });
+ui.typing = h('p', { class: 'typing', hidden: true, 'aria-live': 'polite' });
 ui.error = h('p', { class: 'error', hidden: true });
 // the rating form: a score (1-5), an optional comment with the characters
 // left, one button that sends both
@@ -108,7 +116,7 @@ ui.form = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); 
 ui.panel = h('section', { class: 'panel', hidden: true, 'aria-label': t('w.title') },
   h('header', {}, h('strong', {}, t('w.title')), ui.status,
     h('button', { class: 'x', title: t('w.close'), 'aria-label': t('w.close'), onclick: () => openPanel(false) }, '×')),
-  ui.agent, ui.queue, ui.offhours, ui.log, ui.error, ui.closed, ui.form);
+  ui.agent, ui.queue, ui.offhours, ui.log, ui.typing, ui.error, ui.closed, ui.form);
 root.append(h('link', { rel: 'stylesheet', href: new URL('widget.css', import.meta.url).href }),
   ui.launcher, ui.panel);
 
@@ -134,6 +142,7 @@ const state = {
   lastTyping: 0,
   readSent: 0,
   rateFrame: null,                   // the rating to send (again) once the session is up
+  agentRead: 0,                      // the agent has read the buyer's messages up to this seq
 };
 
 const session = new Session({
@@ -183,6 +192,9 @@ function forgetChat() {
   state.resume = null;
   state.chat = null;
   state.lastSeq = 0;
+  state.readSent = 0;
+  state.agentRead = 0;
+  showTyping(null);
   store.del('resume');
   for (const el of ui.log.querySelectorAll('[data-seq]')) el.remove();
 }
@@ -225,6 +237,25 @@ function settle(el, seq) {
   el.querySelector('.state').textContent = '';
   el.remove();
   place(el);
+  markSeen(el);
+}
+
+// "Read" on the buyer's own stored messages up to the agent's read seq.
+function markSeen(el) {
+  const seen = el.classList.contains('from-buyer') && el.dataset.seq
+    && Number(el.dataset.seq) <= state.agentRead;
+  if (!seen || el.classList.contains('seen')) return;
+  el.classList.add('seen');
+  el.querySelector('.state').textContent = t('w.read');
+}
+
+// "Agent is typing…" for ms (null: hide it now).
+function showTyping(name, ms) {
+  clearTimeout(showTyping.timer);
+  ui.typing.hidden = name === null;
+  if (name === null) return;
+  ui.typing.textContent = name ? t('w.typing.name', { name }) : t('w.typing');
+  showTyping.timer = setTimeout(() => { ui.typing.hidden = true; }, ms);
 }
 
 function showError(code) {
@@ -253,9 +284,19 @@ const on = {
       el.dataset.seq = f.seq;
       if (f.id) el.dataset.id = f.id;
       place(el);
+      markSeen(el);
     }
+    if (f.from === 'agent') showTyping(null);          // what it typed has come
     scrollDown();
     if (f.from !== 'buyer') markRead();
+  },
+  typing(f) {
+    if (!state.closed) showTyping(f.name || '', f.for_ms || 6000);
+  },
+  read(f) {
+    if (!(f.seq > state.agentRead)) return;
+    state.agentRead = f.seq;
+    for (const el of ui.log.querySelectorAll('.from-buyer[data-seq]')) markSeen(el);
   },
   ack(f) {
     state.lastSeq = Math.max(state.lastSeq, f.seq);
@@ -278,6 +319,7 @@ const on = {
   },
   closed() {
     state.closed = true;
+    showTyping(null);
     ui.closed.hidden = false;
     ui.form.hidden = true;
     ui.queue.hidden = true;
@@ -316,10 +358,11 @@ function sendText() {
   session.start();
 }
 
-// typing and read: accepted by the gateway (metered), not relayed yet
+// typing and read: relayed to the agent (PROTOCOL.md 6.7)
 function typing() {
   const now = Date.now();
-  if (now - state.lastTyping > 3000 && session.send({ t: 'typing' })) state.lastTyping = now;
+  if (!ui.input.value || state.closed || now - state.lastTyping < TYPING_EVERY_MS) return;
+  if (session.send({ t: 'typing' })) state.lastTyping = now;
 }
 
 function markRead() {

@@ -2,7 +2,8 @@
 -- KEYS[1] the chat (one hash, see append.lua).
 --   ARGV[1] 'get': {its record as a msgpack map, or false; its number of
 --                   messages}. The token is checked by the node (constant
---                   time, against the record's tok), not here.
+--                   time, against the record's tok), not here. The map has
+--                   'rda' too: how far the agent has read (signal.lua).
 --   ARGV[1] 'locate', ARGV[2] node: events for the chat's buyer go to node
 --                   from now on (the token was checked). A chat that
 --                   expired meanwhile stays gone: 0, else 1.
@@ -24,12 +25,12 @@ if ARGV[1] == 'locate' then
   return 1
 end
 local F = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
-            'agent_name', 'reason', 'closed' }
+            'agent_name', 'reason', 'closed', 'rda' }
 local v = redis.call('HMGET', K, 'n', unpack(F))
 if not v[2] then return {false, 0} end
 local m = {}
 for i, f in ipairs(F) do
   local x = v[i + 1]
-  if x then m[f] = (f == 'created' or f == 'closed') and tonumber(x) or x end
+  if x then m[f] = (f == 'created' or f == 'closed' or f == 'rda') and tonumber(x) or x end
 end
 return {cmsgpack.pack(m), tonumber(v[1]) or 0}

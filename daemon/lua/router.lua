@@ -35,6 +35,7 @@
 --           mode: agent_close | buyer_left | transfer; buyer_left on a
 --           closed chat answers the error "closed REASON" (the stored one)
 --   chats   agent hist            the chats an agent holds, with history
+--                                 and how far each buyer has read
 --   sweep   grace node_timeout cursor
 --                                 heartbeat, dead nodes, expired grace, and a
 --                                 slice of this node's agents checked for chats
@@ -473,6 +474,11 @@ local function buyer_notes(store, sbuyer)
   return out
 end
 
+-- How far chat c's buyer has read (signal.lua keeps it): 0 when it never said.
+local function buyer_read(c)
+  return tonumber(redis.call('HGET', ckey(c), 'rdb')) or 0
+end
+
 local function give(c, m, a, info, rt, waited_from, hist)
   if redis.call('SADD', key('AGENT_CHATS', a), c) == 1 then   -- else it was counted
     rt.load = rt.load + 1
@@ -505,7 +511,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
                 product = m.product and cmsgpack.unpack(m.product) or nil,
-                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store })
+                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store, read = buyer_read(c) })
   to_buyer(c, { k = 'agent', name = info.name })
   to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
                       waited = now - waited_from })
@@ -872,9 +878,10 @@ if op == 'chats' then
     local first, recs = history(c, hist)
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
                       now - (m.created or now), first, recs,
-                      m.priority or '', m.sbuyer or '', m.sname or '', m.product or '' }
-    local notes = buyer_notes(m.store, m.sbuyer)   -- the 12th: {notes = [...]} packed, or none
-    if notes then out[#out][12] = cmsgpack.pack({ notes = notes }) end
+                      m.priority or '', m.sbuyer or '', m.sname or '', m.product or '',
+                      buyer_read(c) }
+    local notes = buyer_notes(m.store, m.sbuyer)   -- the 13th: {notes = [...]} packed, or none
+    if notes then out[#out][13] = cmsgpack.pack({ notes = notes }) end
   end
   return out
 end

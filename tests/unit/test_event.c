@@ -4,7 +4,7 @@
 #include "event.h"
 #include "test.h"
 
-extern const char lua_append[], lua_router[];
+extern const char lua_append[], lua_router[], lua_signal[];
 
 /* Numbers are append-only: a row may be added at the end, never renumbered. */
 TEST(numbers_are_pinned)
@@ -34,7 +34,11 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_ESCALATION, 23);
     ASSERT_EQ(EV_GUARD, 24);
     ASSERT_EQ(EV_TRANSFERRED, 25);
-    ASSERT_EQ(EV__END, 26);
+    ASSERT_EQ(EV_TYPING_TO_AGENT, 26);
+    ASSERT_EQ(EV_TYPING_TO_BUYER, 27);
+    ASSERT_EQ(EV_READ_TO_AGENT, 28);
+    ASSERT_EQ(EV_READ_TO_BUYER, 29);
+    ASSERT_EQ(EV__END, 30);
 }
 
 TEST(names_are_unique_and_round_trip)
@@ -75,6 +79,7 @@ TEST(the_scripts_publish_only_events_of_the_table)
 {
     ASSERT(check_script(lua_append) >= 2);           /* bmsg, amsg */
     ASSERT(check_script(lua_router) >= 5);
+    ASSERT(check_script(lua_signal) == 4);          /* atyping btyping aread bread */
 }
 
 TEST(targets)
@@ -84,6 +89,10 @@ TEST(targets)
     ASSERT_EQ(event_target(EV_KICK), EVT_AGENT);
     ASSERT_EQ(event_target(EV_REFRESH), EVT_NODE);
     ASSERT_EQ(event_target(EV_REJOIN), EVT_ALL);
+    ASSERT_EQ(event_target(EV_TYPING_TO_AGENT), EVT_AGENT);
+    ASSERT_EQ(event_target(EV_TYPING_TO_BUYER), EVT_CHAT);
+    ASSERT_EQ(event_target(EV_READ_TO_AGENT), EVT_AGENT);
+    ASSERT_EQ(event_target(EV_READ_TO_BUYER), EVT_CHAT);
 }
 
 static char seen[16];

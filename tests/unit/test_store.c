@@ -7,7 +7,8 @@
 #include "store.h"
 #include "test.h"
 
-extern const char lua_keys[], lua_append[], lua_resume[], lua_router[], lua_schema[], lua_floor[], lua_stats[];
+extern const char lua_keys[], lua_append[], lua_resume[], lua_router[], lua_schema[], lua_floor[], lua_stats[],
+                  lua_signal[];
 
 static const struct { const char *name, *pattern; } c_keys[] = {
 #define ROW(name, pattern, what) { #name, pattern },
@@ -59,7 +60,8 @@ TEST(lua_has_no_key_c_lacks)
 /* Scripts build keys with key(): a literal 'cg: anywhere else is a second spelling. */
 TEST(scripts_spell_no_key_themselves)
 {
-    const char *scripts[] = { lua_append, lua_resume, lua_router, lua_schema, lua_floor, lua_stats };
+    const char *scripts[] = { lua_append, lua_resume, lua_router, lua_schema, lua_floor, lua_stats,
+                              lua_signal };
     size_t prelude = strlen(lua_keys);
     for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
         ASSERT(strncmp(scripts[i], lua_keys, prelude) == 0);      /* keys.lua comes first */

@@ -8,7 +8,12 @@
 // notes on a signed buyer (`note` with buyer: true) and those of earlier
 // chats, listed under the chat's head ("about this buyer");
 // private notes (`note`) and the supervisor's whispers, marked private and
-// never sent to the buyer as a msg.
+// never sent to the buyer as a msg; the buyer typing (in the open chat
+// and the list, for the for_ms the gateway gives unless renewed, ended by
+// the buyer's message) and "Read" on the agent's messages the buyer has
+// read; the desk says `read {chat, seq}` when the agent opens a chat and
+// as messages arrive in the open chat while the page is visible, and
+// `typing {chat}` while the agent types (PROTOCOL.md 7.9).
 //
 // One Session (../proto.js) on /v1/agent from this page's own origin (the
 // gateway refuses desk sessions from other pages). The token stays in
@@ -34,6 +39,7 @@ import './shift.js';
 const AMBER_S = 20;
 const RED_S = 30;
 const ALERT_EVERY_S = 10;        // the alert again while a chat waits unanswered
+const TYPING_EVERY_MS = 2000;    // typing sent at most this often (the gateway relays one per 2 s)
 const wsUrl = new URL('/v1/agent', location.href).href.replace(/^http/, 'ws');
 const saved = savedIn('desk');
 
@@ -62,7 +68,9 @@ const desk = {
 
 // chat: {id, buyer {id, name}, group, msgs Map seq -> msg, pending Map id
 //        -> frame, unread, waitingSince ms|null, fresh (not opened yet),
-//        breach {waited_ms} | null; parts add their own fields}
+//        breach {waited_ms} | null, typingUntil ms (the buyer types until),
+//        buyerRead (the buyer has read up to this seq), readSent (our read
+//        sent up to); parts add their own fields}
 
 let session = null;
 
@@ -136,12 +144,26 @@ const on = {
     if (f.from === 'buyer') {
       if (desk.open !== c || document.hidden) c.unread++;
       c.waitingSince ??= Date.now();
+      c.typingUntil = 0;               // what it typed has come
     } else if (f.private) {
       c.pending.delete(f.id);          // a note: no answer, the clock runs on
     } else if (f.from === 'agent' || f.from === 'supervisor') {
       c.pending.delete(f.id);          // our own, from another window
       c.waitingSince = null;
     }
+    render();
+    if (desk.open === c) sendRead(c);
+  },
+  typing(f) {
+    const c = desk.chats.get(f.chat);
+    if (!c) return;
+    c.typingUntil = Date.now() + (f.for_ms || 6000);
+    render();
+  },
+  read(f) {
+    const c = desk.chats.get(f.chat);
+    if (!c || !(f.seq > c.buyerRead)) return;
+    c.buyerRead = f.seq;
     render();
   },
   ack(f) {
@@ -195,7 +217,8 @@ const on = {
 function upsert(f, fresh) {
   let c = desk.chats.get(f.chat);
   if (!c) {
-    c = { id: f.chat, msgs: new Map(), pending: new Map(), unread: 0, waitingSince: null, fresh, breach: null };
+    c = { id: f.chat, msgs: new Map(), pending: new Map(), unread: 0, waitingSince: null, fresh, breach: null,
+      typingUntil: 0, buyerRead: 0, readSent: 0 };
     desk.chats.set(f.chat, c);
   }
   c.buyer = f.buyer || { id: '', name: '' };
@@ -203,6 +226,7 @@ function upsert(f, fresh) {
   c.priority = f.priority || null;
   c.product = f.product || null;
   c.notes = f.buyer_notes || [];
+  c.buyerRead = Math.max(c.buyerRead, f.read || 0);
   for (const m of f.history || []) {
     if (c.msgs.has(m.seq)) continue;
     c.msgs.set(m.seq, m);
@@ -251,6 +275,8 @@ function waitClass(s) {
   return s === null ? '' : s >= RED_S ? 'red' : s >= AMBER_S ? 'amber' : 'ok';
 }
 
+const typingNow = (c) => c.typingUntil > Date.now();
+
 function chatItem(c) {
   const s = waitedS(c);
   const last = [...c.msgs.values()].sort((a, b) => b.seq - a.seq)[0];
@@ -258,6 +284,7 @@ function chatItem(c) {
     'data-chat': c.id, onclick: () => openChat(c.id) },
   h('span', { class: 'name' }, buyerName(c)),
   h('span', { class: 'unread', hidden: !c.unread }, c.unread),
+  h('span', { class: 'typing', hidden: !typingNow(c) }, t('d.typing')),
   h('span', { class: `timer ${waitClass(s)}` }, s === null ? '' : `${s}s`),
   c.breach ? h('span', { class: 'breach', title: t('d.breach', { s: Math.round(c.breach.waited_ms / 1000) }) },
     t('d.breach.flag')) : null,
@@ -271,6 +298,8 @@ function msgItem(c, m, pending) {
     'data-seq': m.seq ?? false, 'data-id': m.id ?? false },
     h('span', { class: 'who' }, who, tag ? h('span', { class: 'tag' }, tag) : null),
     h('p', { class: 'text' }, m.text),
+    !pending && m.from === 'agent' && !m.private && m.seq <= c.buyerRead
+      ? h('span', { class: 'seen' }, t('d.read')) : null,
     ...(pending ? [] : hooks.msgExtras.map((fn) => fn(m, c, desk))));
 }
 
@@ -311,6 +340,27 @@ function render() {
   log.replaceChildren(...msgs, ...pend, ...hooks.logTail.flatMap((fn) => fn(c, desk)));
   if (atBottom || c.scrollDown) log.scrollTop = log.scrollHeight;
   c.scrollDown = false;
+  tickTyping();
+}
+
+// the buyer typing: in the list and under the open chat, until it expires
+function tickTyping() {
+  for (const li of $('chat-list').children) {
+    const c = desk.chats.get(li.dataset.chat);
+    const el = li.querySelector('.typing');
+    if (c && el) el.hidden = !typingNow(c);
+  }
+  const c = desk.open;
+  $('chat-typing').hidden = !c || !typingNow(c);
+  if (c) $('chat-typing').textContent = t('d.typing.buyer', { buyer: buyerName(c) });
+}
+
+// read {chat, seq}: the agent has seen the chat up to its last message
+// (the open chat, while the page is visible)
+function sendRead(c) {
+  if (document.hidden || desk.open !== c || !session) return;
+  const seq = Math.max(0, ...c.msgs.keys());
+  if (seq > c.readSent && session.send({ t: 'read', chat: c.id, seq })) c.readSent = seq;
 }
 
 function tickOpen() {
@@ -333,6 +383,7 @@ setInterval(() => {
     li.className = li.className.replace(/wait-\S+/, `wait-${waitClass(s) || 'none'}`);
   }
   tickOpen();
+  tickTyping();
   alertWaiting();
 }, 1000);
 
@@ -344,6 +395,7 @@ function openChat(id) {
   c.fresh = false;
   c.scrollDown = true;
   render();
+  sendRead(c);
   const assist = $('assist');
   assist.replaceChildren();
   for (const fn of hooks.chatOpened) fn(c, assist, desk);
@@ -502,8 +554,9 @@ desk.act = {
 };
 let lastTyping = 0;
 $('reply').addEventListener('input', () => {
-  // accepted by the gateway (metered), not relayed to the buyer yet
-  if (desk.open && $('reply').value && Date.now() - lastTyping > 3000 && session.send({ t: 'typing', chat: desk.open.id }))
+  // the buyer sees "typing" (PROTOCOL.md 7.9)
+  if (desk.open && $('reply').value && Date.now() - lastTyping >= TYPING_EVERY_MS
+      && session.send({ t: 'typing', chat: desk.open.id }))
     lastTyping = Date.now();
 });
 
@@ -535,6 +588,7 @@ document.addEventListener('visibilitychange', () => {
   if (!document.hidden && desk.open) {
     desk.open.unread = 0;
     render();
+    sendRead(desk.open);
   }
 });
 
