@@ -665,7 +665,7 @@ TEST(shipped_configs_load)
 
 TEST(written_defaults_match_shipped_file)
 {
-    char *buf = NULL, file[16384];
+    char *buf = NULL, file[65536];
     size_t len = 0, n;
     FILE *out = open_memstream(&buf, &len), *in = fopen("conf/chatgw.conf", "r");
 
