@@ -49,8 +49,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 
 # Plugins: plugins/NAME/*.c -> build/plugins/NAME.so, built like an
 # out-of-tree plugin would be: the ABI header only, no daemon symbol
-# (-z defs fails the link on one).
-PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+# (-z defs fails the link on one). plugins/common/ (reading rules files)
+# is compiled into each of them, not a plugin of its own.
+PLUGIN_COMMON := $(wildcard plugins/common/*.c)
+PLUGIN_NAMES := $(filter-out common,$(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
 PLUGINS      := $(patsubst %,build/plugins/%.so,$(sort $(PLUGIN_NAMES)))
 # $$(wildcard ...) in the plugin rule's prerequisites
 .SECONDEXPANSION:
@@ -65,10 +67,11 @@ deps:
 
 PLUGIN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iplugins -fPIC -fvisibility=hidden $(WARN)
 
-build/plugins/%.so: plugins/chatgw_plugin.h $$(wildcard plugins/%/*.c plugins/%/*.h) | $(DEPS_FIRST)
+build/plugins/%.so: plugins/chatgw_plugin.h $$(wildcard plugins/%/*.c plugins/%/*.h) \
+                    $(PLUGIN_COMMON) $(wildcard plugins/common/*.h) | $(DEPS_FIRST)
 	@mkdir -p build/plugins
 	@$(if $(Q),echo "  PLUGIN  $@")
-	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared -Wl,-z,defs -o $@ $(wildcard plugins/$*/*.c)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(CFLAGS) -shared -Wl,-z,defs -o $@ $(wildcard plugins/$*/*.c) $(PLUGIN_COMMON)
 
 build/chatgwd: $(DAEMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -120,7 +123,7 @@ build/asan/lua_scripts.o: build/lua_scripts.c
 build/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_OBJ) | $(DEPS_FIRST)
 	@mkdir -p build/tests
 	@$(if $(Q),echo "  LD/SAN  $@")
-	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
+	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(PKG_CFLAGS) -O1 -g $(SAN) $(WARN) -o $@ $< $(TEST_SRC) $(ASAN_OBJ) $(PKG_LIBS) -lm $(if $(filter test_codec,$*),-lmsgpackc)
 
 # test_plugin loads small plugins (tests/unit/plugins/): good ones and broken ones
 TEST_PLUGINS := $(patsubst tests/unit/plugins/%.c,build/tests/plugins/%.so,$(wildcard tests/unit/plugins/*.c))
@@ -129,7 +132,8 @@ build/tests/plugins/%.so: tests/unit/plugins/%.c plugins/chatgw_plugin.h
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Iplugins -O1 -g $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $<
 build/tests/test_plugin: $(TEST_PLUGINS)
 # test_escalate compiles the plugin's source in, to reach its static functions
-build/tests/test_escalate: plugins/escalate/escalate.c
+build/tests/test_escalate: plugins/escalate/escalate.c $(PLUGIN_COMMON) $(wildcard plugins/common/*.h)
+build/tests/test_escalate: TEST_SRC := $(PLUGIN_COMMON)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 $$t; done

@@ -7,8 +7,10 @@
  * this node (router.lua "online", which checks the hash once more, so a
  * token revoked or an agent deleted after the lookup cannot slip in, and
  * refuses past agent_sessions_max sessions), and the welcome lists the
- * chats the agent already holds, with their recent history. How many
- * logins one address may try, and how many at once, is login_gate.c's.
+ * chats the agent already holds, with their recent history. The login's
+ * steps up to the agent's identity (the gate of failed logins per
+ * address, the token's owner) are desk_login.c's, shared with the
+ * supervisor's.
  *
  * After login: state (ready|away), msg (stored by append.lua, which also
  * checks, atomically, that the chat is this agent's), transfer and close
@@ -43,11 +45,11 @@
 #include "chat.h"
 #include "config.h"
 #include "db.h"
+#include "desk_login.h"
 #include "event.h"
 #include "gw.h"
 #include "index.h"
 #include "log.h"
-#include "login_gate.h"
 #include "metrics.h"
 #include "plugin.h"
 #include "router.h"
@@ -57,7 +59,6 @@
 #include "session_agent.h"
 #include "token.h"
 
-#define TOKEN_HEX 64                    /* 256-bit agent tokens */
 #define AGENT_NAME_MAX 256
 #define HELD_MAX 8                      /* messages held for confirmation, per session */
 #define QUICK_KEY_MAX 64
@@ -87,12 +88,11 @@ struct agent {
     char state[8];                       /* at login: ready | away */
     int64_t shift_on, shift_ends, shift_next; /* at login: its shift (router.lua shift_state) */
     uint32_t capacity;
-    uint8_t logging_in, logged_in;
+    uint8_t logged_in;
     uint8_t counted;                     /* Redis counts this session as online */
     uint8_t attached;                    /* in the router's index: gets events */
     uint8_t missed;                      /* an event came before the welcome */
-    uint8_t malformed;                   /* the login's token cannot be one */
-    struct login_ticket ticket;          /* its login's place at the gate */
+    struct desk_login login;             /* its login (logging_in while under way) */
     struct session *s;                   /* the session it belongs to */
     char ip[64];
     struct held held[HELD_MAX];          /* a ring: the oldest is forgotten */
@@ -107,7 +107,6 @@ struct agent_req {
     char id[CHAT_MSG_ID_MAX + 1];       /* the frame's message id, for errors */
     char chat[CHAT_ID_HEX + 1];
     char to[INDEX_KEY_MAX + 8];
-    char token_hash[TOKEN_HASH_HEX + 1];
     char *text;                         /* a quick reply's text, for its ack */
     int64_t seq;                        /* a read's */
 };
@@ -143,26 +142,6 @@ static void req_unsent(struct agent_req *q, const char *ref)
 
     session_req_drop(q);
     session_error(s, CG_E_UNAVAILABLE, ref);
-}
-
-/* ---- failed logins per address --------------------------------------------- */
-
-/* The attempt did not fail (logged in, or Redis could not tell): it counts no more. */
-static void login_settle(struct agent *a)
-{
-    login_gate_leave(&a->ticket, false, gw_now_ms());
-}
-
-static void login_failed(struct session *s, enum cg_err err, const char *why)
-{
-    struct agent *a = A(s);
-
-    metrics.login_failures++;
-    login_gate_leave(&a->ticket, true, gw_now_ms());
-    log_info("login_refused", "ip=%s reason=%s", a->ip, why);
-    a->logging_in = 0;
-    session_error(s, err, NULL);
-    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
 }
 
 /* ---- frames to the agent ---------------------------------------------------- */
@@ -459,9 +438,7 @@ static void agent_on_event(struct session *s, const struct event *e)
 /* A login step found Redis unavailable: the client may try again. */
 static void login_unavailable(struct session *s)
 {
-    login_settle(A(s));
-    A(s)->logging_in = 0;
-    session_error(s, CG_E_UNAVAILABLE, NULL);
+    desk_login_unavailable(&A(s)->login);
     /* counted online already: start over on a new session (agent_close
      * takes the count back) rather than count this one twice */
     if (A(s)->counted)
@@ -494,10 +471,10 @@ static bool online_refused(struct session *s, const char *e)
             router_agent_detach(s, a->id);
         a->attached = 0;
         if (online_refusals[i].failed_login && !a->logged_in) {
-            login_failed(s, online_refusals[i].err, online_refusals[i].why);
+            desk_login_fail(&a->login, online_refusals[i].err, online_refusals[i].why);
             return true;
         }
-        a->logging_in = 0;
+        a->login.logging_in = 0;
         log_info(a->logged_in ? "agent_refused" : "login_refused", "agent=%s ip=%s reason=%s",
                  a->id, a->ip, online_refusals[i].why);
         session_error(s, online_refusals[i].err, NULL);
@@ -678,7 +655,7 @@ static void on_chats(void *ud, redisReply *r)
         return;
     }
     a->logged_in = 1;
-    a->logging_in = 0;
+    a->login.logging_in = 0;
     s->hello_done = 1;
     metrics.logins++;
     w = session_writer(s);
@@ -734,38 +711,18 @@ static void on_chats(void *ud, redisReply *r)
     }
 }
 
-/*
- * The common start of a login step's reply: ends the request, keeps the
- * token hash it carried, and answers unavailable when Redis did not reply.
- * Returns the agent, or NULL when there is nothing more to do.
- */
-static struct agent *login_step(struct agent_req *q, redisReply *r,
-                                char hash[TOKEN_HASH_HEX + 1], struct session **sp)
+/* The agent's identity (desk_login.c's last step): its store and groups. */
+static void on_identity(struct session *s, redisReply *r, const char *hash)
 {
-    memcpy(hash, q->token_hash, TOKEN_HASH_HEX + 1);
-    if (!req_end(q, sp))
-        return NULL;
-    if (!r) {
-        login_unavailable(*sp);
-        return NULL;
-    }
-    return A(*sp);
-}
+    struct agent *a = A(s);
+    struct agent_req *q;
+    char max[16];
 
-static void on_identity(void *ud, redisReply *r)
-{
-    struct agent_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1], max[16];
-    struct session *s;
-    struct agent *a = login_step(q, r, hash, &s);
-
-    if (!a)
-        return;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
         r->element[4]->type != REDIS_REPLY_STRING || r->element[4]->len != TOKEN_HASH_HEX ||
         !token_equal(r->element[4]->str, hash, TOKEN_HASH_HEX) ||
         r->element[1]->type != REDIS_REPLY_STRING) {
-        login_failed(s, CG_E_UNAUTHORIZED, "stale_token");
+        desk_login_fail(&a->login, CG_E_UNAUTHORIZED, "stale_token");
         return;
     }
     snprintf(a->name, sizeof a->name, "%s", rstr(r->element[0])[0] ? rstr(r->element[0]) : a->id);
@@ -773,10 +730,10 @@ static void on_identity(void *ud, redisReply *r)
     snprintf(a->groups, sizeof a->groups, "%s", rstr(r->element[2]));
     a->capacity = (uint32_t)reply_int(r->element[3]);
     if (!config_find_store(gw.cfg, a->store)) {
-        login_failed(s, CG_E_NOT_FOUND, "store_not_served");
+        desk_login_fail(&a->login, CG_E_NOT_FOUND, "store_not_served");
         return;
     }
-    login_settle(a);                    /* the token is good */
+    desk_login_settle(&a->login);       /* the token is good */
     /* events for the agent reach this session from the "online" step on */
     if (!a->attached && router_agent_attach(s, a->id) == 0)
         a->attached = 1;
@@ -787,7 +744,7 @@ static void on_identity(void *ud, redisReply *r)
     const char *args[] = { a->id, a->tag, max, a->token_hash };
     q = req_new(s);
     if (!q || store_route("online", 4, args, on_online, q) != 0) {
-        a->logging_in = 0;
+        a->login.logging_in = 0;
         if (q)
             req_unsent(q, NULL);
         return;
@@ -798,108 +755,22 @@ static void on_identity(void *ud, redisReply *r)
     a->counted = 1;
 }
 
-static void on_token(void *ud, redisReply *r)
+static int agent_identity(struct session *s, const char *id, db_reply_cb *cb, void *ud)
 {
-    struct agent_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1];
-    struct session *s;
-    struct agent *a = login_step(q, r, hash, &s);
-
-    if (!a)
-        return;
-    if (r->type != REDIS_REPLY_STRING || strncmp(r->str, "agent:", 6) != 0 ||
-        r->len - 6 > INDEX_KEY_MAX || r->len == 6) {
-        login_failed(s, CG_E_UNAUTHORIZED, "unknown_token");
-        return;
-    }
-    snprintf(a->id, sizeof a->id, "%s", r->str + 6);
-    q = req_new(s);
-    if (!q)
-        return;
-    memcpy(q->token_hash, hash, sizeof hash);
-    if (store_agent_identity(a->id, on_identity, q) != 0) {
-        login_settle(a);
-        a->logging_in = 0;
-        req_unsent(q, NULL);
-    }
+    snprintf(A(s)->id, sizeof A(s)->id, "%s", id);
+    return store_agent_identity(A(s)->id, cb, ud);
 }
 
-/* The gate let the attempt go: look the token up. */
-static void login_lookup(struct session *s)
-{
-    struct agent *a = A(s);
-    struct agent_req *q;
-
-    if (a->malformed) {
-        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
-        return;
-    }
-    q = req_new(s);
-    if (!q) {
-        login_settle(a);
-        a->logging_in = 0;
-        return;
-    }
-    memcpy(q->token_hash, a->token_hash, sizeof q->token_hash);
-    if (store_token_owner(q->token_hash, on_token, q) != 0) {
-        login_settle(a);
-        a->logging_in = 0;
-        req_unsent(q, NULL);
-    }
-}
-
-static struct agent *ticket_agent(struct login_ticket *t)
-{
-    return (struct agent *)((char *)t - offsetof(struct agent, ticket));
-}
-
-static void login_rate_limited(struct session *s)
-{
-    struct agent *a = A(s);
-
-    a->logging_in = 0;
-    metrics.login_failures++;
-    log_warn("login_rate_limited", "ip=%s", a->ip);
-    session_error(s, CG_E_RATE_LIMITED, NULL);
-    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
-}
-
-static void on_gate_admit(struct login_ticket *t)
-{
-    login_lookup(ticket_agent(t)->s);
-}
-
-static void on_gate_refuse(struct login_ticket *t)
-{
-    login_rate_limited(ticket_agent(t)->s);
-}
+static const struct desk_role agent_desk = {
+    .owner = "agent:",
+    .log_tag = "",
+    .identity = agent_identity,
+    .on_identity = on_identity,
+};
 
 static void on_login(struct session *s, const struct proto_value *f)
 {
-    const struct proto_value *tv = proto_map_get(f, "token");
-    struct agent *a = A(s);
-
-    if (a->logged_in || a->logging_in) {
-        session_error(s, CG_E_CONFLICT, NULL);
-        return;
-    }
-    a->logging_in = 1;
-    a->malformed = tv->len != TOKEN_HEX;
-    if (!a->malformed)
-        token_hash_hex((const unsigned char *)tv->u.s, tv->len, a->token_hash);
-    a->ticket.on_admit = on_gate_admit;
-    a->ticket.on_refuse = on_gate_refuse;
-    switch (login_gate_enter(&a->ticket, a->ip, gw.cfg->login_fail_max,
-                             gw.cfg->login_fail_window_ms, gw_now_ms())) {
-    case GATE_REFUSE:
-        login_rate_limited(s);
-        break;
-    case GATE_WAIT:
-        break;                          /* on_gate_admit or on_gate_refuse */
-    case GATE_ADMIT:
-        login_lookup(s);
-        break;
-    }
+    desk_login_start(&A(s)->login, A(s)->logged_in, proto_map_get(f, "token"));
 }
 
 /* ---- registering again ---------------------------------------------------------- */
@@ -1657,8 +1528,10 @@ static void agent_open(struct session *s)
     struct agent *a = calloc(1, sizeof *a);
 
     s->data = a;
-    if (a)
+    if (a) {
         a->s = s;
+        desk_login_init(&a->login, &agent_desk, s, a->ip);
+    }
     if (a && s->wsi)
         lws_get_peer_simple(s->wsi, a->ip, sizeof a->ip);
 }
@@ -1669,9 +1542,7 @@ static void agent_close(struct session *s)
 
     if (!a)
         return;
-    /* gone mid-lookup: the attempt counts as failed (a bad token must not
-     * escape the count by hanging up); gone while waiting: it leaves the queue */
-    login_gate_leave(&a->ticket, a->ticket.admitted, gw_now_ms());
+    desk_login_close(&a->login);
     if (a->attached)                    /* never leave a dangling entry */
         router_agent_detach(s, a->id);
     a->attached = 0;

@@ -5,8 +5,9 @@
  * (cg:tok:<hash> -> supervisor:<id>; an agent's token is refused here, as a
  * supervisor's is at /v1/agent), whose record (cg:sup:<id>: name, store,
  * tok) holds the same hash, compared again in constant time. A supervisor
- * sees one store, or every store this node serves ("*"). Failed logins
- * count at the same gate as the agents' (login_gate.c), per address.
+ * sees one store, or every store this node serves ("*"). The steps up to
+ * the supervisor's identity are the agent's too (desk_login.c): failed
+ * logins count at the same gate, per address.
  *
  * Then the snapshot (floor.lua "snapshot": queues, agents, live chats,
  * read in one step so every node shows the same floor; events that come
@@ -41,11 +42,11 @@
 
 #include "config.h"
 #include "db.h"
+#include "desk_login.h"
 #include "event.h"
 #include "gw.h"
 #include "index.h"
 #include "log.h"
-#include "login_gate.h"
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
@@ -54,11 +55,8 @@
 #include "supervisor.h"
 #include "token.h"
 
-#define TOKEN_HEX 64
-
 struct sup_req {
     struct session *s;
-    char token_hash[TOKEN_HASH_HEX + 1];
 };
 
 /* The supervisors logged in here, and how many hold each floor channel. */
@@ -484,30 +482,6 @@ static void on_snapshot_frame(struct session *s, const struct proto_value *f)
 
 /* ---- login ------------------------------------------------------------------- */
 
-static void login_settle(struct sup *p)
-{
-    login_gate_leave(&p->ticket, false, gw_now_ms());
-}
-
-static void login_failed(struct session *s, enum cg_err err, const char *why)
-{
-    struct sup *p = S_(s);
-
-    metrics.login_failures++;
-    login_gate_leave(&p->ticket, true, gw_now_ms());
-    log_info("login_refused", "role=supervisor ip=%s reason=%s", p->ip, why);
-    p->logging_in = 0;
-    session_error(s, err, NULL);
-    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
-}
-
-static void login_unavailable(struct session *s)
-{
-    login_settle(S_(s));
-    S_(s)->logging_in = 0;
-    session_error(s, CG_E_UNAVAILABLE, NULL);
-}
-
 static void send_welcome(struct session *s)
 {
     struct sup *p = S_(s);
@@ -533,36 +507,26 @@ static const char *rstr(const redisReply *e)
     return e->type == REDIS_REPLY_STRING ? e->str : "";
 }
 
-static void on_identity(void *ud, redisReply *r)
+/* The supervisor's identity (desk_login.c's last step): its store. */
+static void on_identity(struct session *s, redisReply *r, const char *hash)
 {
-    struct sup_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1];
-    struct session *s;
-    struct sup *p;
+    struct sup *p = S_(s);
 
-    memcpy(hash, q->token_hash, sizeof hash);
-    if (!session_req_done(q, &s))
-        return;
-    p = S_(s);
-    if (!r) {
-        login_unavailable(s);
-        return;
-    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[2]->type != REDIS_REPLY_STRING || r->element[2]->len != TOKEN_HASH_HEX ||
         !token_equal(r->element[2]->str, hash, TOKEN_HASH_HEX) ||
         r->element[1]->type != REDIS_REPLY_STRING) {
-        login_failed(s, CG_E_UNAUTHORIZED, "stale_token");
+        desk_login_fail(&p->login, CG_E_UNAUTHORIZED, "stale_token");
         return;
     }
     snprintf(p->name, sizeof p->name, "%s", rstr(r->element[0])[0] ? rstr(r->element[0]) : p->id);
     snprintf(p->store, sizeof p->store, "%s", rstr(r->element[1]));
     if (strcmp(p->store, ALL_STORES) != 0 && !config_find_store(gw.cfg, p->store)) {
-        login_failed(s, CG_E_NOT_FOUND, "store_not_served");
+        desk_login_fail(&p->login, CG_E_NOT_FOUND, "store_not_served");
         return;
     }
-    login_settle(p);
-    p->logging_in = 0;
+    desk_login_settle(&p->login);
+    p->login.logging_in = 0;
     p->logged_in = 1;
     s->hello_done = 1;
     metrics.logins++;
@@ -572,117 +536,26 @@ static void on_identity(void *ud, redisReply *r)
     log_info("supervisor_login", "supervisor=%s store=%s ip=%s", p->id, p->store, p->ip);
 }
 
-static void on_token(void *ud, redisReply *r)
+static int sup_identity(struct session *s, const char *id, db_reply_cb *cb, void *ud)
 {
-    struct sup_req *q = ud;
-    char hash[TOKEN_HASH_HEX + 1];
-    struct session *s;
-    struct sup *p;
-    static const char prefix[] = "supervisor:";
-    const size_t plen = sizeof prefix - 1;
-
-    memcpy(hash, q->token_hash, sizeof hash);
-    if (!session_req_done(q, &s))
-        return;
-    p = S_(s);
-    if (!r) {
-        login_unavailable(s);
-        return;
-    }
-    /* an agent's token is no supervisor's: refused like an unknown one */
-    if (r->type != REDIS_REPLY_STRING || strncmp(r->str, prefix, plen) != 0 ||
-        r->len == plen || r->len - plen > INDEX_KEY_MAX) {
-        login_failed(s, CG_E_UNAUTHORIZED, r->type == REDIS_REPLY_STRING &&
-                     strncmp(r->str, "agent:", 6) == 0 ? "agent_token" : "unknown_token");
-        return;
-    }
-    snprintf(p->id, sizeof p->id, "%s", r->str + plen);
-    q = session_req_new(s, sizeof *q);
-    if (!q) {
-        login_unavailable(s);
-        return;
-    }
-    memcpy(q->token_hash, hash, sizeof hash);
-    if (store_supervisor_identity(p->id, on_identity, q) != 0) {
-        session_req_drop(q);
-        login_unavailable(s);
-    }
+    snprintf(S_(s)->id, sizeof S_(s)->id, "%s", id);
+    return store_supervisor_identity(S_(s)->id, cb, ud);
 }
 
-static void login_lookup(struct session *s)
-{
-    struct sup *p = S_(s);
-    struct sup_req *q;
-
-    if (p->malformed) {
-        login_failed(s, CG_E_UNAUTHORIZED, "malformed_token");
-        return;
-    }
-    q = session_req_new(s, sizeof *q);
-    if (!q) {
-        login_settle(p);
-        p->logging_in = 0;
-        return;
-    }
-    memcpy(q->token_hash, p->token_hash, sizeof q->token_hash);
-    if (store_token_owner(q->token_hash, on_token, q) != 0) {
-        session_req_drop(q);
-        login_unavailable(s);
-    }
-}
-
-static struct sup *ticket_sup(struct login_ticket *t)
-{
-    return (struct sup *)((char *)t - offsetof(struct sup, ticket));
-}
-
-static void login_rate_limited(struct session *s)
-{
-    struct sup *p = S_(s);
-
-    p->logging_in = 0;
-    metrics.login_failures++;
-    log_warn("login_rate_limited", "role=supervisor ip=%s", p->ip);
-    session_error(s, CG_E_RATE_LIMITED, NULL);
-    session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, CLOSE_POLICY);
-}
-
-static void on_gate_admit(struct login_ticket *t)
-{
-    login_lookup(ticket_sup(t)->s);
-}
-
-static void on_gate_refuse(struct login_ticket *t)
-{
-    login_rate_limited(ticket_sup(t)->s);
-}
+/* An agent's token is no supervisor's: refused like an unknown one, but
+ * logged as what it is. */
+static const struct desk_role sup_desk = {
+    .owner = "supervisor:",
+    .other = "agent:",
+    .other_why = "agent_token",
+    .log_tag = "role=supervisor ",
+    .identity = sup_identity,
+    .on_identity = on_identity,
+};
 
 static void on_login(struct session *s, const struct proto_value *f)
 {
-    const struct proto_value *tv = proto_map_get(f, "token");
-    struct sup *p = S_(s);
-
-    if (p->logged_in || p->logging_in) {
-        session_error(s, CG_E_CONFLICT, NULL);
-        return;
-    }
-    p->logging_in = 1;
-    p->malformed = tv->len != TOKEN_HEX;
-    if (!p->malformed)
-        token_hash_hex((const unsigned char *)tv->u.s, tv->len, p->token_hash);
-    p->ticket.on_admit = on_gate_admit;
-    p->ticket.on_refuse = on_gate_refuse;
-    switch (login_gate_enter(&p->ticket, p->ip, gw.cfg->login_fail_max,
-                             gw.cfg->login_fail_window_ms, gw_now_ms())) {
-    case GATE_REFUSE:
-        login_rate_limited(s);
-        break;
-    case GATE_WAIT:
-        break;
-    case GATE_ADMIT:
-        login_lookup(s);
-        break;
-    }
+    desk_login_start(&S_(s)->login, S_(s)->logged_in, proto_map_get(f, "token"));
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -692,8 +565,10 @@ static void sup_open(struct session *s)
     struct sup *p = calloc(1, sizeof *p);
 
     s->data = p;
-    if (p)
+    if (p) {
         p->s = s;
+        desk_login_init(&p->login, &sup_desk, s, p->ip);
+    }
     if (p && s->wsi)
         lws_get_peer_simple(s->wsi, p->ip, sizeof p->ip);
 }
@@ -704,7 +579,7 @@ static void sup_close(struct session *s)
 
     if (!p)
         return;
-    login_gate_leave(&p->ticket, p->ticket.admitted, gw_now_ms());
+    desk_login_close(&p->login);
     if (p->logged_in)
         log_info("supervisor_logout", "supervisor=%s", p->id);
     supervise_forget(p);                /* its watches end */

@@ -20,9 +20,9 @@
 
 #include "chat.h"
 #include "config.h"
+#include "desk_login.h"
 #include "event.h"
 #include "index.h"
-#include "login_gate.h"
 #include "session.h"
 #include "token.h"
 
@@ -46,10 +46,9 @@ struct sup {
     char id[INDEX_KEY_MAX + 1];
     char name[SUP_NAME_MAX];
     char store[CONFIG_ID_MAX + 1];       /* one store, or "*" */
-    char token_hash[TOKEN_HASH_HEX + 1];
     char ip[64];
-    uint8_t logging_in, logged_in, malformed;
-    struct login_ticket ticket;
+    uint8_t logged_in;
+    struct desk_login login;             /* its login (logging_in while under way) */
     struct session *s;
     struct sup *prev, *next;             /* logged in on this node */
     char (*listening)[CONFIG_ID_MAX + 1]; /* the floor channels it holds */

@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "chatgw_plugin.h"
+#include "common/rules_file.h"
 
 #define RULES_MAX 64
 #define WORDS_MAX 64
@@ -77,8 +78,7 @@ struct rule {
     char group[65];
 };
 
-struct ruleset {
-    char *store;                       /* NULL: any store without its own */
+struct ruleset {                       /* one store's (rules_file.h) */
     struct rule r[RULES_MAX];
     int n;
     uint64_t longest_wait_ms, shortest_wait_ms;
@@ -117,8 +117,7 @@ struct act {                           /* an action's callback data */
 struct esc {
     const struct chatgw_host *h;
     chatgw_plugin *self;
-    struct ruleset *sets;
-    int nsets;
+    struct rules_sets sets;
     uint64_t window_ms;
     double offer_limit;
     char hold_zh[HOLD_MAX], hold_en[HOLD_MAX];
@@ -297,52 +296,6 @@ static double offer_amount(const struct rule *r, const char *lower)
 
 /* ---- the rules file ---- */
 
-static bool utf8_ok(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s++, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 :
-                               c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
-        if (n == 9 || (c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-        for (; n > 0; n--, s++)
-            if ((*s & 0xC0) != 0x80)
-                return false;
-    }
-    return true;
-}
-
-/* Up to max words of s (blanks between, "quoted" with \" \\); -1 on a bad quote. */
-static int split(char *s, char **w, int max)
-{
-    int n = 0;
-
-    for (;;) {
-        s += strspn(s, " \t\r");
-        if (!*s || *s == '#')
-            return n;
-        if (n == max)
-            return max + 1;
-        if (*s != '"') {
-            w[n++] = s;
-            s += strcspn(s, " \t\r");
-            if (*s)
-                *s++ = '\0';
-            continue;
-        }
-        char *o = ++s;
-        w[n++] = o;
-        for (; *s != '"'; s++) {
-            if (!*s)
-                return -1;
-            if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-                s++;
-            *o++ = *s;
-        }
-        *o = '\0';
-        s++;
-    }
-}
-
 /* "90s", "2m", "1h", "500ms", "1d" -> ms; false when it is none. */
 static bool parse_duration(const char *s, uint64_t *ms)
 {
@@ -382,12 +335,6 @@ static int priority_of(const char *s)
     return -1;
 }
 
-static bool name_ok(const char *s)
-{
-    return *s && strlen(s) <= 64 &&
-           !s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")];
-}
-
 /* One action or parameter of a rule. */
 static const char *parse_action(struct rule *r, const char *a)
 {
@@ -401,7 +348,7 @@ static const char *parse_action(struct rule *r, const char *a)
         if ((r->priority = priority_of(v + 1)) <= 0)
             return "priority= takes ordered, paid or vip";
     } else if (starts(a, "group=")) {
-        if (!name_ok(v + 1))
+        if (!rules_name_ok(v + 1))
             return "group= takes a group's name (A-Z a-z 0-9 _ . -)";
         snprintf(r->group, sizeof r->group, "%s", v + 1);
     } else if (starts(a, "count=") && r->kind == K_BARGAIN) {
@@ -443,7 +390,7 @@ static const char *parse_words(struct rule *r, char *list)
 static const char *parse_rule(struct ruleset *set, char *line)
 {
     char *w[24];
-    int n = split(line, w, 23);
+    int n = rules_split(line, w, 23);
     struct rule *r;
     const char *why;
 
@@ -464,7 +411,7 @@ static const char *parse_rule(struct ruleset *set, char *line)
         ;
     if (r->kind > K_WAIT)
         return "KIND must be words, bargain, offer or wait";
-    if (!name_ok(w[1]))
+    if (!rules_name_ok(w[1]))
         return "NAME must be 1 to 64 of A-Z a-z 0-9 _ . -";
     for (int i = 0; i < set->n; i++)
         if (strcmp(set->r[i].name, w[1]) == 0)
@@ -495,66 +442,26 @@ fail:
     return why;
 }
 
-static void free_set(struct ruleset *set)
+static void free_set(void *p)
 {
+    struct ruleset *set = p;
+
     for (int i = 0; i < set->n; i++)
         for (int j = 0; j < set->r[i].nwords; j++)
             free(set->r[i].words[j]);
-    free(set->store);
 }
 
-static struct ruleset *set_for(struct esc *e, const char *store, bool create)
+/* parse_rule as rules_file.h's parse */
+static const char *parse_line(void *set, char *line, void *state)
 {
-    struct ruleset *grown;
-
-    for (int i = 0; i < e->nsets; i++)
-        if ((!store && !e->sets[i].store) ||
-            (store && e->sets[i].store && strcmp(e->sets[i].store, store) == 0))
-            return &e->sets[i];
-    if (!create || !(grown = realloc(e->sets, (size_t)(e->nsets + 1) * sizeof *grown)))
-        return NULL;
-    e->sets = grown;
-    memset(&grown[e->nsets], 0, sizeof *grown);
-    if (store && !(grown[e->nsets].store = strdup(store)))
-        return NULL;
-    return &e->sets[e->nsets++];
+    (void)state;
+    return parse_rule(set, line);
 }
 
-static int load_file(struct esc *e, const char *store, const char *path)
-{
-    struct ruleset *set = set_for(e, store, true);
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    int lineno = 0;
-
-    if (!set || !f) {
-        e->h->log(e->self, CHATGW_LOG_ERROR, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        const char *why;
-        lineno++;
-        if (n == sizeof line - 1 && line[n - 1] != '\n')
-            why = "line longer than 4 KiB";
-        else {
-            line[strcspn(line, "\n")] = '\0';
-            why = utf8_ok((const unsigned char *)line) ? parse_rule(set, line)
-                                                       : "not valid UTF-8, or a control character";
-        }
-        if (why) {
-            e->h->log(e->self, CHATGW_LOG_ERROR, "%s:%d: %s", path, lineno, why);
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    e->h->log(e->self, CHATGW_LOG_INFO, "%s: %d rules for %s", path, set->n,
-              store ? store : "every store");
-    return 0;
-}
+static const struct rules_file rules_format = {
+    .set_size = sizeof(struct ruleset), .count_at = offsetof(struct ruleset, n), .noun = "rules",
+    .line_max = 4096, .too_long = "line longer than 4 KiB", .utf8 = true, .parse = parse_line,
+};
 
 /* ---- chats ---- */
 
@@ -660,12 +567,6 @@ static struct chat *chat_get(struct esc *e, const char *id, const struct ruleset
     return c;
 }
 
-static const struct ruleset *rules_of(struct esc *e, const char *store)
-{
-    const struct ruleset *set = store ? set_for(e, store, false) : NULL;
-    return set ? set : set_for(e, NULL, false);
-}
-
 /* ---- actions ---- */
 
 static void on_action_done(void *ud, int result)
@@ -716,7 +617,7 @@ static size_t lowered(struct esc *e, const struct chatgw_event *ev)
 static int on_buyer_msg(void *ud, struct chatgw_event *ev)
 {
     struct esc *e = ud;
-    const struct ruleset *set = rules_of(e, ev->store);
+    const struct ruleset *set = rules_sets_of(&e->sets, ev->store);
     struct chat *c;
     uint64_t now = mono_ms();
     size_t wl;
@@ -742,7 +643,7 @@ static int on_buyer_msg(void *ud, struct chatgw_event *ev)
 static int on_agent_msg(void *ud, struct chatgw_event *ev)
 {
     struct esc *e = ud;
-    const struct ruleset *set = rules_of(e, ev->store);
+    const struct ruleset *set = rules_sets_of(&e->sets, ev->store);
     struct chat *c = NULL;
     uint64_t now = mono_ms();
 
@@ -765,7 +666,7 @@ static int on_agent_msg(void *ud, struct chatgw_event *ev)
 static int on_breach(void *ud, struct chatgw_event *ev)
 {
     struct esc *e = ud;
-    const struct ruleset *set = rules_of(e, ev->store);
+    const struct ruleset *set = rules_sets_of(&e->sets, ev->store);
     struct chat *c = NULL;
     uint64_t now = mono_ms();
 
@@ -902,9 +803,9 @@ static int options(struct esc *e, const struct chatgw_opt *opts, int nopts, int 
     const struct chatgw_host *h = e->h;
 
     for (int i = 0; i < nopts; i++) {
-        const char *k = opts[i].key, *v = opts[i].value;
-        if (strcmp(k, "rules") == 0 || (starts(k, "rules.") && k[6])) {
-            if (load_file(e, k[5] ? k + 6 : h->store(e->self), v) != 0)
+        const char *k = opts[i].key, *v = opts[i].value, *store;
+        if (rules_option(h, e->self, k, "rules", &store)) {
+            if (!rules_file_load(h, e->self, &e->sets, store, v, &rules_format, NULL))
                 return CHATGW_ERR_INVAL;
             (*files)++;
         } else if (strcmp(k, "window") == 0) {
@@ -918,7 +819,7 @@ static int options(struct esc *e, const struct chatgw_opt *opts, int nopts, int 
                 return CHATGW_ERR_INVAL;
             }
         } else if (strcmp(k, "hold_text") == 0 || strcmp(k, "hold_text.en") == 0) {
-            if (!*v || strlen(v) >= HOLD_MAX || !utf8_ok((const unsigned char *)v)) {
+            if (!*v || strlen(v) >= HOLD_MAX || !rules_utf8_ok((const unsigned char *)v)) {
                 h->log(e->self, CHATGW_LOG_ERROR, "%s: 1 to 1023 bytes of UTF-8", k);
                 return CHATGW_ERR_INVAL;
             }
@@ -968,19 +869,19 @@ int chatgw_plugin_init(const struct chatgw_host *host, chatgw_plugin *self, void
         host->log(self, CHATGW_LOG_ERROR, "no rules: give `rules FILE`");
         return CHATGW_ERR_INVAL;
     }
-    for (int s = 0; s < e->nsets; s++) {
-        uint64_t w = e->sets[s].shortest_wait_ms;
+    for (int s = 0; s < e->sets.n; s++) {
+        const struct ruleset *set = e->sets.v[s].set;
+        uint64_t w = set->shortest_wait_ms;
         if (w && (!e->shortest_wait_ms || w < e->shortest_wait_ms))
             e->shortest_wait_ms = w;
-    }
-    for (int s = 0; s < e->nsets; s++)
-        for (int i = 0; i < e->sets[s].n; i++) {
-            const struct rule *r = &e->sets[s].r[i];
+        for (int i = 0; i < set->n; i++) {
+            const struct rule *r = &set->r[i];
             words |= r->kind == K_WORDS || r->kind == K_BARGAIN;
             offer |= r->kind == K_OFFER;
             wait |= r->kind == K_WAIT && r->after_ms;
             breach |= r->kind == K_WAIT && !r->after_ms;
         }
+    }
     /* only the hooks the rules need: an agent message costs nothing here
      * when no store has an offer rule */
     if (((words || wait) && (rc = host->hook(self, CHATGW_EV_BUYER_MSG, on_buyer_msg, e))) ||
@@ -1004,9 +905,7 @@ int chatgw_plugin_cleanup(void *userdata, const struct chatgw_opt *opts, int nop
             next = c->next;
             free(c);
         }
-    for (int i = 0; i < e->nsets; i++)
-        free_set(&e->sets[i]);
-    free(e->sets);
+    rules_sets_free(&e->sets, free_set);
     free(e);
     return CHATGW_OK;
 }

@@ -22,7 +22,6 @@
  * block rule that matches wins, else the first warn rule.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include <string.h>
 
 #include "chatgw_plugin.h"
+#include "common/rules_file.h"
 
 #define RULES_MAX 500
 #define FIELD_MAX 512
@@ -44,8 +44,7 @@ struct rule {
     char *reason;
 };
 
-struct ruleset {
-    char *store;                      /* NULL: any store without its own */
+struct ruleset {                      /* one store's (rules_file.h) */
     struct rule *r;
     int n;
 };
@@ -53,8 +52,7 @@ struct ruleset {
 struct guard {
     const struct chatgw_host *h;
     chatgw_plugin *self;
-    struct ruleset *sets;
-    int nsets;
+    struct rules_sets sets;
     bool count;
     char text[TEXT_MAX];
 };
@@ -73,54 +71,10 @@ static void lower_ascii(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
-static bool utf8_ok(const unsigned char *s)
+static void free_set(void *p)
 {
-    while (*s) {
-        unsigned c = *s++, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 :
-                               c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
-        if (n == 9 || (c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-        for (; n > 0; n--, s++)
-            if ((*s & 0xC0) != 0x80)
-                return false;
-    }
-    return true;
-}
+    struct ruleset *set = p;
 
-/* Up to max words of s (blanks between, "quoted" with \" \\); -1 on a bad quote. */
-static int split(char *s, char **w, int max)
-{
-    int n = 0;
-
-    for (;;) {
-        s += strspn(s, " \t\r");
-        if (!*s || *s == '#')
-            return n;
-        if (n == max)
-            return max + 1;
-        if (*s != '"') {
-            w[n++] = s;
-            s += strcspn(s, " \t\r");
-            if (*s)
-                *s++ = '\0';
-            continue;
-        }
-        char *o = ++s;
-        w[n++] = o;
-        for (; *s != '"'; s++) {
-            if (!*s)
-                return -1;
-            if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-                s++;
-            *o++ = *s;
-        }
-        *o = '\0';
-        s++;
-    }
-}
-
-static void free_set(struct ruleset *set)
-{
     for (int i = 0; i < set->n; i++) {
         if (set->r[i].is_re)
             regfree(&set->r[i].re);
@@ -128,40 +82,24 @@ static void free_set(struct ruleset *set)
         free(set->r[i].reason);
     }
     free(set->r);
-    free(set->store);
 }
 
-static struct ruleset *set_for(struct guard *g, const char *store, bool create)
+/* One line of a rules file (rules_file.h's parse). */
+static const char *parse_rule(void *p, char *line, void *state)
 {
-    struct ruleset *grown;
-
-    for (int i = 0; i < g->nsets; i++)
-        if ((!store && !g->sets[i].store) ||
-            (store && g->sets[i].store && strcmp(g->sets[i].store, store) == 0))
-            return &g->sets[i];
-    if (!create || !(grown = realloc(g->sets, (size_t)(g->nsets + 1) * sizeof *grown)))
-        return NULL;
-    g->sets = grown;
-    memset(&grown[g->nsets], 0, sizeof *grown);
-    if (store && !(grown[g->nsets].store = strdup(store)))
-        return NULL;
-    return &g->sets[g->nsets++];
-}
-
-static const char *parse_rule(struct ruleset *set, char *line)
-{
+    struct ruleset *set = p;
     char *w[5];
-    int n = split(line, w, 4);
+    int n = rules_split(line, w, 4);
     struct rule *r, *grown;
 
+    (void)state;
     if (n == 0)
         return NULL;
     if (n != 4)
         return n < 0 ? "unterminated quote" : "expected: ACTION NAME PATTERN REASON";
     if (strcmp(w[0], "warn") != 0 && strcmp(w[0], "block") != 0)
         return "ACTION must be warn or block";
-    if (!*w[1] || strlen(w[1]) > 64 || w[1][strspn(w[1], "abcdefghijklmnopqrstuvwxyz"
-                                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")])
+    if (!rules_name_ok(w[1]))
         return "NAME must be 1 to 64 of A-Z a-z 0-9 _ . -";
     if (!*w[2] || strlen(w[2]) > FIELD_MAX || strlen(w[3]) > FIELD_MAX)
         return "PATTERN empty, or a field over 512 bytes";
@@ -191,41 +129,10 @@ static const char *parse_rule(struct ruleset *set, char *line)
     return NULL;
 }
 
-static int load_file(struct guard *g, const char *store, const char *path)
-{
-    struct ruleset *set = set_for(g, store, true);
-    FILE *f = fopen(path, "r");
-    char line[2048];
-    int lineno = 0;
-
-    if (!set || !f) {
-        g->h->log(g->self, CHATGW_LOG_ERROR, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        const char *why;
-        lineno++;
-        if (n == sizeof line - 1 && line[n - 1] != '\n')
-            why = "line longer than 2 KiB";
-        else {
-            line[strcspn(line, "\n")] = '\0';
-            why = utf8_ok((const unsigned char *)line) ? parse_rule(set, line)
-                                                       : "not valid UTF-8, or a control character";
-        }
-        if (why) {
-            g->h->log(g->self, CHATGW_LOG_ERROR, "%s:%d: %s", path, lineno, why);
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    g->h->log(g->self, CHATGW_LOG_INFO, "%s: %d rules for %s", path, set->n,
-              store ? store : "every store");
-    return 0;
-}
+static const struct rules_file rules_format = {
+    .set_size = sizeof(struct ruleset), .count_at = offsetof(struct ruleset, n), .noun = "rules",
+    .line_max = 2048, .too_long = "line longer than 2 KiB", .utf8 = true, .parse = parse_rule,
+};
 
 static bool matches(const struct rule *r, const char *text, const char *lower)
 {
@@ -235,13 +142,11 @@ static bool matches(const struct rule *r, const char *text, const char *lower)
 static int on_agent_msg(void *ud, struct chatgw_event *ev)
 {
     struct guard *g = ud;
-    const struct ruleset *set = ev->store ? set_for(g, ev->store, false) : NULL;
+    const struct ruleset *set = rules_sets_of(&g->sets, ev->store);
     const struct rule *hit = NULL;
     char lower[TEXT_MAX];
     size_t n = ev->text_len < TEXT_MAX ? ev->text_len : TEXT_MAX - 1;
 
-    if (!set)
-        set = set_for(g, NULL, false);
     if (!set || !ev->text)
         return CHATGW_DEFER;
     memcpy(g->text, ev->text, n);
@@ -280,18 +185,14 @@ int chatgw_plugin_init(const struct chatgw_host *host, chatgw_plugin *self, void
     g->count = !(v = host->option(self, "count")) || strcmp(v, "no") != 0;
     for (int i = 0; i < nopts; i++) {
         const char *store;
-        if (strcmp(opts[i].key, "rules") == 0) {
-            store = host->store(self);
-        } else if (strncmp(opts[i].key, "rules.", 6) == 0 && opts[i].key[6]) {
-            store = opts[i].key + 6;
-        } else if (strcmp(opts[i].key, "count") == 0) {
+        if (strcmp(opts[i].key, "count") == 0)
             continue;
-        } else {
+        if (!rules_option(host, self, opts[i].key, "rules", &store)) {
             host->log(self, CHATGW_LOG_ERROR, "unknown option %s (rules, rules.STORE, count)",
                       opts[i].key);
             return CHATGW_ERR_INVAL;
         }
-        if (load_file(g, store, opts[i].value) != 0)
+        if (!rules_file_load(host, self, &g->sets, store, opts[i].value, &rules_format, NULL))
             return CHATGW_ERR_INVAL;
         files++;
     }
@@ -309,9 +210,7 @@ int chatgw_plugin_cleanup(void *userdata, const struct chatgw_opt *opts, int nop
     (void)opts; (void)nopts;
     if (!g)
         return CHATGW_OK;
-    for (int i = 0; i < g->nsets; i++)
-        free_set(&g->sets[i]);
-    free(g->sets);
+    rules_sets_free(&g->sets, free_set);
     free(g);
     return CHATGW_OK;
 }

@@ -28,13 +28,13 @@
  * case-insensitively for Latin letters, as bytes for the rest of UTF-8).
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chatgw_plugin.h"
+#include "common/rules_file.h"
 
 #define FILE_MAX (1 << 20)
 #define PHRASES_MAX 1000
@@ -51,8 +51,7 @@ struct phrase {
     int ntriggers;
 };
 
-struct library {
-    char *store;                      /* NULL: any store without its own */
+struct library {                      /* one store's (rules_file.h) */
     struct phrase *p;
     int n;
 };
@@ -60,8 +59,7 @@ struct library {
 struct qr {
     const struct chatgw_host *h;
     chatgw_plugin *self;
-    struct library *libs;
-    int nlibs;
+    struct rules_sets libs;
     bool suggest;
     int suggest_max;
     char out[8192];                   /* an expanded phrase (valid until the next hook) */
@@ -140,20 +138,6 @@ static int expand(const char *tpl, const struct vars *v, char *out, size_t cap, 
 
 /* ---- the library file ---- */
 
-static bool utf8_ok(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s++, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 :
-                               c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
-        if (n == 9 || (c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-        for (; n > 0; n--, s++)
-            if ((*s & 0xC0) != 0x80)
-                return false;
-    }
-    return true;
-}
-
 static char *trim(char *s)
 {
     size_t n;
@@ -171,32 +155,16 @@ static void lower_ascii(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
-static void free_library(struct library *l)
+static void free_library(void *p)
 {
+    struct library *l = p;
+
     for (int i = 0; i < l->n; i++) {
         free(l->p[i].text);
         for (int t = 0; t < l->p[i].ntriggers; t++)
             free(l->p[i].triggers[t]);
     }
     free(l->p);
-    free(l->store);
-}
-
-static struct library *library_for(struct qr *q, const char *store, bool create)
-{
-    struct library *grown;
-
-    for (int i = 0; i < q->nlibs; i++)
-        if ((!store && !q->libs[i].store) ||
-            (store && q->libs[i].store && strcmp(q->libs[i].store, store) == 0))
-            return &q->libs[i];
-    if (!create || !(grown = realloc(q->libs, (size_t)(q->nlibs + 1) * sizeof *grown)))
-        return NULL;
-    q->libs = grown;
-    memset(&grown[q->nlibs], 0, sizeof *grown);
-    if (store && !(grown[q->nlibs].store = strdup(store)))
-        return NULL;
-    return &q->libs[q->nlibs++];
 }
 
 /* One line of a library file. NULL when fine, else the problem. */
@@ -208,7 +176,7 @@ static const char *parse_line(struct library *l, char *line, char *cat, bool *ha
 
     if (!*s || *s == '#')
         return NULL;
-    if (!utf8_ok((const unsigned char *)s))
+    if (!rules_utf8_ok((const unsigned char *)s))
         return "not valid UTF-8, or a control character";
     if (indented) {
         struct phrase *p = &l->p[l->n - 1];
@@ -266,60 +234,30 @@ static const char *parse_line(struct library *l, char *line, char *cat, bool *ha
     return NULL;
 }
 
-static int load_file(struct qr *q, const char *store, const char *path)
-{
-    struct library *l = library_for(q, store, true);
-    int before = l ? l->n : 0;
-    FILE *f = fopen(path, "r");
-    char line[4096], cat[CAT_MAX + 1] = "";
-    bool have_phrase = false;
-    long total = 0;
-    int lineno = 0;
+struct reading {                      /* a file's lines so far */
+    char cat[CAT_MAX + 1];
+    bool have_phrase;
+};
 
-    if (!l || !f) {
-        q->h->log(q->self, CHATGW_LOG_ERROR, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        const char *why;
-        size_t n = strlen(line);
-        lineno++;
-        total += (long)n;
-        if (total > FILE_MAX || (n == sizeof line - 1 && line[n - 1] != '\n')) {
-            q->h->log(q->self, CHATGW_LOG_ERROR, "%s:%d: file over 1 MiB or line over 4 KiB",
-                      path, lineno);
-            fclose(f);
-            return -1;
-        }
-        if (n && line[n - 1] == '\n')
-            line[n - 1] = '\0';
-        if ((why = parse_line(l, line, cat, &have_phrase))) {
-            q->h->log(q->self, CHATGW_LOG_ERROR, "%s:%d: %s", path, lineno, why);
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    q->h->log(q->self, CHATGW_LOG_INFO, "%s: %d phrases (%d in all for %s)", path,
-              l->n - before, l->n, store ? store : "every store");
-    return 0;
+static const char *parse_file_line(void *set, char *line, void *state)
+{
+    struct reading *r = state;
+
+    return parse_line(set, line, r->cat, &r->have_phrase);
 }
+
+static const struct rules_file library_format = {
+    .set_size = sizeof(struct library), .count_at = offsetof(struct library, n),
+    .noun = "phrases", .say_added = true, .line_max = 4096, .file_max = FILE_MAX,
+    .too_long = "file over 1 MiB or line over 4 KiB", .parse = parse_file_line,
+};
 
 /* ---- hooks ---- */
-
-static const struct library *lib_of(struct qr *q, const char *store)
-{
-    const struct library *l = store ? library_for(q, store, false) : NULL;
-
-    return l ? l : library_for(q, NULL, false);
-}
 
 static int on_quick(void *ud, struct chatgw_event *ev)
 {
     struct qr *q = ud;
-    const struct library *l = lib_of(q, ev->store);
+    const struct library *l = rules_sets_of(&q->libs, ev->store);
     const char *why;
 
     for (int i = 0; l && i < l->n; i++) {
@@ -339,7 +277,7 @@ static int on_quick(void *ud, struct chatgw_event *ev)
 static int on_list(void *ud, struct chatgw_event *ev)
 {
     struct qr *q = ud;
-    const struct library *l = lib_of(q, ev->store);
+    const struct library *l = rules_sets_of(&q->libs, ev->store);
 
     for (int i = 0; l && i < l->n; i++)
         if (q->h->list_add(q->self, ev, l->p[i].category, l->p[i].key, l->p[i].text) != CHATGW_OK)
@@ -351,7 +289,7 @@ static int on_list(void *ud, struct chatgw_event *ev)
 static int on_msg(void *ud, struct chatgw_event *ev)
 {
     struct qr *q = ud;
-    const struct library *l = lib_of(q, ev->store);
+    const struct library *l = rules_sets_of(&q->libs, ev->store);
     char text[4096];
     size_t o = 0;
     int found = 0;
@@ -412,18 +350,15 @@ int chatgw_plugin_init(const struct chatgw_host *host, chatgw_plugin *self, void
     }
     for (int i = 0; i < nopts; i++) {
         const char *store = NULL;
-        if (strcmp(opts[i].key, "library") == 0)
-            store = host->store(self);
-        else if (strncmp(opts[i].key, "library.", 8) == 0 && opts[i].key[8])
-            store = opts[i].key + 8;
-        else if (strcmp(opts[i].key, "suggest") != 0 && strcmp(opts[i].key, "suggest_max") != 0) {
+        struct reading r = { "", false };
+        if (strcmp(opts[i].key, "suggest") == 0 || strcmp(opts[i].key, "suggest_max") == 0)
+            continue;
+        if (!rules_option(host, self, opts[i].key, "library", &store)) {
             host->log(self, CHATGW_LOG_ERROR, "unknown option %s (library, library.STORE, "
                       "suggest, suggest_max)", opts[i].key);
             return CHATGW_ERR_INVAL;
-        } else {
-            continue;
         }
-        if (load_file(q, store, opts[i].value) != 0)
+        if (!rules_file_load(host, self, &q->libs, store, opts[i].value, &library_format, &r))
             return CHATGW_ERR_INVAL;
         files++;
     }
@@ -445,9 +380,7 @@ int chatgw_plugin_cleanup(void *userdata, const struct chatgw_opt *opts, int nop
     (void)opts; (void)nopts;
     if (!q)
         return CHATGW_OK;
-    for (int i = 0; i < q->nlibs; i++)
-        free_library(&q->libs[i]);
-    free(q->libs);
+    rules_sets_free(&q->libs, free_library);
     free(q);
     return CHATGW_OK;
 }

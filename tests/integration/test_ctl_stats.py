@@ -12,6 +12,7 @@ from client import Client, buyer, run
 from conftest import DEMO_GREETING, chat_key, chat_meta, wait_for, wait_for_async
 from test_agents import FAST, agent, frames_until, make_agent
 from test_chatgwctl import ctl, ok
+from test_shifts import clocked, utc_ms
 
 NOT_FOUND, USAGE = 3, 2
 
@@ -26,8 +27,14 @@ def clock_store():
                      "reassign_after": "0", "away_reassign": "0"}}
 
 
+# The day the scripted chats happen on: the gateway's test clock reads noon
+# of it, so that a run at midnight cannot spread them over two days.
+DAY = "2027-03-10"
+NOON = utc_ms(2027, 3, 10, 12)
+
+
 def test_stats_of_a_scripted_day_come_out_exactly(redis, gateway):
-    gw = gateway(redis.url, stores=clock_store(), stats_flush="100ms", **FAST)
+    gw = clocked(gateway, redis, NOON, stores=clock_store(), stats_flush="100ms")
     r = redis.client()
     alice = make_agent(r, "alice", "Alice")
 
@@ -60,23 +67,25 @@ def test_stats_of_a_scripted_day_come_out_exactly(redis, gateway):
     want = {"chats": 2, "first_responses": 2, "fr_p50_ms": 5000, "fr_p90_ms": 5000,
             "answered_30s": 1.0, "breaches": 1, "reassigned": 0, "sold": 1, "no_sale": 1,
             "conversion": 0.5, "ratings": 2, "rating_avg": 4.0}
-    wait_for(lambda: as_json(redis.url, "stats", "--agent", "alice")
-             and as_json(redis.url, "stats", "--agent", "alice")[0]["first_responses"] == 2,
-             5, what="response times flushed")
-    rows = as_json(redis.url, "stats")
+    wait_for(lambda: as_json(redis.url, "stats", "--day", DAY, "--agent", "alice")
+             and as_json(redis.url, "stats", "--day", DAY, "--agent", "alice")[0]
+             ["first_responses"] == 2, 5, what="response times flushed")
+    rows = as_json(redis.url, "stats", "--day", DAY)
     assert [(x["scope"], x["name"]) for x in rows] == \
         [("store", "demo"), ("group", "pre-sales"), ("agent", "alice")]
     for row in rows:
         assert {k: row[k] for k in want} == want, row
-    assert as_json(redis.url, "stats", "--agent", "alice") == [rows[2]]
-    assert as_json(redis.url, "stats", "--agent", "nobody") == []
-    # today is the default day: another day has none of it
+    assert as_json(redis.url, "stats", "--day", DAY, "--agent", "alice") == [rows[2]]
+    assert as_json(redis.url, "stats", "--day", DAY, "--agent", "nobody") == []
+    # today (on Redis's clock) is the default day: the scripted day is not
+    # today, and another day has none of it
+    assert as_json(redis.url, "stats") == []
     assert as_json(redis.url, "stats", "--day", "2020-01-01") == []
     # CSV and the table for people
-    p = ok(redis.url, "stats", "--csv")
+    p = ok(redis.url, "stats", "--day", DAY, "--csv")
     got = list(csv.DictReader(io.StringIO(p.stdout)))
     assert got[0]["conversion"] == "0.5000" and got[0]["rating_avg"] == "4.0000"
-    p = ok(redis.url, "stats")
+    p = ok(redis.url, "stats", "--day", DAY)
     assert "CONVERSION" in p.stdout and "50%" in p.stdout and "100%" in p.stdout
 
 

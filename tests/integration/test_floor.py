@@ -7,6 +7,7 @@ import time
 from client import Client, buyer, run
 from conftest import DEMO_GREETING, wait_for, wait_for_async
 from test_agents import FAST, agent, frames_until, make_agent
+from test_shifts import offset_for, utc_ms
 from test_supervisor import make_supervisor, supervisor
 
 
@@ -146,8 +147,12 @@ TWO_GROUPS = {"demo": {"name": "Demo Store", "greeting": DEMO_GREETING, "hold_te
 
 
 def test_the_snapshot_shows_queues_agents_and_chats_the_same_on_every_node(redis, gateway):
-    a = gateway(redis.url, node_id="node-a", stores=TWO_GROUPS, stats_flush="100ms", **FAST)
-    b = gateway(redis.url, node_id="node-b", stores=TWO_GROUPS, stats_flush="100ms", **FAST)
+    # today's numbers per agent: the test clock reads noon, so that a run at
+    # midnight cannot leave them on yesterday (one offset: the nodes agree)
+    off = offset_for(utc_ms(2027, 3, 10, 12))
+    a, b = (gateway(redis.url, start=False, node_id=n, stores=TWO_GROUPS, stats_flush="100ms",
+                    test_clock_offset=off, **FAST).start(extra_args=("--test-clock",))
+            for n in ("node-a", "node-b"))
     r = redis.client()
     alice = make_agent(r, "alice", "Alice", capacity=2)
     make_agent(r, "bob", "Bob", groups=("after-sales",), capacity=3)

@@ -3,6 +3,7 @@ few calls per flush, not one per agent: with a thousand agents answering,
 one call per field was a thousand EVALSHA a second, a quarter of a Redis
 command per relayed message in `bench/run relay` (bench/RESULTS.md,
 round 4)."""
+import collections
 import os
 import subprocess
 
@@ -15,19 +16,21 @@ LOAD = os.path.join(ROOT, "build", "chatgw-load")
 
 def stats_calls(r):
     """The stats.lua calls in Redis's slow log (which logs every command
-    once slowlog-log-slower-than is 0): EVALSHA with the key cg:stats:*."""
-    n = 0
+    once slowlog-log-slower-than is 0): EVALSHA with the key cg:stats:*,
+    counted per key (one store and hour)."""
+    n = collections.Counter()
     for e in r.slowlog_get(100000):
         words = e["command"].split(b" ")      # redis-py joins the arguments with spaces
         if len(words) > 3 and words[0].upper() == b"EVALSHA" and words[3].startswith(b"cg:stats:"):
-            n += 1
+            n[words[3]] += 1
     return n
 
 
 def test_one_flush_of_many_agents_fields_is_one_call(redis, gateway, tmp_path):
     # 40 agents each answer one chat at once (chatgw-load --agent-delay 0);
     # stats_flush is long, so the counts wait for the flush at shutdown:
-    # 42 fields (s, g:pre-sales, 40 a:AGENT) of one store and hour
+    # 42 fields (s, g:pre-sales, 40 a:AGENT) of one store, in one hour or,
+    # when the run crosses an hour's end, two
     gw = gateway(redis.url, stores=store(hold_after="5s", breach_after="6s"), stats_flush="1m")
     r = redis.client()
     tokens = tmp_path / "tokens"
@@ -47,4 +50,5 @@ def test_one_flush_of_many_agents_fields_is_one_call(redis, gateway, tmp_path):
     assert s["s"]["replies"] == 40 and s["s"]["first"] == 40
     assert s["g:pre-sales"]["replies"] == 40
     assert all(s[f"a:ag{i}"]["replies"] == 1 for i in range(40))
-    assert stats_calls(r) == 1
+    calls = stats_calls(r)
+    assert len(calls) in (1, 2) and set(calls.values()) == {1}, calls
