@@ -97,10 +97,11 @@ def test_percentiles_and_sums_over_the_hours_of_one_utc_day(redis, gateway):
     day0 = calendar.timegm((2026, 1, 15, 0, 0, 0)) // 3600
     fields = {"s": {"first": 6, "fh": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], "replies": 8, "rt30": 6,
                     "breaches": 1, "sold": 3, "no_sale": 1, "chats": 4,
-                    "ratings": 2, "rating_sum": 9, "guard_hits": 3, "transfers": 1},
+                    "ratings": 2, "rating_sum": 9, "guard_hits": 3, "transfers": 1,
+                    "escalations": 2},
               "a:zed": {"first": 6, "fh": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]}}
     late = {"s": {"first": 4, "fh": [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3], "replies": 2, "rt30": 0,
-                  "reassigned": 2, "guard_hits": 1}}
+                  "reassigned": 2, "guard_hits": 1, "escalations": 1}}
     for hour, f in ((day0, fields), (day0 + 23, late), (day0 + 24, late)):
         r.hset(f"cg:stats:demo:{hour}", mapping={k: msgpack.packb(v) for k, v in f.items()})
     rows = as_json(redis.url, "stats", "--day", "2026-01-15", "--store", "demo")
@@ -110,7 +111,7 @@ def test_percentiles_and_sums_over_the_hours_of_one_utc_day(redis, gateway):
     assert store["fr_p50_ms"] == 30000 and store["fr_p90_ms"] == 300001
     assert store["answered_30s"] == 0.6 and store["reassigned"] == 2
     assert store["conversion"] == 0.75 and store["rating_avg"] == 4.5
-    assert store["guard_hits"] == 4 and store["transfers"] == 1
+    assert store["guard_hits"] == 4 and store["transfers"] == 1 and store["escalations"] == 3
     zed = [x for x in rows if x["scope"] == "agent"][0]
     assert (zed["name"], zed["fr_p50_ms"], zed["fr_p90_ms"]) == ("zed", 15000, 45000)
     assert zed["answered_30s"] is None and zed["conversion"] is None and zed["rating_avg"] is None

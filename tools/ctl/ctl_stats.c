@@ -104,7 +104,7 @@ struct agg {
     char field[CTL_ID_MAX + 4];
     size_t scope;                       /* index in scopes[] */
     long long chats, replies, rt30, first, breaches, reassigned, sold, no_sale, ratings,
-        rating_sum, guard_hits, transfers;
+        rating_sum, guard_hits, transfers, escalations;
     long long fh[NBUCKETS];
 };
 
@@ -118,6 +118,7 @@ static const struct { const char *name; size_t off; } counters[] = {
     { "rating_sum", offsetof(struct agg, rating_sum) },
     { "guard_hits", offsetof(struct agg, guard_hits) },
     { "transfers", offsetof(struct agg, transfers) },
+    { "escalations", offsetof(struct agg, escalations) },
 };
 
 struct aggs {
@@ -236,6 +237,7 @@ static int row_of(struct table *t, const struct agg *g, bool people)
                  (double)g->rating_sum / (double)g->ratings);
     snprintf(row[15], CTL_CELL, "%lld", g->guard_hits);
     snprintf(row[16], CTL_CELL, "%lld", g->transfers);
+    snprintf(row[17], CTL_CELL, "%lld", g->escalations);
     return CTL_OK;
 }
 
@@ -290,15 +292,16 @@ static int read_day(struct ctl *x, const char *store, long long day, struct aggs
 
 int cmd_stats(struct ctl *x, const struct kind *unused, const char *id)
 {
-    struct table t = { 17, { "STORE", "SCOPE", "NAME", "CHATS", "FIRST", "FR_P50", "FR_P90",
+    struct table t = { 18, { "STORE", "SCOPE", "NAME", "CHATS", "FIRST", "FR_P50", "FR_P90",
                              "IN_30S", "BREACHES", "REASSIGNED", "SOLD", "NO_SALE",
-                             "CONVERSION", "RATINGS", "RATING", "GUARD_HITS", "TRANSFERS" },
+                             "CONVERSION", "RATINGS", "RATING", "GUARD_HITS", "TRANSFERS",
+                             "ESCALATIONS" },
                        { "store", "scope", "name", "chats", "first_responses", "fr_p50_ms",
                          "fr_p90_ms", "answered_30s", "breaches", "reassigned", "sold",
                          "no_sale", "conversion", "ratings", "rating_avg", "guard_hits",
-                         "transfers" },
+                         "transfers", "escalations" },
                        { C_TEXT, C_TEXT, C_TEXT, C_INT, C_INT, C_INT, C_INT, C_NUM, C_INT,
-                         C_INT, C_INT, C_INT, C_NUM, C_INT, C_NUM, C_INT, C_INT } };
+                         C_INT, C_INT, C_INT, C_NUM, C_INT, C_NUM, C_INT, C_INT, C_INT } };
     bool people = !(x->o.given & (O_JSON | O_CSV));
     struct aggs a = { 0 };
     struct proto_arena arena;
