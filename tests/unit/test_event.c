@@ -32,7 +32,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_FLOOR_AGENT, 21);
     ASSERT_EQ(EV_WATCH_MSG, 22);
     ASSERT_EQ(EV_ESCALATION, 23);
-    ASSERT_EQ(EV__END, 24);
+    ASSERT_EQ(EV_ROSTER, 24);
+    ASSERT_EQ(EV__END, 25);
 }
 
 TEST(names_are_unique_and_round_trip)
