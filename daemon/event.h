@@ -57,7 +57,7 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(21, FLOOR_AGENT,  "floor_agent", EVT_NODE, "agent store change name state online load capacity: an agent changed (floor)") \
     X(22, WATCH_MSG,    "wmsg",     EVT_NODE,  "chat store seq rec: a record for the supervisors watching the chat") \
     X(23, ESCALATION,   "escalation", EVT_AGENT, "agent? chat store group rule excerpt ts n: a plugin flagged the chat to supervisors (also on cg:floor:<store>)") \
-    X(24, ROSTER,       "roster",   EVT_NODE,  "agent?: a roster or an agent changed (chatgwctl): shifts and each group's hours again")
+    X(24, ROSTER,       "roster",   EVT_NODE,  "agent?: a roster changed, an agent came or went (chatgwctl): shifts and each group's hours again (refresh does too)")
 
 enum event_id {
     EV_NONE = 0,

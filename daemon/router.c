@@ -581,7 +581,7 @@ static void on_local_event(const struct event *ev, void *ud)
         return;                     /* a copy for the supervisors' floor */
     switch (event_target(ev->id)) {
     case EVT_NODE:
-        if (ev->id == EV_ROSTER)
+        if (ev->id == EV_ROSTER || ev->id == EV_REFRESH)
             shift_step();           /* who is on shift, each group's hours: again */
         if (ev->id == EV_REFRESH && ev->agent && index_get(&R.agents, ev->agent)) {
             /* every node hears it; one re-check is enough, but all are harmless */

@@ -435,4 +435,17 @@ def test_two_nodes_agree_on_a_group_s_hours_after_a_roster_change(redis, gateway
         assert not r.hexists("cg:store:demo", "hours:after-sales")
         assert not (await first_text(nb, "Cat")).startswith("Closed")
         assert not (await first_text(na, "Dan")).startswith("Closed")
+        # bob rostered late again; then alice (no roster: every shift) joins
+        # after-sales with chatgwctl agent set: after-sales is open again
+        counts = (group_hours_count(na), group_hours_count(nb))
+        assert ctl(redis.url, "roster", "set", "bob", "late").returncode == 0
+        group_hours_logged(na, counts[0], "after-sales")
+        group_hours_logged(nb, counts[1], "after-sales")
+        assert (await first_text(nb, "Eve")).startswith("Closed")
+        counts = (group_hours_count(na), group_hours_count(nb))
+        p = ctl(redis.url, "agent", "set", "alice", "--group", "pre-sales,after-sales")
+        assert p.returncode == 0, p.stderr
+        group_hours_logged(na, counts[0], None)
+        group_hours_logged(nb, counts[1], None)
+        assert not (await first_text(nb, "Fay")).startswith("Closed")
     asyncio.run(body())

@@ -509,8 +509,6 @@ int cmd_set(struct ctl *x, const struct kind *k, const char *id)
     rc = update_identity(x, k, id, true, build_set, &q);
     free(q.refresh);
     free(q.kick);
-    if (rc == CTL_OK && k->agent && q.placed)  /* its groups' service hours */
-        roster_notice(x, id);
     if (rc == CTL_OK)
         fprintf(stderr, "chatgwctl: %s %s updated (routing uses the new groups and "
                 "capacity now; open sessions show the rest after their next login)\n",
