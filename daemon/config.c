@@ -274,8 +274,9 @@ static const struct opt store_opts[] = {
     BOOL(overtime, "no", "an agent off shift who sets itself ready (again) takes new chats"),
     STR(off_hours_text, "We are closed right now and will answer your message when we open "
         "({opens}). Feel free to leave us a message.", check_tpl, "template",
-        "told to a buyer who writes while the store is closed (once per closed period); {opens}: "
-        "when the next shift opens, in the store's time zone"),
+        "told to a buyer who writes while the store is closed, or its chat's group (none of its "
+        "agents on shift), once per closed period; {opens}: when the next shift (of the group) "
+        "opens, in the store's time zone"),
     STR(context_secret, "", NULL, "secret", "the key of the HMAC-SHA256 with which the store's site signs "
         "a buyer's context (hello's context: who the buyer is, its priority, the product it views); "
         "empty = contexts are ignored. A secret: never logged, never printed"),

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "event.h"
 #include "gw.h"
+#include "hours.h"
 #include "index.h"
 #include "log.h"
 #include "metrics.h"
@@ -237,6 +238,47 @@ static void on_shifted(void *ud, redisReply *r)
     router_assign_groups(r);
 }
 
+/* {{group, own 0|1, {start, end, ...}}...} of one store (ud: its id, to
+ * free): each group's service hours, kept in memory (hours.c) for the
+ * first-message decision of session_buyer.c. */
+static void on_group_hours(void *ud, redisReply *r)
+{
+    char *store = ud, own[256] = "";
+    int64_t few[2 * 64], *se;
+    size_t ol = 0;
+
+    if (r && r->type == REDIS_REPLY_ERROR)
+        log_error("group_hours_failed", "store=%s error=%s", store, r->str);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *g = r->element[i];
+        if (g->type != REDIS_REPLY_ARRAY || g->elements != 3 ||
+            g->element[0]->type != REDIS_REPLY_STRING ||
+            g->element[1]->type != REDIS_REPLY_INTEGER || g->element[2]->type != REDIS_REPLY_ARRAY)
+            continue;
+        const redisReply *flat = g->element[2];
+        size_t n = flat->elements / 2;
+        se = 2 * n <= sizeof few / sizeof few[0] ? few : malloc(2 * n * sizeof *se);
+        if (!se) {
+            log_error("group_hours_failed", "store=%s reason=out_of_memory", store);
+            continue;
+        }
+        for (size_t j = 0; j < 2 * n; j++)
+            se[j] = flat->element[j]->type == REDIS_REPLY_INTEGER ? flat->element[j]->integer : 0;
+        if (hours_set(store, g->element[0]->str, (int)g->element[1]->integer, se, n) != 0)
+            log_error("group_hours_failed", "store=%s group=%s reason=out_of_memory", store,
+                      g->element[0]->str);
+        else if (g->element[1]->integer && ol < sizeof own)
+            ol += (size_t)snprintf(own + ol, sizeof own - ol, "%s%s", ol ? "," : "",
+                                   g->element[0]->str);
+        if (se != few)
+            free(se);
+    }
+    /* once per boundary or roster change: which groups have hours of their own */
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        log_info("group_hours", "store=%s own=%s", store, ol ? own : "-");
+    free(store);
+}
+
 static void shift_step(void)
 {
     const struct config *c = gw.cfg;
@@ -247,6 +289,10 @@ static void shift_step(void)
         store_publish_store(&c->stores[i]);
         const char *args[] = { c->stores[i].id };
         store_route("shifts", 1, args, on_shifted, NULL);
+        /* after the hours just published: each group's from its agents' rosters */
+        char *id = strdup(c->stores[i].id);
+        if (id && store_route("ghours", 1, args, on_group_hours, id) != 0)
+            free(id);
     }
 }
 
@@ -554,6 +600,8 @@ static void on_local_event(const struct event *ev, void *ud)
         return;                     /* a copy for the supervisors' floor */
     switch (event_target(ev->id)) {
     case EVT_NODE:
+        if (ev->id == EV_ROSTER || ev->id == EV_REFRESH)
+            shift_step();           /* who is on shift, each group's hours: again */
         if (ev->id == EV_REFRESH && ev->agent && index_get(&R.agents, ev->agent)) {
             /* every node hears it; one re-check is enough, but all are harmless */
             const char *args[] = { ev->agent };
@@ -720,4 +768,5 @@ void router_stop(void)
     free(R.floors);
     R.floors = NULL;
     R.nfloors = 0;
+    hours_clear();
 }

@@ -44,6 +44,7 @@
 #include "gw.h"
 #include "greet.h"
 #include "index.h"
+#include "hours.h"
 #include "shift.h"
 #include "log.h"
 #include "metrics.h"
@@ -295,11 +296,18 @@ static int make_meta(struct buyer *b, uint64_t created)
     int64_t until = 0;
 
     b->opens = 0;
-    /* a chat started while the store is closed: off_hours_text instead of
-     * the greeting, and 'oh' (the opening it was told) in its record so
-     * that the clock does not tell it again in this closed period */
-    if (st && st->plan && !shift_open(st->plan, (int64_t)created, &until, &b->opens) &&
-        !b->opens)
+    /* a chat started while the store is closed, or while no agent of its
+     * group is on shift (hours.c, the group's hours from memory):
+     * off_hours_text instead of the greeting, and 'oh' (the opening it
+     * was told) in its record so that the clock does not tell it again
+     * in this closed period */
+    enum hours_state gh = st && st->plan ? hours_open(b->store, b->group, (int64_t)created,
+                                                      &b->opens) : HOURS_STORE;
+    if (gh == HOURS_STORE && st && st->plan)
+        gh = shift_open(st->plan, (int64_t)created, &until, &b->opens) ? HOURS_OPEN : HOURS_CLOSED;
+    if (gh == HOURS_OPEN)
+        b->opens = 0;
+    else if (gh == HOURS_CLOSED && !b->opens)
         b->opens = -1;                   /* closed, no opening within 8 days */
     token_hash_hex(b->secret, sizeof b->secret, tok_hash);
     proto_writer_reset(&rec_w, PROTO_MSGPACK);

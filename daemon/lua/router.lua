@@ -49,6 +49,8 @@
 --                                 whose shift began or ended are told (event
 --                                 shift), ready sets redone; answers the
 --                                 "store group"s of agents now on duty
+--   ghours  store                 each group's service hours from its agents'
+--                                 rosters (field hours:GROUP), answered
 --   watch   chat on|off stores hist
 --                                 NODE hears every record of the chat (a
 --                                 supervisor watches it), with its history
@@ -321,9 +323,19 @@ local function shift_state(a, info)
   return on, ends, nxt
 end
 
--- The store is open (some shift is on); else when and how it opens next.
-local function store_open(st)
-  local h = hours_of(st)
+-- A group's service hours: the spans of the store's some agent of the
+-- group works (field 'hours:GROUP' of cg:store:<id>, written by the op
+-- ghours only where they differ from the store's); else the store's.
+local function group_hours(st, g)
+  local raw = g and redis.call('HGET', key('STORE', st), 'hours:' .. g)
+  if raw and raw ~= '' then return cmsgpack.unpack(raw) end
+  return hours_of(st)
+end
+
+-- The store (or its group g, if given) is open (some shift of it is on);
+-- else when and how it opens next.
+local function store_open(st, g)
+  local h = group_hours(st, g)
   if not h then return true, 0, '' end
   local on, _, nxt, label = stretch(h, function() return true end)
   return on, nxt, label
@@ -920,6 +932,52 @@ if op == 'shifts' then
   return out
 end
 
+if op == 'ghours' then
+  -- ghours store: each group's service hours, the spans of the store's
+  -- that some agent of the group works (works: an agent without a
+  -- roster works every one). Kept as field 'hours:GROUP' of the store's
+  -- hash where they differ from the store's, else removed (a store
+  -- without rosters stays as it was; so does a group without agents);
+  -- answers {group, own 0|1, {start, end, ...}} per group of the store,
+  -- for the node's first-message decision (daemon/hours.c). Reads every
+  -- agent once: run per boundary and roster change, never per message.
+  local st, out, members = ARGV[4], {}, {}
+  local sk = key('STORE', st)
+  local h = hours_of(st)
+  if h then
+    for _, a in ipairs(redis.call('SMEMBERS', key('AGENTS'))) do
+      local info = agent_info(a)
+      if info and info.store == st then
+        local roster = roster_of(a) or false
+        for _, g in ipairs(info.groups) do
+          members[g] = members[g] or {}
+          table.insert(members[g], roster)
+        end
+      end
+    end
+  end
+  for g in string.gmatch(redis.call('HGET', sk, 'groups') or '', '%S+') do
+    local rs, own, flat = members[g], {}, {}
+    for _, sp in ipairs(rs and h or {}) do
+      for _, r in ipairs(rs) do
+        if works(r or nil, sp) then
+          own[#own + 1] = sp
+          flat[#flat + 1] = sp[1]; flat[#flat + 1] = sp[2]
+          break
+        end
+      end
+    end
+    if rs and #own < #h then
+      redis.call('HSET', sk, 'hours:' .. g, cmsgpack.pack(own))
+      out[#out + 1] = { g, 1, flat }
+    else
+      redis.call('HDEL', sk, 'hours:' .. g)
+      out[#out + 1] = { g, 0, {} }
+    end
+  end
+  return out
+end
+
 if op == 'sweep' then
   local grace, node_timeout, cursor = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] or '0'
   local touched, seen = {}, {}
@@ -1150,11 +1208,12 @@ local function clock_chat(c, hist, out)
     return sw
   end
   local cfg = store_cfg(m.store)
-  -- service hours: a waiting chat of a closed store is told when it opens
+  -- service hours: a waiting chat of a closed store (or group: no agent
+  -- of it on shift) is told when it opens
   -- (once per closed period: 'oh' = the opening it was told), goes ahead
   -- of every arrival (oldest first), and its clock counts from the opening
   if not m.agent then
-    local open, opens, label = store_open(m.store)
+    local open, opens, label = store_open(m.store, m.group)
     if not open then
       if tostring(opens) ~= (redis.call('HGET', K, 'oh') or '') then
         local text = render(redis.call('HGET', key('STORE', m.store), 'off_hours_text') or '',

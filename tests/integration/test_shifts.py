@@ -330,3 +330,126 @@ def test_two_nodes_agree_on_who_is_on_shift(redis, gateway):
     asyncio.run(body())
     # the spans node b published are node a's
     assert r.hget("cg:store:demo", "hours") == hours_a
+
+
+# ---- service hours per group ------------------------------------------------------
+
+def group_store(**kw):
+    # Berlin in January is UTC+1: early 08:00-12:00 UTC, late 12:00-16:00 UTC
+    return store(shift=["early 09:00-13:00 mon-fri", "late 13:00-17:00 mon-fri"], **kw)
+
+
+def group_hours_logged(gw, n, group):
+    """Waits until gw has logged group hours a time more than n, the last
+    naming group as having hours of its own (or none: group None)."""
+    def seen():
+        lines = [ln for ln in gw.logtext().splitlines() if "event=group_hours " in ln]
+        if len(lines) <= n:
+            return False
+        own = re.search(r"own=(\S+)", lines[-1]).group(1).split(",")
+        return (group in own) if group else own == ["-"]
+    wait_for(seen, what=f"group hours with {group}")
+
+
+def group_hours_count(gw):
+    return gw.logtext().count("event=group_hours ")
+
+
+def test_a_group_with_nobody_on_shift_is_closed_while_another_is_served(redis, gateway):
+    st = group_store(hold_max=3, hold_text="Still here, {buyer}", hold_after="300ms",
+                     hold_every="300ms")
+    gw = clocked(gateway, redis, utc_ms(2027, 1, 4, 9), stores=st)     # Monday 10:00
+    r = redis.client()
+    n = group_hours_count(gw)
+    alice = make_agent(r, "alice", "Alice", groups=("pre-sales",))
+    bob = make_agent(r, "bob", "Bob", groups=("after-sales",), capacity=1)
+    assert ctl(redis.url, "roster", "set", "alice", "early").returncode == 0
+    assert ctl(redis.url, "roster", "set", "bob", "late").returncode == 0
+    group_hours_logged(gw, n, "after-sales")
+    assert r.hexists("cg:store:demo", "hours:after-sales")
+
+    async def body():
+        a, _ = await agent(gw, alice)
+        b, w = await agent(gw, bob)
+        assert w["shift"]["on_shift"] is False
+        # pre-sales has alice on shift: the greeting, and she gets the chat
+        p, _ = await buyer(gw, name="Pia", group="pre-sales")
+        greet, _, _ = await p.first_message("price?")
+        assert greet["text"] == "Welcome to Demo Store, Pia! An agent will be with you shortly."
+        await frames_until(a, lambda f: f["t"] == "assign", timeout=3)
+        # after-sales has nobody on shift: the off-hours text with its opening
+        c1, w1 = await buyer(gw, name="Ann", group="after-sales")
+        greet, _, _ = await c1.first_message("my parcel", mid="m1")
+        assert greet["text"] == "Closed now, Ann. We open Mon 4 Jan 13:00."
+        c2, w2 = await buyer(gw, name="Cid", group="after-sales")
+        greet2, _, _ = await c2.first_message("a return", mid="m1")
+        assert greet2["text"] == "Closed now, Cid. We open Mon 4 Jan 13:00."
+        # the buyer goes on writing: acked and stored; the group's clock
+        # does not run while it is closed (no holding reply, told once)
+        await c1.send({"t": "msg", "id": "m2", "text": "still waiting"})
+        await c1.expect("ack", id="m2")
+        await c1.silent(1.5)
+        texts = [m.get("text") for m in chat_transcript(r, w1["chat"])]
+        assert texts == ["my parcel", greet["text"], "still waiting"]
+        # both went to the head of after-sales' queue, the older first
+        q = r.zrange("cg:q:demo:after-sales", 0, -1, withscores=True)
+        assert [c.decode() for c, _ in q] == [w1["chat"], w2["chat"]]
+        assert all(s < 0 for _, s in q)
+        await b.silent(0.1)
+        # 13:00: after-sales opens; bob (capacity 1) gets the older chat
+        set_clock(gw, utc_ms(2027, 1, 4, 11, 59, 58.5))
+        f, _ = await frames_until(b, lambda f: f["t"] == "shift", timeout=6)
+        assert f["shift"]["on_shift"] is True
+        asg, _ = await frames_until(b, lambda f: f["t"] == "assign", timeout=3)
+        assert asg["chat"] == w1["chat"]
+        assert [c.decode() for c in r.zrange("cg:q:demo:after-sales", 0, -1)] == [w2["chat"]]
+        await c1.expect("agent", timeout=3)
+    asyncio.run(body())
+
+
+def test_two_nodes_agree_on_a_group_s_hours_after_a_roster_change(redis, gateway):
+    at = utc_ms(2027, 1, 4, 9)                                          # Monday 10:00
+    na = clocked(gateway, redis, at, node_id="node-a", stores=group_store())
+    nb = clocked(gateway, redis, at, node_id="node-b", stores=group_store())
+    r = redis.client()
+    make_agent(r, "alice", "Alice", groups=("pre-sales",))
+    make_agent(r, "bob", "Bob", groups=("after-sales",))
+    # no roster: every group has the store's hours, as before
+    wait_for(lambda: r.hget("cg:store:demo", "hours"))
+    assert [k for k in r.hkeys("cg:store:demo") if k.startswith(b"hours:")] == []
+    counts = (group_hours_count(na), group_hours_count(nb))
+    assert ctl(redis.url, "roster", "set", "bob", "late").returncode == 0
+    group_hours_logged(na, counts[0], "after-sales")
+    group_hours_logged(nb, counts[1], "after-sales")
+
+    async def first_text(gw, name):
+        c, _ = await buyer(gw, name=name, group="after-sales")
+        greet, _, _ = await c.first_message("hello")
+        await c.close()
+        return greet["text"]
+
+    async def body():
+        assert await first_text(na, "Ann") == "Closed now, Ann. We open Mon 4 Jan 13:00."
+        assert await first_text(nb, "Bea") == "Closed now, Bea. We open Mon 4 Jan 13:00."
+        # the roster goes: after-sales has the store's hours again, on both nodes
+        counts = (group_hours_count(na), group_hours_count(nb))
+        assert ctl(redis.url, "roster", "del", "bob").returncode == 0
+        group_hours_logged(na, counts[0], None)
+        group_hours_logged(nb, counts[1], None)
+        assert not r.hexists("cg:store:demo", "hours:after-sales")
+        assert not (await first_text(nb, "Cat")).startswith("Closed")
+        assert not (await first_text(na, "Dan")).startswith("Closed")
+        # bob rostered late again; then alice (no roster: every shift) joins
+        # after-sales with chatgwctl agent set: after-sales is open again
+        counts = (group_hours_count(na), group_hours_count(nb))
+        assert ctl(redis.url, "roster", "set", "bob", "late").returncode == 0
+        group_hours_logged(na, counts[0], "after-sales")
+        group_hours_logged(nb, counts[1], "after-sales")
+        assert (await first_text(nb, "Eve")).startswith("Closed")
+        counts = (group_hours_count(na), group_hours_count(nb))
+        p = ctl(redis.url, "agent", "set", "alice", "--group", "pre-sales,after-sales")
+        assert p.returncode == 0, p.stderr
+        group_hours_logged(na, counts[0], None)
+        group_hours_logged(nb, counts[1], None)
+        assert not (await first_text(nb, "Fay")).startswith("Closed")
+    asyncio.run(body())

@@ -38,7 +38,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_TYPING_TO_BUYER, 27);
     ASSERT_EQ(EV_READ_TO_AGENT, 28);
     ASSERT_EQ(EV_READ_TO_BUYER, 29);
-    ASSERT_EQ(EV__END, 30);
+    ASSERT_EQ(EV_ROSTER, 30);
+    ASSERT_EQ(EV__END, 31);
 }
 
 TEST(names_are_unique_and_round_trip)

@@ -132,6 +132,8 @@ command_fn cmd_add, cmd_set, cmd_token, cmd_del, cmd_list, cmd_demo;
 command_fn cmd_nodes, cmd_agents, cmd_queue;
 /* The roster (ctl_roster.c); import's id is the file. */
 command_fn cmd_roster_set, cmd_roster_del, cmd_roster_show, cmd_roster_import, cmd_roster_export;
+/* {k:"roster", agent?} on cg:ctl: the nodes compute shifts and group hours again. */
+void roster_notice(struct ctl *x, const char *agent);
 
 /* The numbers and the chats (ctl_stats.c): stats reads; chat show reads,
  * chat close closes. */

@@ -366,6 +366,8 @@ int cmd_add(struct ctl *x, const struct kind *k, const char *id)
         return rc;
     if ((rc = print_token(k, id, tok)) != CTL_OK)
         return rc;
+    if (k->agent)                            /* its groups' service hours may widen */
+        roster_notice(x, id);
     groups_join(n.groups, n.ngroups, ',', groups, sizeof groups);
     if (k->agent)
         fprintf(stderr, "chatgwctl: agent %s added to store %s, groups %s, capacity %d; "
@@ -553,6 +555,8 @@ int cmd_del(struct ctl *x, const struct kind *k, const char *id)
     ident_key(k, id, key, sizeof key);
     rc = update_identity(x, k, id, true, build_del, &q);
     free(q.kick);
+    if (rc == CTL_OK && k->agent)            /* its groups' service hours may narrow */
+        roster_notice(x, id);
     if (rc == CTL_OK)
         fprintf(stderr, "chatgwctl: %s %s deleted; its token no longer works and its open "
                 "sessions are closed%s\n", k->noun, id,

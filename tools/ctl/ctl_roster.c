@@ -21,12 +21,13 @@
  * names.
  *
  * API: cmd_roster_set, cmd_roster_del, cmd_roster_show, cmd_roster_import,
- *      cmd_roster_export.
+ *      cmd_roster_export, roster_notice.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "ctl.h"
 #include "keys.h"
 #include "shift.h"
@@ -149,6 +150,35 @@ static int hset_fields(struct ctl *x, const char *agent, const char **f, int n, 
     return CTL_OK;
 }
 
+/*
+ * Tells every node that a roster or an agent changed: {k:"roster",
+ * agent?} on cg:ctl (event ROSTER). Each node runs its stores' shift step
+ * again: agents hear their shift, and each group's service hours are
+ * computed anew. The change is written already; a lost notice is only
+ * late (the next shift boundary does the same), so it warns, not fails.
+ */
+void roster_notice(struct ctl *x, const char *agent)
+{
+    struct proto_writer w;
+
+    proto_writer_init(&w, PROTO_MSGPACK, 0);
+    proto_w_map(&w, agent ? 2 : 1);
+    proto_w_key(&w, "k");
+    proto_w_cstr(&w, "roster");
+    if (agent) {
+        proto_w_key(&w, "agent");
+        proto_w_cstr(&w, agent);
+    }
+    const char *argv[] = { "PUBLISH", key_pattern(KEY_CTL_CHAN), proto_writer_data(&w) };
+    size_t lens[] = { 7, strlen(argv[1]), w.len };
+    redisReply *r = w.err ? NULL : link_call(&x->link, 3, argv, lens);
+    if (!r)
+        fprintf(stderr, "chatgwctl: warning: the nodes were not told; they see the change "
+                "at the next shift boundary\n");
+    freeReplyObject(r);
+    proto_writer_free(&w);
+}
+
 /* Commas of the command line become the stored separator (,). */
 int cmd_roster_set(struct ctl *x, const struct kind *k, const char *id)
 {
@@ -163,7 +193,9 @@ int cmd_roster_set(struct ctl *x, const struct kind *k, const char *id)
         return CTL_REDIS;
     if (rc < 0)
         return ctl_fail(strncmp(why, "no agent", 8) == 0 ? CTL_NOT_FOUND : CTL_USAGE, "%s", why);
-    return hset_fields(x, id, f, n, x->o.arg);
+    if ((rc = hset_fields(x, id, f, n, x->o.arg)) == CTL_OK)
+        roster_notice(x, id);
+    return rc;
 }
 
 int cmd_roster_del(struct ctl *x, const struct kind *k, const char *id)
@@ -189,6 +221,7 @@ int cmd_roster_del(struct ctl *x, const struct kind *k, const char *id)
     if (!r)
         return CTL_REDIS;
     freeReplyObject(r);
+    roster_notice(x, id);
     return CTL_OK;
 }
 
@@ -458,8 +491,10 @@ int cmd_roster_import(struct ctl *x, const struct kind *k, const char *file)
         if (rc == CTL_OK)
             rc = hset_fields(x, rows[i].agent, rows[i].f, rows[i].nf, rows[i].shifts);
     }
-    if (rc == CTL_OK)
+    if (rc == CTL_OK) {
+        roster_notice(x, NULL);
         printf("%zu row%s imported\n", nrows, nrows == 1 ? "" : "s");
+    }
 out:
     free(rows);
     fclose(fp);
