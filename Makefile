@@ -99,7 +99,7 @@ build/chatgwctl: $(CTL_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS) -lm
 
-build/lua_scripts.c: $(LUA) scripts/embed-lua.sh
+build/lua_scripts.c: $(LUA) $(wildcard daemon/lua/lib/*.lua) scripts/embed-lua.sh
 	@mkdir -p build
 	scripts/embed-lua.sh $@ $(LUA)
 

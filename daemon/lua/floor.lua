@@ -123,68 +123,10 @@ if op == 'transcript' then
            #notes > 0 and cmsgpack.pack({ notes = notes }) or '' }
 end
 
--- ---- shifts: router.lua's own reading, so that the floor shows what
--- routing decides. A store's spans (cg:store:<id> field `hours`: {start,
--- end, shift, date, weekday, label}; '' = always open) and an agent's
--- roster (cg:roster:<agent>: weekday or date -> shifts, '-' = none; no
--- roster = every shift; dates only = every shift on other dates; a span
--- '*' is everyone's). Keep in step with router.lua's hours_of, roster_of,
--- works and stretch (tests/integration/test_floor_fields.py checks the
--- snapshot against routing).
-local hours_cache = {}
-local function hours_of(st)
-  local h = hours_cache[st]
-  if h == nil then
-    local raw = redis.call('HGET', key('STORE', st), 'hours')
-    h = (raw and raw ~= '') and cmsgpack.unpack(raw) or false
-    hours_cache[st] = h
-  end
-  return h
-end
-
-local WEEKDAY = { mon = true, tue = true, wed = true, thu = true, fri = true, sat = true, sun = true }
-local function works(roster, sp)
-  if sp[3] == '*' or not roster then return true end
-  local list = roster.day[sp[4]] or roster.day[sp[5]]
-  if not list then return not roster.weekly end
-  for name in string.gmatch(list, '[^,]+') do
-    if name == sp[3] then return true end
-  end
-  return false
-end
-
--- Agent a of store st: on shift now?, until when, the next start (0 = none).
-local function shift_of(a, st)
-  local h = hours_of(st)
-  if not h then return true, 0, 0 end
-  local t, roster = redis.call('HGETALL', key('ROSTER', a)), nil
-  if #t > 0 then
-    roster = { day = {}, weekly = false }
-    for i = 1, #t, 2 do
-      roster.day[t[i]] = t[i + 1]
-      roster.weekly = roster.weekly or WEEKDAY[t[i]] ~= nil
-    end
-  end
-  local on, ends, nxt = false, 0, 0
-  for _, sp in ipairs(h) do
-    if works(roster, sp) and sp[1] <= now and now < sp[2] then
-      on = true
-      if sp[2] > ends then ends = sp[2] end
-    end
-  end
-  local grew = on
-  while grew do
-    grew = false
-    for _, sp in ipairs(h) do
-      if works(roster, sp) and sp[1] <= ends and sp[2] > ends then ends = sp[2]; grew = true end
-    end
-  end
-  local after = on and ends or now
-  for _, sp in ipairs(h) do
-    if works(roster, sp) and sp[1] > after and (nxt == 0 or sp[1] < nxt) then nxt = sp[1] end
-  end
-  return on, ends, nxt
-end
+-- ---- shifts: read as routing reads them (lib/shift.lua, also in
+-- router.lua), so that the floor shows what routing decides
+-- (tests/integration/test_floor_fields.py checks the snapshot against it).
+--@include lib/shift.lua
 
 -- A time for the client: ms, or nil (msgpack nil: absent) when unknown.
 local function ms_or_nil(t) if t and t > 0 then return t end return nil end
@@ -249,7 +191,7 @@ if op == 'snapshot' then
       local held = redis.call('SMEMBERS', key('AGENT_CHATS', a))
       table.sort(held)
       local t = today[a] or { fh = {}, breaches = 0, guard_hits = 0, transfers = 0 }
-      local on, ends, nxt = shift_of(a, v[2])
+      local on, ends, nxt = shift_state(a, v[2])
       agents[#agents + 1] = { id = a, name = v[1] or a, store = v[2],
                               online = tonumber(rt[3]) or 0, state = rt[1] or 'away',
                               load = tonumber(rt[2]) or 0, capacity = tonumber(v[3]) or 1,
