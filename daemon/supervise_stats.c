@@ -32,6 +32,11 @@
 #include "supervisor.h"
 
 #define STATS_EVERY_MS 1000             /* the protocol's "at most once a second" */
+/* The timer runs on the loop's monotonic clock while `at` is the wall
+ * clock, each rounded to the millisecond on its own: ticks 1000 ms apart
+ * on one can read 999 on the other. The margin keeps two summaries' `at`
+ * a full second apart. */
+#define STATS_TICK_MS (STATS_EVERY_MS + 2)
 
 /* floor.lua's integers, in its order. */
 enum { F_QUEUED, F_OLDEST, F_CHATS, F_FR_P50, F_FR_P50_HOUR, F_REPLIES, F_RT30, F_BREACHES,
@@ -184,7 +189,7 @@ void sup_stats_watch(const char *store)
         if (!(W.tick = malloc(sizeof *W.tick)))
             return;
         uv_timer_init(gw.loop, W.tick);
-        uv_timer_start(W.tick, on_tick, STATS_EVERY_MS, STATS_EVERY_MS);
+        uv_timer_start(W.tick, on_tick, STATS_TICK_MS, STATS_TICK_MS);
     }
     if (!(v = realloc(W.v, (W.n + 1) * sizeof *W.v))) {
         log_warn("floor_summary_lost", "store=%s reason=no_memory", store);

@@ -609,11 +609,17 @@ def test_buyer_saying_bye_as_the_agent_closes_is_told_the_stored_reason(redis, g
 
 def test_online_step_refuses_a_deleted_agent_or_a_replaced_token(redis):
     from conftest import ROOT
-    # the script as chatgwd sends it: the key table (keys.lua) first
+    # the script as chatgwd sends it: the key table (keys.lua) first, and
+    # each --@include line replaced by its file (scripts/embed-lua.sh)
+    lua = os.path.join(ROOT, "daemon", "lua")
     script = ""
     for name in ("keys.lua", "router.lua"):
-        with open(os.path.join(ROOT, "daemon", "lua", name)) as f:
-            script += f.read()
+        with open(os.path.join(lua, name)) as f:
+            for line in f:
+                if line.startswith("--@include "):
+                    with open(os.path.join(lua, line.split()[1])) as inc:
+                        line = inc.read()
+                script += line
     r = redis.client()
     token = make_agent(r, "alice", "Alice")
     good = hashlib.sha256(token.encode()).hexdigest()
