@@ -87,6 +87,7 @@ struct agent {
     char token_hash[TOKEN_HASH_HEX + 1]; /* the login's, checked again by "online" */
     char state[8];                       /* at login: ready | away */
     int64_t shift_on, shift_ends, shift_next; /* at login: its shift (router.lua shift_state) */
+    int64_t shift_ot;                    /* at login: in overtime (router.lua shift_tell) */
     uint32_t capacity;
     uint8_t logged_in;
     uint8_t counted;                     /* Redis counts this session as online */
@@ -235,7 +236,8 @@ static const char *ev_s(const struct proto_value *ev, const char *k)
     return v && v->type == PROTO_STR ? v->u.s : "";
 }
 
-static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next);
+static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next,
+                        int64_t ot);
 static int64_t reply_int(const redisReply *e);
 
 static int64_t ev_i(const struct proto_value *ev, const char *k)
@@ -373,6 +375,7 @@ static void agent_on_event(struct session *s, const struct event *e)
         a->shift_on = ev_i(ev, "on");     /* the welcome tells it */
         a->shift_ends = ev_i(ev, "ends");
         a->shift_next = ev_i(ev, "next");
+        a->shift_ot = ev_i(ev, "ot");
         return;
     }
     if (!a->logged_in) {
@@ -400,7 +403,7 @@ static void agent_on_event(struct session *s, const struct event *e)
         proto_w_map(w, 2);
         proto_w_key(w, "t"); proto_w_cstr(w, "shift");
         proto_w_key(w, "shift");
-        write_shift(w, ev_i(ev, "on"), ev_i(ev, "ends"), ev_i(ev, "next"));
+        write_shift(w, ev_i(ev, "on"), ev_i(ev, "ends"), ev_i(ev, "next"), ev_i(ev, "ot"));
     } else if (e->id == EV_BREACH) {
         proto_w_map(w, 3);
         proto_w_key(w, "t");         proto_w_cstr(w, "breach");
@@ -499,10 +502,11 @@ static void on_online(void *ud, redisReply *r)
         return;
     }
     if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY &&
-        r->element[2]->elements == 3) {
+        r->element[2]->elements == 4) {
         A(s)->shift_on = reply_int(r->element[2]->element[0]);
         A(s)->shift_ends = reply_int(r->element[2]->element[1]);
         A(s)->shift_next = reply_int(r->element[2]->element[2]);
+        A(s)->shift_ot = reply_int(r->element[2]->element[3]);
     }
     snprintf(A(s)->state, sizeof A(s)->state, "%s",
              r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "away");
@@ -528,12 +532,15 @@ static const char *rstr(const redisReply *e)
     return e->type == REDIS_REPLY_STRING ? e->str : "";
 }
 
-/* {on_shift, ends_at, next}: ms since the epoch, null when none (a store
- * without shifts: on shift, no end). */
-static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next)
+/* {on_shift, ends_at, next, overtime}: ms since the epoch, null when none
+ * (a store without shifts: on shift, no end); overtime: off shift and yet
+ * taking chats, having set ready off shift where the store allows it. */
+static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next,
+                        int64_t ot)
 {
-    proto_w_map(w, 3);
+    proto_w_map(w, 4);
     proto_w_key(w, "on_shift"); proto_w_bool(w, on != 0);
+    proto_w_key(w, "overtime"); proto_w_bool(w, on == 0 && ot != 0);
     proto_w_key(w, "ends_at");
     if (ends > 0) proto_w_int(w, ends); else proto_w_nil(w);
     proto_w_key(w, "next");
@@ -662,7 +669,7 @@ static void on_chats(void *ud, redisReply *r)
     proto_w_map(w, 6);
     proto_w_key(w, "t"); proto_w_cstr(w, "welcome");
     proto_w_key(w, "shift");
-    write_shift(w, a->shift_on, a->shift_ends, a->shift_next);
+    write_shift(w, a->shift_on, a->shift_ends, a->shift_next, a->shift_ot);
     write_store(w, a->store);
     proto_w_key(w, "agent");
     proto_w_map(w, 4);

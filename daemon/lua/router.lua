@@ -271,17 +271,20 @@ on_duty = function(a, info, rt)
 end
 
 -- Tells agent a its shift when that changed since it was last told
--- (AGENT_RT field 'sh'); returns {on 0|1, ends, next}.
+-- (AGENT_RT field 'sh'); returns {on 0|1, ends, next, ot 0|1}: ot, in
+-- overtime now (off shift, set ready while off shift, where the store
+-- allows it: on duty only by 'ot'), so a desk loaded again can say so.
 local function shift_tell(a, info, force)
   local on, ends, nxt = shift_state(a, info.store)
   local v = { on and 1 or 0, ends, nxt }
   local sh = table.concat(v, ' ')
+  v[4] = (not on and on_duty(a, info, runtime(a))) and 1 or 0
   if force or redis.call('HGET', key('AGENT_RT', a), 'sh') ~= sh then
     redis.call('HSET', key('AGENT_RT', a), 'sh', sh)
     if not force then
       -- its desk, and its store's supervisors on any node (the store in
       -- the desk's copy keeps a node from showing its supervisors both)
-      local ev = { k = 'shift', on = v[1], ends = ends, next = nxt, store = info.store }
+      local ev = { k = 'shift', on = v[1], ends = ends, next = nxt, ot = v[4], store = info.store }
       to_agent(a, ev)
       to_floor(info.store, ev)
     end
@@ -562,7 +565,7 @@ if op == 'online' then
   refresh(a)
   local info = agent_info(a)
   agent_floor(a, 'online')
-  return { runtime(a).state, groups_of(a), info and shift_tell(a, info, true) or { 1, 0, 0 } }
+  return { runtime(a).state, groups_of(a), info and shift_tell(a, info, true) or { 1, 0, 0, 0 } }
 end
 
 if op == 'offline' then

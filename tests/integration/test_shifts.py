@@ -85,7 +85,7 @@ def test_shift_start_gives_waiting_chats_at_once_and_its_end_stops_new_ones(redi
     async def body():
         a, w = await agent(gw, token)
         assert w["shift"] == {"on_shift": False, "ends_at": None,
-                              "next": utc_ms(2027, 1, 4, 8)}
+                              "next": utc_ms(2027, 1, 4, 8), "overtime": False}
         c1, _ = await buyer(gw, name="Ann")
         greet, _, q = await c1.first_message("before nine")
         assert greet["text"] == "Closed now, Ann. We open Mon 4 Jan 09:00."
@@ -93,7 +93,7 @@ def test_shift_start_gives_waiting_chats_at_once_and_its_end_stops_new_ones(redi
         # 09:00: the shift starts on time, the desk hears it, the chat goes to alice
         f, _ = await frames_until(a, lambda f: f["t"] == "shift", timeout=6)
         assert f["shift"] == {"on_shift": True, "ends_at": utc_ms(2027, 1, 4, 16),
-                              "next": utc_ms(2027, 1, 5, 8)}
+                              "next": utc_ms(2027, 1, 5, 8), "overtime": False}
         asg, _ = await frames_until(a, lambda f: f["t"] == "assign", timeout=3)
         chat1 = asg["chat"]
         # 17:00: the shift ends; alice keeps chat 1 and takes no new one
@@ -101,6 +101,7 @@ def test_shift_start_gives_waiting_chats_at_once_and_its_end_stops_new_ones(redi
         f, _ = await frames_until(a, lambda f: f["t"] == "shift", timeout=6)
         assert f["shift"]["on_shift"] is False
         assert f["shift"]["next"] == utc_ms(2027, 1, 5, 8)
+        assert f["shift"]["overtime"] is False   # ready set on shift: not overtime
         c2, _ = await buyer(gw, name="Bob")
         greet2, _, q2 = await c2.first_message("after five")
         assert greet2["text"] == "Closed now, Bob. We open Tue 5 Jan 09:00."
@@ -126,6 +127,36 @@ def test_overtime_an_agent_off_shift_who_sets_itself_ready_takes_chats(redis, ga
         c, _ = await buyer(gw, name="Ann")
         await c.first_message("late question")
         await frames_until(a, lambda f: f["t"] == "assign", timeout=3)
+    asyncio.run(body())
+
+
+def test_a_desk_loaded_again_in_overtime_is_told_so_in_its_welcome(redis, gateway):
+    # Monday 21:00 Berlin, off shift: ready now is overtime where allowed
+    gw = clocked(gateway, redis, utc_ms(2027, 1, 4, 20), stores=store(overtime="yes"))
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, w = await agent(gw, token)            # the welcome came before ready
+        assert w["shift"]["overtime"] is False
+        a2, w2 = await agent(gw, token, ready=False)   # a page reload, a second tab
+        assert w2["state"] == "ready" and w2["shift"]["on_shift"] is False
+        assert w2["shift"]["overtime"] is True
+        await a.send({"t": "state", "state": "away"})  # away ends it
+        await a.expect("state", state="away")
+        _, w3 = await agent(gw, token, ready=False)
+        assert w3["shift"]["overtime"] is False
+    asyncio.run(body())
+
+
+def test_ready_off_shift_where_overtime_is_not_allowed_is_not_overtime(redis, gateway):
+    gw = clocked(gateway, redis, utc_ms(2027, 1, 4, 20), stores=store(overtime="no"))
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        await agent(gw, token)
+        _, w = await agent(gw, token, ready=False)
+        assert w["state"] == "ready" and w["shift"] == {
+            "on_shift": False, "ends_at": None, "next": utc_ms(2027, 1, 5, 8), "overtime": False}
     asyncio.run(body())
 
 
@@ -157,7 +188,7 @@ def test_a_midnight_crossing_shift_on_the_dst_day_belongs_to_its_start_date(redi
     async def body():
         a, w = await agent(gw, token)            # 04:30 CEST Sunday: Saturday's night shift
         assert w["shift"] == {"on_shift": True, "ends_at": utc_ms(2027, 3, 28, 4),
-                              "next": utc_ms(2027, 4, 3, 20)}   # next Saturday 22:00 CEST
+                              "next": utc_ms(2027, 4, 3, 20), "overtime": False}   # next Saturday 22:00 CEST
         set_clock(gw, utc_ms(2027, 3, 28, 3, 59, 58.5))
         f, _ = await frames_until(a, lambda f: f["t"] == "shift", timeout=6)
         assert f["shift"]["on_shift"] is False
@@ -172,7 +203,8 @@ def test_closed_date_and_extended_date(redis, gateway):
 
     async def body():
         a, w = await agent(gw, token, ready=False)
-        assert w["shift"] == {"on_shift": False, "ends_at": None, "next": utc_ms(2027, 1, 6, 8)}
+        assert w["shift"] == {"on_shift": False, "ends_at": None, "next": utc_ms(2027, 1, 6, 8),
+                              "overtime": False}
         c, _ = await buyer(gw, name="Ann")
         greet, _, _ = await c.first_message("closed today?")
         assert greet["text"] == "Closed now, Ann. We open Wed 6 Jan 09:00."
@@ -181,7 +213,7 @@ def test_closed_date_and_extended_date(redis, gateway):
         set_clock(gw, utc_ms(2027, 1, 9, 10))
         a, w = await agent(gw, token, ready=False)
         assert w["shift"] == {"on_shift": True, "ends_at": utc_ms(2027, 1, 9, 11),
-                              "next": utc_ms(2027, 1, 11, 8)}
+                              "next": utc_ms(2027, 1, 11, 8), "overtime": False}
     asyncio.run(body())
 
 

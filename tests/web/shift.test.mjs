@@ -68,6 +68,11 @@ test('the desk: on shift until the end; then off shift with the next start, open
   await waitFor(async () => (await desk.locator('#chat-list .item').count()) === 2, 'the queued chat at the desk');
   assert.equal(w.redis('zcard', 'cg:q:demo:pre-sales'), '0');
   await shot(desk, 'shift-overtime');
+  // another tab (its own sessionStorage), as after a reload: the welcome says overtime
+  const desk2 = await deskCtx.newPage();
+  await loginDesk(desk2, `${w.gw.url}/desk/`, token);
+  await desk2.locator('#shift .badge.overtime', { hasText: 'Overtime' }).waitFor();
+  assert.equal(await desk2.evaluate(() => document.body.dataset.shift), 'overtime');
   assert.deepEqual([...deskCtx.errors, ...buyerCtx.errors, ...buyer2Ctx.errors], []);
 });
 

@@ -9,20 +9,21 @@
 // welcome's store.overtime), setting Ready while off shift takes new chats
 // again (router.lua counts it as overtime): the notice offers that, and the
 // header says "overtime" while it lasts. Where it does not, Ready off shift
-// is said to bring nothing.
+// is said to bring nothing. The welcome's and shift's `shift.overtime` say
+// whether the agent is in overtime now, so a reloaded page or another tab
+// knows it (nothing is kept in the browser).
 //
 // Frames arrive through hooks (welcome, shift, state), after desk.js's own
 // handling. Every text is set with textContent.
 
 import { hooks } from './hooks.js';
-import { t, h, $, saved as savedIn } from './ui.js';
+import { t, h, $ } from './ui.js';
 
-const saved = savedIn('desk');
 const view = {
   shift: null,                   // {on_shift, ends_at, next}
   store: null,                   // {id, name, timezone, overtime}
   state: 'away',
-  overtime: saved.get('overtime') === true,   // ready set while off shift, where allowed
+  overtime: false,               // ready set while off shift, where allowed (the server says)
 };
 
 // the header's part and the notice, placed beside the desk's own
@@ -81,11 +82,6 @@ function draw() {
   document.body.dataset.shift = s.on_shift ? 'on' : view.overtime ? 'overtime' : 'off';
 }
 
-function setOvertime(on) {
-  view.overtime = on;
-  saved.set('overtime', on);
-}
-
 // the notice when the shift ends: it stays until dismissed or the next shift
 function ended(desk) {
   const open = desk.chats.size;
@@ -106,15 +102,15 @@ hooks.on('welcome', (f) => {
   view.store = f.store || null;
   view.shift = f.shift || null;
   view.state = f.state;
-  if (view.shift?.on_shift || f.state !== 'ready' || !view.store?.overtime) setOvertime(false);
+  view.overtime = f.shift?.overtime === true;
   draw();
 });
 
 hooks.on('shift', (f, desk) => {
   const was = view.shift;
   view.shift = f.shift;
+  view.overtime = f.shift.overtime === true;
   if (f.shift.on_shift) {
-    setOvertime(false);
     banner.hidden = true;
     if (was && !was.on_shift) desk.act.notice(t('d.shift.started'));
   } else if (!was || was.on_shift) {
@@ -126,7 +122,7 @@ hooks.on('shift', (f, desk) => {
 hooks.on('state', (f) => {
   view.state = f.state;
   // ready while off shift: overtime where the store allows it (router.lua "state")
-  setOvertime(f.state === 'ready' && !!view.shift && !view.shift.on_shift && !!view.store?.overtime);
+  view.overtime = f.state === 'ready' && !!view.shift && !view.shift.on_shift && !!view.store?.overtime;
   if (view.overtime) banner.hidden = true;
   draw();
 });
