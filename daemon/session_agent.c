@@ -238,6 +238,8 @@ static const char *ev_s(const struct proto_value *ev, const char *k)
 
 static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_t next,
                         int64_t ot);
+static void send_buyer_notes(struct session *s, const char *chat, const char *id,
+                             const struct proto_value *notes);
 static int64_t reply_int(const redisReply *e);
 
 static int64_t ev_i(const struct proto_value *ev, const char *k)
@@ -366,6 +368,13 @@ static void agent_on_event(struct session *s, const struct event *e)
     if (e->id == EV_TYPING_TO_AGENT || e->id == EV_READ_TO_AGENT) {
         if (a->logged_in)               /* before the welcome: its chats carry `read` */
             send_signal(s, e);
+        return;
+    }
+    if (e->id == EV_BUYER_NOTES) {      /* the writing window has its answer */
+        if (!a->logged_in)
+            a->missed = 1;              /* its chats again, with their notes */
+        else if (strcmp(ev_s(ev, "src"), a->tag) != 0)
+            send_buyer_notes(s, ev_s(ev, "chat"), "", proto_map_get(ev, "notes"));
         return;
     }
     if (e->id != EV_ASSIGNED && e->id != EV_UNASSIGNED && e->id != EV_MSG_TO_AGENT &&
@@ -1388,7 +1397,30 @@ static void on_read(struct session *s, const struct proto_value *f)
     signal_send(s, chat, seq->u.i);
 }
 
-/* The buyer's notes now, after one was written: buyer_notes {chat, id?, notes}. */
+/* buyer_notes {chat, id? (the writer's), notes}: the notes on the chat's
+ * signed buyer now. */
+static void send_buyer_notes(struct session *s, const char *chat, const char *id,
+                             const struct proto_value *notes)
+{
+    struct proto_writer *w = session_writer(s);
+
+    proto_w_map(w, 3 + (id[0] != '\0'));
+    proto_w_key(w, "t");     proto_w_cstr(w, "buyer_notes");
+    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
+    if (id[0]) {
+        proto_w_key(w, "id");
+        proto_w_cstr(w, id);
+    }
+    proto_w_key(w, "notes");
+    if (notes && notes->type == PROTO_ARRAY)
+        proto_w_value(w, notes);
+    else
+        proto_w_array(w, 0);            /* cmsgpack packs an empty table as a map */
+    session_send(s, w);
+}
+
+/* The buyer's notes now, after one was written: to the writing window
+ * (its other windows get them as event anotes, router.lua "bnote"). */
 static void on_buyer_note(void *ud, redisReply *r)
 {
     struct agent_req *q = ud;
@@ -1419,20 +1451,7 @@ static void on_buyer_note(void *ud, redisReply *r)
         session_error(s, CG_E_INTERNAL, id[0] ? id : NULL);
         return;
     }
-    struct proto_writer *w = session_writer(s);
-    proto_w_map(w, 3 + (id[0] != '\0'));
-    proto_w_key(w, "t");     proto_w_cstr(w, "buyer_notes");
-    proto_w_key(w, "chat");  proto_w_cstr(w, chat);
-    if (id[0]) {
-        proto_w_key(w, "id");
-        proto_w_cstr(w, id);
-    }
-    proto_w_key(w, "notes");
-    if (notes->type == PROTO_ARRAY)
-        proto_w_value(w, notes);
-    else
-        proto_w_array(w, 0);            /* cmsgpack packs an empty table as a map */
-    session_send(s, w);
+    send_buyer_notes(s, chat, id, notes);
     proto_arena_free(&arena);
 }
 
@@ -1459,8 +1478,8 @@ static void buyer_note(struct session *s, const char *chat, const struct proto_v
     snprintf(q->chat, sizeof q->chat, "%s", chat);
     snprintf(max, sizeof max, "%u", gw.cfg->buyer_notes_max);
     snprintf(keep, sizeof keep, "%llu", (unsigned long long)gw.cfg->buyer_notes_keep_ms);
-    const char *args[] = { q->chat, A(s)->id, tv->u.s, max, keep };
-    if (store_route("bnote", 5, args, on_buyer_note, q) != 0)
+    const char *args[] = { q->chat, A(s)->id, tv->u.s, max, keep, A(s)->tag };
+    if (store_route("bnote", 6, args, on_buyer_note, q) != 0)
         req_unsent(q, id[0] ? id : NULL);
 }
 

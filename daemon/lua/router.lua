@@ -1359,11 +1359,13 @@ if op == 'move' then
 end
 
 if op == 'bnote' then
-  -- bnote chat agent text max keep: the agent holding chat writes a note
-  -- on its signed buyer (error not_signed without one); the newest max are
-  -- kept, each shown for keep ms. Answers the buyer's notes now, packed
-  -- as {notes = [...]}.
-  local c, a, text, max, keep = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+  -- bnote chat agent text max keep tag: the agent holding chat writes a
+  -- note on its signed buyer (error not_signed without one); the newest
+  -- max are kept, each shown for keep ms. Answers the buyer's notes now,
+  -- packed as {notes = [...]}; the agent's windows on every node get them
+  -- too ('anotes'; src = tag, the writing session, which has the answer).
+  local c, a, text, max, keep, tag = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]),
+                                     tonumber(ARGV[8]), ARGV[9] or ''
   local m, info = meta_get(c), agent_info(a)
   if not m or m.agent ~= a or not info or info.store ~= m.store then
     return redis.error_reply('forbidden')
@@ -1374,7 +1376,9 @@ if op == 'bnote' then
                                          chat = c, exp = now + keep }))
   redis.call('LTRIM', k, 0, max - 1)
   redis.call('PEXPIRE', k, keep)
-  return cmsgpack.pack({ notes = buyer_notes(m.store, m.sbuyer) or {} })
+  local notes = buyer_notes(m.store, m.sbuyer) or {}
+  to_agent(a, { k = 'anotes', chat = c, notes = notes, src = tag })
+  return cmsgpack.pack({ notes = notes })
 end
 
 if op == 'guard' then

@@ -157,3 +157,31 @@ def test_a_note_is_shown_for_buyer_notes_keep_then_no_more(redis, gateway):
         _, _, asg = await signed_chat(gw, a, "u-5", **ctx(t0 + 25 * 3600 * 1000))
         assert "buyer_notes" not in asg
     asyncio.run(body())
+
+
+def test_a_note_written_in_one_window_shows_in_the_agent_s_other_windows_on_any_node(
+        redis, gateway):
+    na = gateway(redis.url, node_id="node-a", stores=stores(sticky_days=0), **FAST)
+    nb = gateway(redis.url, node_id="node-b", stores=stores(sticky_days=0), **FAST)
+    r = redis.client()
+    ta = make_agent(r, "alice", "Alice", capacity=1)
+    tb = make_agent(r, "bob", "Bob", capacity=1)
+
+    async def body():
+        a1, _ = await agent(na, ta)
+        _, w1, _ = await signed_chat(na, a1, "u-9")
+        a2, _ = await agent(nb, ta, ready=False)           # alice's second window, node b
+        a3, _ = await agent(na, ta, ready=False)           # and a third, on the writer's node
+        b, _ = await agent(nb, tb, ready=False)            # a colleague: not told
+        await a1.send({"t": "note", "chat": w1["chat"], "text": "VIP, be quick",
+                       "buyer": True, "id": "n1"})
+        got = await a1.expect("buyer_notes", chat=w1["chat"], id="n1")
+        assert [n["text"] for n in got["notes"]] == ["VIP, be quick"]
+        for other in (a2, a3):
+            f, _ = await frames_until(other, lambda f: f["t"] == "buyer_notes")
+            assert f["chat"] == w1["chat"] and "id" not in f     # the id is the writer's
+            assert f["notes"] == got["notes"]
+        # the writer is answered once; bob hears nothing of it
+        assert [f for f in await collect(a1, 0.5) if f["t"] == "buyer_notes"] == []
+        assert [f for f in await collect(b, 0.3) if f["t"] == "buyer_notes"] == []
+    asyncio.run(body())

@@ -39,7 +39,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_READ_TO_AGENT, 28);
     ASSERT_EQ(EV_READ_TO_BUYER, 29);
     ASSERT_EQ(EV_ROSTER, 30);
-    ASSERT_EQ(EV__END, 31);
+    ASSERT_EQ(EV_BUYER_NOTES, 31);
+    ASSERT_EQ(EV__END, 32);
 }
 
 TEST(names_are_unique_and_round_trip)
@@ -94,6 +95,7 @@ TEST(targets)
     ASSERT_EQ(event_target(EV_TYPING_TO_BUYER), EVT_CHAT);
     ASSERT_EQ(event_target(EV_READ_TO_AGENT), EVT_AGENT);
     ASSERT_EQ(event_target(EV_READ_TO_BUYER), EVT_CHAT);
+    ASSERT_EQ(event_target(EV_BUYER_NOTES), EVT_AGENT);
 }
 
 static char seen[16];
