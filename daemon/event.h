@@ -64,7 +64,8 @@ enum event_target { EVT_CHAT, EVT_AGENT, EVT_NODE, EVT_ALL };
     X(28, READ_TO_AGENT, "aread",   EVT_AGENT, "agent chat seq: the buyer has read up to seq (signal.lua)") \
     X(29, READ_TO_BUYER, "bread",   EVT_CHAT,  "chat seq: the agent has read up to seq (signal.lua)") \
     X(30, ROSTER,       "roster",   EVT_NODE,  "agent?: a roster changed, an agent came or went (chatgwctl): shifts and each group's hours again (refresh does too)") \
-    X(31, BUYER_NOTES,  "anotes",   EVT_AGENT, "agent chat notes src: the notes on a chat's signed buyer after the agent wrote one (its other windows)")
+    X(31, BUYER_NOTES,  "anotes",   EVT_AGENT, "agent chat notes src: the notes on a chat's signed buyer after the agent wrote one (its other windows)") \
+    X(32, READ_SELF,    "aread_self", EVT_AGENT, "agent chat seq src: the agent read the chat up to seq in one window (signal.lua): its other windows")
 
 enum event_id {
     EV_NONE = 0,

@@ -30,7 +30,10 @@
  * holds (signal.lua checks it: else forbidden, as for msg), typing at most
  * once per typing_relay per chat; the buyer's come back as typing {chat,
  * for_ms} and read {chat, seq}, and the welcome's chats and assign carry
- * `read`, how far the buyer has read.
+ * `read`, how far the buyer has read. What one window does that its
+ * others should show comes to them as events with the doer's tag (src),
+ * which the doer skips: its own read as read_self {chat, seq}, a note on
+ * a buyer as buyer_notes {chat, notes}, a msg as msg.
  *
  * API: agent_role (its on_event takes the table's agent events).
  */
@@ -240,6 +243,7 @@ static void write_shift(struct proto_writer *w, int64_t on, int64_t ends, int64_
                         int64_t ot);
 static void send_buyer_notes(struct session *s, const char *chat, const char *id,
                              const struct proto_value *notes);
+static struct signalled *signalled(struct agent *a, const char *chat, bool add);
 static int64_t reply_int(const redisReply *e);
 
 static int64_t ev_i(const struct proto_value *ev, const char *k)
@@ -301,6 +305,22 @@ static const char *agent_suggestions(struct agent *a, const struct proto_value *
                                .agent_name = a->name, .seq = ev_i(ev, "seq"), .from = from,
                                .text = text, .text_len = len };
     return plugin_suggest(&ce);
+}
+
+/* read_self {chat, seq}: the agent read the chat up to seq in another of
+ * its windows; this one need not say so again (its read ring keeps it). */
+static void send_read_self(struct session *s, const char *chat, int64_t seq)
+{
+    struct signalled *g = signalled(A(s), chat, false);
+    struct proto_writer *w = session_writer(s);
+
+    if (g && seq > g->read_kept)
+        g->read_kept = seq;
+    proto_w_map(w, 3);
+    proto_w_key(w, "t");    proto_w_cstr(w, "read_self");
+    proto_w_key(w, "chat"); proto_w_cstr(w, chat);
+    proto_w_key(w, "seq");  proto_w_int(w, seq);
+    session_send(s, w);
 }
 
 /* Assigned, unassigned, breach, escalation: the plugins hear it once per node. */
@@ -368,6 +388,11 @@ static void agent_on_event(struct session *s, const struct event *e)
     if (e->id == EV_TYPING_TO_AGENT || e->id == EV_READ_TO_AGENT) {
         if (a->logged_in)               /* before the welcome: its chats carry `read` */
             send_signal(s, e);
+        return;
+    }
+    if (e->id == EV_READ_SELF) {        /* read in another window: this one has too */
+        if (a->logged_in && strcmp(ev_s(ev, "src"), a->tag) != 0)
+            send_read_self(s, ev_s(ev, "chat"), ev_i(ev, "seq"));
         return;
     }
     if (e->id == EV_BUYER_NOTES) {      /* the writing window has its answer */
@@ -1357,7 +1382,7 @@ static void signal_send(struct session *s, const char *chat, int64_t read_seq)
     snprintf(q->chat, sizeof q->chat, "%s", chat);
     q->seq = read_seq;
     snprintf(who, sizeof who, "agent:%s", a->id);
-    if (store_signal(chat, who, a->store, read_seq, on_signalled, q) != 0)
+    if (store_signal(chat, who, a->store, a->tag, read_seq, on_signalled, q) != 0)
         session_req_drop(q);
 }
 

@@ -1037,7 +1037,7 @@ static void on_typing(struct session *s, const struct proto_value *f)
     if (b->fresh || b->closed || (b->typing_at && now - b->typing_at < gw.cfg->typing_relay_ms))
         return;
     b->typing_at = now;
-    store_signal(b->chat, "buyer", "", -1, NULL, NULL);
+    store_signal(b->chat, "buyer", "", "", -1, NULL, NULL);
 }
 
 static void on_read_kept(void *ud, redisReply *r)
@@ -1070,7 +1070,7 @@ static void on_read(struct session *s, const struct proto_value *f)
     if (b->fresh || seq->u.i <= b->read_kept || !(q = req_new(s, NULL)))
         return;
     q->score = seq->u.i;
-    if (store_signal(b->chat, "buyer", "", seq->u.i, on_read_kept, q) != 0)
+    if (store_signal(b->chat, "buyer", "", "", seq->u.i, on_read_kept, q) != 0)
         session_req_drop(q);
 }
 

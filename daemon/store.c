@@ -393,16 +393,16 @@ int store_supervisor_identity(const char *sup, db_reply_cb *cb, void *ud)
 
 /* ---- typing and read (signal.lua) ---- */
 
-int store_signal(const char *chat, const char *who, const char *store, int64_t read_seq,
-                 db_reply_cb *cb, void *ud)
+int store_signal(const char *chat, const char *who, const char *store, const char *src,
+                 int64_t read_seq, db_reply_cb *cb, void *ud)
 {
     char key[96], seq[24] = "";
 
     store_key(key, sizeof key, KEY_CHAT, chat, NULL);
     if (read_seq >= 0)
         fmt_u64(seq, sizeof seq, (uint64_t)read_seq);
-    const char *argv[] = { key, read_seq >= 0 ? "read" : "typing", who, store, seq, chat };
-    return db_eval(DB_LUA_SIGNAL, cb, ud, 1, 6, argv, NULL);
+    const char *argv[] = { key, read_seq >= 0 ? "read" : "typing", who, store, seq, chat, src };
+    return db_eval(DB_LUA_SIGNAL, cb, ud, 1, 7, argv, NULL);
 }
 
 /* ---- for plugins ---- */

@@ -146,13 +146,14 @@ int store_guard_hit(const char *chat, const char *agent, bool block, const char 
 
 /* A typing or read signal of one side of a chat, for the other side
  * (signal.lua): who is "buyer" or "agent:<id>" (store: the agent's, ""
- * for the buyer), read_seq the seq read up to (read) or -1 (typing). A
- * read is kept in the chat (fields rdb, rda) unless it is beyond the last
- * message or not past the one kept. One script call; never on a message's
+ * for the buyer; src: the agent session's tag, "" for the buyer),
+ * read_seq the seq read up to (read) or -1 (typing). A read is kept in
+ * the chat (fields rdb, rda) unless it is beyond the last message or not
+ * past the one kept; an agent's also goes to its other windows. One script call; never on a message's
  * path. Reply: 1 (a typing relayed, a read kept) or 0, or the error
  * "forbidden" (an agent that does not hold the chat). */
-int store_signal(const char *chat, const char *who, const char *store, int64_t read_seq,
-                 db_reply_cb *cb, void *ud);
+int store_signal(const char *chat, const char *who, const char *store, const char *src,
+                 int64_t read_seq, db_reply_cb *cb, void *ud);
 
 /* ---- for plugins (plugin.c) ---- */
 

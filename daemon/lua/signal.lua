@@ -2,7 +2,8 @@
 -- KEYS[1] the chat (one hash, see append.lua).
 -- ARGV[1] 'typing' | 'read', ARGV[2] who: 'buyer' or 'agent:<id>',
 -- ARGV[3] the agent's store ('' for the buyer), ARGV[4] read: the seq
--- read up to ('' for typing), ARGV[5] the chat id.
+-- read up to ('' for typing), ARGV[5] the chat id, ARGV[6] the agent's
+-- session tag (node#n; '' for the buyer).
 --
 -- An agent must hold the chat, in its store, else the error "forbidden"
 -- (as append.lua: it learns nothing of the chat, not whether it exists).
@@ -13,11 +14,15 @@
 -- relayed. Nothing is stored for typing: it is relayed, or lost.
 -- What is relayed goes to the other side only: the agent's nodes ('an')
 -- for the buyer's signals, the buyer's node ('loc') for the agent's. A
--- chat with nobody on the other side, or closed, relays nothing.
+-- chat with nobody on the other side, or closed, relays nothing. An
+-- agent's read that moves also goes to the agent's own nodes ('an') as
+-- 'aread_self' (src: its session's tag), so that its other desk windows
+-- clear the chat's unread count.
 -- Returns 1 when a read was kept or a typing relayed, else 0.
 --
 -- Costs one HMGET, one PUBLISH per node of the other side (one, as a
--- rule) and, for a read that moves, one HSET: never on a message's path.
+-- rule) and, for a read that moves, one HSET (and an agent's, one PUBLISH
+-- per node of the agent): never on a message's path.
 local K, kind, who, chat = KEYS[1], ARGV[1], ARGV[2], ARGV[5]
 local agent_id = string.match(who, '^agent:(.+)$')
 local field = agent_id and 'rda' or 'rdb'
@@ -38,6 +43,12 @@ elseif kind ~= 'typing' then
   return redis.error_reply('bad kind')
 end
 if agent_id then                          -- to the buyer's node
+  if kind == 'read' and got[5] then       -- and to the agent's other windows
+    local ev = cmsgpack.pack({ k = 'aread_self', agent = agent_id, chat = chat, seq = seq,
+                               src = ARGV[6] or '' })
+    local an = cmsgpack.unpack(got[5])
+    for i = 1, #an, 2 do redis.call('PUBLISH', key('NODE_CHAN', an[i]), ev) end
+  end
   if not got[4] then return kind == 'read' and 1 or 0 end
   local ev = kind == 'read' and { k = 'bread', chat = chat, seq = seq }
                              or { k = 'btyping', chat = chat, name = got[8] or '' }

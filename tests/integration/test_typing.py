@@ -5,7 +5,7 @@ is throttled per chat (typing_relay)."""
 import asyncio
 import time
 
-from client import Client, buyer, run
+from client import Client, buyer, collect, run
 from conftest import chat_key
 from test_agents import agent, frames_until, make_agent
 
@@ -54,6 +54,33 @@ def test_typing_and_read_cross_nodes_both_ways(redis, gateway):
     run(body())
     r = redis.client()
     assert r.hmget(chat_key(redis_chat(r)), "rdb", "rda") == [b"3", b"3"]
+
+
+def test_a_read_in_one_desk_window_reaches_the_agent_s_other_windows(redis, gateway):
+    na = gateway(redis.url, node_id="node-a")
+    nb = gateway(redis.url, node_id="node-b")
+    token = make_agent(redis.client(), "alice", "Alice")
+
+    async def body():
+        a, b, bw = await chat_on_two_nodes(na, nb, token)   # window 1 on node B
+        chat = bw["chat"]
+        a2, _ = await agent(na, token, ready=False)         # window 2, on the buyer's node
+        await b.send({"t": "msg", "text": "and in blue?", "id": "m2"})
+        await a.expect("msg", seq=3)
+        await a2.expect("msg", seq=3)
+        await a.send({"t": "read", "chat": chat, "seq": 3})
+        f = await a2.expect("read_self", chat=chat)
+        assert f["seq"] == 3
+        # the buyer is told once; the window that read hears no echo
+        assert [x for x in await collect(b, 0.5) if x["t"] == "read"] == [
+            {"t": "read", "seq": 3}]
+        await a.silent(0.3)
+        # window 2 saying the same read costs nothing more: nobody is told again
+        await a2.send({"t": "read", "chat": chat, "seq": 3})
+        await b.silent(0.3)
+        await a.silent(0.1)
+
+    run(body())
 
 
 def redis_chat(r):

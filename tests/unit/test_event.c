@@ -40,7 +40,8 @@ TEST(numbers_are_pinned)
     ASSERT_EQ(EV_READ_TO_BUYER, 29);
     ASSERT_EQ(EV_ROSTER, 30);
     ASSERT_EQ(EV_BUYER_NOTES, 31);
-    ASSERT_EQ(EV__END, 32);
+    ASSERT_EQ(EV_READ_SELF, 32);
+    ASSERT_EQ(EV__END, 33);
 }
 
 TEST(names_are_unique_and_round_trip)
@@ -81,7 +82,7 @@ TEST(the_scripts_publish_only_events_of_the_table)
 {
     ASSERT(check_script(lua_append) >= 2);           /* bmsg, amsg */
     ASSERT(check_script(lua_router) >= 5);
-    ASSERT(check_script(lua_signal) == 4);          /* atyping btyping aread bread */
+    ASSERT(check_script(lua_signal) == 5);          /* atyping btyping aread bread aread_self */
 }
 
 TEST(targets)
@@ -96,6 +97,7 @@ TEST(targets)
     ASSERT_EQ(event_target(EV_READ_TO_AGENT), EVT_AGENT);
     ASSERT_EQ(event_target(EV_READ_TO_BUYER), EVT_CHAT);
     ASSERT_EQ(event_target(EV_BUYER_NOTES), EVT_AGENT);
+    ASSERT_EQ(event_target(EV_READ_SELF), EVT_AGENT);
 }
 
 static char seen[16];

@@ -107,3 +107,24 @@ async function chatId(page) {
     return '';
   });
 }
+
+test('the agent reads a chat in one desk window: its other window clears the unread count', async (t) => {
+  const w = await setup(t);
+  const token = w.agent('alice', 'Alice');
+  const [buyerCtx, ctx1, ctx2] = [await w.context(), await w.context(), await w.context()];
+  const buyer = await buyerCtx.newPage();
+  const desk1 = await ctx1.newPage();
+  const desk2 = await ctx2.newPage();
+
+  await loginDesk(desk1, `${w.gw.url}/desk/`, token);
+  await loginDesk(desk2, `${w.gw.url}/desk/`, token);
+  await desk1.locator('#ready').click();
+  await openWidget(buyer, `${w.gw.url}/demo/`);
+  await say(buyer, 'Anyone there?');
+  // neither window has opened it: both count it unread
+  for (const d of [desk1, desk2]) await d.locator('#chat-list .item .unread:not([hidden])', { hasText: '1' }).waitFor();
+  await desk1.locator('#chat-list .item').click();
+  await desk2.locator('#chat-list .item .unread').waitFor({ state: 'hidden' });
+  await shot(desk2, 'read-in-another-window');
+  assert.deepEqual([...buyerCtx.errors, ...ctx1.errors, ...ctx2.errors], []);
+});

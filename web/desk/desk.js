@@ -166,6 +166,16 @@ const on = {
     c.buyerRead = f.seq;
     render();
   },
+  // read_self {chat, seq}: this agent read the chat up to seq in another
+  // window; what that window has seen is not unread here either
+  read_self(f) {
+    const c = desk.chats.get(f.chat);
+    if (!c) return;
+    c.readSent = Math.max(c.readSent, f.seq);
+    const left = [...c.msgs.values()].filter((m) => m.from === 'buyer' && m.seq > f.seq).length;
+    c.unread = Math.min(c.unread, left);
+    render();
+  },
   ack(f) {
     const c = desk.chats.get(f.chat);
     const p = c?.pending.get(f.id);
