@@ -192,6 +192,11 @@ static void render_sg(struct buf *b)
                "this node's clock steps).", offsetof(struct metrics_sg, breaches));
     sg_counter(b, "chatgw_escalations_total", "Chats flagged to supervisors by this node's "
                "plugins.", offsetof(struct metrics_sg, escalations));
+    sg_counter(b, "chatgw_holds_total", "Holding replies sent by this node's clock steps.",
+               offsetof(struct metrics_sg, holds));
+    sg_counter(b, "chatgw_reassigned_total", "Unanswered chats moved to another agent by this "
+               "node's clock steps (reassign_after, away_reassign).",
+               offsetof(struct metrics_sg, reassigned));
 }
 
 char *metrics_render(size_t *len)
@@ -217,9 +222,6 @@ char *metrics_render(size_t *len)
     counter(&b, "chatgw_chats_created_total", "New chats.", metrics.chats_created);
     counter(&b, "chatgw_chats_resumed_total", "Chats resumed.", metrics.chats_resumed);
     counter(&b, "chatgw_greetings_total", "Auto-greetings sent.", metrics.greetings);
-    counter(&b, "chatgw_holds_total", "Holding replies sent by this node's clock steps.", metrics.holds);
-    counter(&b, "chatgw_reassigned_total", "Unanswered chats moved to another agent by this node.",
-            metrics.reassigned);
     counter(&b, "chatgw_msgs_stored_total", "Messages acknowledged as stored.", metrics.msgs_stored);
     counter(&b, "chatgw_assignments_total", "Chats this node handed to agents.", metrics.assignments);
     counter(&b, "chatgw_events_total", "Routing events received from Redis.", metrics.events_in);

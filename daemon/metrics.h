@@ -8,8 +8,8 @@
  * The floor's numbers are counted per store and group (struct metrics_sg,
  * never per chat, buyer or agent: the labels stay as few as the config's
  * queues): first responses (a histogram around the 30-second promise),
- * answers to a waiting buyer and those within 30 s, breaches and
- * escalations. Each is counted once, by the node that learns it (the
+ * answers to a waiting buyer and those within 30 s, breaches, holding
+ * replies, reassignments and escalations. Each is counted once, by the node that learns it (the
  * agent's node from append's reply, the node whose clock step or plugin
  * ran the script), so the sum over the nodes' scrapes is the gateway's.
  *
@@ -46,6 +46,7 @@ struct metrics_sg {
     uint64_t fr_count;
     uint64_t answers, answers_30s;     /* agent answers to a waiting buyer */
     uint64_t breaches, escalations;
+    uint64_t holds, reassigned;        /* by this node's clock steps */
 };
 
 struct metrics {
@@ -54,8 +55,7 @@ struct metrics {
     uint64_t closes[CLOSE__COUNT];
     uint64_t sessions_opened[ROLE__COUNT];
     int64_t sessions[ROLE__COUNT];
-    uint64_t chats_created, chats_resumed, greetings, holds, msgs_stored;
-    uint64_t reassigned;               /* clock steps this node ran */
+    uint64_t chats_created, chats_resumed, greetings, msgs_stored;
     uint64_t accept_errors;
     uint64_t origin_refused;       /* desk upgrades refused for their Origin */
     uint64_t signals_dropped;      /* typing/read frames over signal_rate */

@@ -13,6 +13,7 @@
  * local buyer re-reads its transcript from the last seq it saw (the
  * transcript is the truth, events are only the doorbell).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +151,9 @@ static void assign_all(void)
 
 static void clock_run(void);
 
-/* The clock step's breaches, one "store group" each, into /metrics. */
-static void count_breaches(const redisReply *list)
+/* One of the clock step's lists ("store group" per breach, hold or
+ * reassignment) into /metrics: the counter at off in struct metrics_sg. */
+static void count_sg(const redisReply *list, size_t off)
 {
     for (size_t i = 0; list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
         const redisReply *e = list->element[i];
@@ -164,7 +166,7 @@ static void count_breaches(const redisReply *list)
         memcpy(store, e->str, (size_t)(sp - e->str));
         store[sp - e->str] = '\0';
         if ((g = metrics_sg(store, sp + 1)))
-            g->breaches++;
+            (*(uint64_t *)((char *)g + off))++;
     }
 }
 
@@ -177,10 +179,11 @@ static void on_clock_step(void *ud, redisReply *r)
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 5)
         return;
     router_assign_groups(r->element[1]);
-    metrics.holds += (uint64_t)r->element[2]->integer;
-    metrics.reassigned += (uint64_t)r->element[4]->integer;
-    if (r->elements > 5)
-        count_breaches(r->element[5]);
+    if (r->elements > 7) {
+        count_sg(r->element[5], offsetof(struct metrics_sg, breaches));
+        count_sg(r->element[6], offsetof(struct metrics_sg, holds));
+        count_sg(r->element[7], offsetof(struct metrics_sg, reassigned));
+    }
     if (r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer > 0)
         router_clock_arm((uint64_t)r->element[0]->integer);
 }

@@ -1186,6 +1186,7 @@ local function clock_chat(c, hist, out)
         hc, hl = hc + 1, now
         redis.call('HSET', K, 'hc', hc, 'hl', now, 'hs', seq)
         out.holds = out.holds + 1
+        out.held[#out.held + 1] = m.store .. ' ' .. (m.group or '')
         if hc < cfg.hold_max then waits = true end
       else
         at(t)
@@ -1222,6 +1223,7 @@ local function clock_chat(c, hist, out)
         local full = meta_get(c)
         if reassign(c, full, 'reassigned', hist) then
           out.reassigned = out.reassigned + 1
+          out.moved[#out.moved + 1] = m.store .. ' ' .. (m.group or '')
           at(now + cfg.reassign_after)
         else
           at(now + cfg.reassign_after)     -- nobody free: ask again later
@@ -1265,16 +1267,21 @@ local function clock_away(a, hist, out)
     local m = meta_get(c)
     local ua = redis.call('HGET', ckey(c), 'ua')
     if m and m.agent == a and m.state ~= 'closed' and ua and ua ~= '' then
-      if reassign(c, m, 'away', hist) then out.reassigned = out.reassigned + 1 end
+      if reassign(c, m, 'away', hist) then
+        out.reassigned = out.reassigned + 1
+        out.moved[#out.moved + 1] = m.store .. ' ' .. (m.group or '')
+      end
     end
   end
 end
 
 if op == 'clock' then
   -- due steps, at most `max`: {next deadline or 0, {"store group"...},
-  -- holds, breaches, reassigned, {"store group" of each breach}}
+  -- holds, breaches, reassigned, {"store group" of each breach}, of each
+  -- hold, of each reassignment} (the lists: /metrics by store and group)
   local max, hist = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local out = { holds = 0, breaches = 0, reassigned = 0, touched = {}, breached = {} }
+  local out = { holds = 0, breaches = 0, reassigned = 0, touched = {}, breached = {},
+                held = {}, moved = {} }
   local due = redis.call('ZRANGEBYSCORE', key('CLOCK'), '-inf', now, 'LIMIT', 0, max)
   for _, member in ipairs(due) do
     redis.call('ZREM', key('CLOCK'), member)
@@ -1283,7 +1290,7 @@ if op == 'clock' then
   end
   local head = redis.call('ZRANGE', key('CLOCK'), 0, 0, 'WITHSCORES')
   return { tonumber(head[2]) or 0, out.touched, out.holds, out.breaches, out.reassigned,
-           out.breached }
+           out.breached, out.held, out.moved }
 end
 
 -- ---- plugins' actions on a chat (plugin.c's host table) -------------------

@@ -235,3 +235,75 @@ def test_first_responses_answers_breaches_and_escalations_count_by_store_and_gro
                 assert v not in chats and v not in ids, (name, k, v)
 
     run(body(), timeout=60)
+
+
+CLOCK_STORES = """store other
+    name Other
+    groups sales
+    hold_max 0
+    breach_after 7d
+    reassign_after 0
+    away_reassign 0
+store demo
+    name Demo
+    groups pre-sales after-sales
+    hold_text "Still here"
+    hold_after 300ms
+    hold_every 300ms
+    hold_max 1
+    breach_after 7d
+    reassign_after 1s
+    away_reassign 0
+"""
+
+
+def test_holds_and_reassignments_count_by_store_and_group(redis, gateway):
+    gw = gateway(redis.url, start=False, **FAST)
+    gw.stores = {}
+    gw.write_config()
+    with open(gw.conf, "a") as f:
+        f.write(CLOCK_STORES)
+    gw.start()
+    r = redis.client()
+    ta = make_agent(r, "alice", "Alice", groups=("pre-sales",), capacity=1)
+    tb = make_agent(r, "bob", "Bob", groups=("pre-sales",), capacity=1)
+
+    async def body():
+        s0, types = scrape(gw)
+        for name in ("chatgw_holds", "chatgw_reassigned"):
+            assert types[name] == "counter", name
+        for st, g in (("demo", "pre-sales"), ("demo", "after-sales"), ("other", "sales")):
+            for name in ("chatgw_holds_total", "chatgw_reassigned_total"):
+                assert val(s0, name, store=st, group=g) == 0, (name, st, g)
+        # alice takes the chat and does not answer: one holding reply, then
+        # after reassign_after it goes to bob, who answers
+        a, _ = await agent(gw, ta)
+        c, w = await buyer(gw, name="Ann")
+        await c.first_message("hi", "m1")
+        await a.expect("assign", chat=w["chat"])
+        await frames_until(c, lambda f: f["t"] == "msg" and f["text"] == "Still here")
+        b, _ = await agent(gw, tb)
+        un, _ = await frames_until(a, lambda f: f["t"] == "unassign", timeout=4)
+        assert un["chat"] == w["chat"] and un["reason"] == "reassigned"
+        await frames_until(b, lambda f: f["t"] == "assign" and f["chat"] == w["chat"])
+        await b.send({"t": "msg", "chat": w["chat"], "id": "b1", "text": "here"})
+        await b.expect("ack", id="b1")
+
+        s1, _ = scrape(gw)
+        d = lambda name, **l: val(s1, name, **l) - val(s0, name, **l)
+        assert d("chatgw_holds_total", store="demo", group="pre-sales") == 1
+        assert d("chatgw_reassigned_total", store="demo", group="pre-sales") == 1
+        for st, g in (("demo", "after-sales"), ("other", "sales")):
+            for name in ("chatgw_holds_total", "chatgw_reassigned_total"):
+                assert d(name, store=st, group=g) == 0, (name, st, g)
+        # one sample per store and group, and no unlabelled one
+        for name in ("chatgw_holds_total", "chatgw_reassigned_total"):
+            assert sorted(dict(l).get("store", "") + "/" + dict(l).get("group", "")
+                          for n, l in s1 if n == name) == [
+                "demo/after-sales", "demo/pre-sales", "other/sales"], name
+        for name, labels in s1:
+            for k, v in labels:
+                assert k not in ("chat", "buyer", "agent"), (name, k)
+                assert v not in (w["chat"], "alice", "bob"), (name, k, v)
+
+    run(body(), timeout=60)
