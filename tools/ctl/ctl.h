@@ -157,5 +157,7 @@ char (*table_add_row(struct table *t))[CTL_CELL];
 /* Prints t as asked (people, --json, --csv) and frees its rows; an empty
  * table for people says `none` on stderr. */
 int table_print(struct ctl *x, struct table *t, const char *none);
+/* Writes v to stdout as one CSV cell (RFC 4180 quoting). */
+void csv_cell(const char *v);
 
 #endif

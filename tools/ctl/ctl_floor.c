@@ -71,7 +71,7 @@ static void print_people(const struct table *t)
 }
 
 /* RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled. */
-static void csv_cell(const char *v)
+void csv_cell(const char *v)
 {
     if (!v[strcspn(v, ",\"\r\n")]) {
         fputs(v, stdout);

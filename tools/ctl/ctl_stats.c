@@ -494,18 +494,7 @@ int cmd_chat_show(struct ctl *x, const struct kind *unused, const char *chat)
                 printf("%lld,%lld,", seq, ts && ts->type == PROTO_INT ? (long long)ts->u.i : 0);
                 for (int c = 0; c < 3; c++) {
                     const char *v = c == 0 ? fr : c == 1 ? name : text;
-                    v = v ? v : "";
-                    if (v[strcspn(v, ",\"\r\n")]) {
-                        putchar('"');
-                        for (; *v; v++) {
-                            if (*v == '"')
-                                putchar('"');
-                            putchar(*v);
-                        }
-                        putchar('"');
-                    } else {
-                        fputs(v, stdout);
-                    }
+                    csv_cell(v ? v : "");
                     putchar(',');
                 }
                 printf("%s\n", priv ? "yes" : "no");

@@ -31,7 +31,7 @@
 
 import { Session, newId } from '../proto.js';
 import { hooks } from './hooks.js';
-import { t, h, $, saved as savedIn } from './ui.js';
+import { t, h, $, saved as savedIn, notice } from './ui.js';
 import './quick.js';
 import './guard.js';
 import './shift.js';
@@ -411,19 +411,6 @@ function openChat(id) {
   for (const fn of hooks.chatOpened) fn(c, assist, desk);
   assist.hidden = !assist.childElementCount;
   $('reply').focus();
-}
-
-// Notices: the newest last, each gone after 8 s, at most 4 at once.
-function notice(text) {
-  const box = $('toast');
-  const p = h('span', { class: 'notice' }, text);
-  box.append(p);
-  while (box.childElementCount > 4) box.firstElementChild.remove();
-  box.hidden = false;
-  setTimeout(() => {
-    p.remove();
-    box.hidden = !box.childElementCount;
-  }, 8000);
 }
 
 // ---- alerts: a short tone and a blinking title -------------------------------

@@ -1,9 +1,10 @@
 // ui.js - what the desk's modules share for drawing: the page's texts (t,
 // English or Chinese: ?lang=en|zh, else the browser's language), h() to
-// build elements (strings always become text nodes, never HTML), $, and
-// saved() for what a page keeps in sessionStorage (the floor uses it too).
+// build elements (strings always become text nodes, never HTML), $,
+// saved() for what a page keeps in sessionStorage, and notice() for the
+// page's passing notices (the floor uses them too).
 //
-// API: t, h, $, saved.
+// API: t, h, $, saved, notice.
 
 import { pickLang, texts } from '../i18n.js';
 
@@ -31,4 +32,18 @@ export function h(tag, attrs = {}, ...kids) {
   }
   for (const k of kids) if (k != null) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   return e;
+}
+
+// A passing notice in the page's #toast: the newest last, each gone after
+// 8 s, at most 4 at once.
+export function notice(text) {
+  const box = $('toast');
+  const p = h('span', { class: 'notice' }, text);
+  box.append(p);
+  while (box.childElementCount > 4) box.firstElementChild.remove();
+  box.hidden = false;
+  setTimeout(() => {
+    p.remove();
+    box.hidden = !box.childElementCount;
+  }, 8000);
 }

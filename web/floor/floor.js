@@ -18,7 +18,7 @@
 // Redis holds. Every text is set with textContent.
 
 import { Session, newId } from '../proto.js';
-import { t, h, $, saved as savedIn } from '../desk/ui.js';
+import { t, h, $, saved as savedIn, notice } from '../desk/ui.js';
 import { transcriptViewer } from './transcript.js';
 
 const SNAP_MS = 500;             // events -> a snapshot at most this often
@@ -397,15 +397,6 @@ $('transfer').addEventListener('click', () => {
 $('close').addEventListener('click', () => floor.watched && session.send({ t: 'close', chat: floor.watched.chat }));
 
 // ---- the rest -----------------------------------------------------------
-
-function notice(text) {
-  const box = $('toast');
-  const p = h('span', { class: 'notice' }, text);
-  box.append(p);
-  while (box.childElementCount > 4) box.firstElementChild.remove();
-  box.hidden = false;
-  setTimeout(() => { p.remove(); box.hidden = !box.childElementCount; }, 8000);
-}
 
 function setWall(on) {
   document.body.classList.toggle('wall', on);
