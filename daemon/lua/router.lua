@@ -68,8 +68,8 @@ local function ckey(c) return key('CHAT', c) end
 -- messages: these are the record's, the numbers among them read as numbers.
 local META = { 'store', 'buyer', 'name', 'group', 'created', 'state', 'tok', 'agent',
                'agent_name', 'assigned', 'reason', 'closed', 'an', 'outcome',
-               'priority', 'sbuyer', 'sname', 'product', 'pa', 'pt' }
-local NUMERIC = { created = true, assigned = true, closed = true, pt = true }
+               'priority', 'sbuyer', 'sname', 'product', 'pa', 'pt', 'rdb' }
+local NUMERIC = { created = true, assigned = true, closed = true, pt = true, rdb = true }
 
 local function agent_info(a)
   local v = redis.call('HMGET', key('AGENT', a), 'name', 'store', 'groups', 'capacity')
@@ -413,9 +413,10 @@ local function buyer_notes(store, sbuyer)
   return out
 end
 
--- How far chat c's buyer has read (signal.lua keeps it): 0 when it never said.
-local function buyer_read(c)
-  return tonumber(redis.call('HGET', ckey(c), 'rdb')) or 0
+-- How far the buyer of a chat (record m) has read (signal.lua keeps it
+-- in 'rdb'): 0 when it never said.
+local function buyer_read(m)
+  return m.rdb or 0
 end
 
 local function give(c, m, a, info, rt, waited_from, hist)
@@ -450,7 +451,7 @@ local function give(c, m, a, info, rt, waited_from, hist)
                 group = m.group or '', waited = now - waited_from, first = first, hist = recs,
                 priority = m.priority, sbuyer = m.sbuyer, sname = m.sname,
                 product = m.product and cmsgpack.unpack(m.product) or nil,
-                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store, read = buyer_read(c) })
+                bnotes = buyer_notes(m.store, m.sbuyer), store = m.store, read = buyer_read(m) })
   to_buyer(c, { k = 'agent', name = info.name })
   to_floor(m.store, { k = 'assign', chat = c, agent = a, group = m.group or '',
                       waited = now - waited_from })
@@ -818,7 +819,7 @@ if op == 'chats' then
     out[#out + 1] = { c, m.buyer or '', m.name or '', m.group or '',
                       now - (m.created or now), first, recs,
                       m.priority or '', m.sbuyer or '', m.sname or '', m.product or '',
-                      buyer_read(c) }
+                      buyer_read(m) }
     local notes = buyer_notes(m.store, m.sbuyer)   -- the 13th: {notes = [...]} packed, or none
     if notes then out[#out][13] = cmsgpack.pack({ notes = notes }) end
   end
